@@ -1,0 +1,291 @@
+"""Ingest inputs into the store: expand paths, skip known sources, decode, redact, commit.
+
+Each source commits atomically (all its spans or none) and is recorded by its sha256, so
+ingesting the same file twice adds nothing. Records that cannot be read go to the dead
+letters; a file that cannot be read at all is reported and the others still go in.
+Decoding runs in worker processes when the input is big enough to pay for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from pyflare_cli.redaction import RedactionConfig, redact
+from pyflare_cli.sources.opening import Format, UnreadableInput, sniff
+from pyflare_cli.sources.raw import DeadLetter
+from pyflare_cli.sources.tasks import Decoded, Task, decode, split
+from pyflare_cli.store.catalog import Catalog, SourceRecord
+from pyflare_cli.store.dead_letter import DeadLetterWriter
+from pyflare_cli.store.layout import StoreLayout
+from pyflare_cli.store.writer import SpanWriter, recover
+
+STDIN = "-"
+PARALLEL_MIN_BYTES = 4 << 20
+"""Below this much input, worker start-up costs more than it saves."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one input."""
+
+    path: str
+    format: str | None = None
+    status: str = "ingested"  # ingested | duplicate | failed
+    spans: int = 0
+    traces: int = 0
+    dead_lettered: int = 0
+    skipped: int = 0
+    error: str | None = None
+    dead_letter_file: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """The summary printed at the end of ``pyflare ingest``."""
+
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def spans(self) -> int:
+        return sum(f.spans for f in self.files)
+
+    @property
+    def traces(self) -> int:
+        return sum(f.traces for f in self.files)
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(f.dead_lettered for f in self.files)
+
+    @property
+    def skipped(self) -> int:
+        return sum(f.skipped for f in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def spans_per_second(self) -> float:
+        return self.spans / self.seconds if self.seconds > 0 else 0.0
+
+
+Progress = Callable[[int], None]
+"""Called with the number of input bytes just processed."""
+
+
+def expand_paths(paths: Iterable[str]) -> list[str]:
+    """Files to ingest: folders are walked recursively (hidden entries skipped), sorted."""
+    out: list[str] = []
+    for item in paths:
+        if item == STDIN:
+            out.append(STDIN)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                out.extend(str(Path(root) / f) for f in sorted(files) if not f.startswith("."))
+        else:
+            out.append(item)
+    return out
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def spool_stdin(stream: BinaryIO, folder: Path) -> Path:
+    """Copy standard input to a file, so it can be sniffed, hashed and split like any file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".stdin-", delete=False) as handle:
+        shutil.copyfileobj(stream, handle, 1 << 20)
+    return Path(handle.name)
+
+
+class Decoder:
+    """Runs :func:`decode` inline, or in a pool of worker processes, in task order."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Decoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def run(self, tasks: Iterator[Task], parallel: bool) -> Iterator[tuple[Task, Decoded]]:
+        if not parallel or self.workers <= 1:
+            for task in tasks:
+                yield task, decode(task)
+            return
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        in_flight: list[tuple[Task, Future[Decoded]]] = []
+        for task in tasks:
+            in_flight.append((task, self._pool.submit(decode, task)))
+            if len(in_flight) > self.workers + 1:
+                done_task, future = in_flight.pop(0)
+                yield done_task, future.result()
+        for done_task, future in in_flight:
+            yield done_task, future.result()
+
+
+@dataclass
+class Ingestor:
+    """Ingests sources into one store (see module docstring)."""
+
+    root: Path
+    redaction: RedactionConfig | None = None
+    workers: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
+    today: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        self.layout = StoreLayout(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.layout.catalog)
+        recover(self.layout, self.catalog)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def ingest(
+        self,
+        paths: list[str],
+        progress: Progress | None = None,
+        stdin: BinaryIO | None = None,
+        label: str | None = None,
+    ) -> IngestReport:
+        """Ingest every path; ``label`` names the source in the catalog instead of its path."""
+        report = IngestReport()
+        started = time.perf_counter()
+        with Decoder(self.workers) as decoder:
+            for item in paths:
+                result = self._ingest_one(item, decoder, progress, stdin, label)
+                report.files.append(result)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_one(
+        self,
+        item: str,
+        decoder: Decoder,
+        progress: Progress | None,
+        stdin: BinaryIO | None,
+        label: str | None,
+    ) -> FileResult:
+        spooled: Path | None = None
+        result = FileResult(path=label or ("<stdin>" if item == STDIN else item))
+        try:
+            if item == STDIN:
+                spooled = spool_stdin(stdin or sys.stdin.buffer, self.root / "tmp")
+                path = spooled
+            else:
+                path = Path(item)
+                if not path.is_file():
+                    raise UnreadableInput("no such file")
+            sha, size = file_digest(path)
+            known = self.catalog.find(sha)
+            if known is not None and known.state == "done":
+                result.status, result.format = "duplicate", known.format
+                if progress:
+                    progress(size)
+                return result
+            fmt = sniff(path)
+            result.format = fmt.value
+            catalog_path = label or ("<stdin>" if item == STDIN else str(path.resolve()))
+            self._decode_and_commit(path, fmt, sha, size, result, decoder, progress, catalog_path)
+        except (UnreadableInput, OSError) as exc:
+            result.status = "failed"
+            result.error = f"{result.path}: {_reason(exc)}"
+        finally:
+            if spooled is not None:
+                spooled.unlink(missing_ok=True)
+        return result
+
+    def _decode_and_commit(
+        self,
+        path: Path,
+        fmt: Format,
+        sha: str,
+        size: int,
+        result: FileResult,
+        decoder: Decoder,
+        progress: Progress | None,
+        catalog_path: str,
+    ) -> None:
+        writer = SpanWriter(self.layout)
+        dead = DeadLetterWriter(self.layout, result.path, self.today.date())
+        trace_ids: list[pl.Series] = []
+        parallel = size >= PARALLEL_MIN_BYTES
+        try:
+            try:
+                for task, decoded in decoder.run(split(path, fmt, result.path), parallel):
+                    spans = decoded.spans
+                    if self.redaction is not None:
+                        spans = redact(spans, self.redaction)
+                    writer.write(spans)
+                    trace_ids.append(spans.get_column("trace_id").unique())
+                    dead.write(decoded.dead)
+                    result.skipped += decoded.skipped
+                    if progress:
+                        progress(task.size or 0)
+            except UnreadableInput as exc:
+                if writer.rows == 0 and dead.count == 0:
+                    raise
+                dead.write([DeadLetter(result.path, "rest of the file", _reason(exc), None)])
+            result.spans = writer.rows
+            result.dead_lettered = dead.count
+            if writer.rows == 0 and dead.count == 0 and result.skipped == 0:
+                raise UnreadableInput("no spans found")
+            if trace_ids:
+                result.traces = pl.concat(trace_ids).n_unique()
+            record = SourceRecord(
+                sha256=sha,
+                path=catalog_path,
+                size=size,
+                format=fmt.value,
+                rows=writer.rows,
+                dead_lettered=dead.count,
+                ingested_at=self.today.isoformat(),
+                state="committing",
+                files=writer.final_names(),
+            )
+            writer.commit(self.catalog, record)
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            dead.close()
+            if dead.count:
+                result.dead_letter_file = str(dead.path)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc)

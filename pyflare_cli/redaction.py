@@ -1,0 +1,167 @@
+"""Optional redaction of personal data and secrets at ingest, configured in ``pyflare.yaml``.
+
+```yaml
+redaction:
+  mode: mask              # mask | hash | drop: the default for every kind
+  kinds: [email, phone, api_key, card]   # or a mapping kind -> mode
+  attributes: [http.request.body]        # more attribute keys to scan
+  salt: change-me         # for hash
+```
+
+``input_text``, ``output_text`` and the attributes they were copied from are always
+scanned, so a redacted prompt does not survive in ``attributes``. *mask* replaces a match
+with ``[REDACTED:<kind>]``, *hash* with ``[<kind>:<12 hex of sha256(salt + match)>]``
+(the same value always gives the same hash, so joins and counts still work), *drop*
+removes the match. Card numbers must pass the Luhn check.
+
+Vectorised: candidate matches are extracted with one regex per kind, the (few) distinct
+matches get their replacement in Python, and ``str.replace_many`` rewrites the columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from pyflare_cli import semconv
+from pyflare_cli.errors import UsageError
+
+PATTERNS: dict[str, str] = {
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+    "api_key": (
+        r"(?:\b(?:sk|pk|rk)-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}"
+        r"|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36}\b"
+        r"|\bxox[baprs]-[A-Za-z0-9-]{10,}|\bAIza[0-9A-Za-z_-]{35}"
+        r"|\b[Bb]earer\s+[A-Za-z0-9._~+/-]{20,}=*)"
+    ),
+    "card": r"\b\d(?:[ -]?\d){12,18}\b",
+    "phone": r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\b\d{2,4})[\s.-]\d{3,4}[\s.-]\d{3,4}\b",
+}
+KINDS = tuple(PATTERNS)
+MODES = ("mask", "hash", "drop")
+TEXT_COLUMNS = ("input_text", "output_text")
+
+
+@dataclass(frozen=True)
+class RedactionConfig:
+    """What to redact and how."""
+
+    modes: dict[str, str] = field(default_factory=lambda: dict.fromkeys(KINDS, "mask"))
+    attributes: tuple[str, ...] = ()
+    salt: str = ""
+
+
+def parse_redaction(section: Any, where: str) -> RedactionConfig | None:
+    """The ``redaction`` section of the config file, validated; None when absent."""
+    if section is None or section is False:
+        return None
+    if not isinstance(section, dict):
+        raise UsageError(f"{where}: redaction must be a mapping")
+    default = str(section.get("mode", "mask"))
+    if default not in MODES:
+        raise UsageError(f"{where}: redaction.mode {default!r} is not one of {', '.join(MODES)}")
+    kinds = section.get("kinds", list(KINDS))
+    modes: dict[str, str] = {}
+    items = kinds.items() if isinstance(kinds, dict) else ((k, default) for k in kinds)
+    for kind, mode in items:
+        if kind not in PATTERNS:
+            raise UsageError(f"{where}: unknown redaction kind {kind!r}; use {', '.join(KINDS)}")
+        if mode not in MODES:
+            raise UsageError(f"{where}: redaction mode {mode!r} for {kind} is not one of {MODES}")
+        modes[str(kind)] = str(mode)
+    attributes = section.get("attributes") or []
+    if not isinstance(attributes, list):
+        raise UsageError(f"{where}: redaction.attributes must be a list of attribute keys")
+    return RedactionConfig(modes, tuple(str(a) for a in attributes), str(section.get("salt", "")))
+
+
+def luhn_ok(candidate: str) -> bool:
+    digits = [int(c) for c in candidate if c.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        if index % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def _replacement(kind: str, mode: str, match: str, salt: str) -> str:
+    if mode == "mask":
+        return f"[REDACTED:{kind}]"
+    if mode == "hash":
+        return f"[{kind}:{hashlib.sha256((salt + match).encode()).hexdigest()[:12]}]"
+    return ""
+
+
+def _attribute_regex(config: RedactionConfig) -> str:
+    keys = sorted(semconv.text_source_keys() | set(config.attributes))
+    parts = []
+    for key in keys:
+        if semconv.INDEX_PLACEHOLDER in key:
+            head, tail = key.split(semconv.INDEX_PLACEHOLDER)
+            parts.append(f"{re.escape(head)}\\d+{re.escape(tail)}")
+        else:
+            parts.append(re.escape(key))
+    return "^(?:" + "|".join(parts) + ")$"
+
+
+def redact(spans: pl.DataFrame, config: RedactionConfig) -> pl.DataFrame:
+    """``spans`` with every configured kind of data redacted in text and attributes."""
+    if spans.height == 0 or not config.modes:
+        return spans
+    key_regex = _attribute_regex(config)
+    entries = spans.select(
+        pl.col("attributes")
+        .map.entries()
+        .list.filter(pl.element().struct.field("key").str.contains(key_regex))
+    )
+    values = pl.concat(
+        [spans.select(pl.col(c).alias("text")) for c in TEXT_COLUMNS]
+        + [
+            entries.select(
+                pl.col("attributes").list.eval(pl.element().struct.field("value")).alias("text")
+            ).explode("text")
+        ]
+    ).drop_nulls()
+    # Longest matches first, so a card number inside a longer phone-like run is not split.
+    found: dict[str, str] = {}
+    for kind, mode in config.modes.items():
+        matches = values.select(pl.col("text").str.extract_all(PATTERNS[kind])).explode("text")
+        for match in matches.get_column("text").drop_nulls().unique().to_list():
+            if match in found or (kind == "card" and not luhn_ok(match)):
+                continue
+            found[match] = _replacement(kind, mode, match, config.salt)
+    if not found:
+        return spans
+    patterns = sorted(found, key=len, reverse=True)
+    replacements = [found[p] for p in patterns]
+
+    def scrub(expr: pl.Expr) -> pl.Expr:
+        return expr.str.replace_many(patterns, replacements, leftmost=True)
+
+    scrubbed_attributes = (
+        pl.col("attributes")
+        .map.entries()
+        .list.eval(
+            pl.struct(
+                pl.element().struct.field("key"),
+                pl.when(pl.element().struct.field("key").str.contains(key_regex))
+                .then(scrub(pl.element().struct.field("value")))
+                .otherwise(pl.element().struct.field("value"))
+                .alias("value"),
+            )
+        )
+        .cast(spans.schema["attributes"])
+    )
+    return spans.with_columns(
+        *(scrub(pl.col(c)).alias(c) for c in TEXT_COLUMNS),
+        scrubbed_attributes.alias("attributes"),
+    )

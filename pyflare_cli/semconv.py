@@ -1,0 +1,311 @@
+"""Every attribute name that feeds a canonical column, for every convention, in one table.
+
+Instrumentations disagree on names: OTel GenAI renamed its attributes several times,
+OpenInference (Phoenix/Arize), OpenLLMetry (Traceloop) and Langfuse each have their own.
+:data:`RULES` lists, per canonical column, the names each convention uses, newest and most
+specific first; normalisation takes the first one present on a span. Adding a convention
+is adding rows here, not code.
+
+Keys are namespaced by where the value lives: a plain key is a span attribute,
+``resource:<key>`` a resource attribute, ``event:<event name>:<key>`` an attribute of a
+span event. ``{n}`` in a key matches a list index (``llm.input_messages.0.message.content``);
+the values of all indices are joined with newlines, in index order.
+
+Transforms applied to the raw string value before the first-present choice:
+
+- ``lower``: lower-case it.
+- ``first``: the value is a JSON array; take its first element.
+- ``json:<field>``: the value is a JSON object; take ``field``.
+- ``map:<table>``: translate through :data:`VALUE_MAPS` (unknown values give null).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GENAI = "otel-genai"
+GENAI_OLD = "otel-genai-deprecated"
+OPENINFERENCE = "openinference"
+OPENLLMETRY = "openllmetry"
+LANGFUSE = "langfuse"
+OTEL = "otel"
+
+CONVENTIONS = (GENAI, GENAI_OLD, OPENINFERENCE, OPENLLMETRY, LANGFUSE, OTEL)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One attribute name that feeds one canonical column."""
+
+    column: str
+    key: str
+    convention: str
+    transform: str | None = None
+
+
+VALUE_MAPS: dict[str, dict[str, str]] = {
+    "genai_operation": {
+        "chat": "llm",
+        "text_completion": "llm",
+        "generate_content": "llm",
+        "embeddings": "embedding",
+        "execute_tool": "tool",
+        "invoke_agent": "agent",
+        "create_agent": "agent",
+        "invoke_workflow": "workflow",
+    },
+    "openinference_kind": {
+        "llm": "llm",
+        "embedding": "embedding",
+        "retriever": "retriever",
+        "reranker": "reranker",
+        "tool": "tool",
+        "agent": "agent",
+        "chain": "chain",
+        "guardrail": "guardrail",
+        "evaluator": "evaluator",
+    },
+    "traceloop_kind": {
+        "workflow": "workflow",
+        "task": "chain",
+        "agent": "agent",
+        "tool": "tool",
+    },
+    "traceloop_request_type": {
+        "chat": "llm",
+        "completion": "llm",
+        "embedding": "embedding",
+        "rerank": "reranker",
+    },
+    "langfuse_type": {
+        "generation": "llm",
+        "embedding": "embedding",
+        "agent": "agent",
+        "tool": "tool",
+        "chain": "chain",
+        "retriever": "retriever",
+        "evaluator": "evaluator",
+        "guardrail": "guardrail",
+    },
+}
+
+
+def _rules(column: str, *entries: tuple[str, str] | tuple[str, str, str]) -> list[Rule]:
+    out = []
+    for entry in entries:
+        key, convention = entry[0], entry[1]
+        transform = entry[2] if len(entry) == 3 else None
+        out.append(Rule(column, key, convention, transform))
+    return out
+
+
+RULES: tuple[Rule, ...] = tuple(
+    _rules(
+        "service_name",
+        ("resource:service.name", OTEL),
+    )
+    + _rules(
+        "service_version",
+        ("resource:service.version", OTEL),
+        ("resource:langfuse.release", LANGFUSE),
+        ("langfuse.version", LANGFUSE),
+    )
+    + _rules(
+        "environment",
+        ("resource:deployment.environment.name", OTEL),
+        ("resource:deployment.environment", OTEL),
+        ("langfuse.environment", LANGFUSE),
+        ("deployment.environment.name", OTEL),
+    )
+    + _rules(
+        "ai_kind",
+        ("langfuse.observation.type", LANGFUSE, "map:langfuse_type"),
+        ("openinference.span.kind", OPENINFERENCE, "map:openinference_kind"),
+        ("gen_ai.operation.name", GENAI, "map:genai_operation"),
+        ("traceloop.span.kind", OPENLLMETRY, "map:traceloop_kind"),
+        ("llm.request.type", OPENLLMETRY, "map:traceloop_request_type"),
+    )
+    + _rules(
+        "provider",
+        ("gen_ai.provider.name", GENAI, "lower"),
+        ("gen_ai.system", GENAI_OLD, "lower"),
+        ("llm.provider", OPENINFERENCE, "lower"),
+        ("llm.system", OPENINFERENCE, "lower"),
+        ("llm.vendor", OPENLLMETRY, "lower"),
+    )
+    + _rules(
+        "response_model",
+        ("gen_ai.response.model", GENAI),
+        ("llm.response.model", OPENLLMETRY),
+        ("langfuse.observation.model.name", LANGFUSE),
+        ("llm.model_name", OPENINFERENCE),
+        ("embedding.model_name", OPENINFERENCE),
+    )
+    + _rules(
+        "request_model",
+        ("gen_ai.request.model", GENAI),
+        ("llm.request.model", OPENLLMETRY),
+        ("llm.invocation_parameters", OPENINFERENCE, "json:model"),
+    )
+    + _rules(
+        "input_tokens",
+        ("gen_ai.usage.input_tokens", GENAI),
+        ("gen_ai.usage.prompt_tokens", GENAI_OLD),
+        ("llm.token_count.prompt", OPENINFERENCE),
+        ("llm.usage.prompt_tokens", OPENLLMETRY),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:input"),
+    )
+    + _rules(
+        "output_tokens",
+        ("gen_ai.usage.output_tokens", GENAI),
+        ("gen_ai.usage.completion_tokens", GENAI_OLD),
+        ("llm.token_count.completion", OPENINFERENCE),
+        ("llm.usage.completion_tokens", OPENLLMETRY),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:output"),
+    )
+    + _rules(
+        "total_tokens",
+        ("gen_ai.usage.total_tokens", GENAI),
+        ("llm.token_count.total", OPENINFERENCE),
+        ("llm.usage.total_tokens", OPENLLMETRY),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:total"),
+    )
+    + _rules(
+        "cache_read_tokens",
+        ("gen_ai.usage.cache_read.input_tokens", GENAI),
+        ("gen_ai.usage.cache_read_input_tokens", GENAI_OLD),
+        ("gen_ai.usage.input_tokens.cached", GENAI_OLD),
+        ("llm.token_count.prompt_details.cache_read", OPENINFERENCE),
+        ("llm.usage.cache_read_input_tokens", OPENLLMETRY),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:cache_read_input_tokens"),
+    )
+    + _rules(
+        "cache_write_tokens",
+        ("gen_ai.usage.cache_creation.input_tokens", GENAI),
+        ("gen_ai.usage.cache_creation_input_tokens", GENAI_OLD),
+        ("gen_ai.usage.input_tokens.cache_write", GENAI_OLD),
+        ("llm.token_count.prompt_details.cache_write", OPENINFERENCE),
+        ("llm.usage.cache_creation_input_tokens", OPENLLMETRY),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:cache_creation_input_tokens"),
+    )
+    + _rules(
+        "reasoning_tokens",
+        ("gen_ai.usage.reasoning.output_tokens", GENAI),
+        ("gen_ai.usage.reasoning_tokens", GENAI_OLD),
+        ("gen_ai.usage.output_tokens.reasoning", GENAI_OLD),
+        ("llm.token_count.completion_details.reasoning", OPENINFERENCE),
+        ("llm.usage.reasoning_tokens", OPENLLMETRY),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:reasoning_tokens"),
+    )
+    + _rules(
+        "reported_cost_usd",
+        ("gen_ai.usage.cost", GENAI),
+        ("llm.cost.total", OPENINFERENCE),
+        ("gen_ai.usage.cost_usd", OPENLLMETRY),
+        ("langfuse.observation.cost_details", LANGFUSE, "json:total"),
+    )
+    + _rules(
+        "finish_reason",
+        ("gen_ai.response.finish_reasons", GENAI, "first"),
+        ("llm.output_messages.0.message.finish_reason", OPENINFERENCE),
+        ("gen_ai.completion.0.finish_reason", OPENLLMETRY),
+        ("llm.response.finish_reason", OPENLLMETRY),
+    )
+    + _rules(
+        "tool_name",
+        ("gen_ai.tool.name", GENAI),
+        ("tool.name", OPENINFERENCE),
+        ("traceloop.tool.name", OPENLLMETRY),
+    )
+    + _rules(
+        "agent_name",
+        ("gen_ai.agent.name", GENAI),
+        ("agent.name", OPENINFERENCE),
+        ("traceloop.agent.name", OPENLLMETRY),
+    )
+    + _rules(
+        "user_id",
+        ("langfuse.user.id", LANGFUSE),
+        ("user.id", OTEL),
+        ("enduser.id", OTEL),
+        ("resource:user.id", OTEL),
+    )
+    + _rules(
+        "session_id",
+        ("langfuse.session.id", LANGFUSE),
+        ("session.id", OPENINFERENCE),
+        ("gen_ai.conversation.id", GENAI),
+        ("traceloop.association.properties.session_id", OPENLLMETRY),
+    )
+    + _rules(
+        "input_text",
+        ("langfuse.observation.input", LANGFUSE),
+        ("gen_ai.input.messages", GENAI),
+        ("gen_ai.prompt", GENAI_OLD),
+        ("event:gen_ai.content.prompt:gen_ai.prompt", GENAI_OLD),
+        ("llm.input_messages.{n}.message.content", OPENINFERENCE),
+        ("input.value", OPENINFERENCE),
+        ("gen_ai.prompt.{n}.content", OPENLLMETRY),
+        ("traceloop.entity.input", OPENLLMETRY),
+    )
+    + _rules(
+        "output_text",
+        ("langfuse.observation.output", LANGFUSE),
+        ("gen_ai.output.messages", GENAI),
+        ("gen_ai.completion", GENAI_OLD),
+        ("event:gen_ai.content.completion:gen_ai.completion", GENAI_OLD),
+        ("llm.output_messages.{n}.message.content", OPENINFERENCE),
+        ("output.value", OPENINFERENCE),
+        ("gen_ai.completion.{n}.content", OPENLLMETRY),
+        ("traceloop.entity.output", OPENLLMETRY),
+    )
+    + _rules(
+        "error_type",
+        ("error.type", OTEL),
+        ("event:exception:exception.type", OTEL),
+        ("exception.type", OTEL),
+    )
+    + _rules(
+        "error_message",
+        ("event:exception:exception.message", OTEL),
+        ("exception.message", OTEL),
+        ("langfuse.observation.status_message", LANGFUSE),
+    )
+    + _rules(
+        "embedding",
+        ("embedding.embeddings.0.embedding.vector", OPENINFERENCE),
+        ("gen_ai.embeddings.0.vector", OPENLLMETRY),
+    )
+)
+
+INT_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+FLOAT_COLUMNS = ("reported_cost_usd",)
+PROMOTED_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(rule.column for rule in RULES))
+"""Columns filled from attributes (``response_model`` is folded into ``model`` later)."""
+
+INDEX_PLACEHOLDER = "{n}"
+
+
+def rules_for(column: str) -> list[Rule]:
+    """The rules of one column, in priority order."""
+    return [rule for rule in RULES if rule.column == column]
+
+
+def text_source_keys() -> frozenset[str]:
+    """Span attribute keys (without index placeholders expanded) that feed input/output text.
+
+    Redaction applies to these attribute values too, so a redacted prompt does not survive
+    in ``attributes``.
+    """
+    return frozenset(
+        rule.key
+        for rule in RULES
+        if rule.column in ("input_text", "output_text") and ":" not in rule.key
+    )

@@ -1,0 +1,177 @@
+"""Turn a raw decoded frame into canonical spans, applying :mod:`pyflare_cli.semconv`.
+
+Vectorised: all attributes of a batch are exploded into one long (row, key, value) frame,
+joined with the rule table, transformed, and the first-present value per (row, column)
+is pivoted back into columns. No Python runs per span here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from pyflare_cli import semconv
+from pyflare_cli.schema import COLUMNS, POLARS_SCHEMA
+
+UNKNOWN_SERVICE = "unknown_service"
+
+_EXACT_RULES = [r for r in semconv.RULES if semconv.INDEX_PLACEHOLDER not in r.key]
+_INDEXED_RULES = [r for r in semconv.RULES if semconv.INDEX_PLACEHOLDER in r.key]
+_PRIORITY = {(r.column, r.key, r.transform): i for i, r in enumerate(semconv.RULES)}
+
+_RULE_FRAME = pl.DataFrame(
+    {
+        "key": [r.key for r in _EXACT_RULES],
+        "column": [r.column for r in _EXACT_RULES],
+        "priority": [_PRIORITY[(r.column, r.key, r.transform)] for r in _EXACT_RULES],
+        "transform": [r.transform for r in _EXACT_RULES],
+    },
+    schema={"key": pl.String, "column": pl.String, "priority": pl.Int32, "transform": pl.String},
+)
+_EVENT_NAMES = sorted({r.key.split(":")[1] for r in semconv.RULES if r.key.startswith("event:")})
+
+
+def _index_regex(key: str) -> str:
+    head, tail = key.split(semconv.INDEX_PLACEHOLDER)
+    return f"^{re.escape(head)}(\\d+){re.escape(tail)}$"
+
+
+_LONG_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.UInt32(),
+    "key": pl.String(),
+    "value": pl.String(),
+}
+
+
+def _long(raw: pl.DataFrame) -> pl.DataFrame:
+    """(row, key, value) for every span, resource and relevant event attribute."""
+    row = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
+    span = (
+        raw.select(row, pl.col("attributes").map.entries().alias("kv")).explode("kv").unnest("kv")
+    )
+    resource = (
+        raw.select(row, pl.col("resource_attributes").map.entries().alias("kv"))
+        .explode("kv")
+        .unnest("kv")
+        .with_columns((pl.lit("resource:") + pl.col("key")).alias("key"))
+    )
+    events = (
+        raw.select(row, pl.col("events"))
+        .explode("events")
+        .unnest("events")
+        .filter(pl.col("name").is_in(_EVENT_NAMES))
+        .select("row", "name", pl.col("attributes").map.entries().alias("kv"))
+        .explode("kv")
+        .unnest("kv")
+        .select(
+            "row",
+            (pl.lit("event:") + pl.col("name") + pl.lit(":") + pl.col("key")).alias("key"),
+            "value",
+        )
+    )
+    typed = (pl.col("row").cast(pl.UInt32), pl.col("key", "value").cast(pl.String))
+    parts = [p.select(*typed) for p in (span, resource, events)]
+    return pl.concat(parts).filter(pl.col("key").is_not_null() & pl.col("value").is_not_null())
+
+
+def _transform(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Apply each rule's transform to its values."""
+    out = []
+    for (transform,), part in candidates.group_by("transform", maintain_order=True):
+        value = pl.col("value")
+        if transform is None:
+            expr = value
+        elif transform == "lower":
+            expr = value.str.to_lowercase()
+        elif transform == "first":
+            expr = value.str.json_path_match("$[0]")
+        elif str(transform).startswith("json:"):
+            expr = value.str.json_path_match(f"$.{str(transform)[5:]}")
+        elif str(transform).startswith("map:"):
+            mapping = semconv.VALUE_MAPS[str(transform)[4:]]
+            expr = value.str.to_lowercase().replace_strict(
+                mapping, default=None, return_dtype=pl.String
+            )
+        else:
+            raise ValueError(f"unknown semconv transform {transform!r}")
+        out.append(part.with_columns(expr.alias("value")))
+    if not out:
+        return candidates
+    return pl.concat(out)
+
+
+def _indexed(long: pl.DataFrame) -> pl.DataFrame:
+    """Candidates from ``{n}`` rules: values of all indices joined in index order."""
+    parts = []
+    for rule in _INDEXED_RULES:
+        regex = _index_regex(rule.key)
+        part = (
+            long.filter(pl.col("key").str.contains(regex))
+            .with_columns(pl.col("key").str.extract(regex, 1).cast(pl.Int64).alias("index"))
+            .sort("row", "index")
+            .group_by("row", maintain_order=True)
+            .agg(pl.col("value").str.join("\n"))
+            .select(
+                "row",
+                pl.lit(rule.column).alias("column"),
+                pl.lit(_PRIORITY[(rule.column, rule.key, rule.transform)], pl.Int32).alias(
+                    "priority"
+                ),
+                "value",
+            )
+        )
+        parts.append(part)
+    return pl.concat(parts)
+
+
+def _promoted(raw: pl.DataFrame) -> pl.DataFrame:
+    """One row per raw row: every promoted column as a string (null when absent)."""
+    long = _long(raw)
+    exact = _transform(long.join(_RULE_FRAME, on="key", how="inner")).select(
+        "row", "column", "priority", "value"
+    )
+    candidates = pl.concat([exact, _indexed(long)]).filter(pl.col("value").is_not_null())
+    best = (
+        candidates.sort("row", "priority")
+        .group_by("row", "column", maintain_order=True)
+        .agg(pl.col("value").first())
+    )
+    wide = pl.DataFrame({"row": pl.Series(range(raw.height), dtype=pl.UInt32)})
+    if best.height:
+        pivot = best.pivot(on="column", index="row", values="value")
+        wide = wide.join(pivot, on="row", how="left")
+    missing = [c for c in semconv.PROMOTED_COLUMNS if c not in wide.columns]
+    return wide.with_columns(pl.lit(None, pl.String).alias(c) for c in missing)
+
+
+def normalize(raw: pl.DataFrame) -> pl.DataFrame:
+    """Canonical spans (exactly :data:`~pyflare_cli.schema.POLARS_SCHEMA`) from a raw frame."""
+    if raw.height == 0:
+        return pl.DataFrame(schema=POLARS_SCHEMA)
+    promoted = _promoted(raw).drop("row")
+
+    def integer(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
+
+    frame = pl.concat([raw, promoted], how="horizontal").with_columns(
+        *(integer(c).alias(c) for c in semconv.INT_COLUMNS),
+        pl.col("reported_cost_usd").cast(pl.Float64, strict=False),
+        pl.col("service_name").fill_null(UNKNOWN_SERVICE),
+        pl.coalesce("response_model", "request_model").alias("model"),
+        (pl.col("end_time") - pl.col("start_time")).dt.total_nanoseconds().alias("duration_ns"),
+        pl.col("embedding").str.json_decode(pl.List(pl.Float32)),
+        pl.coalesce(
+            "error_message",
+            pl.when(pl.col("status_code") == "error").then(pl.col("status_message")),
+        ).alias("error_message"),
+    )
+    frame = frame.with_columns(
+        pl.coalesce(
+            "total_tokens",
+            pl.when(
+                pl.col("input_tokens").is_not_null() | pl.col("output_tokens").is_not_null()
+            ).then(pl.col("input_tokens").fill_null(0) + pl.col("output_tokens").fill_null(0)),
+        ).alias("total_tokens")
+    )
+    return frame.select(pl.col(c).cast(POLARS_SCHEMA[c]) for c in COLUMNS)

@@ -1,0 +1,266 @@
+"""Decode OTLP/JSON `ExportTraceServiceRequest` documents into a :class:`RawBatch`.
+
+Real-world OTLP/JSON varies: the spec says hex ids and lowerCamelCase keys, but protobuf's
+JSON printer writes base64 ids, some tools write snake_case keys, enums appear as numbers
+or as names (``SPAN_KIND_SERVER``), and int64 values as strings or numbers. All of these
+are accepted; a span that is still unusable goes to the dead letters with the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from pyflare_cli.sources.raw import KIND_NAMES, STATUS_NAMES, DeadLetter, KeyValues, RawBatch
+
+_HEX = re.compile(r"^[0-9a-fA-F]*$")
+
+
+class BadRecord(ValueError):
+    """A field of one span that cannot be decoded; the message is the dead-letter reason."""
+
+
+def _get(d: dict[str, Any], camel: str, snake: str) -> Any:
+    value = d.get(camel)
+    return d.get(snake) if value is None else value
+
+
+def decode_id(value: Any, size: int, what: str, *, optional: bool = False) -> str | None:
+    """An OTLP id as lowercase hex, from hex (the spec) or base64 (protobuf JSON)."""
+    if value is None or value == "":
+        if optional:
+            return None
+        raise BadRecord(f"missing {what}")
+    if not isinstance(value, str):
+        raise BadRecord(f"invalid {what} {value!r}: want a hex or base64 string")
+    if len(value) == size * 2 and _HEX.match(value):
+        hex_id = value.lower()
+    else:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRecord(f"invalid {what} {value!r}: neither hex nor base64") from None
+        if len(raw) != size:
+            raise BadRecord(f"invalid {what} {value!r}: want {size} bytes, got {len(raw)}")
+        hex_id = raw.hex()
+    if not optional and hex_id.strip("0") == "":
+        raise BadRecord(f"invalid {what} {value!r}: all zero")
+    return hex_id
+
+
+def _enum(value: Any, names: tuple[str, ...], prefix: str, what: str) -> str:
+    if value is None:
+        return names[0]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return names[value] if 0 <= value < len(names) else names[0]
+    if isinstance(value, str):
+        text = value.upper()
+        if text.isdigit():
+            return _enum(int(text), names, prefix, what)
+        text = text.removeprefix(prefix).lower()
+        if text in names:
+            return text
+    raise BadRecord(f"invalid {what} {value!r}")
+
+
+def _time(value: Any, what: str) -> int:
+    if value is None or value == "":
+        return 0
+    try:
+        if isinstance(value, str):
+            return int(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value)
+    except ValueError:
+        pass
+    raise BadRecord(f"invalid {what} {value!r}: want integer nanoseconds")
+
+
+def native_value(value: Any) -> Any:
+    """A JSON AnyValue (``{"stringValue": ...}``) as a plain JSON value."""
+    if not isinstance(value, dict):
+        return value
+    for key, item in value.items():
+        if key in ("stringValue", "string_value", "boolValue", "bool_value"):
+            return item
+        if key in ("intValue", "int_value"):
+            return int(item)
+        if key in ("doubleValue", "double_value"):
+            return float(item)
+        if key in ("bytesValue", "bytes_value"):
+            return item
+        if key in ("arrayValue", "array_value"):
+            return [native_value(v) for v in (item or {}).get("values", [])]
+        if key in ("kvlistValue", "kvlist_value"):
+            return {
+                kv.get("key", ""): native_value(kv.get("value"))
+                for kv in (item or {}).get("values", [])
+            }
+    return None
+
+
+def string_value(value: Any) -> str | None:
+    """A JSON AnyValue as the string stored in an attribute map."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, item),) = value.items()
+        if key in ("stringValue", "string_value"):
+            return str(item)
+        if key in ("intValue", "int_value"):
+            return str(int(item))
+        if key in ("boolValue", "bool_value"):
+            return "true" if item in (True, "true") else "false"
+        if key in ("bytesValue", "bytes_value"):
+            return str(item)
+    native = native_value(value)
+    if native is None:
+        return None
+    return json.dumps(native, separators=(",", ":"))
+
+
+def _add_pairs(target: KeyValues, attributes: Any) -> None:
+    if attributes:
+        if not isinstance(attributes, list):
+            raise BadRecord("attributes is not a list")
+        for kv in attributes:
+            target.keys.append(str(kv.get("key", "")))
+            target.values.append(string_value(kv.get("value")))
+    target.offsets.append(len(target.keys))
+
+
+def decode_document(
+    document: Any, batch: RawBatch, source: str, where: str
+) -> tuple[list[DeadLetter], bool]:
+    """Append the spans of one OTLP/JSON document to ``batch``.
+
+    Returns the dead letters and whether the document held traces at all (a metrics or
+    logs document returns ``False`` so the caller can count it as skipped).
+    """
+    if not isinstance(document, dict):
+        return [DeadLetter(source, where, "not a JSON object", document)], True
+    resource_spans_list = _get(document, "resourceSpans", "resource_spans")
+    if resource_spans_list is None:
+        if any(k in document for k in ("resourceMetrics", "resource_metrics", "resourceLogs")):
+            return [], False
+        if "resource_logs" in document or "resourceProfiles" in document:
+            return [], False
+        return [DeadLetter(source, where, "no resourceSpans in the document", document)], True
+    dead: list[DeadLetter] = []
+    for rs_index, resource_spans in enumerate(resource_spans_list):
+        resource = resource_spans.get("resource") or {}
+        pairs = [
+            (str(kv.get("key", "")), string_value(kv.get("value")))
+            for kv in resource.get("attributes") or []
+        ]
+        resource_index = batch.add_resource(pairs)
+        scope_list = _get(resource_spans, "scopeSpans", "scope_spans")
+        if scope_list is None:
+            scope_list = _get(resource_spans, "instrumentationLibrarySpans", "ilSpans") or []
+        for ss_index, scope_spans in enumerate(scope_list):
+            scope = scope_spans.get("scope") or scope_spans.get("instrumentationLibrary") or {}
+            scope_name = scope.get("name") or None
+            for span_index, span in enumerate(scope_spans.get("spans") or []):
+                mark = len(batch)
+                try:
+                    _decode_span(span, batch, scope_name, resource_index)
+                except (BadRecord, TypeError, ValueError, AttributeError) as exc:
+                    _rollback(batch, mark)
+                    position = (
+                        f"{where}, resourceSpans[{rs_index}].scopeSpans[{ss_index}]"
+                        f".spans[{span_index}]"
+                    )
+                    dead.append(DeadLetter(source, position, str(exc), span))
+    return dead, True
+
+
+def _decode_span(span: dict[str, Any], batch: RawBatch, scope: str | None, resource: int) -> None:
+    trace_id = decode_id(_get(span, "traceId", "trace_id"), 16, "traceId")
+    span_id = decode_id(_get(span, "spanId", "span_id"), 8, "spanId")
+    parent = decode_id(
+        _get(span, "parentSpanId", "parent_span_id"), 8, "parentSpanId", optional=True
+    )
+    start = _time(_get(span, "startTimeUnixNano", "start_time_unix_nano"), "startTimeUnixNano")
+    end = _time(_get(span, "endTimeUnixNano", "end_time_unix_nano"), "endTimeUnixNano")
+    if start <= 0:
+        raise BadRecord("missing startTimeUnixNano")
+    if end < start:
+        raise BadRecord(f"endTimeUnixNano {end} is before startTimeUnixNano {start}")
+    kind = _enum(span.get("kind"), KIND_NAMES, "SPAN_KIND_", "kind")
+    status = span.get("status") or {}
+    code = _enum(status.get("code"), STATUS_NAMES, "STATUS_CODE_", "status.code")
+    # Validate nested parts before appending anything, so a bad span leaves no trace.
+    events = span.get("events") or []
+    links = span.get("links") or []
+    event_rows = [
+        (_time(_get(e, "timeUnixNano", "time_unix_nano"), "event time"), str(e.get("name", "")), e)
+        for e in events
+    ]
+    link_rows = [
+        (
+            decode_id(_get(lk, "traceId", "trace_id"), 16, "link traceId"),
+            decode_id(_get(lk, "spanId", "span_id"), 8, "link spanId"),
+            lk,
+        )
+        for lk in links
+    ]
+    batch.trace_id.append(trace_id or "")
+    batch.span_id.append(span_id or "")
+    batch.parent_span_id.append(parent)
+    batch.name.append(str(span.get("name", "")))
+    batch.kind.append(kind)
+    batch.start_ns.append(start)
+    batch.end_ns.append(end)
+    batch.status_code.append(code)
+    batch.status_message.append(status.get("message") or None)
+    batch.scope_name.append(scope)
+    batch.resource_index.append(resource)
+    _add_pairs(batch.attributes, span.get("attributes"))
+    for time_ns, name, event in event_rows:
+        batch.event_time.append(time_ns)
+        batch.event_name.append(name)
+        _add_pairs(batch.event_attributes, event.get("attributes"))
+    batch.event_offsets.append(len(batch.event_name))
+    for link_trace, link_span, link in link_rows:
+        batch.link_trace_id.append(link_trace or "")
+        batch.link_span_id.append(link_span or "")
+        _add_pairs(batch.link_attributes, link.get("attributes"))
+    batch.link_offsets.append(len(batch.link_span_id))
+
+
+def _rollback(batch: RawBatch, mark: int) -> None:
+    """Undo a partly appended span (row ``mark``) so that the columns stay aligned."""
+    for column in (
+        batch.trace_id,
+        batch.span_id,
+        batch.parent_span_id,
+        batch.name,
+        batch.kind,
+        batch.start_ns,
+        batch.end_ns,
+        batch.status_code,
+        batch.status_message,
+        batch.scope_name,
+        batch.resource_index,
+    ):
+        del column[mark:]
+    _truncate_kv(batch.attributes, mark)
+    events = batch.event_offsets[mark]
+    del batch.event_offsets[mark + 1 :]
+    del batch.event_time[events:]
+    del batch.event_name[events:]
+    _truncate_kv(batch.event_attributes, events)
+    links = batch.link_offsets[mark]
+    del batch.link_offsets[mark + 1 :]
+    del batch.link_trace_id[links:]
+    del batch.link_span_id[links:]
+    _truncate_kv(batch.link_attributes, links)
+
+
+def _truncate_kv(kv: KeyValues, rows: int) -> None:
+    """Keep the first ``rows`` rows of a key/value buffer."""
+    end = kv.offsets[rows]
+    del kv.offsets[rows + 1 :]
+    del kv.keys[end:]
+    del kv.values[end:]

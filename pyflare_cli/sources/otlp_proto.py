@@ -1,0 +1,149 @@
+"""Decode OTLP protobuf `ExportTraceServiceRequest` messages into a :class:`RawBatch`.
+
+This is the one place where pyflare loops over spans and attributes in Python (the
+protobuf objects give no columnar access); it appends straight into flat column lists.
+Attribute values become strings: strings as they are, everything else JSON-encoded
+(bytes as base64), so the ``attributes`` map never loses a value.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from pyflare_cli.sources.raw import KIND_NAMES, STATUS_NAMES, DeadLetter, KeyValues, RawBatch
+
+
+def native_value(value: AnyValue) -> Any:
+    """An AnyValue as a JSON-compatible Python value."""
+    which = value.WhichOneof("value")
+    if which == "string_value":
+        return value.string_value
+    if which == "int_value":
+        return value.int_value
+    if which == "double_value":
+        return value.double_value
+    if which == "bool_value":
+        return value.bool_value
+    if which == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode("ascii")
+    if which == "array_value":
+        return [native_value(item) for item in value.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: native_value(kv.value) for kv in value.kvlist_value.values}
+    return None
+
+
+def string_value(value: AnyValue) -> str | None:
+    """An AnyValue as the string stored in an attribute map."""
+    which = value.WhichOneof("value")
+    if which == "string_value":
+        return value.string_value
+    if which == "int_value":
+        return str(value.int_value)
+    if which == "bool_value":
+        return "true" if value.bool_value else "false"
+    if which == "double_value":
+        number = value.double_value
+        return repr(number) if math.isfinite(number) else json.dumps(number)
+    if which is None:
+        return None
+    if which == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode("ascii")
+    return json.dumps(native_value(value), separators=(",", ":"))
+
+
+def _add_pairs(target: KeyValues, attributes: Any) -> None:
+    keys, values = target.keys, target.values
+    for kv in attributes:
+        v = kv.value
+        which = v.WhichOneof("value")
+        keys.append(kv.key)
+        if which == "string_value":
+            values.append(v.string_value)
+        elif which == "int_value":
+            values.append(str(v.int_value))
+        else:
+            values.append(string_value(v))
+    target.offsets.append(len(keys))
+
+
+def decode_request(
+    request: ExportTraceServiceRequest, batch: RawBatch, source: str, where: str
+) -> list[DeadLetter]:
+    """Append every valid span of ``request`` to ``batch``; return the spans that are not.
+
+    ``where`` names the request inside its source (e.g. ``"request 3"``) for dead letters.
+    """
+    dead: list[DeadLetter] = []
+    attrs = batch.attributes
+    for rs_index, resource_spans in enumerate(request.resource_spans):
+        resource_pairs = [
+            (kv.key, string_value(kv.value)) for kv in resource_spans.resource.attributes
+        ]
+        resource_index = batch.add_resource(resource_pairs)
+        for ss_index, scope_spans in enumerate(resource_spans.scope_spans):
+            scope_name = scope_spans.scope.name or None
+            for span_index, span in enumerate(scope_spans.spans):
+                trace_id = span.trace_id
+                span_id = span.span_id
+                start = span.start_time_unix_nano
+                end = span.end_time_unix_nano
+                reason = _invalid(trace_id, span_id, span.parent_span_id, start, end)
+                if reason is not None:
+                    dead.append(
+                        DeadLetter(
+                            source,
+                            f"{where}, resource_spans[{rs_index}].scope_spans[{ss_index}]"
+                            f".spans[{span_index}]",
+                            reason,
+                            MessageToDict(span),
+                        )
+                    )
+                    continue
+                batch.trace_id.append(trace_id.hex())
+                batch.span_id.append(span_id.hex())
+                batch.parent_span_id.append(span.parent_span_id.hex() or None)
+                batch.name.append(span.name)
+                kind = span.kind
+                batch.kind.append(KIND_NAMES[kind] if 0 <= kind < 6 else "unspecified")
+                batch.start_ns.append(start)
+                batch.end_ns.append(end)
+                status = span.status
+                code = status.code
+                batch.status_code.append(STATUS_NAMES[code] if 0 <= code < 3 else "unset")
+                batch.status_message.append(status.message or None)
+                batch.scope_name.append(scope_name)
+                batch.resource_index.append(resource_index)
+                _add_pairs(attrs, span.attributes)
+                for event in span.events:
+                    batch.event_time.append(event.time_unix_nano)
+                    batch.event_name.append(event.name)
+                    _add_pairs(batch.event_attributes, event.attributes)
+                batch.event_offsets.append(len(batch.event_name))
+                for link in span.links:
+                    batch.link_trace_id.append(link.trace_id.hex())
+                    batch.link_span_id.append(link.span_id.hex())
+                    _add_pairs(batch.link_attributes, link.attributes)
+                batch.link_offsets.append(len(batch.link_span_id))
+    return dead
+
+
+def _invalid(trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int) -> str | None:
+    if len(trace_id) != 16 or not any(trace_id):
+        return f"invalid trace_id {trace_id.hex()!r}: want 16 non-zero bytes"
+    if len(span_id) != 8 or not any(span_id):
+        return f"invalid span_id {span_id.hex()!r}: want 8 non-zero bytes"
+    if parent and len(parent) != 8:
+        return f"invalid parent_span_id {parent.hex()!r}: want 8 bytes"
+    if start <= 0:
+        return "missing start_time_unix_nano"
+    if end < start:
+        return f"end_time_unix_nano {end} is before start_time_unix_nano {start}"
+    return None

@@ -1,0 +1,66 @@
+"""Where things live inside a store folder, and how the folder is chosen.
+
+``<store>`` is ``--store``, else ``$PYFLARE_STORE``, else ``./.pyflare`` (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+DEFAULT_STORE = ".pyflare"
+STORE_ENV = "PYFLARE_STORE"
+PART_PREFIX = "part-"
+TEMP_PREFIX = ".tmp-"
+
+
+def resolve_store(option: str | Path | None) -> Path:
+    """The store folder for a command: the option, else the environment, else the default."""
+    if option:
+        return Path(option)
+    env = os.environ.get(STORE_ENV)
+    return Path(env) if env else Path(DEFAULT_STORE)
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    """Paths of the parts of one store."""
+
+    root: Path
+
+    @property
+    def spans(self) -> Path:
+        return self.root / "spans"
+
+    @property
+    def dead_letter(self) -> Path:
+        return self.root / "dead_letter"
+
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog.sqlite"
+
+    def partition(self, day: date) -> Path:
+        return self.spans / f"date={day.isoformat()}"
+
+    def dead_letter_partition(self, day: date) -> Path:
+        return self.dead_letter / f"date={day.isoformat()}"
+
+    def span_files(self) -> list[Path]:
+        """Every visible span file, oldest partition first."""
+        if not self.spans.is_dir():
+            return []
+        return sorted(self.spans.glob(f"date=*/{PART_PREFIX}*.parquet"))
+
+    def partitions(self) -> list[tuple[date, Path]]:
+        """(day, folder) of every date partition, oldest first."""
+        out = []
+        if self.spans.is_dir():
+            for folder in sorted(self.spans.glob("date=*")):
+                try:
+                    out.append((date.fromisoformat(folder.name[5:]), folder))
+                except ValueError:
+                    continue
+        return out

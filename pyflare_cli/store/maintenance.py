@@ -1,0 +1,131 @@
+"""Keep a store small and clean: compaction (merge parts, drop duplicate spans) and pruning.
+
+Both only ever make complete files visible: new parts are written under temporary names
+and renamed before the old ones are removed. A crash in between leaves duplicates that the
+next compaction removes, never a gap.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from pyflare_cli.store.catalog import Catalog
+from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX, StoreLayout
+from pyflare_cli.store.writer import fsync_dir, sort_for_store, write_parquet
+
+TARGET_ROWS_PER_FILE = 1_000_000
+
+
+@dataclass
+class CompactReport:
+    partitions: int = 0
+    files_before: int = 0
+    files_after: int = 0
+    rows_before: int = 0
+    rows_after: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+
+    @property
+    def duplicates_removed(self) -> int:
+        return self.rows_before - self.rows_after
+
+
+def compact(root: Path, min_files: int = 2) -> CompactReport:
+    """Merge each partition's parts into few large ones and drop duplicate spans."""
+    layout = StoreLayout(root)
+    report = CompactReport()
+    catalog = Catalog(layout.catalog)
+    renames: dict[str, str] = {}
+    removed: set[str] = set()
+    try:
+        for _, folder in layout.partitions():
+            parts = sorted(folder.glob(f"{PART_PREFIX}*.parquet"))
+            if not parts:
+                continue
+            frame = pl.read_parquet(parts)
+            unique = frame.unique(subset=["trace_id", "span_id"], keep="first", maintain_order=True)
+            report.partitions += 1
+            report.files_before += len(parts)
+            report.rows_before += frame.height
+            report.rows_after += unique.height
+            before_bytes = sum(p.stat().st_size for p in parts)
+            report.bytes_before += before_bytes
+            if len(parts) < min_files and unique.height == frame.height:
+                report.files_after += len(parts)
+                report.bytes_after += before_bytes
+                continue
+            new_parts = _write_parts(folder, sort_for_store(unique))
+            for old in parts:
+                old.unlink()
+                removed.add(str(old.relative_to(root)))
+            fsync_dir(folder)
+            first_new = str(new_parts[0].relative_to(root)) if new_parts else None
+            for old in parts:
+                if first_new:
+                    renames[str(old.relative_to(root))] = first_new
+            report.files_after += len(new_parts)
+            report.bytes_after += sum(p.stat().st_size for p in new_parts)
+        catalog.replace_files(renames, removed - set(renames))
+    finally:
+        catalog.close()
+    return report
+
+
+def _write_parts(folder: Path, frame: pl.DataFrame) -> list[Path]:
+    finals = []
+    temps = []
+    for offset in range(0, frame.height, TARGET_ROWS_PER_FILE):
+        name = f"{uuid.uuid4().hex}.parquet"
+        temp = folder / f"{TEMP_PREFIX}{name}"
+        write_parquet(frame.slice(offset, TARGET_ROWS_PER_FILE), temp)
+        temps.append(temp)
+        finals.append(folder / f"{PART_PREFIX}{name}")
+    for temp, final in zip(temps, finals, strict=True):
+        os.replace(temp, final)
+    return finals
+
+
+@dataclass
+class PruneReport:
+    partitions: list[str] = field(default_factory=list)
+    files: int = 0
+    rows: int = 0
+    bytes: int = 0
+
+
+def prune(root: Path, before: date, dry_run: bool = False) -> PruneReport:
+    """Remove every date partition older than ``before`` (whole UTC days)."""
+    layout = StoreLayout(root)
+    report = PruneReport()
+    removed: set[str] = set()
+    for day, folder in layout.partitions():
+        if day >= before:
+            continue
+        parts = sorted(folder.glob(f"{PART_PREFIX}*.parquet"))
+        report.partitions.append(day.isoformat())
+        report.files += len(parts)
+        report.bytes += sum(p.stat().st_size for p in parts)
+        if parts:
+            report.rows += pl.scan_parquet(parts).select(pl.len()).collect().item()
+        if dry_run:
+            continue
+        for part in parts:
+            removed.add(str(part.relative_to(root)))
+            part.unlink()
+        for leftover in folder.iterdir():
+            leftover.unlink()
+        folder.rmdir()
+    if removed and layout.catalog.exists():
+        catalog = Catalog(layout.catalog)
+        try:
+            catalog.replace_files({}, removed)
+        finally:
+            catalog.close()
+    return report

@@ -1,0 +1,116 @@
+"""Write canonical spans into date partitions, invisible until the whole source commits.
+
+Each call to :meth:`SpanWriter.write` splits a batch by the UTC date of ``start_time``,
+sorts it by (service_name, start_time) and writes zstd Parquet under a temporary name
+(fsynced). :meth:`SpanWriter.commit` records the parts in the catalog, renames them to
+``part-<uuid>.parquet`` and marks the source done (see :mod:`pyflare_cli.store.catalog`).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from pyflare_cli.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, to_arrow
+from pyflare_cli.store.catalog import Catalog, SourceRecord
+from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX, StoreLayout
+
+ROW_GROUP_SIZE = 128 * 1024
+COMPRESSION_LEVEL = 6
+
+
+def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    """Write canonical spans to ``path`` durably, with the schema version in the metadata."""
+    table = to_arrow(frame)
+    metadata = dict(table.schema.metadata or {})
+    metadata[SCHEMA_VERSION_KEY] = str(SCHEMA_VERSION).encode()
+    table = table.replace_schema_metadata(metadata)
+    with open(path, "wb") as handle:
+        pq.write_table(
+            table,
+            handle,
+            compression="zstd",
+            compression_level=COMPRESSION_LEVEL,
+            row_group_size=ROW_GROUP_SIZE,
+            use_dictionary=True,
+            write_statistics=True,
+        )
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def sort_for_store(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort("service_name", "start_time", nulls_last=True)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class SpanWriter:
+    """Buffers nothing: writes each batch to temporary parts at once (bounded memory)."""
+
+    layout: StoreLayout
+    pending: list[tuple[Path, Path]] = field(default_factory=list)
+    rows: int = 0
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        days = frame.get_column("start_time").dt.date()
+        for (day,), part in (
+            frame.with_columns(days.alias("_day"))
+            .partition_by("_day", as_dict=True, include_key=False)
+            .items()
+        ):
+            folder = self.layout.partition(day)
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"{uuid.uuid4().hex}.parquet"
+            temp = folder / f"{TEMP_PREFIX}{name}"
+            write_parquet(sort_for_store(part), temp)
+            self.pending.append((temp, folder / f"{PART_PREFIX}{name}"))
+            self.rows += part.height
+
+    def final_names(self) -> tuple[str, ...]:
+        return tuple(str(final.relative_to(self.layout.root)) for _, final in self.pending)
+
+    def commit(self, catalog: Catalog, record: SourceRecord) -> None:
+        """Make every part visible and record the source, atomically with respect to crashes."""
+        catalog.begin(record)
+        folders = set()
+        for temp, final in self.pending:
+            os.replace(temp, final)
+            folders.add(final.parent)
+        for folder in folders:
+            fsync_dir(folder)
+        catalog.finish(record.sha256)
+        self.pending.clear()
+
+    def abort(self) -> None:
+        for temp, _ in self.pending:
+            temp.unlink(missing_ok=True)
+        self.pending.clear()
+
+
+def recover(layout: StoreLayout, catalog: Catalog) -> None:
+    """Finish interrupted commits and delete orphaned temporary parts."""
+    for record in catalog.committing():
+        for name in record.files:
+            final = layout.root / name
+            temp = final.with_name(TEMP_PREFIX + final.name[len(PART_PREFIX) :])
+            if temp.exists():
+                os.replace(temp, final)
+        catalog.finish(record.sha256)
+    if layout.spans.is_dir():
+        for temp in layout.spans.glob(f"date=*/{TEMP_PREFIX}*.parquet"):
+            temp.unlink(missing_ok=True)
