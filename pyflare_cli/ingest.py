@@ -27,7 +27,7 @@ import polars as pl
 from pyflare_cli.redaction import RedactionConfig, redact
 from pyflare_cli.sources.opening import Format, UnreadableInput, sniff
 from pyflare_cli.sources.raw import DeadLetter
-from pyflare_cli.sources.tasks import Decoded, Task, decode, split
+from pyflare_cli.sources.tasks import Task, decode, split
 from pyflare_cli.store.catalog import Catalog, SourceRecord
 from pyflare_cli.store.dead_letter import DeadLetterWriter
 from pyflare_cli.store.layout import StoreLayout
@@ -85,8 +85,56 @@ class IngestReport:
         return self.spans / self.seconds if self.seconds > 0 else 0.0
 
 
+@dataclass
+class TaskOutcome:
+    """What one decoded task left behind: temporary parts to commit, and its tallies."""
+
+    parts: list[tuple[Path, Path]]
+    rows: int
+    trace_ids: pl.Series
+    dead: list[DeadLetter]
+    skipped: int
+    size: int
+
+
+def process_task(task: Task, root: Path, redaction: RedactionConfig | None) -> TaskOutcome:
+    """Decode, redact and write one task as temporary parts (runs in a worker process)."""
+    decoded = decode(task)
+    spans = decoded.spans
+    if redaction is not None:
+        spans = redact(spans, redaction)
+    writer = SpanWriter(StoreLayout(root))
+    writer.write(spans)
+    return TaskOutcome(
+        parts=list(writer.pending),
+        rows=writer.rows,
+        trace_ids=spans.get_column("trace_id").unique(),
+        dead=decoded.dead,
+        skipped=decoded.skipped,
+        size=task.size,
+    )
+
+
 Progress = Callable[[int], None]
-"""Called with the number of input bytes just processed."""
+"""Called with the number of input bytes just processed; per file, the calls add up to its size."""
+
+
+class _FileProgress:
+    """Reports one file's progress in bytes on disk: never more than its size, in total."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self.size = 0
+        self._done = 0
+
+    def __call__(self, processed: int) -> None:
+        step = max(0, min(processed, self.size - self._done))
+        if step and self._progress is not None:
+            self._progress(step)
+        self._done += step
+
+    def finish(self) -> None:
+        self(self.size - self._done)
 
 
 def expand_paths(paths: Iterable[str]) -> list[str]:
@@ -125,10 +173,12 @@ def spool_stdin(stream: BinaryIO, folder: Path) -> Path:
 
 
 class Decoder:
-    """Runs :func:`decode` inline, or in a pool of worker processes, in task order."""
+    """Runs :func:`process_task` inline, or in worker processes, yielding in task order."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, root: Path, redaction: RedactionConfig | None) -> None:
         self.workers = workers
+        self.root = root
+        self.redaction = redaction
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Decoder:
@@ -138,21 +188,32 @@ class Decoder:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
-    def run(self, tasks: Iterator[Task], parallel: bool) -> Iterator[tuple[Task, Decoded]]:
+    def _start_pool(self) -> ProcessPoolExecutor:
+        # One Polars thread per worker: the workers already use every core.
+        previous = os.environ.get("POLARS_MAX_THREADS")
+        os.environ["POLARS_MAX_THREADS"] = "1"
+        try:
+            return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        finally:
+            if previous is None:
+                del os.environ["POLARS_MAX_THREADS"]
+            else:
+                os.environ["POLARS_MAX_THREADS"] = previous
+
+    def run(self, tasks: Iterator[Task], parallel: bool) -> Iterator[TaskOutcome]:
         if not parallel or self.workers <= 1:
             for task in tasks:
-                yield task, decode(task)
+                yield process_task(task, self.root, self.redaction)
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
-        in_flight: list[tuple[Task, Future[Decoded]]] = []
+            self._pool = self._start_pool()
+        in_flight: list[Future[TaskOutcome]] = []
         for task in tasks:
-            in_flight.append((task, self._pool.submit(decode, task)))
-            if len(in_flight) > self.workers + 1:
-                done_task, future = in_flight.pop(0)
-                yield done_task, future.result()
-        for done_task, future in in_flight:
-            yield done_task, future.result()
+            in_flight.append(self._pool.submit(process_task, task, self.root, self.redaction))
+            if len(in_flight) > self.workers:
+                yield in_flight.pop(0).result()
+        for future in in_flight:
+            yield future.result()
 
 
 @dataclass
@@ -183,9 +244,13 @@ class Ingestor:
         """Ingest every path; ``label`` names the source in the catalog instead of its path."""
         report = IngestReport()
         started = time.perf_counter()
-        with Decoder(self.workers) as decoder:
+        with Decoder(self.workers, self.root, self.redaction) as decoder:
             for item in paths:
-                result = self._ingest_one(item, decoder, progress, stdin, label)
+                file_progress = _FileProgress(progress)
+                try:
+                    result = self._ingest_one(item, decoder, file_progress, stdin, label)
+                finally:
+                    file_progress.finish()
                 report.files.append(result)
         report.seconds = time.perf_counter() - started
         return report
@@ -194,7 +259,7 @@ class Ingestor:
         self,
         item: str,
         decoder: Decoder,
-        progress: Progress | None,
+        progress: _FileProgress,
         stdin: BinaryIO | None,
         label: str | None,
     ) -> FileResult:
@@ -209,11 +274,10 @@ class Ingestor:
                 if not path.is_file():
                     raise UnreadableInput("no such file")
             sha, size = file_digest(path)
+            progress.size = size
             known = self.catalog.find(sha)
             if known is not None and known.state == "done":
                 result.status, result.format = "duplicate", known.format
-                if progress:
-                    progress(size)
                 return result
             fmt = sniff(path)
             result.format = fmt.value
@@ -235,7 +299,7 @@ class Ingestor:
         size: int,
         result: FileResult,
         decoder: Decoder,
-        progress: Progress | None,
+        progress: _FileProgress,
         catalog_path: str,
     ) -> None:
         writer = SpanWriter(self.layout)
@@ -244,16 +308,13 @@ class Ingestor:
         parallel = size >= PARALLEL_MIN_BYTES
         try:
             try:
-                for task, decoded in decoder.run(split(path, fmt, result.path), parallel):
-                    spans = decoded.spans
-                    if self.redaction is not None:
-                        spans = redact(spans, self.redaction)
-                    writer.write(spans)
-                    trace_ids.append(spans.get_column("trace_id").unique())
-                    dead.write(decoded.dead)
-                    result.skipped += decoded.skipped
+                for outcome in decoder.run(split(path, fmt, result.path), parallel):
+                    writer.adopt(outcome.parts, outcome.rows)
+                    trace_ids.append(outcome.trace_ids)
+                    dead.write(outcome.dead)
+                    result.skipped += outcome.skipped
                     if progress:
-                        progress(task.size or 0)
+                        progress(outcome.size)
             except UnreadableInput as exc:
                 if writer.rows == 0 and dead.count == 0:
                     raise

@@ -55,23 +55,42 @@ class RedactionConfig:
     salt: str = ""
 
 
+_SECTION_KEYS = ("mode", "kinds", "attributes", "salt")
+
+
 def parse_redaction(section: Any, where: str) -> RedactionConfig | None:
-    """The ``redaction`` section of the config file, validated; None when absent."""
+    """The ``redaction`` section of the config file, validated; None when absent.
+
+    Every error names the file (``where``) and the key at fault.
+    """
     if section is None or section is False:
         return None
     if not isinstance(section, dict):
         raise UsageError(f"{where}: redaction must be a mapping")
+    for key in section:
+        if key not in _SECTION_KEYS:
+            raise UsageError(
+                f"{where}: redaction.{key} is not a known key; use {', '.join(_SECTION_KEYS)}"
+            )
     default = str(section.get("mode", "mask"))
     if default not in MODES:
         raise UsageError(f"{where}: redaction.mode {default!r} is not one of {', '.join(MODES)}")
     kinds = section.get("kinds", list(KINDS))
+    if not isinstance(kinds, list | dict):
+        raise UsageError(
+            f"{where}: redaction.kinds must be a list of kinds or a mapping kind -> mode"
+        )
     modes: dict[str, str] = {}
     items = kinds.items() if isinstance(kinds, dict) else ((k, default) for k in kinds)
     for kind, mode in items:
-        if kind not in PATTERNS:
-            raise UsageError(f"{where}: unknown redaction kind {kind!r}; use {', '.join(KINDS)}")
+        if not isinstance(kind, str) or kind not in PATTERNS:
+            raise UsageError(
+                f"{where}: redaction.kinds: unknown kind {kind!r}; use {', '.join(KINDS)}"
+            )
         if mode not in MODES:
-            raise UsageError(f"{where}: redaction mode {mode!r} for {kind} is not one of {MODES}")
+            raise UsageError(
+                f"{where}: redaction.kinds.{kind}: mode {mode!r} is not one of {', '.join(MODES)}"
+            )
         modes[str(kind)] = str(mode)
     attributes = section.get("attributes") or []
     if not isinstance(attributes, list):
@@ -102,7 +121,12 @@ def _replacement(kind: str, mode: str, match: str, salt: str) -> str:
 
 
 def _attribute_regex(config: RedactionConfig) -> str:
-    keys = sorted(semconv.text_source_keys() | set(config.attributes))
+    event_keys = {
+        rule.key.split(":", 2)[2]
+        for rule in semconv.RULES
+        if rule.column in TEXT_COLUMNS and rule.key.startswith("event:")
+    }
+    keys = sorted(semconv.text_source_keys() | event_keys | set(config.attributes))
     parts = []
     for key in keys:
         if semconv.INDEX_PLACEHOLDER in key:
@@ -114,22 +138,35 @@ def _attribute_regex(config: RedactionConfig) -> str:
 
 
 def redact(spans: pl.DataFrame, config: RedactionConfig) -> pl.DataFrame:
-    """``spans`` with every configured kind of data redacted in text and attributes."""
+    """``spans`` with every configured kind of data redacted in text and attributes.
+
+    Scanned: ``input_text``, ``output_text``, and the values of span and event attributes
+    whose key feeds those columns or is listed in ``config.attributes``.
+    """
     if spans.height == 0 or not config.modes:
         return spans
     key_regex = _attribute_regex(config)
-    entries = spans.select(
-        pl.col("attributes")
-        .map.entries()
-        .list.filter(pl.element().struct.field("key").str.contains(key_regex))
+    key = pl.element().struct.field("key")
+    value = pl.element().struct.field("value")
+
+    def scanned_values(maps: pl.DataFrame) -> pl.DataFrame:
+        return (
+            maps.select(pl.col("map").map.entries().alias("kv"))
+            .explode("kv")
+            .unnest("kv")
+            .filter(pl.col("key").str.contains(key_regex))
+            .select(pl.col("value").alias("text"))
+        )
+
+    event_maps = (
+        spans.select(pl.col("events"))
+        .explode("events")
+        .select(pl.col("events").struct.field("attributes").alias("map"))
     )
     values = pl.concat(
         [spans.select(pl.col(c).alias("text")) for c in TEXT_COLUMNS]
-        + [
-            entries.select(
-                pl.col("attributes").list.eval(pl.element().struct.field("value")).alias("text")
-            ).explode("text")
-        ]
+        + [scanned_values(spans.select(pl.col("attributes").alias("map")))]
+        + [scanned_values(event_maps)]
     ).drop_nulls()
     # Longest matches first, so a card number inside a longer phone-like run is not split.
     found: dict[str, str] = {}
@@ -147,21 +184,25 @@ def redact(spans: pl.DataFrame, config: RedactionConfig) -> pl.DataFrame:
     def scrub(expr: pl.Expr) -> pl.Expr:
         return expr.str.replace_many(patterns, replacements, leftmost=True)
 
-    scrubbed_attributes = (
-        pl.col("attributes")
-        .map.entries()
-        .list.eval(
-            pl.struct(
-                pl.element().struct.field("key"),
-                pl.when(pl.element().struct.field("key").str.contains(key_regex))
-                .then(scrub(pl.element().struct.field("value")))
-                .otherwise(pl.element().struct.field("value"))
-                .alias("value"),
+    def scrub_map(column: pl.Expr) -> pl.Expr:
+        return (
+            column.map.entries()
+            .list.eval(
+                pl.struct(
+                    key,
+                    pl.when(key.str.contains(key_regex))
+                    .then(scrub(value))
+                    .otherwise(value)
+                    .alias("value"),
+                )
             )
+            .cast(spans.schema["attributes"])
         )
-        .cast(spans.schema["attributes"])
-    )
+
     return spans.with_columns(
         *(scrub(pl.col(c)).alias(c) for c in TEXT_COLUMNS),
-        scrubbed_attributes.alias("attributes"),
+        scrub_map(pl.col("attributes")).alias("attributes"),
+        pl.col("events")
+        .list.eval(pl.element().struct.with_fields(scrub_map(pl.field("attributes"))))
+        .alias("events"),
     )

@@ -229,6 +229,7 @@ RULES: tuple[Rule, ...] = tuple(
         ("user.id", OTEL),
         ("enduser.id", OTEL),
         ("resource:user.id", OTEL),
+        ("traceloop.association.properties.user_id", OPENLLMETRY),
     )
     + _rules(
         "session_id",

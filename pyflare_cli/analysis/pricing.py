@@ -86,6 +86,8 @@ def with_cost(spans: pl.LazyFrame, prices: pl.DataFrame) -> pl.LazyFrame:
         + tokens["cache_write_tokens"] * pl.col("cache_write_rate")
         + tokens["output_tokens"] * pl.col("output_rate")
     )
+    reported_usage = pl.any_horizontal(pl.col("input_tokens", "output_tokens").is_not_null())
+    computed = pl.when(reported_usage).then(computed)
     joined = spans.join(prices.lazy(), on=["provider", "model"], how="left", nulls_equal=True)
     return joined.with_columns(
         pl.coalesce(computed, pl.col("reported_cost_usd")).alias("cost_usd")

@@ -16,7 +16,13 @@ from pyflare_cli.schema import COLUMNS, POLARS_SCHEMA
 
 UNKNOWN_SERVICE = "unknown_service"
 
-_EXACT_RULES = [r for r in semconv.RULES if semconv.INDEX_PLACEHOLDER not in r.key]
+_RESOURCE = "resource:"
+_RESOURCE_RULES = [r for r in semconv.RULES if r.key.startswith(_RESOURCE)]
+_EXACT_RULES = [
+    r
+    for r in semconv.RULES
+    if semconv.INDEX_PLACEHOLDER not in r.key and not r.key.startswith(_RESOURCE)
+]
 _INDEXED_RULES = [r for r in semconv.RULES if semconv.INDEX_PLACEHOLDER in r.key]
 _PRIORITY = {(r.column, r.key, r.transform): i for i, r in enumerate(semconv.RULES)}
 
@@ -37,25 +43,14 @@ def _index_regex(key: str) -> str:
     return f"^{re.escape(head)}(\\d+){re.escape(tail)}$"
 
 
-_LONG_SCHEMA: dict[str, pl.DataType] = {
-    "row": pl.UInt32(),
-    "key": pl.String(),
-    "value": pl.String(),
-}
+_INDEX_REGEXES = [_index_regex(r.key) for r in _INDEXED_RULES]
+_ANY_INDEXED = "|".join(f"(?:{regex})" for regex in _INDEX_REGEXES) or "^$"
 
 
-def _long(raw: pl.DataFrame) -> pl.DataFrame:
-    """(row, key, value) for every span, resource and relevant event attribute."""
+def _long(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """(row, key, value) for every span attribute and relevant event attribute."""
     row = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
-    span = (
-        raw.select(row, pl.col("attributes").map.entries().alias("kv")).explode("kv").unnest("kv")
-    )
-    resource = (
-        raw.select(row, pl.col("resource_attributes").map.entries().alias("kv"))
-        .explode("kv")
-        .unnest("kv")
-        .with_columns((pl.lit("resource:") + pl.col("key")).alias("key"))
-    )
+    span = raw.select(row, pl.col("attributes").map.entries().alias("kv")).explode("kv")
     events = (
         raw.select(row, pl.col("events"))
         .explode("events")
@@ -71,53 +66,57 @@ def _long(raw: pl.DataFrame) -> pl.DataFrame:
         )
     )
     typed = (pl.col("row").cast(pl.UInt32), pl.col("key", "value").cast(pl.String))
-    parts = [p.select(*typed) for p in (span, resource, events)]
+    parts = [p.select(*typed) for p in (span.unnest("kv"), events)]
     return pl.concat(parts).filter(pl.col("key").is_not_null() & pl.col("value").is_not_null())
 
 
-def _transform(candidates: pl.DataFrame) -> pl.DataFrame:
-    """Apply each rule's transform to its values."""
-    out = []
-    for (transform,), part in candidates.group_by("transform", maintain_order=True):
-        value = pl.col("value")
-        if transform is None:
-            expr = value
-        elif transform == "lower":
-            expr = value.str.to_lowercase()
-        elif transform == "first":
-            expr = value.str.json_path_match("$[0]")
-        elif str(transform).startswith("json:"):
-            expr = value.str.json_path_match(f"$.{str(transform)[5:]}")
-        elif str(transform).startswith("map:"):
-            mapping = semconv.VALUE_MAPS[str(transform)[4:]]
-            expr = value.str.to_lowercase().replace_strict(
-                mapping, default=None, return_dtype=pl.String
-            )
-        else:
-            raise ValueError(f"unknown semconv transform {transform!r}")
-        out.append(part.with_columns(expr.alias("value")))
-    if not out:
-        return candidates
-    return pl.concat(out)
+def _transform_expr(transform: str | None) -> pl.Expr:
+    value = pl.col("value")
+    if transform is None:
+        return value
+    if transform == "lower":
+        return value.str.to_lowercase()
+    if transform == "first":
+        return value.str.json_path_match("$[0]")
+    if transform.startswith("json:"):
+        return value.str.json_path_match(f"$.{transform[5:]}")
+    if transform.startswith("map:"):
+        mapping = semconv.VALUE_MAPS[transform[4:]]
+        return value.str.to_lowercase().replace_strict(
+            mapping, default=None, return_dtype=pl.String
+        )
+    raise ValueError(f"unknown semconv transform {transform!r}")
 
 
-def _indexed(long: pl.DataFrame) -> pl.DataFrame:
+_TRANSFORMS = sorted({r.transform for r in _EXACT_RULES if r.transform is not None})
+
+
+def _exact(long: pl.LazyFrame) -> pl.LazyFrame:
+    """Candidates from exact-key rules, each value passed through its rule's transform."""
+    joined = long.join(_RULE_FRAME.lazy(), on="key", how="inner").collect().lazy()
+    plain = joined.filter(pl.col("transform").is_null())
+    parts = [plain] + [
+        joined.filter(pl.col("transform") == t).with_columns(_transform_expr(t).alias("value"))
+        for t in _TRANSFORMS
+    ]
+    return pl.concat([p.select("row", "column", "priority", "value") for p in parts])
+
+
+def _indexed(long: pl.LazyFrame) -> pl.LazyFrame:
     """Candidates from ``{n}`` rules: values of all indices joined in index order."""
+    few = long.filter(pl.col("key").str.contains(_ANY_INDEXED))
     parts = []
-    for rule in _INDEXED_RULES:
-        regex = _index_regex(rule.key)
+    for rule, regex in zip(_INDEXED_RULES, _INDEX_REGEXES, strict=True):
+        priority = _PRIORITY[(rule.column, rule.key, rule.transform)]
         part = (
-            long.filter(pl.col("key").str.contains(regex))
+            few.filter(pl.col("key").str.contains(regex))
             .with_columns(pl.col("key").str.extract(regex, 1).cast(pl.Int64).alias("index"))
-            .sort("row", "index")
-            .group_by("row", maintain_order=True)
-            .agg(pl.col("value").str.join("\n"))
+            .group_by("row")
+            .agg(pl.col("value").sort_by("index").str.join("\n"))
             .select(
                 "row",
                 pl.lit(rule.column).alias("column"),
-                pl.lit(_PRIORITY[(rule.column, rule.key, rule.transform)], pl.Int32).alias(
-                    "priority"
-                ),
+                pl.lit(priority, pl.Int32).alias("priority"),
                 "value",
             )
         )
@@ -125,21 +124,36 @@ def _indexed(long: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+def _resource(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """Candidates from resource attributes: few keys, so looked up directly."""
+    row = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
+    parts = [
+        raw.select(
+            row,
+            pl.lit(rule.column).alias("column"),
+            pl.lit(_PRIORITY[(rule.column, rule.key, rule.transform)], pl.Int32).alias("priority"),
+            pl.col("resource_attributes").map.get(rule.key[len(_RESOURCE) :]).alias("value"),
+        )
+        for rule in _RESOURCE_RULES
+    ]
+    return pl.concat(parts)
+
+
 def _promoted(raw: pl.DataFrame) -> pl.DataFrame:
     """One row per raw row: every promoted column as a string (null when absent)."""
-    long = _long(raw)
-    exact = _transform(long.join(_RULE_FRAME, on="key", how="inner")).select(
-        "row", "column", "priority", "value"
-    )
-    candidates = pl.concat([exact, _indexed(long)]).filter(pl.col("value").is_not_null())
-    best = (
-        candidates.sort("row", "priority")
-        .group_by("row", "column", maintain_order=True)
-        .agg(pl.col("value").first())
+    long = _long(raw.lazy()).collect().lazy()
+    candidates = (
+        pl.concat([_exact(long), _indexed(long), _resource(raw.lazy())])
+        .filter(pl.col("value").is_not_null())
+        .sort("priority")
+        .collect()
     )
     wide = pl.DataFrame({"row": pl.Series(range(raw.height), dtype=pl.UInt32)})
-    if best.height:
-        pivot = best.pivot(on="column", index="row", values="value")
+    if candidates.height:
+        # Sorted by priority, so "first" per (row, column) is the highest-priority name.
+        pivot = candidates.pivot(
+            on="column", index="row", values="value", aggregate_function="first"
+        )
         wide = wide.join(pivot, on="row", how="left")
     missing = [c for c in semconv.PROMOTED_COLUMNS if c not in wide.columns]
     return wide.with_columns(pl.lit(None, pl.String).alias(c) for c in missing)

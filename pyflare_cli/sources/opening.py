@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import IO
 
 import zstandard
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -76,21 +78,50 @@ def sniff(path: Path) -> Format:
     """The format of ``path``, from its (decompressed) first bytes."""
     with open_binary(path) as stream:
         head = stream.read(SNIFF_BYTES)
+        whole = not stream.read(1)
     if not head:
         raise UnreadableInput("empty file")
     if head.startswith(PARQUET_MAGIC):
         return Format.PHOENIX_PARQUET
     text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text_head[:1] in (b"{", b"["):
-        return _sniff_json(path, text_head)
+        return _sniff_json(text_head, whole)
     if _looks_like_text(head):
         first_line = head.split(b"\n", 1)[0].decode("utf-8", "replace")
         if any(marker in first_line for marker in _PHOENIX_MARKERS) and "," in first_line:
             return Format.PHOENIX_CSV
         raise UnreadableInput("text that is neither OTLP/JSON, JSON Lines nor a Phoenix CSV")
-    if head[0] == 0x0A:
-        return Format.OTLP_PROTO
-    return Format.OTLP_PROTO_STREAM
+    fmt = Format.OTLP_PROTO if head[0] == 0x0A else Format.OTLP_PROTO_STREAM
+    if fmt is Format.OTLP_PROTO_STREAM and not _first_frame_decodes(head, whole):
+        raise UnreadableInput(
+            "binary data that is neither an OTLP protobuf request nor a length-delimited stream"
+        )
+    return fmt
+
+
+def _first_frame_decodes(head: bytes, whole: bool) -> bool:
+    """Whether ``head`` starts with a varint length and (when it fits) an OTLP request."""
+    length, shift, index = 0, 0, 0
+    while True:
+        if index >= len(head) or shift > 63:
+            return False
+        byte = head[index]
+        length |= (byte & 0x7F) << shift
+        index += 1
+        if not byte & 0x80:
+            break
+        shift += 7
+    payload = head[index : index + length]
+    if len(payload) < length:
+        # The first request is longer than the sniffed head: only a whole file can tell.
+        return not whole
+    if not payload.startswith(b"\x0a"):
+        return False
+    try:
+        ExportTraceServiceRequest().ParseFromString(payload)
+    except DecodeError:
+        return False
+    return True
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -103,10 +134,16 @@ def _looks_like_text(head: bytes) -> bool:
     return b"\x00" not in sample
 
 
-def _sniff_json(path: Path, head: bytes) -> Format:
+def _sniff_json(head: bytes, whole: bool) -> Format:
     if head.startswith(b"["):
         return Format.PHOENIX_JSON
-    first_line = head.split(b"\n", 1)[0]
+    lines = head.split(b"\n")
+    complete = lines if whole else lines[:-1]
+    if not complete:
+        # One line longer than the sniffed head: a compact document or a JSON Lines file
+        # with long lines; both read line by line. Tell OTLP from Phoenix by their keys.
+        return _jsonl_by_markers(head)
+    first_line = complete[0]
     try:
         first = json.loads(first_line)
     except ValueError:
@@ -119,5 +156,28 @@ def _sniff_json(path: Path, head: bytes) -> Format:
         if rest or kind == "otlp":
             return Format.OTLP_JSONL
         raise UnreadableInput("JSON that is neither OTLP (resourceSpans) nor a Phoenix span export")
-    # A pretty-printed document spans many lines: it is one OTLP/JSON request.
-    return Format.OTLP_JSON
+    following = next((line for line in complete[1:] if line.strip()), b"")
+    if first_line.strip() in (b"{", b"[") or following[:1] in (b" ", b"\t", b"}", b"]"):
+        # A pretty-printed document spans many lines: it is one OTLP/JSON request.
+        return Format.OTLP_JSON
+    # JSON Lines whose first line is broken: the lines that parse tell the kind.
+    for line in complete[1:]:
+        try:
+            kind = _json_kind(json.loads(line))
+        except ValueError:
+            continue
+        if kind == "phoenix":
+            return Format.PHOENIX_JSONL
+        if kind == "otlp":
+            return Format.OTLP_JSONL
+    return _jsonl_by_markers(head)
+
+
+def _jsonl_by_markers(head: bytes) -> Format:
+    otlp = head.find(b'"resource')
+    phoenix = min(
+        (i for i in (head.find(m.encode()) for m in _PHOENIX_MARKERS) if i >= 0), default=-1
+    )
+    if phoenix >= 0 and (otlp < 0 or phoenix < otlp):
+        return Format.PHOENIX_JSONL
+    return Format.OTLP_JSONL

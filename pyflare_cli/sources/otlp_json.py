@@ -147,32 +147,57 @@ def decode_document(
         if "resource_logs" in document or "resourceProfiles" in document:
             return [], False
         return [DeadLetter(source, where, "no resourceSpans in the document", document)], True
+    if not isinstance(resource_spans_list, list):
+        return [DeadLetter(source, where, "resourceSpans is not a list", document)], True
     dead: list[DeadLetter] = []
     for rs_index, resource_spans in enumerate(resource_spans_list):
-        resource = resource_spans.get("resource") or {}
-        pairs = [
-            (str(kv.get("key", "")), string_value(kv.get("value")))
-            for kv in resource.get("attributes") or []
-        ]
-        resource_index = batch.add_resource(pairs)
-        scope_list = _get(resource_spans, "scopeSpans", "scope_spans")
-        if scope_list is None:
-            scope_list = _get(resource_spans, "instrumentationLibrarySpans", "ilSpans") or []
-        for ss_index, scope_spans in enumerate(scope_list):
-            scope = scope_spans.get("scope") or scope_spans.get("instrumentationLibrary") or {}
-            scope_name = scope.get("name") or None
-            for span_index, span in enumerate(scope_spans.get("spans") or []):
-                mark = len(batch)
-                try:
-                    _decode_span(span, batch, scope_name, resource_index)
-                except (BadRecord, TypeError, ValueError, AttributeError) as exc:
-                    _rollback(batch, mark)
-                    position = (
-                        f"{where}, resourceSpans[{rs_index}].scopeSpans[{ss_index}]"
-                        f".spans[{span_index}]"
-                    )
-                    dead.append(DeadLetter(source, position, str(exc), span))
+        mark = len(batch)
+        try:
+            dead.extend(_decode_resource_spans(resource_spans, batch, source, where, rs_index))
+        except (BadRecord, TypeError, ValueError, AttributeError) as exc:
+            # The resource or a scope itself is malformed: refuse this resourceSpans whole.
+            _rollback(batch, mark)
+            position = f"{where}, resourceSpans[{rs_index}]"
+            dead.append(
+                DeadLetter(source, position, str(exc) or type(exc).__name__, resource_spans)
+            )
     return dead, True
+
+
+def _decode_resource_spans(
+    resource_spans: dict[str, Any],
+    batch: RawBatch,
+    source: str,
+    where: str,
+    rs_index: int,
+) -> list[DeadLetter]:
+    """Append the spans of one ``resourceSpans``; return the spans refused one by one."""
+    dead: list[DeadLetter] = []
+    resource = resource_spans.get("resource") or {}
+    pairs = [
+        (str(kv.get("key", "")), string_value(kv.get("value")))
+        for kv in resource.get("attributes") or []
+    ]
+    scope_list = _get(resource_spans, "scopeSpans", "scope_spans")
+    if scope_list is None:
+        scope_list = _get(resource_spans, "instrumentationLibrarySpans", "ilSpans") or []
+    if not isinstance(scope_list, list):
+        raise BadRecord("scopeSpans is not a list")
+    resource_index = batch.add_resource(pairs)
+    for ss_index, scope_spans in enumerate(scope_list):
+        scope = scope_spans.get("scope") or scope_spans.get("instrumentationLibrary") or {}
+        scope_name = scope.get("name") or None
+        for span_index, span in enumerate(scope_spans.get("spans") or []):
+            mark = len(batch)
+            try:
+                _decode_span(span, batch, scope_name, resource_index)
+            except (BadRecord, TypeError, ValueError, AttributeError) as exc:
+                _rollback(batch, mark)
+                position = (
+                    f"{where}, resourceSpans[{rs_index}].scopeSpans[{ss_index}].spans[{span_index}]"
+                )
+                dead.append(DeadLetter(source, position, str(exc), span))
+    return dead
 
 
 def _decode_span(span: dict[str, Any], batch: RawBatch, scope: str | None, resource: int) -> None:

@@ -61,16 +61,18 @@ def string_value(value: AnyValue) -> str | None:
 
 def _add_pairs(target: KeyValues, attributes: Any) -> None:
     keys, values = target.keys, target.values
+    add_key, add_value = keys.append, values.append
     for kv in attributes:
-        v = kv.value
-        which = v.WhichOneof("value")
-        keys.append(kv.key)
-        if which == "string_value":
-            values.append(v.string_value)
-        elif which == "int_value":
-            values.append(str(v.int_value))
+        add_key(kv.key)
+        value = kv.value
+        text = value.string_value
+        # string_value is "" for every other type, so only then ask which one it is.
+        if text:
+            add_value(text)
+        elif value.HasField("int_value"):
+            add_value(str(value.int_value))
         else:
-            values.append(string_value(v))
+            add_value(string_value(value))
     target.offsets.append(len(keys))
 
 

@@ -26,6 +26,8 @@ from pyflare_cli.sources.raw import DeadLetter, RawBatch
 _RESOURCE_KEYS = ("service.name", "service.version", "deployment.environment.name")
 _STATUS = {"OK": "ok", "ERROR": "error", "UNSET": "unset", "": "unset"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_SCALES = ((1e11, 10**9), (1e14, 10**6), (1e17, 10**3), (math.inf, 1))
+"""Epoch numbers by magnitude: seconds, milliseconds, microseconds, else nanoseconds."""
 
 
 def read_jsonl_lines(
@@ -76,7 +78,7 @@ def decode_records(
     for position, record in records:
         try:
             _decode_record(record, batch, resources)
-        except (BadRecord, TypeError, ValueError) as exc:
+        except (BadRecord, TypeError, ValueError, AttributeError) as exc:
             dead.append(DeadLetter(source, position, str(exc), _jsonable(record)))
     return batch.to_frame(), dead
 
@@ -126,6 +128,15 @@ def _decode_record(
     events = _field(record, "events") or []
     if isinstance(events, str):
         events = json.loads(events)
+    # Decode the events before appending anything, so a bad one leaves no partial row.
+    event_rows = []
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict):
+            raise BadRecord(f"invalid event {event!r}: want an object")
+        event_attributes: dict[str, str | None] = {}
+        _flatten("", event.get("attributes") or {}, event_attributes)
+        time_ns = parse_time(event.get("timestamp") or event.get("time"), "event")
+        event_rows.append((time_ns, str(event.get("name", "")), list(event_attributes.items())))
     batch.trace_id.append(trace_id or "")
     batch.span_id.append(span_id or "")
     batch.parent_span_id.append(parent)
@@ -134,16 +145,15 @@ def _decode_record(
     batch.start_ns.append(start)
     batch.end_ns.append(end)
     batch.status_code.append(_STATUS[status])
-    batch.status_message.append(_field(record, "status_message") or None)
+    message = _field(record, "status_message")
+    batch.status_message.append(str(message) if message not in (None, "") else None)
     batch.scope_name.append(None)
     batch.resource_index.append(resources[resource_pairs])
     batch.attributes.add_row(list(attributes.items()))
-    for event in events if isinstance(events, list) else []:
-        event_attributes: dict[str, str | None] = {}
-        _flatten("", event.get("attributes") or {}, event_attributes)
-        batch.event_time.append(parse_time(event.get("timestamp") or event.get("time"), "event"))
-        batch.event_name.append(str(event.get("name", "")))
-        batch.event_attributes.add_row(list(event_attributes.items()))
+    for time_ns, name, pairs in event_rows:
+        batch.event_time.append(time_ns)
+        batch.event_name.append(name)
+        batch.event_attributes.add_row(pairs)
     batch.event_offsets.append(len(batch.event_name))
     batch.link_offsets.append(len(batch.link_span_id))
 
@@ -179,6 +189,12 @@ def parse_time(value: Any, what: str) -> int:
     if isinstance(value, str):
         text = value.strip()
         try:
+            number: int | float = int(text)
+        except ValueError:
+            pass
+        else:
+            return parse_time(number, what)
+        try:
             number = float(text)
         except ValueError:
             try:
@@ -188,11 +204,13 @@ def parse_time(value: Any, what: str) -> int:
             return parse_time(moment, what)
         return parse_time(number, what)
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadRecord(f"invalid {what} {value!r}")
         magnitude = abs(value)
-        scale = (
-            1e9 if magnitude < 1e11 else 1e6 if magnitude < 1e14 else 1e3 if magnitude < 1e17 else 1
-        )
-        return int(value * scale)
+        scale = next(scale for limit, scale in _EPOCH_SCALES if magnitude < limit)
+        # Integer arithmetic: a float product loses nanoseconds (2**-52 of 1.7e18 is 256 ns).
+        whole = int(value)
+        return whole * scale + round((value - whole) * scale)
     raise BadRecord(f"invalid {what} {value!r}")
 
 

@@ -111,6 +111,8 @@ def _split_stream(stream: IO[bytes], label: str) -> Iterator[Task]:
         length = _varint(stream, first)
         payload = read(length)
         if len(payload) != length:
+            if task.items:
+                yield task  # the complete requests before the cut still go in
             raise UnreadableInput(
                 f"request {index} at byte {offset} is truncated: {len(payload)} of {length} bytes"
             )

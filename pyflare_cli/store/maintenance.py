@@ -17,7 +17,12 @@ import polars as pl
 
 from pyflare_cli.store.catalog import Catalog
 from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX, StoreLayout
-from pyflare_cli.store.writer import fsync_dir, sort_for_store, write_parquet
+from pyflare_cli.store.writer import (
+    COMPACT_COMPRESSION_LEVEL,
+    fsync_dir,
+    sort_for_store,
+    write_parquet,
+)
 
 TARGET_ROWS_PER_FILE = 1_000_000
 
@@ -84,7 +89,7 @@ def _write_parts(folder: Path, frame: pl.DataFrame) -> list[Path]:
     for offset in range(0, frame.height, TARGET_ROWS_PER_FILE):
         name = f"{uuid.uuid4().hex}.parquet"
         temp = folder / f"{TEMP_PREFIX}{name}"
-        write_parquet(frame.slice(offset, TARGET_ROWS_PER_FILE), temp)
+        write_parquet(frame.slice(offset, TARGET_ROWS_PER_FILE), temp, COMPACT_COMPRESSION_LEVEL)
         temps.append(temp)
         finals.append(folder / f"{PART_PREFIX}{name}")
     for temp, final in zip(temps, finals, strict=True):

@@ -7,7 +7,7 @@ row-group statistics skip the rest.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -19,8 +19,9 @@ from pyflare_cli.store.layout import PART_PREFIX, StoreLayout
 def span_files(layout: StoreLayout, since: datetime | None, until: datetime | None) -> list[Path]:
     """Visible part files of the partitions that can hold spans in [since, until)."""
     files: list[Path] = []
-    low = since.date() if since else None
-    high = until.date() if until else None
+    # Partitions are UTC days: a bound in another zone may fall on another UTC date.
+    low = _utc(since).astimezone(UTC).date() if since else None
+    high = _utc(until).astimezone(UTC).date() if until else None
     for day, folder in layout.partitions():
         if low and day < low:
             continue

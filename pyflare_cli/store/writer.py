@@ -21,10 +21,12 @@ from pyflare_cli.store.catalog import Catalog, SourceRecord
 from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX, StoreLayout
 
 ROW_GROUP_SIZE = 128 * 1024
-COMPRESSION_LEVEL = 6
+INGEST_COMPRESSION_LEVEL = 3
+"""Fast enough not to slow ingest down; compaction rewrites with :data:`COMPACT_...`."""
+COMPACT_COMPRESSION_LEVEL = 9
 
 
-def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+def write_parquet(frame: pl.DataFrame, path: Path, level: int = INGEST_COMPRESSION_LEVEL) -> None:
     """Write canonical spans to ``path`` durably, with the schema version in the metadata."""
     table = to_arrow(frame)
     metadata = dict(table.schema.metadata or {})
@@ -35,7 +37,7 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
             table,
             handle,
             compression="zstd",
-            compression_level=COMPRESSION_LEVEL,
+            compression_level=level,
             row_group_size=ROW_GROUP_SIZE,
             use_dictionary=True,
             write_statistics=True,
@@ -80,6 +82,11 @@ class SpanWriter:
             write_parquet(sort_for_store(part), temp)
             self.pending.append((temp, folder / f"{PART_PREFIX}{name}"))
             self.rows += part.height
+
+    def adopt(self, parts: list[tuple[Path, Path]], rows: int) -> None:
+        """Take over temporary parts another writer (a worker process) wrote."""
+        self.pending.extend(parts)
+        self.rows += rows
 
     def final_names(self) -> tuple[str, ...]:
         return tuple(str(final.relative_to(self.layout.root)) for _, final in self.pending)

@@ -1,0 +1,67 @@
+"""Options shared by every command, declared once (DESIGN.md "Command conventions")."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pyflare_cli.errors import UsageError
+
+NOW_ENV = "PYFLARE_NOW"
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Store folder. Default: $PYFLARE_STORE, else ./.pyflare",
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Config file. Default: $PYFLARE_CONFIG, else ./pyflare.yaml",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option("--since", help="Only spans that start at or after: 30m, 24h, 7d or an ISO date."),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option("--until", help="Only spans that start before: 30m, 24h, 7d or an ISO date."),
+]
+WhereOption = Annotated[
+    str | None,
+    typer.Option("--where", "-w", help="Search query, e.g. 'service:api status:error'."),
+]
+
+
+def now() -> datetime:
+    """The current time, or ``$PYFLARE_NOW`` (ISO) for reproducible examples and tests."""
+    fixed = os.environ.get(NOW_ENV)
+    if not fixed:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(fixed)
+    except ValueError:
+        raise UsageError(f"${NOW_ENV}={fixed!r} is not an ISO date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,79 @@
+"""``pyflare query``: read-only SQL over the span store (Polars SQL)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from pyflare_cli.commands.options import StoreOption
+from pyflare_cli.errors import UsageError
+from pyflare_cli.render.output import console, emit
+from pyflare_cli.spans import priced
+from pyflare_cli.store.layout import resolve_store
+from pyflare_cli.store.scan import scan_spans
+
+HELP = """Run read-only SQL over the store; the table is `spans`.
+
+Columns are those of the canonical span (see `docs/store.md`) plus `cost_usd`.
+Output as a table, JSON, CSV, or Parquet with `--output file.parquet`.
+
+Example:
+
+    pyflare query "SELECT model, count(*) AS calls, sum(cost_usd) AS cost FROM spans
+    WHERE model IS NOT NULL GROUP BY model ORDER BY cost DESC"
+"""
+
+_READ_ONLY = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(SELECT|WITH)\b", re.IGNORECASE)
+QUERY_FORMATS = ("table", "json", "csv", "markdown", "parquet")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("query", help=HELP)(query)
+
+
+def query(
+    sql: Annotated[str, typer.Argument(help="A SELECT (or WITH ... SELECT) statement.")],
+    store: StoreOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"One of: {', '.join(QUERY_FORMATS)}.")
+    ] = "table",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=0, help="At most this many rows (0: all).")
+    ] = 0,
+) -> None:
+    if fmt not in QUERY_FORMATS:
+        raise UsageError(f"--format {fmt!r} is not one of {', '.join(QUERY_FORMATS)}")
+    if output is not None and output.suffix == ".parquet":
+        fmt = "parquet"
+    if fmt == "parquet" and output is None:
+        raise UsageError("--format parquet needs --output FILE")
+    if not _READ_ONLY.match(sql) or ";" in sql.strip().rstrip(";"):
+        raise UsageError("only one read-only SELECT or WITH statement is allowed")
+    spans = priced(scan_spans(resolve_store(store)))
+    context = pl.SQLContext({"spans": spans})
+    try:
+        result = context.execute(sql, eager=False)
+        if limit:
+            result = result.head(limit)
+        frame = result.collect()
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"SQL error: {message}") from None
+    if fmt == "parquet":
+        assert output is not None
+        frame.write_parquet(output)
+        typer.echo(f"wrote {frame.height} rows to {output}")
+        return
+    if output is not None:
+        with open(output, "w", encoding="utf-8") as handle:
+            emit(frame, fmt, console(handle))
+        typer.echo(f"wrote {frame.height} rows to {output}")
+        return
+    emit(frame, fmt, console())

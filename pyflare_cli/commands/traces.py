@@ -1,0 +1,148 @@
+"""``pyflare traces`` (one row per trace) and ``pyflare trace show`` (one trace's waterfall)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from pyflare_cli.analysis.trace_tree import breakdown, build_tree, find_critical_path, self_times
+from pyflare_cli.analysis.traces import (
+    TRACE_SORTS,
+    sort_traces,
+    summarize_traces,
+    trace_ids_with_prefix,
+)
+from pyflare_cli.commands.options import (
+    FormatOption,
+    OutputFormat,
+    SinceOption,
+    StoreOption,
+    UntilOption,
+    WhereOption,
+    now,
+)
+from pyflare_cli.errors import UsageError
+from pyflare_cli.render.output import console, emit
+from pyflare_cli.render.units import count, duration, money
+from pyflare_cli.render.waterfall import Waterfall, render_breakdown
+from pyflare_cli.spans import SpanQuery, load_spans, priced
+from pyflare_cli.store.layout import resolve_store
+from pyflare_cli.store.scan import scan_spans
+
+TRACES_HELP = """List traces, one row per trace, most interesting first.
+
+Columns: start, root service and operation, duration, spans, errors, models,
+tokens, and cost when the models' prices are known.
+
+Example:
+
+    pyflare traces --where 'status:error model:gpt-4o*' --since 24h --sort duration
+"""
+
+trace_app = typer.Typer(
+    help="Look at one trace.\n\nExample:\n\n    pyflare trace show 4bf92f35",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("traces", help=TRACES_HELP)(traces)
+    app.add_typer(trace_app, name="trace")
+
+
+def traces(
+    where: WhereOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    sort: Annotated[
+        str, typer.Option("--sort", "-s", help=f"One of: {', '.join(TRACE_SORTS)}.")
+    ] = "start",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows to show.")] = 20,
+    store: StoreOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    if sort not in TRACE_SORTS:
+        raise UsageError(f"--sort {sort!r} is not one of {', '.join(TRACE_SORTS)}")
+    spans = load_spans(resolve_store(store), SpanQuery(since, until, where), now())
+    result = sort_traces(summarize_traces(spans), sort, limit).collect()
+    if fmt is not OutputFormat.table:
+        emit(result, fmt.value, console())
+        return
+    out = console()
+    if result.height == 0:
+        out.print("no traces match")
+        return
+    table = result.select(
+        pl.col("start_time").dt.strftime("%m-%d %H:%M:%S").alias("start"),
+        pl.col("trace_id").str.slice(0, 12).alias("trace"),
+        (pl.col("root_service") + pl.lit(": ") + pl.col("root_name")).alias("root"),
+        pl.col("duration_ns").map_elements(duration, return_dtype=pl.String).alias("duration"),
+        pl.col("spans"),
+        pl.col("errors"),
+        pl.col("models").list.join(", ").alias("models"),
+        pl.col("total_tokens").map_elements(count, return_dtype=pl.String).alias("tokens"),
+        pl.col("cost_usd").map_elements(money, return_dtype=pl.String).alias("cost"),
+    )
+    emit(table, "table", out)
+
+
+@trace_app.command("show")
+def show(
+    trace_id: Annotated[str, typer.Argument(help="A trace id, or a unique prefix of one.")],
+    store: StoreOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", min=1, help="Spans to draw before eliding.")
+    ] = 200,
+) -> None:
+    """Show one trace: its waterfall with the critical path, then time per service and operation.
+
+    A unique prefix of the trace id is enough. `--format json` prints the spans.
+
+    Example:
+
+        pyflare trace show 4bf92f35
+    """
+    root = resolve_store(store)
+    matches = trace_ids_with_prefix(scan_spans(root), trace_id).collect()
+    ids = matches.get_column("trace_id").to_list()
+    if not ids:
+        raise UsageError(f"no trace id starts with {trace_id!r}")
+    if len(ids) > 1:
+        shown = ", ".join(i[:16] for i in ids[:5])
+        raise UsageError(f"{trace_id!r} matches {len(ids)} or more traces ({shown}); type more")
+    spans = (
+        priced(scan_spans(root).filter(pl.col("trace_id") == ids[0])).sort("start_time").collect()
+    )
+    out = console()
+    if fmt is not OutputFormat.table:
+        emit(spans.drop("embedding"), fmt.value, out)
+        return
+    tree = build_tree(spans)
+    path = find_critical_path(tree, spans)
+    own = self_times(tree, spans)
+    out.print(_headline(spans))
+    out.print(Waterfall(spans, tree=tree, critical=path, max_rows=max_rows))
+    out.print(render_breakdown(breakdown(spans, "service", self_time=own), title="per service"))
+    out.print(render_breakdown(breakdown(spans, "operation", self_time=own), title="per operation"))
+
+
+def _headline(spans: pl.DataFrame) -> str:
+    """``trace 5b8e… · 12 spans · 1.50s · 1 error · $0.0031 · 2025-11-20 12:00:00 UTC``."""
+    summary = summarize_traces(spans.lazy()).collect().row(0, named=True)
+    parts = [
+        f"trace {summary['trace_id']}",
+        f"{summary['root_service']}: {summary['root_name']}",
+        f"{summary['spans']} spans",
+        duration(summary["duration_ns"]),
+        f"{summary['errors']} error(s)",
+    ]
+    if summary["total_tokens"]:
+        parts.append(f"{count(summary['total_tokens'])} tokens")
+    if summary["cost_usd"] is not None:
+        parts.append(money(summary["cost_usd"]))
+    parts.append(f"{summary['start_time']:%Y-%m-%d %H:%M:%S} UTC")
+    return " · ".join(parts)

@@ -1,0 +1,69 @@
+"""After ``pyflare demo``: replace earlier demo data, and print a tour of what to try.
+
+The tour names real trace ids from the store and the incidents of :mod:`scenario`, so a
+newcomer's first commands find something.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from pyflare_cli.analysis.traces import sort_traces, summarize_traces
+from pyflare_cli.ingest import Ingestor, IngestReport
+from pyflare_cli.store.catalog import Catalog
+from pyflare_cli.store.layout import StoreLayout
+from pyflare_cli.store.scan import scan_spans
+
+DEMO_SOURCE = "pyflare-demo.pb"
+DEMO_LABEL = "pyflare demo"
+
+
+def replace_demo(root: Path, path: Path) -> IngestReport:
+    """Remove the spans of any earlier demo run, then ingest ``path`` as the demo source."""
+    layout = StoreLayout(root)
+    catalog = Catalog(layout.catalog)
+    try:
+        for record in catalog.find_by_path(DEMO_LABEL):
+            for name in record.files:
+                (root / name).unlink(missing_ok=True)
+            catalog.forget(record.sha256)
+    finally:
+        catalog.close()
+    ingestor = Ingestor(root)
+    try:
+        return ingestor.ingest([str(path)], label=DEMO_LABEL)
+    finally:
+        ingestor.close()
+
+
+def tour(root: Path, end: datetime, store_option: str | None = None) -> str:
+    """The "what next" text, with a slow failing trace of the last day to open."""
+    flag = f" --store {store_option}" if store_option else ""
+    recent = scan_spans(root, end - timedelta(days=1))
+    slow = (
+        sort_traces(summarize_traces(recent).filter(pl.col("errors") > 0), "duration", 1)
+        .collect()
+        .get_column("trace_id")
+        .to_list()
+    )
+    example = slow[0][:12] if slow else "<trace id>"
+    return "\n".join(
+        [
+            "",
+            "Hidden in the data (the last day): rag-api 2.0.0 went live in eu-west-1, its",
+            "retriever got slower and gpt-4o-mini calls there fail far more often; prompts",
+            "to claude-sonnet-4 grew; user-0042's spend spiked.",
+            "",
+            "Try next:",
+            f"  pyflare traces{flag} --sort duration --since 24h",
+            f"  pyflare traces{flag} --where 'status:error resource.cloud.region:eu-west-1'",
+            f"  pyflare trace show {example}{flag}",
+            f"  pyflare traces{flag} --where 'user:user-0042' --sort cost",
+            f'  pyflare query{flag} "SELECT model, count(*) AS calls, round(sum(cost_usd), 2)'
+            ' AS usd FROM spans WHERE model IS NOT NULL GROUP BY model ORDER BY usd DESC"',
+            f"  pyflare store info{flag}",
+        ]
+    )

@@ -1,0 +1,20 @@
+"""A small real store shared by the command tests: demo traffic plus the fixture trace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_support import FIXTURES, invoke
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Three days of demo traffic (about 3,000 spans) and the hand-written fixture trace."""
+    root = tmp_path_factory.mktemp("store") / ".pyflare"
+    result = invoke("demo", "--spans", "3000", "--store", str(root))
+    assert result.exit_code == 0, result.output
+    result = invoke("ingest", str(FIXTURES / "otlp" / "trace.json"), "--store", str(root))
+    assert result.exit_code == 0, result.output
+    yield root
