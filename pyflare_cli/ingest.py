@@ -208,10 +208,17 @@ class Decoder:
         if self._pool is None:
             self._pool = self._start_pool()
         in_flight: list[Future[TaskOutcome]] = []
-        for task in tasks:
-            in_flight.append(self._pool.submit(process_task, task, self.root, self.redaction))
-            if len(in_flight) > self.workers:
-                yield in_flight.pop(0).result()
+        try:
+            for task in tasks:
+                in_flight.append(self._pool.submit(process_task, task, self.root, self.redaction))
+                if len(in_flight) > self.workers:
+                    yield in_flight.pop(0).result()
+        except UnreadableInput:
+            # The rest of the input cannot be cut: the tasks already submitted still go in
+            # (their parts are written; dropping them would lose spans and leave temp files).
+            for future in in_flight:
+                yield future.result()
+            raise
         for future in in_flight:
             yield future.result()
 

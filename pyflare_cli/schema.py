@@ -7,76 +7,19 @@ The Arrow schema is what goes into Parquet; Polars (>= 2) reads the map columns 
 
 from __future__ import annotations
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 import polars as pl
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SCHEMA_VERSION = 1
 """Written to every Parquet file as ``pyflare.schema_version``; readers accept <= this."""
 
 SCHEMA_VERSION_KEY = b"pyflare.schema_version"
 
-_STR_MAP = pa.map_(pa.string(), pa.string())
-_TS = pa.timestamp("ns", tz="UTC")
-
-ARROW_SCHEMA = pa.schema(
-    [
-        ("trace_id", pa.string()),
-        ("span_id", pa.string()),
-        ("parent_span_id", pa.string()),
-        ("name", pa.string()),
-        ("kind", pa.string()),
-        ("start_time", _TS),
-        ("end_time", _TS),
-        ("duration_ns", pa.int64()),
-        ("status_code", pa.string()),
-        ("status_message", pa.string()),
-        ("service_name", pa.string()),
-        ("service_version", pa.string()),
-        ("environment", pa.string()),
-        ("scope_name", pa.string()),
-        ("ai_kind", pa.string()),
-        ("provider", pa.string()),
-        ("model", pa.string()),
-        ("request_model", pa.string()),
-        ("input_tokens", pa.int64()),
-        ("output_tokens", pa.int64()),
-        ("total_tokens", pa.int64()),
-        ("cache_read_tokens", pa.int64()),
-        ("cache_write_tokens", pa.int64()),
-        ("reasoning_tokens", pa.int64()),
-        ("reported_cost_usd", pa.float64()),
-        ("finish_reason", pa.string()),
-        ("tool_name", pa.string()),
-        ("agent_name", pa.string()),
-        ("user_id", pa.string()),
-        ("session_id", pa.string()),
-        ("input_text", pa.string()),
-        ("output_text", pa.string()),
-        ("error_type", pa.string()),
-        ("error_message", pa.string()),
-        ("embedding", pa.list_(pa.float32())),
-        ("attributes", _STR_MAP),
-        ("resource_attributes", _STR_MAP),
-        (
-            "events",
-            pa.list_(pa.struct([("time", _TS), ("name", pa.string()), ("attributes", _STR_MAP)])),
-        ),
-        (
-            "links",
-            pa.list_(
-                pa.struct(
-                    [
-                        ("trace_id", pa.string()),
-                        ("span_id", pa.string()),
-                        ("attributes", _STR_MAP),
-                    ]
-                )
-            ),
-        ),
-    ]
-)
-
-COLUMNS: tuple[str, ...] = tuple(ARROW_SCHEMA.names)
 
 _PL_KV = pl.Map(pl.String, pl.String)
 _PL_TS = pl.Datetime("ns", "UTC")
@@ -125,6 +68,81 @@ POLARS_SCHEMA: dict[str, pl.DataType] = {
     ),
 }
 
+COLUMNS: tuple[str, ...] = tuple(POLARS_SCHEMA)
+
+
+@cache
+def arrow_schema() -> pa.Schema:
+    """The Arrow schema written to Parquet (strings, not large strings; maps as maps).
+
+    Built on first use so that commands that only read never import PyArrow.
+    """
+    import pyarrow as pa
+
+    str_map = pa.map_(pa.string(), pa.string())
+    ts = pa.timestamp("ns", tz="UTC")
+
+    schema = pa.schema(
+        [
+            ("trace_id", pa.string()),
+            ("span_id", pa.string()),
+            ("parent_span_id", pa.string()),
+            ("name", pa.string()),
+            ("kind", pa.string()),
+            ("start_time", ts),
+            ("end_time", ts),
+            ("duration_ns", pa.int64()),
+            ("status_code", pa.string()),
+            ("status_message", pa.string()),
+            ("service_name", pa.string()),
+            ("service_version", pa.string()),
+            ("environment", pa.string()),
+            ("scope_name", pa.string()),
+            ("ai_kind", pa.string()),
+            ("provider", pa.string()),
+            ("model", pa.string()),
+            ("request_model", pa.string()),
+            ("input_tokens", pa.int64()),
+            ("output_tokens", pa.int64()),
+            ("total_tokens", pa.int64()),
+            ("cache_read_tokens", pa.int64()),
+            ("cache_write_tokens", pa.int64()),
+            ("reasoning_tokens", pa.int64()),
+            ("reported_cost_usd", pa.float64()),
+            ("finish_reason", pa.string()),
+            ("tool_name", pa.string()),
+            ("agent_name", pa.string()),
+            ("user_id", pa.string()),
+            ("session_id", pa.string()),
+            ("input_text", pa.string()),
+            ("output_text", pa.string()),
+            ("error_type", pa.string()),
+            ("error_message", pa.string()),
+            ("embedding", pa.list_(pa.float32())),
+            ("attributes", str_map),
+            ("resource_attributes", str_map),
+            (
+                "events",
+                pa.list_(pa.struct([("time", ts), ("name", pa.string()), ("attributes", str_map)])),
+            ),
+            (
+                "links",
+                pa.list_(
+                    pa.struct(
+                        [
+                            ("trace_id", pa.string()),
+                            ("span_id", pa.string()),
+                            ("attributes", str_map),
+                        ]
+                    )
+                ),
+            ),
+        ]
+    )
+
+    return schema
+
+
 SPAN_KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 STATUS_CODES = ("unset", "ok", "error")
 AI_KINDS = (
@@ -147,5 +165,5 @@ def empty_frame() -> pl.DataFrame:
 
 
 def to_arrow(frame: pl.DataFrame) -> pa.Table:
-    """Convert a canonical Polars frame to an Arrow table of exactly :data:`ARROW_SCHEMA`."""
-    return frame.select(COLUMNS).to_arrow().cast(ARROW_SCHEMA)
+    """Convert a canonical Polars frame to an Arrow table of exactly :func:`arrow_schema`."""
+    return frame.select(COLUMNS).to_arrow().cast(arrow_schema())

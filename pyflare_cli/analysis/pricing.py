@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import polars as pl
-from genai_prices import Usage, calc_price
 
 PRICE_SCHEMA = {
     "provider": pl.String,
@@ -27,6 +26,8 @@ MILLION = 1_000_000
 
 
 def _rate(model: str, provider: str | None, **tokens: int) -> float:
+    from genai_prices import Usage, calc_price  # heavy: imported only when pricing
+
     result = calc_price(Usage(**tokens), model_ref=model, provider_id=provider)
     return float(result.total_price) / MILLION
 

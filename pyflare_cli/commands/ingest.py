@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,9 +14,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from pyflare_cli.commands.options import ConfigOption, StoreOption
 from pyflare_cli.config import load_config
 from pyflare_cli.errors import UsageError
-from pyflare_cli.ingest import STDIN, Ingestor, IngestReport, expand_paths
 from pyflare_cli.render.units import count
 from pyflare_cli.store.layout import resolve_store
+
+if TYPE_CHECKING:
+    from pyflare_cli.ingest import IngestReport
 
 HELP = """Ingest OTLP dumps and span exports into the store.
 
@@ -45,6 +47,8 @@ def ingest(
     ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
+    from pyflare_cli.ingest import STDIN, Ingestor, expand_paths
+
     cfg = load_config(config)
     files = expand_paths(paths)
     if not files:

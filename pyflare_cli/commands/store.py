@@ -15,7 +15,6 @@ from pyflare_cli.commands.options import FormatOption, OutputFormat, StoreOption
 from pyflare_cli.render.units import count, size
 from pyflare_cli.store.info import store_info
 from pyflare_cli.store.layout import resolve_store
-from pyflare_cli.store.maintenance import compact, prune
 
 store_app = typer.Typer(
     help="Inspect and maintain the span store.\n\nExample:\n\n    pyflare store info",
@@ -74,6 +73,8 @@ def compact_cmd(store: StoreOption = None) -> None:
 
         pyflare store compact --store ./.pyflare
     """
+    from pyflare_cli.store.maintenance import compact
+
     report = compact(resolve_store(store))
     typer.echo(
         f"compacted {report.partitions} partition(s): {report.files_before} -> "
@@ -98,6 +99,8 @@ def prune_cmd(
 
         pyflare store prune --older-than 30d
     """
+    from pyflare_cli.store.maintenance import prune
+
     cutoff = time_bound(older_than, now())
     report = prune(resolve_store(store), cutoff.date(), dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
