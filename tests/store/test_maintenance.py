@@ -1,0 +1,186 @@
+"""Compaction (merge parts, drop duplicate spans) and pruning (retention by whole UTC days)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pyflare_cli.store import maintenance
+from pyflare_cli.store.catalog import Catalog
+from pyflare_cli.store.layout import StoreLayout
+from pyflare_cli.store.maintenance import compact, prune
+from pyflare_cli.store.scan import scan_spans
+
+MakeSpans = Callable[..., pl.DataFrame]
+AddSource = Callable[[Path, pl.DataFrame, str], list[Path]]
+DAY = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def at(day: int, minute: int = 0) -> datetime:
+    return DAY + timedelta(days=day, minutes=minute)
+
+
+def catalog_files(root: Path) -> dict[str, tuple[str, ...]]:
+    catalog = Catalog(StoreLayout(root).catalog)
+    try:
+        return {r.sha256: r.files for r in catalog.sources()}
+    finally:
+        catalog.close()
+
+
+def assert_catalog_consistent(root: Path) -> None:
+    """Every file the catalog names exists, and every visible file is named by a source."""
+    named = {name for files in catalog_files(root).values() for name in files}
+    visible = {str(f.relative_to(root)) for f in StoreLayout(root).span_files()}
+    assert named == visible
+
+
+@pytest.fixture
+def store(tmp_store: Path, make_spans: MakeSpans, add_source: AddSource) -> Path:
+    """Three sources; s3 repeats two spans of s1 (one with other values); two days."""
+    add_source(
+        tmp_store,
+        make_spans(
+            {"span_id": "a", "trace_id": "t1", "service_name": "web", "start_time": at(0, 5)},
+            {"span_id": "b", "trace_id": "t1", "service_name": "api", "start_time": at(0, 9)},
+            {"span_id": "c", "trace_id": "t2", "start_time": at(1, 1)},
+        ),
+        "s1",
+    )
+    add_source(
+        tmp_store,
+        make_spans(
+            {"span_id": "d", "trace_id": "t3", "service_name": "api", "start_time": at(0, 1)},
+        ),
+        "s2",
+    )
+    add_source(
+        tmp_store,
+        make_spans(
+            {"span_id": "a", "trace_id": "t1", "service_name": "web", "start_time": at(0, 5)},
+            {"span_id": "b", "trace_id": "t1", "service_name": "api", "start_time": at(0, 9)},
+            # Same span id in another trace: not a duplicate.
+            {"span_id": "a", "trace_id": "t9", "start_time": at(0, 7)},
+        ),
+        "s3",
+    )
+    return tmp_store
+
+
+def test_compact_merges_parts_and_drops_duplicate_spans(store: Path) -> None:
+    layout = StoreLayout(store)
+    before = scan_spans(store).collect()
+    assert before.height == 7
+    assert len(list(layout.partition(date(2025, 6, 1)).glob("part-*"))) == 3
+
+    report = compact(store)
+
+    assert (report.partitions, report.files_before, report.files_after) == (2, 4, 2)
+    assert (report.rows_before, report.rows_after, report.duplicates_removed) == (7, 5, 2)
+    assert report.bytes_before > 0 and report.bytes_after > 0
+    day_one = list(layout.partition(date(2025, 6, 1)).glob("part-*.parquet"))
+    assert len(day_one) == 1
+    merged = pl.read_parquet(day_one[0])
+    # Sorted by (service_name, start_time) like every part.
+    assert merged.select("service_name", "span_id", "trace_id").rows() == [
+        ("api", "d", "t3"),
+        ("api", "b", "t1"),
+        ("svc", "a", "t9"),
+        ("web", "a", "t1"),
+    ]
+    after = scan_spans(store).collect()
+    assert after.height == 5
+    assert after.select("trace_id", "span_id").is_unique().all()
+    assert not list(store.rglob(".tmp-*"))
+    assert_catalog_consistent(store)
+
+
+def test_compact_keeps_the_catalog_pointing_at_the_merged_files(store: Path) -> None:
+    compact(store)
+    files = catalog_files(store)
+    (merged,) = [
+        str(f.relative_to(store))
+        for f in StoreLayout(store).partition(date(2025, 6, 1)).glob("part-*")
+    ]
+    assert merged in files["s1"] and merged in files["s2"] and merged in files["s3"]
+    assert len(files["s1"]) == 2  # day one merged, day two untouched
+
+
+def test_compact_is_idempotent_and_skips_clean_single_files(store: Path) -> None:
+    compact(store)
+    names = sorted(p.name for p in StoreLayout(store).span_files())
+    again = compact(store)
+    assert (again.files_before, again.files_after, again.duplicates_removed) == (2, 2, 0)
+    assert sorted(p.name for p in StoreLayout(store).span_files()) == names
+
+
+def test_compact_rewrites_a_single_file_with_duplicates(
+    tmp_store: Path, make_spans: MakeSpans, add_source: AddSource
+) -> None:
+    twice = {"span_id": "x", "trace_id": "t", "start_time": at(0)}
+    add_source(tmp_store, make_spans(twice, twice), "s1")
+    report = compact(tmp_store)
+    assert (report.files_before, report.files_after, report.duplicates_removed) == (1, 1, 1)
+    assert scan_spans(tmp_store).collect().height == 1
+    assert_catalog_consistent(tmp_store)
+
+
+def test_compact_splits_big_partitions(
+    tmp_store: Path,
+    make_spans: MakeSpans,
+    add_source: AddSource,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for source in range(2):
+        rows = [{"span_id": f"{source}-{i}", "start_time": at(0, i)} for i in range(5)]
+        add_source(tmp_store, make_spans(*rows), f"s{source}")
+    monkeypatch.setattr(maintenance, "TARGET_ROWS_PER_FILE", 4)
+    report = compact(tmp_store)
+    assert (report.files_before, report.files_after, report.rows_after) == (2, 3, 10)
+    sizes = sorted(pl.read_parquet(f).height for f in StoreLayout(tmp_store).span_files())
+    assert sizes == [2, 4, 4]
+
+
+def test_compact_an_empty_store(tmp_store: Path) -> None:
+    report = compact(tmp_store)
+    assert (report.partitions, report.files_before, report.rows_before) == (0, 0, 0)
+
+
+def test_prune_dry_run_reports_without_deleting(store: Path) -> None:
+    report = prune(store, date(2025, 6, 2), dry_run=True)
+    assert report.partitions == ["2025-06-01"]
+    assert (report.files, report.rows) == (3, 6)
+    assert report.bytes == sum(
+        p.stat().st_size for p in StoreLayout(store).partition(date(2025, 6, 1)).iterdir()
+    )
+    assert scan_spans(store).collect().height == 7
+    assert_catalog_consistent(store)
+
+
+def test_prune_removes_whole_days_before_the_cutoff(store: Path) -> None:
+    report = prune(store, date(2025, 6, 2))
+    assert report.partitions == ["2025-06-01"]
+    assert (report.files, report.rows) == (3, 6)
+    assert not StoreLayout(store).partition(date(2025, 6, 1)).exists()
+    # The cut-off day itself is kept.
+    assert scan_spans(store).collect()["span_id"].to_list() == ["c"]
+    assert_catalog_consistent(store)
+    files = catalog_files(store)
+    assert files["s2"] == () and files["s3"] == () and len(files["s1"]) == 1
+
+
+def test_prune_nothing_to_do(store: Path) -> None:
+    report = prune(store, date(2025, 6, 1))
+    assert (report.partitions, report.files, report.rows, report.bytes) == ([], 0, 0, 0)
+    assert scan_spans(store).collect().height == 7
+
+
+def test_prune_removes_leftovers_in_old_partitions(store: Path) -> None:
+    folder = StoreLayout(store).partition(date(2025, 6, 1))
+    (folder / ".tmp-abandoned.parquet").write_bytes(b"x")
+    prune(store, date(2025, 6, 3))
+    assert StoreLayout(store).partitions() == []
