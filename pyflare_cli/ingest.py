@@ -97,13 +97,18 @@ class TaskOutcome:
     size: int
 
 
-def process_task(task: Task, root: Path, redaction: RedactionConfig | None) -> TaskOutcome:
-    """Decode, redact and write one task as temporary parts (runs in a worker process)."""
+def process_task(
+    task: Task, root: Path, redaction: RedactionConfig | None, owner: int
+) -> TaskOutcome:
+    """Decode, redact and write one task as temporary parts (runs in a worker process).
+
+    ``owner`` is the pid of the ingest's main process, which commits the parts.
+    """
     decoded = decode(task)
     spans = decoded.spans
     if redaction is not None:
         spans = redact(spans, redaction)
-    writer = SpanWriter(StoreLayout(root))
+    writer = SpanWriter(StoreLayout(root), owner=owner)
     writer.write(spans)
     return TaskOutcome(
         parts=list(writer.pending),
@@ -203,14 +208,17 @@ class Decoder:
     def run(self, tasks: Iterator[Task], parallel: bool) -> Iterator[TaskOutcome]:
         if not parallel or self.workers <= 1:
             for task in tasks:
-                yield process_task(task, self.root, self.redaction)
+                yield process_task(task, self.root, self.redaction, os.getpid())
             return
         if self._pool is None:
             self._pool = self._start_pool()
         in_flight: list[Future[TaskOutcome]] = []
         try:
             for task in tasks:
-                in_flight.append(self._pool.submit(process_task, task, self.root, self.redaction))
+                future = self._pool.submit(
+                    process_task, task, self.root, self.redaction, os.getpid()
+                )
+                in_flight.append(future)
                 if len(in_flight) > self.workers:
                     yield in_flight.pop(0).result()
         except UnreadableInput:

@@ -140,8 +140,10 @@ def main() -> None:
         ("pyflare --version (process start-up)", ["--version"]),
         ("pyflare traces", ["traces"]),
         ("pyflare traces --sort duration", ["traces", "--sort", "duration"]),
-        ("pyflare traces --where 'status:error model:gpt-4o*'",
-         ["traces", "--where", "status:error model:gpt-4o*"]),
+        (
+            "pyflare traces --where 'status:error model:gpt-4o*'",
+            ["traces", "--where", "status:error model:gpt-4o*"],
+        ),
         ("pyflare traces --since 24h", ["traces", "--since", "24h"]),
         ("pyflare trace show <id>", ["trace", "show", trace_id]),
     ]

@@ -70,10 +70,16 @@ def demo(
     with tempfile.TemporaryDirectory(dir=root, prefix=".demo-") as folder:
         path = Path(folder) / DEMO_SOURCE
         write_requests(requests, path, "pb")
-        report = replace_demo(root, path)
+        report, kept = replace_demo(root, path)
     console.print(
         f"demo: {report.spans:,} spans in {report.traces:,} traces over {days:g} days "
         f"ending {end:%Y-%m-%d %H:%M} UTC, written to {root} in {report.seconds:.1f}s",
         soft_wrap=True,
     )
+    if kept:
+        console.print(
+            f"note: {kept} file(s) of the earlier demo were compacted together with other "
+            "data and were kept; use a separate --store for demos",
+            soft_wrap=True,
+        )
     console.print(tour(root, end, store_option=str(store) if store else None), soft_wrap=True)

@@ -15,26 +15,42 @@ from pyflare_cli.analysis.traces import sort_traces, summarize_traces
 from pyflare_cli.ingest import Ingestor, IngestReport
 from pyflare_cli.store.catalog import Catalog
 from pyflare_cli.store.layout import StoreLayout
+from pyflare_cli.store.lock import store_lock
 from pyflare_cli.store.scan import scan_spans
 
 DEMO_SOURCE = "pyflare-demo.pb"
 DEMO_LABEL = "pyflare demo"
 
 
-def replace_demo(root: Path, path: Path) -> IngestReport:
-    """Remove the spans of any earlier demo run, then ingest ``path`` as the demo source."""
+def replace_demo(root: Path, path: Path) -> tuple[IngestReport, int]:
+    """Remove the spans of any earlier demo run, then ingest ``path`` as the demo source.
+
+    Returns the report and the number of earlier demo files that were kept because
+    compaction merged them with spans of other sources (deleting them would lose those).
+    """
     layout = StoreLayout(root)
-    catalog = Catalog(layout.catalog)
-    try:
-        for record in catalog.find_by_path(DEMO_LABEL):
-            for name in record.files:
-                (root / name).unlink(missing_ok=True)
-            catalog.forget(record.sha256)
-    finally:
-        catalog.close()
+    kept = 0
+    with store_lock(root):
+        catalog = Catalog(layout.catalog)
+        try:
+            others = {
+                name
+                for record in catalog.sources()
+                if record.path != DEMO_LABEL
+                for name in record.files
+            }
+            for record in catalog.find_by_path(DEMO_LABEL):
+                for name in record.files:
+                    if name in others:
+                        kept += 1
+                    else:
+                        (root / name).unlink(missing_ok=True)
+                catalog.forget(record.sha256)
+        finally:
+            catalog.close()
     ingestor = Ingestor(root)
     try:
-        return ingestor.ingest([str(path)], label=DEMO_LABEL)
+        return ingestor.ingest([str(path)], label=DEMO_LABEL), kept
     finally:
         ingestor.close()
 

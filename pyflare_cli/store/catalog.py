@@ -111,7 +111,7 @@ class Catalog:
     def committing(self) -> list[SourceRecord]:
         return [r for r in self.sources() if r.state == "committing"]
 
-    def replace_files(self, renames: dict[str, str], removed: set[str]) -> None:
+    def replace_files(self, renames: dict[str, list[str]], removed: set[str]) -> None:
         """After compaction or pruning: point the sources' file lists at the new files."""
         with self._tx() as db:
             for record in self.sources():
@@ -119,9 +119,9 @@ class Catalog:
                 for name in record.files:
                     if name in removed:
                         continue
-                    new = renames.get(name, name)
-                    if new not in files:
-                        files.append(new)
+                    for new in renames.get(name, [name]):
+                        if new not in files:
+                            files.append(new)
                 db.execute(
                     "UPDATE sources SET files = ? WHERE sha256 = ?",
                     (json.dumps(files), record.sha256),

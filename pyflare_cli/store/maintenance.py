@@ -17,10 +17,13 @@ import polars as pl
 
 from pyflare_cli.store.catalog import Catalog
 from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX, StoreLayout
+from pyflare_cli.store.lock import process_alive, store_lock
 from pyflare_cli.store.writer import (
     COMPACT_COMPRESSION_LEVEL,
     fsync_dir,
     sort_for_store,
+    temp_name,
+    temp_owner,
     write_parquet,
 )
 
@@ -43,44 +46,58 @@ class CompactReport:
 
 
 def compact(root: Path, min_files: int = 2) -> CompactReport:
-    """Merge each partition's parts into few large ones and drop duplicate spans."""
+    """Merge each partition's parts into few large ones and drop duplicate spans.
+
+    Holds the store lock throughout, so commits of concurrent ingests wait for it.
+    """
     layout = StoreLayout(root)
     report = CompactReport()
     catalog = Catalog(layout.catalog)
-    renames: dict[str, str] = {}
+    renames: dict[str, list[str]] = {}
     removed: set[str] = set()
-    try:
-        for _, folder in layout.partitions():
-            parts = sorted(folder.glob(f"{PART_PREFIX}*.parquet"))
-            if not parts:
-                continue
-            frame = pl.read_parquet(parts)
-            unique = frame.unique(subset=["trace_id", "span_id"], keep="first", maintain_order=True)
-            report.partitions += 1
-            report.files_before += len(parts)
-            report.rows_before += frame.height
-            report.rows_after += unique.height
-            before_bytes = sum(p.stat().st_size for p in parts)
-            report.bytes_before += before_bytes
-            if len(parts) < min_files and unique.height == frame.height:
-                report.files_after += len(parts)
-                report.bytes_after += before_bytes
-                continue
-            new_parts = _write_parts(folder, sort_for_store(unique))
-            for old in parts:
-                old.unlink()
-                removed.add(str(old.relative_to(root)))
-            fsync_dir(folder)
-            first_new = str(new_parts[0].relative_to(root)) if new_parts else None
-            for old in parts:
-                if first_new:
-                    renames[str(old.relative_to(root))] = first_new
-            report.files_after += len(new_parts)
-            report.bytes_after += sum(p.stat().st_size for p in new_parts)
-        catalog.replace_files(renames, removed - set(renames))
-    finally:
-        catalog.close()
+    with store_lock(root):
+        try:
+            _compact_partitions(layout, min_files, report, renames, removed)
+            catalog.replace_files(renames, removed - set(renames))
+        finally:
+            catalog.close()
     return report
+
+
+def _compact_partitions(
+    layout: StoreLayout,
+    min_files: int,
+    report: CompactReport,
+    renames: dict[str, list[str]],
+    removed: set[str],
+) -> None:
+    root = layout.root
+    for _, folder in layout.partitions():
+        parts = sorted(folder.glob(f"{PART_PREFIX}*.parquet"))
+        if not parts:
+            continue
+        frame = pl.read_parquet(parts)
+        unique = frame.unique(subset=["trace_id", "span_id"], keep="first", maintain_order=True)
+        report.partitions += 1
+        report.files_before += len(parts)
+        report.rows_before += frame.height
+        report.rows_after += unique.height
+        before_bytes = sum(p.stat().st_size for p in parts)
+        report.bytes_before += before_bytes
+        if len(parts) < min_files and unique.height == frame.height:
+            report.files_after += len(parts)
+            report.bytes_after += before_bytes
+            continue
+        new_parts = _write_parts(folder, sort_for_store(unique))
+        for old in parts:
+            old.unlink()
+            removed.add(str(old.relative_to(root)))
+        fsync_dir(folder)
+        new_names = [str(p.relative_to(root)) for p in new_parts]
+        for old in parts:
+            renames[str(old.relative_to(root))] = new_names
+        report.files_after += len(new_parts)
+        report.bytes_after += sum(p.stat().st_size for p in new_parts)
 
 
 def _write_parts(folder: Path, frame: pl.DataFrame) -> list[Path]:
@@ -88,7 +105,7 @@ def _write_parts(folder: Path, frame: pl.DataFrame) -> list[Path]:
     temps = []
     for offset in range(0, frame.height, TARGET_ROWS_PER_FILE):
         name = f"{uuid.uuid4().hex}.parquet"
-        temp = folder / f"{TEMP_PREFIX}{name}"
+        temp = folder / temp_name(os.getpid(), name)
         write_parquet(frame.slice(offset, TARGET_ROWS_PER_FILE), temp, COMPACT_COMPRESSION_LEVEL)
         temps.append(temp)
         finals.append(folder / f"{PART_PREFIX}{name}")
@@ -110,27 +127,38 @@ def prune(root: Path, before: date, dry_run: bool = False) -> PruneReport:
     layout = StoreLayout(root)
     report = PruneReport()
     removed: set[str] = set()
-    for day, folder in layout.partitions():
-        if day >= before:
-            continue
-        parts = sorted(folder.glob(f"{PART_PREFIX}*.parquet"))
-        report.partitions.append(day.isoformat())
-        report.files += len(parts)
-        report.bytes += sum(p.stat().st_size for p in parts)
-        if parts:
-            report.rows += pl.scan_parquet(parts).select(pl.len()).collect().item()
-        if dry_run:
-            continue
-        for part in parts:
-            removed.add(str(part.relative_to(root)))
-            part.unlink()
-        for leftover in folder.iterdir():
-            leftover.unlink()
-        folder.rmdir()
-    if removed and layout.catalog.exists():
-        catalog = Catalog(layout.catalog)
-        try:
-            catalog.replace_files({}, removed)
-        finally:
-            catalog.close()
+    with store_lock(root):
+        for day, folder in layout.partitions():
+            if day >= before:
+                continue
+            parts = sorted(folder.glob(f"{PART_PREFIX}*.parquet"))
+            report.partitions.append(day.isoformat())
+            report.files += len(parts)
+            report.bytes += sum(p.stat().st_size for p in parts)
+            if parts:
+                report.rows += pl.scan_parquet(parts).select(pl.len()).collect().item()
+            if dry_run:
+                continue
+            for part in parts:
+                removed.add(str(part.relative_to(root)))
+                part.unlink()
+            _remove_if_unused(folder)
+        if removed and layout.catalog.exists():
+            catalog = Catalog(layout.catalog)
+            try:
+                catalog.replace_files({}, removed)
+            finally:
+                catalog.close()
     return report
+
+
+def _remove_if_unused(folder: Path) -> None:
+    """Delete a pruned partition folder, unless a live process is still writing into it."""
+    busy = False
+    for leftover in folder.iterdir():
+        if leftover.name.startswith(TEMP_PREFIX) and process_alive(temp_owner(leftover)):
+            busy = True
+        else:
+            leftover.unlink()
+    if not busy:
+        folder.rmdir()

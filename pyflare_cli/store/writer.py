@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from pyflare_cli.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, to_arrow
 from pyflare_cli.store.catalog import Catalog, SourceRecord
 from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX, StoreLayout
+from pyflare_cli.store.lock import process_alive, store_lock
 
 ROW_GROUP_SIZE = 128 * 1024
 INGEST_COMPRESSION_LEVEL = 3
@@ -58,11 +59,27 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def temp_name(owner: int, name: str) -> str:
+    """The temporary name of part ``name`` (``<uuid>.parquet``) written for process ``owner``."""
+    return f"{TEMP_PREFIX}{owner}-{name}"
+
+
+def temp_owner(path: Path) -> int:
+    """The pid in a temporary part's name, or 0 when it has none."""
+    owner = path.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+    return int(owner) if owner.isdigit() else 0
+
+
 @dataclass
 class SpanWriter:
-    """Buffers nothing: writes each batch to temporary parts at once (bounded memory)."""
+    """Buffers nothing: writes each batch to temporary parts at once (bounded memory).
+
+    ``owner`` is the pid of the process that will commit the parts (the ingest's main
+    process, also when a worker writes them), so recovery knows whose they are.
+    """
 
     layout: StoreLayout
+    owner: int = field(default_factory=os.getpid)
     pending: list[tuple[Path, Path]] = field(default_factory=list)
     rows: int = 0
 
@@ -78,7 +95,7 @@ class SpanWriter:
             folder = self.layout.partition(day)
             folder.mkdir(parents=True, exist_ok=True)
             name = f"{uuid.uuid4().hex}.parquet"
-            temp = folder / f"{TEMP_PREFIX}{name}"
+            temp = folder / temp_name(self.owner, name)
             write_parquet(sort_for_store(part), temp)
             self.pending.append((temp, folder / f"{PART_PREFIX}{name}"))
             self.rows += part.height
@@ -93,14 +110,15 @@ class SpanWriter:
 
     def commit(self, catalog: Catalog, record: SourceRecord) -> None:
         """Make every part visible and record the source, atomically with respect to crashes."""
-        catalog.begin(record)
-        folders = set()
-        for temp, final in self.pending:
-            os.replace(temp, final)
-            folders.add(final.parent)
-        for folder in folders:
-            fsync_dir(folder)
-        catalog.finish(record.sha256)
+        with store_lock(self.layout.root):
+            catalog.begin(record)
+            folders = set()
+            for temp, final in self.pending:
+                os.replace(temp, final)
+                folders.add(final.parent)
+            for folder in folders:
+                fsync_dir(folder)
+            catalog.finish(record.sha256)
         self.pending.clear()
 
     def abort(self) -> None:
@@ -110,14 +128,16 @@ class SpanWriter:
 
 
 def recover(layout: StoreLayout, catalog: Catalog) -> None:
-    """Finish interrupted commits and delete orphaned temporary parts."""
-    for record in catalog.committing():
-        for name in record.files:
-            final = layout.root / name
-            temp = final.with_name(TEMP_PREFIX + final.name[len(PART_PREFIX) :])
-            if temp.exists():
-                os.replace(temp, final)
-        catalog.finish(record.sha256)
-    if layout.spans.is_dir():
-        for temp in layout.spans.glob(f"date=*/{TEMP_PREFIX}*.parquet"):
-            temp.unlink(missing_ok=True)
+    """Finish interrupted commits; delete temporary parts whose owner process is gone."""
+    with store_lock(layout.root):
+        for record in catalog.committing():
+            for name in record.files:
+                final = layout.root / name
+                uuid_name = final.name[len(PART_PREFIX) :]
+                for temp in final.parent.glob(f"{TEMP_PREFIX}*{uuid_name}"):
+                    os.replace(temp, final)
+            catalog.finish(record.sha256)
+        if layout.spans.is_dir():
+            for temp in layout.spans.glob(f"date=*/{TEMP_PREFIX}*.parquet"):
+                if not process_alive(temp_owner(temp)):
+                    temp.unlink(missing_ok=True)

@@ -88,8 +88,8 @@ def test_replace_files(catalog: Catalog) -> None:
     merged = "spans/date=2025-11-20/part-merged.parquet"
     catalog.replace_files(
         {
-            "spans/date=2025-11-20/part-1.parquet": merged,
-            "spans/date=2025-11-20/part-3.parquet": merged,
+            "spans/date=2025-11-20/part-1.parquet": [merged],
+            "spans/date=2025-11-20/part-3.parquet": [merged],
         },
         {"spans/date=2025-11-19/part-4.parquet"},
     )
@@ -102,6 +102,13 @@ def test_replace_files(catalog: Catalog) -> None:
 
 def test_replace_files_never_lists_a_file_twice(catalog: Catalog) -> None:
     catalog.begin(replace(RECORD, files=("a", "b", "c")))
-    catalog.replace_files({"a": "m", "b": "m"}, set())
+    catalog.replace_files({"a": ["m"], "b": ["m"]}, set())
     found = catalog.find(RECORD.sha256)
     assert found is not None and found.files == ("m", "c")
+
+
+def test_replace_files_maps_one_file_to_several(catalog: Catalog) -> None:
+    catalog.begin(replace(RECORD, files=("a", "b")))
+    catalog.replace_files({"a": ["m1", "m2"]}, set())
+    found = catalog.find(RECORD.sha256)
+    assert found is not None and found.files == ("m1", "m2", "b")

@@ -163,7 +163,7 @@ def test_recover_deletes_stray_temporary_parts(tmp_store: Path, make_spans: Make
     done = SpanWriter(layout)
     done.write(make_spans({"span_id": "kept", "start_time": MIDNIGHT}))
     done.commit(catalog, record("done", done))
-    crashed = SpanWriter(layout)  # wrote parts, never reached the catalog
+    crashed = SpanWriter(layout, owner=2**22 + 7)  # a dead process: wrote parts, never committed
     crashed.write(spans_across_midnight(make_spans))
     assert len(list(tmp_store.rglob(".tmp-*"))) == 3
     recover(layout, catalog)
@@ -183,3 +183,25 @@ def test_two_sources_in_one_partition(tmp_store: Path, make_spans: MakeSpans) ->
     assert len(layout.span_files()) == 2
     assert sorted(scan_spans(tmp_store).collect()["span_id"]) == ["x", "y"]
     catalog.close()
+
+
+def test_recover_keeps_temporary_parts_of_a_live_process(tmp_store: Path) -> None:
+    import os
+
+    from pyflare_cli.store.catalog import Catalog
+    from pyflare_cli.store.layout import StoreLayout
+    from pyflare_cli.store.writer import recover, temp_name
+
+    folder = tmp_store / "spans" / "date=2025-11-20"
+    folder.mkdir(parents=True)
+    live = folder / temp_name(os.getpid(), "live.parquet")
+    dead = folder / temp_name(2**22 + 12345, "dead.parquet")
+    for path in (live, dead):
+        path.write_bytes(b"being written")
+    layout = StoreLayout(tmp_store)
+    catalog = Catalog(layout.catalog)
+    try:
+        recover(layout, catalog)
+    finally:
+        catalog.close()
+    assert live.exists() and not dead.exists()
