@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -25,18 +24,36 @@ from pathlib import Path
 PYFLARE = [sys.executable, "-m", "pyflare_cli"]
 
 
+_MEASURE = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(done.stdout)
+sys.stderr.write(done.stderr)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stderr.write(f"\\nPEAK_RSS_KB={peak}\\n")
+sys.exit(done.returncode)
+"""
+
+
 def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in MiB of the largest child process, stdout."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds, peak RSS in MiB of the largest process of this run, stdout.
+
+    A fresh wrapper process runs the command, so the peak is this run's alone (the
+    command or one of its worker processes, whichever was largest).
+    """
     started = time.perf_counter()
     done = subprocess.run(
-        args, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+        [sys.executable, "-c", _MEASURE, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) // 1024, done.stdout
+    peak_kb = int(done.stderr.rsplit("PEAK_RSS_KB=", 1)[1].split()[0])
+    return seconds, peak_kb // 1024, done.stdout
 
 
 def machine() -> str:
@@ -100,7 +117,7 @@ def main() -> None:
     ):
         store = out / f"store-{key}"
         seconds, peak, stdout = run(
-            [*PYFLARE, "ingest", str(path), "--store", str(store), "--json"], env
+            [*PYFLARE, "ingest", str(path), "--store", str(store), "--format", "json"], env
         )
         summary = json.loads(stdout)
         spans = summary["spans"]

@@ -19,6 +19,8 @@ import zstandard
 from google.protobuf.json_format import ParseDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from pyflare_cli.demo.otlp_files import varint
+
 HERE = Path(__file__).resolve().parent.parent / "fixtures"
 TRACE = "5b8efff798038103d269b633813fc60c"
 T0 = 1_763_640_000_000_000_000  # 2025-11-20T12:00:00Z
@@ -231,16 +233,6 @@ def phoenix_rows() -> list[dict[str, Any]]:
             "attributes.session.id": "session-1",
         },
     ]
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def main() -> None:

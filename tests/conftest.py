@@ -21,6 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from pyflare_cli.demo.otlp_files import varint
 from pyflare_cli.schema import COLUMNS, POLARS_SCHEMA
 from pyflare_cli.sources.normalize import normalize
 from pyflare_cli.sources.otlp_proto import decode_request
@@ -210,22 +211,12 @@ class OtlpBuilder:
         scope_spans.spans.extend(spans)
         return request
 
-    @staticmethod
-    def varint(n: int) -> bytes:
-        out = bytearray()
-        while True:
-            byte = n & 0x7F
-            n >>= 7
-            out.append(byte | (0x80 if n else 0))
-            if not n:
-                return bytes(out)
-
     def stream(self, *requests: ExportTraceServiceRequest) -> bytes:
         """Requests framed by varint lengths (protobuf's writeDelimitedTo)."""
         out = b""
         for request in requests:
             data = request.SerializeToString()
-            out += self.varint(len(data)) + data
+            out += varint(len(data)) + data
         return out
 
     @staticmethod

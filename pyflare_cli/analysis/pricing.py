@@ -23,6 +23,8 @@ PRICE_SCHEMA = {
     "cache_write_rate": pl.Float64,
 }
 MILLION = 1_000_000
+Rates = tuple[float, float, float, float]
+"""USD per token: input, output, cache read, cache write."""
 
 
 def _rate(model: str, provider: str | None, **tokens: int) -> float:
@@ -33,7 +35,7 @@ def _rate(model: str, provider: str | None, **tokens: int) -> float:
 
 
 @lru_cache(maxsize=4096)
-def model_rates(provider: str | None, model: str) -> tuple[float, float, float, float] | None:
+def model_rates(provider: str | None, model: str) -> Rates | None:
     """USD per token (input, output, cache read, cache write), or None when unknown.
 
     A ``provider/`` prefix on the model name (``openrouter/meta-llama/...``) is tried as
@@ -57,11 +59,24 @@ def model_rates(provider: str | None, model: str) -> tuple[float, float, float, 
     return None
 
 
-def price_table(pairs: list[tuple[str | None, str]]) -> pl.DataFrame:
-    """Per-token rates for each (provider, model) pair that has a price."""
+def price_table(
+    pairs: list[tuple[str | None, str]],
+    known: dict[tuple[str | None, str], Rates | None] | None = None,
+) -> pl.DataFrame:
+    """Per-token rates for each (provider, model) pair that has a price.
+
+    ``known`` holds rates already looked up (a cache); pairs found there are not priced
+    again, and the ones priced now are added to it.
+    """
     rows = []
     for provider, model in pairs:
-        rates = model_rates(provider, model)
+        key = (provider, model)
+        if known is not None and key in known:
+            rates = known[key]
+        else:
+            rates = model_rates(provider, model)
+            if known is not None:
+                known[key] = rates
         if rates is not None:
             rows.append((provider, model, *rates))
     return pl.DataFrame(rows, schema=PRICE_SCHEMA, orient="row")

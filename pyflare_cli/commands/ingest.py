@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from pyflare_cli.commands.options import ConfigOption, StoreOption
+from pyflare_cli.commands.options import ConfigOption, FormatOption, OutputFormat, StoreOption
 from pyflare_cli.config import load_config
 from pyflare_cli.errors import UsageError
+from pyflare_cli.render.output import console, emit
 from pyflare_cli.render.units import count
 from pyflare_cli.store.layout import resolve_store
 
@@ -45,7 +47,7 @@ def ingest(
     workers: Annotated[
         int, typer.Option("--workers", min=0, help="Decoding processes (0: one per core, max 4).")
     ] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    fmt: FormatOption = OutputFormat.table,
 ) -> None:
     from pyflare_cli.ingest import STDIN, Ingestor, expand_paths
 
@@ -76,10 +78,13 @@ def ingest(
         ingestor.close()
     for failed in report.failed:
         err.print(f"error: {failed.error}", markup=False, soft_wrap=True)
-    if as_json:
+    if fmt is OutputFormat.json:
         typer.echo(json.dumps(summary(report), indent=2))
-    else:
+    elif fmt is OutputFormat.table:
         _print_summary(report, Console(highlight=False))
+    else:
+        details = pl.DataFrame([f.__dict__ for f in report.files], infer_schema_length=None)
+        emit(details, fmt.value, console())
     if report.failed and len(report.failed) == len(report.files):
         raise typer.Exit(2)
 

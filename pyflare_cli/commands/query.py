@@ -56,7 +56,8 @@ def query(
         raise UsageError("--format parquet needs --output FILE")
     if not _READ_ONLY.match(sql) or ";" in sql.strip().rstrip(";"):
         raise UsageError("only one read-only SELECT or WITH statement is allowed")
-    spans = priced(scan_spans(resolve_store(store)))
+    root = resolve_store(store)
+    spans = priced(scan_spans(root), root)
     context = pl.SQLContext({"spans": spans})
     try:
         result = context.execute(sql, eager=False)

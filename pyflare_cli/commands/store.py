@@ -6,12 +6,14 @@ import json
 from dataclasses import asdict
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from pyflare_cli.analysis.search import time_bound
 from pyflare_cli.commands.options import FormatOption, OutputFormat, StoreOption, now
+from pyflare_cli.render.output import console, emit
 from pyflare_cli.render.units import count, size
 from pyflare_cli.store.info import store_info
 from pyflare_cli.store.layout import resolve_store
@@ -36,9 +38,12 @@ def info(store: StoreOption = None, fmt: FormatOption = OutputFormat.table) -> N
         pyflare store info --format json
     """
     result = store_info(resolve_store(store))
+    data = asdict(result) | {"bytes_per_span": round(result.bytes_per_span, 1)}
     if fmt is OutputFormat.json:
-        data = asdict(result) | {"bytes_per_span": round(result.bytes_per_span, 1)}
         typer.echo(json.dumps(data, default=str, indent=2))
+        return
+    if fmt is not OutputFormat.table:
+        emit(pl.DataFrame([data]), fmt.value, console())
         return
     table = Table(show_header=False, box=None, title=f"store {result.root}", title_justify="left")
     table.add_column(style="bold")

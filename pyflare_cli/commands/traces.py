@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import polars as pl
@@ -10,7 +11,6 @@ import typer
 from pyflare_cli.analysis.trace_tree import breakdown, build_tree, find_critical_path, self_times
 from pyflare_cli.analysis.traces import (
     TRACE_SORTS,
-    sort_traces,
     summarize_traces,
     trace_ids_with_prefix,
 )
@@ -27,7 +27,7 @@ from pyflare_cli.errors import UsageError
 from pyflare_cli.render.output import console, emit
 from pyflare_cli.render.units import count, duration, money
 from pyflare_cli.render.waterfall import Waterfall, render_breakdown
-from pyflare_cli.spans import SpanQuery, load_spans, priced
+from pyflare_cli.spans import SpanQuery, list_traces, load_spans, priced
 from pyflare_cli.store.layout import resolve_store
 from pyflare_cli.store.scan import scan_spans
 
@@ -67,7 +67,7 @@ def traces(
     if sort not in TRACE_SORTS:
         raise UsageError(f"--sort {sort!r} is not one of {', '.join(TRACE_SORTS)}")
     spans = load_spans(resolve_store(store), SpanQuery(since, until, where), now())
-    result = sort_traces(summarize_traces(spans), sort, limit).collect()
+    result = list_traces(spans, sort, limit)
     if fmt is not OutputFormat.table:
         emit(result, fmt.value, console())
         return
@@ -114,8 +114,16 @@ def show(
     if len(ids) > 1:
         shown = ", ".join(i[:16] for i in ids[:5])
         raise UsageError(f"{trace_id!r} matches {len(ids)} or more traces ({shown}); type more")
+    first, last = matches.row(0)[1:]
     spans = (
-        priced(scan_spans(root).filter(pl.col("trace_id") == ids[0])).sort("start_time").collect()
+        priced(
+            scan_spans(root, first, last + timedelta(microseconds=1)).filter(
+                pl.col("trace_id") == ids[0]
+            ),
+            root,
+        )
+        .sort("start_time")
+        .collect()
     )
     out = console()
     if fmt is not OutputFormat.table:

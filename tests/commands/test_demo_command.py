@@ -37,7 +37,7 @@ def test_demo_writes_files_in_every_format(tmp_path: Path) -> None:
         result = invoke("demo", "--spans", "300", "--out", str(out), "--format", fmt)
         assert result.exit_code == 0, result.output
         store = tmp_path / f"store-{fmt}"
-        ingested = invoke("ingest", str(out), "--store", str(store), "--json")
+        ingested = invoke("ingest", str(out), "--store", str(store), "--format", "json")
         assert json.loads(ingested.stdout)["spans"] >= 300
     frames = [
         pl.read_parquet(sorted((tmp_path / f"store-{fmt}").rglob("part-*.parquet")))

@@ -15,7 +15,7 @@ def test_ingest_folder_prints_summary_and_is_idempotent(tmp_path: Path) -> None:
     assert "ingested" in first.stdout
     assert "non-trace record(s) (metrics, logs) skipped" in first.stdout
     assert "dead-lettered" in first.stdout
-    again = invoke("ingest", str(FIXTURES / "otlp"), "--store", str(store), "--json")
+    again = invoke("ingest", str(FIXTURES / "otlp"), "--store", str(store), "--format", "json")
     assert again.exit_code == 0
     summary = json.loads(again.stdout)
     assert summary["spans"] == 0
@@ -24,7 +24,12 @@ def test_ingest_folder_prints_summary_and_is_idempotent(tmp_path: Path) -> None:
 
 def test_ingest_json_summary_counts(tmp_path: Path) -> None:
     result = invoke(
-        "ingest", str(FIXTURES / "otlp" / "collector.jsonl"), "--store", str(tmp_path), "--json"
+        "ingest",
+        str(FIXTURES / "otlp" / "collector.jsonl"),
+        "--store",
+        str(tmp_path),
+        "--format",
+        "json",
     )
     assert result.exit_code == 0
     summary = json.loads(result.stdout)
@@ -34,7 +39,7 @@ def test_ingest_json_summary_counts(tmp_path: Path) -> None:
 
 def test_ingest_reads_stdin(tmp_path: Path) -> None:
     data = (FIXTURES / "otlp" / "trace.pb").read_bytes()
-    result = invoke("ingest", "-", "--store", str(tmp_path), "--json", input=data)
+    result = invoke("ingest", "-", "--store", str(tmp_path), "--format", "json", input=data)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["spans"] == 4
 
@@ -43,7 +48,9 @@ def test_unreadable_file_is_named_and_others_still_go_in(tmp_path: Path) -> None
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"\x00\x01 not a trace at all \xff" * 10)
     good = FIXTURES / "otlp" / "trace.json"
-    result = invoke("ingest", str(junk), str(good), "--store", str(tmp_path / "s"), "--json")
+    result = invoke(
+        "ingest", str(junk), str(good), "--store", str(tmp_path / "s"), "--format", "json"
+    )
     assert result.exit_code == 0
     assert json.loads(result.stdout)["spans"] == 4
     assert "junk.bin" in result.stderr

@@ -49,3 +49,12 @@ def test_prune_dry_run_then_prune(tmp_path: Path) -> None:
 def test_prune_needs_a_valid_age(tmp_path: Path) -> None:
     result = invoke("store", "prune", "--older-than", "soon", "--store", str(tmp_path))
     assert result.exit_code == 2 and "soon" in result.stderr
+
+
+def test_info_as_csv_and_markdown(demo_store: Path) -> None:
+    csv = invoke("store", "info", "--store", str(demo_store), "--format", "csv")
+    header, row = csv.stdout.strip().splitlines()
+    assert header.split(",")[:3] == ["root", "rows", "traces"]
+    assert int(row.split(",")[1]) > 2500
+    markdown = invoke("store", "info", "--store", str(demo_store), "--format", "markdown")
+    assert markdown.stdout.startswith("| root | rows | traces |")

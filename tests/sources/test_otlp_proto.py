@@ -13,6 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from polars.testing import assert_frame_equal
 
+from pyflare_cli.demo.otlp_files import varint
 from pyflare_cli.sources.normalize import normalize
 from pyflare_cli.sources.opening import Format
 from pyflare_cli.sources.otlp_json import decode_document
@@ -211,7 +212,7 @@ def test_invalid_spans_are_dead_lettered(otlp: Any, change: dict[str, Any], reas
 def test_undecodable_payload_in_a_task_is_dead_lettered(otlp: Any, tmp_path: Path) -> None:
     good = otlp.request(otlp.span()).SerializeToString()
     path = tmp_path / "s.bin"
-    path.write_bytes(otlp.varint(len(good)) + good + otlp.varint(3) + b"\x0a\x05\x01")
+    path.write_bytes(varint(len(good)) + good + varint(3) + b"\x0a\x05\x01")
     (task,) = split(path, Format.OTLP_PROTO_STREAM, "s.bin")
     decoded = decode(task)
     assert decoded.spans.height == 1

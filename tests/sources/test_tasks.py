@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from pyflare_cli.demo.otlp_files import varint
 from pyflare_cli.sources import tasks
 from pyflare_cli.sources.opening import Format, UnreadableInput
 from pyflare_cli.sources.tasks import Task, decode, split
@@ -67,7 +68,7 @@ def test_stream_positions_and_task_size(
     cut = list(split(path, Format.OTLP_PROTO_STREAM, "s.bin"))
     assert [len(t.items) for t in cut] == [2, 2, 1]
     assert [t.size for t in cut] == [2 * one, 2 * one, one]
-    frame = one + len(otlp.varint(one))
+    frame = one + len(varint(one))
     assert [p for t in cut for p, _ in t.items] == [
         f"request {i} (byte {i * frame})" for i in range(5)
     ]
