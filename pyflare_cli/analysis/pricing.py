@@ -104,7 +104,13 @@ def with_cost(spans: pl.LazyFrame, prices: pl.DataFrame) -> pl.LazyFrame:
     )
     reported_usage = pl.any_horizontal(pl.col("input_tokens", "output_tokens").is_not_null())
     computed = pl.when(reported_usage).then(computed)
-    joined = spans.join(prices.lazy(), on=["provider", "model"], how="left", nulls_equal=True)
+    joined = spans.join(
+        prices.lazy(),
+        on=["provider", "model"],
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
     return joined.with_columns(
         pl.coalesce(computed, pl.col("reported_cost_usd")).alias("cost_usd")
     ).drop("input_rate", "output_rate", "cache_read_rate", "cache_write_rate")

@@ -154,7 +154,7 @@ def _promoted(raw: pl.DataFrame) -> pl.DataFrame:
         pivot = candidates.pivot(
             on="column", index="row", values="value", aggregate_function="first"
         )
-        wide = wide.join(pivot, on="row", how="left")
+        wide = wide.join(pivot, on="row", how="left", maintain_order="left")
     missing = [c for c in semconv.PROMOTED_COLUMNS if c not in wide.columns]
     return wide.with_columns(pl.lit(None, pl.String).alias(c) for c in missing)
 

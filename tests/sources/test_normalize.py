@@ -162,3 +162,36 @@ def test_many_spans_keep_their_own_values(otlp: Any) -> None:
     expected = [i if i % 3 else None for i in range(300)]
     assert frame["input_tokens"].to_list() == expected
     assert frame["span_id"].to_list() == [f"{i + 1:016x}" for i in range(300)]
+
+
+def test_promoted_columns_stay_aligned_with_their_spans_in_large_batches() -> None:
+    """Joins in Polars do not keep row order unless asked: 60k spans must not shuffle."""
+    from pyflare_cli.sources.normalize import normalize
+    from pyflare_cli.sources.raw import RawBatch
+
+    batch = RawBatch()
+    resource = batch.add_resource([("service.name", "svc")])
+    count = 60_000
+    for i in range(count):
+        batch.trace_id.append(f"{i:032x}")
+        batch.span_id.append(f"{i + 1:016x}")
+        batch.parent_span_id.append(None)
+        batch.name.append(f"span-{i}")
+        batch.kind.append("client")
+        batch.start_ns.append(1_000_000_000 + i)
+        batch.end_ns.append(2_000_000_000 + i)
+        batch.status_code.append("unset")
+        batch.status_message.append(None)
+        batch.scope_name.append(None)
+        batch.resource_index.append(resource)
+        pairs: list[tuple[str, str | None]] = [("gen_ai.request.model", f"m-{i}")]
+        if i % 3 == 0:
+            pairs.append(("gen_ai.usage.input_tokens", str(i)))
+        batch.attributes.add_row(pairs)
+        batch.event_offsets.append(0)
+        batch.link_offsets.append(0)
+    spans = normalize(batch.to_frame())
+    assert spans.height == count
+    assert (spans["model"] == spans["name"].str.replace("span-", "m-")).all()
+    expected_tokens = pl.Series([i if i % 3 == 0 else None for i in range(count)], dtype=pl.Int64)
+    assert spans["input_tokens"].equals(expected_tokens, check_names=False)
