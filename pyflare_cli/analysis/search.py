@@ -18,21 +18,18 @@ from functools import reduce
 
 import polars as pl
 
+from pyflare_cli.analysis.search_fields import FIELDS, Field, Op
 from pyflare_cli.analysis.search_parser import (
-    FIELDS,
     And,
-    Field,
     Glob,
     Node,
     Not,
-    Op,
     Or,
     Term,
     Value,
     parse,
-    resolve_bound,
-    time_bound,
 )
+from pyflare_cli.analysis.search_time import resolve_bound, time_bound
 
 __all__ = [
     "FIELDS",

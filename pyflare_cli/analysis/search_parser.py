@@ -10,122 +10,24 @@ read: a bad query fails with the line and column of the offending token.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
-from pyflare_cli.errors import QuerySyntaxError, UsageError
-from pyflare_cli.schema import AI_KINDS, SPAN_KINDS, STATUS_CODES
-
-FieldKind = Literal[
-    "keyword",  # case-insensitive equality or anchored glob
-    "enum",  # a keyword with a closed set of values
-    "prefix",  # id prefix
-    "substring",  # case-insensitive substring over one or more text columns
-    "duration",  # nanoseconds, written with units
-    "count",  # integer, optional k/M suffix
-    "number",  # float, optional $ prefix and k/M suffix
-    "time",  # since/until bound: relative duration or ISO date
-    "has",  # the value is a field name
-    "attribute",  # a key of a map column
-]
-
-Op = Literal["=", "<", "<=", ">", ">=", ".."]
-_OPS: tuple[Op, ...] = (">=", "<=", ">", "<", "=")  # longest first
-
-
-@dataclass(frozen=True)
-class Field:
-    """One searchable field: the columns it reads, how its values parse, its help line."""
-
-    name: str
-    columns: tuple[str, ...]
-    kind: FieldKind
-    help: str
-    aliases: tuple[str, ...] = ()
-    values: tuple[str, ...] = ()
-    trace_level: bool = False
-
-    @property
-    def comparable(self) -> bool:
-        """Whether ``>``, ``<``, ranges etc. apply (numbers, durations, attributes)."""
-        return self.kind in ("duration", "count", "number", "attribute")
-
-
-def _f(
-    name: str,
-    columns: str | tuple[str, ...],
-    kind: FieldKind,
-    help: str,
-    *aliases: str,
-    values: tuple[str, ...] = (),
-) -> Field:
-    cols = (columns,) if isinstance(columns, str) else columns
-    trace_level = name.startswith("trace.")
-    return Field(name, cols, kind, help, aliases, values, trace_level)
-
-
-FIELDS: dict[str, Field] = {
-    f.name: f
-    for f in (
-        _f("service", "service_name", "keyword", "service name"),
-        _f("version", "service_version", "keyword", "service version"),
-        _f("env", "environment", "keyword", "deployment environment", "environment"),
-        _f("name", "name", "keyword", "span name", "operation"),
-        _f("kind", "kind", "enum", "span kind", values=SPAN_KINDS),
-        _f("status", "status_code", "enum", "span status", values=STATUS_CODES),
-        _f("duration", "duration_ns", "duration", "span duration, e.g. duration:>1.5s"),
-        _f("model", ("model", "request_model"), "keyword", "response or request model"),
-        _f("provider", "provider", "keyword", "AI provider, e.g. openai"),
-        _f("type", "ai_kind", "enum", "AI span type, e.g. llm, tool", "ai_kind", values=AI_KINDS),
-        _f("tool", "tool_name", "keyword", "tool name"),
-        _f("agent", "agent_name", "keyword", "agent name"),
-        _f("user", "user_id", "keyword", "user id"),
-        _f("session", "session_id", "keyword", "session id"),
-        _f("trace", "trace_id", "prefix", "trace id or a prefix of it", "trace_id"),
-        _f("span", "span_id", "keyword", "span id", "span_id"),
-        _f("parent", "parent_span_id", "keyword", "parent span id; parent:none = root spans"),
-        _f("tokens", "total_tokens", "count", "total tokens, e.g. tokens:>10k"),
-        _f("input_tokens", "input_tokens", "count", "input tokens (including cached)"),
-        _f("output_tokens", "output_tokens", "count", "output tokens (including reasoning)"),
-        _f("cache_read_tokens", "cache_read_tokens", "count", "input tokens read from cache"),
-        _f("cache_write_tokens", "cache_write_tokens", "count", "input tokens written to cache"),
-        _f("reasoning_tokens", "reasoning_tokens", "count", "reasoning tokens"),
-        _f("cost", "cost_usd", "number", "cost in USD (column cost_usd, added by the caller)"),
-        _f("finish_reason", "finish_reason", "keyword", "finish reason, e.g. stop, length"),
-        _f("scope", "scope_name", "keyword", "instrumentation scope name"),
-        _f(
-            "error",
-            ("error_type", "error_message", "status_message"),
-            "substring",
-            "text in the error type or message; error:true = status error",
-        ),
-        _f("text", ("input_text", "output_text"), "substring", "text in the prompt or completion"),
-        _f("since", "start_time", "time", "started at or after, e.g. since:1h, since:2024-05-01"),
-        _f("until", "start_time", "time", "started before, e.g. until:30m, until:2024-05-02"),
-        _f("has", (), "has", "the field or attribute is set, e.g. has:tool, has:attr.http.route"),
-        _f("attr.*", "attributes", "attribute", "span attribute, e.g. attr.http.route:/chat"),
-        _f("resource.*", "resource_attributes", "attribute", "resource attribute"),
-        _f(
-            "trace.duration",
-            ("start_time", "end_time"),
-            "duration",
-            "trace duration: last span end - first span start",
-        ),
-        _f("trace.spans", "trace_id", "count", "number of spans in the trace"),
-        _f("trace.errors", "status_code", "count", "number of error spans in the trace"),
-        _f("trace.cost", "cost_usd", "number", "total cost of the trace in USD"),
-        _f("trace.service", "service_name", "keyword", "any span of the trace has this service"),
-    )
-}
-"""Every field of the language by canonical name. ``attr.*``/``resource.*`` are prefixes."""
-
-_LOOKUP: dict[str, Field] = {
-    alias: f for f in FIELDS.values() if not f.name.endswith(".*") for alias in (f.name, *f.aliases)
-}
-_MAP_PREFIXES = {"attr.": FIELDS["attr.*"], "resource.": FIELDS["resource.*"]}
+from pyflare_cli.analysis.search_fields import _LOOKUP, _MAP_PREFIXES, _OPS, Field, Op
+from pyflare_cli.analysis.search_time import (
+    _DURATION_HINT,
+    _INTEGER,
+    _PLAIN_NUMBER,
+    _REGEX_META,
+    _SUFFIX,
+    _SUFFIXED,
+    _TIME_HINT,
+    _parse_bound,
+    parse_duration_ns,
+)
+from pyflare_cli.errors import QuerySyntaxError
 
 
 @dataclass(frozen=True)
@@ -173,86 +75,6 @@ class Or:
 
 
 Node: TypeAlias = Term | Not | And | Or
-
-_DURATION_HINT = "use e.g. 250ms, 1.5s, 2m"
-_TIME_HINT = "use e.g. 30m, 24h, 7d, 2w or an ISO date like 2024-05-01 or 2024-05-01T12:00:00Z"
-_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_DURATION_PART = re.compile(rf"({_NUMBER})(ns|us|µs|ms|s|m|h|d|w)")
-_UNIT_NS = {
-    "ns": 1,
-    "us": 1_000,
-    "µs": 1_000,
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60_000_000_000,
-    "h": 3_600_000_000_000,
-    "d": 86_400_000_000_000,
-    "w": 604_800_000_000_000,
-}
-_SUFFIXED = re.compile(rf"({_NUMBER})([kKM]?)")
-_SUFFIX = {"": 1, "k": 1_000, "K": 1_000, "M": 1_000_000}
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_INTEGER = re.compile(r"[+-]?\d+")
-_REGEX_META = frozenset("\\.+*?()|[]{}^$#&-~")
-
-
-def parse_duration_ns(text: str) -> int | None:
-    """Nanoseconds in ``250ms``, ``1.5s``, ``1h30m`` (units ns us ms s m h d w), else None.
-
-    >>> parse_duration_ns("1.5s")
-    1500000000
-    >>> parse_duration_ns("1.5") is None
-    True
-    """
-    total, pos = Decimal(0), 0
-    while pos < len(text):
-        m = _DURATION_PART.match(text, pos)
-        if m is None:
-            return None
-        total += Decimal(m[1]) * _UNIT_NS[m[2]]
-        pos = m.end()
-    return int(total.to_integral_value()) if text else None
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _parse_bound(text: str) -> timedelta | datetime | None:
-    if text == "now":
-        return timedelta(0)
-    ns = parse_duration_ns(text)
-    if ns is not None:
-        return timedelta(microseconds=ns // 1_000)
-    try:
-        return _utc(datetime.fromisoformat(text))
-    except ValueError:
-        return None
-
-
-def resolve_bound(bound: timedelta | datetime, now: datetime) -> datetime:
-    """The instant of a parsed since/until value: ``now - bound`` or the absolute UTC time."""
-    return _utc(now) - bound if isinstance(bound, timedelta) else bound
-
-
-def time_bound(text: str, now: datetime) -> datetime:
-    """Parse ``--since``/``--until``/``since:`` values into an aware UTC datetime.
-
-    Relative values (``30m``, ``24h``, ``7d``, ``2w``, ``1h30m``, ``now``) count back from
-    ``now``; ISO dates and datetimes are absolute, a naive one is taken as UTC.
-
-    >>> now = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
-    >>> time_bound("24h", now).isoformat()
-    '2024-05-09T12:00:00+00:00'
-    >>> time_bound("2024-05-01", now).isoformat()
-    '2024-05-01T00:00:00+00:00'
-
-    Raises :class:`UsageError` naming the value when it is neither.
-    """
-    bound = _parse_bound(text.strip())
-    if bound is None:
-        raise UsageError(f"bad time '{text}'; {_TIME_HINT}")
-    return resolve_bound(bound, now)
 
 
 @dataclass(frozen=True)
