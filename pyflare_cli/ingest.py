@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
@@ -288,16 +288,22 @@ class Ingestor:
                 path = Path(item)
                 if not path.is_file():
                     raise UnreadableInput("no such file")
-            sha, size = file_digest(path)
+            size = path.stat().st_size
             progress.size = size
-            known = self.catalog.find(sha)
-            if known is not None and known.state == "done":
-                result.status, result.format = "duplicate", known.format
-                return result
-            fmt = sniff(path)
-            result.format = fmt.value
             catalog_path = label or ("<stdin>" if item == STDIN else str(path.resolve()))
-            self._decode_and_commit(path, fmt, sha, size, result, decoder, progress, catalog_path)
+            seen = any(r.size == size for r in self.catalog.find_by_path(catalog_path))
+            with ThreadPoolExecutor(1) as hasher:
+                # Hash while decoding (hashlib releases the GIL): the digest is only needed
+                # to commit. A file seen at this path and size is probably a re-run, so it
+                # is hashed first, to skip it without decoding.
+                digest = hasher.submit(file_digest, path)
+                if seen and self._is_known(digest.result()[0], result):
+                    return result
+                fmt = sniff(path)
+                result.format = fmt.value
+                self._decode_and_commit(
+                    path, fmt, digest, size, result, decoder, progress, catalog_path
+                )
         except (UnreadableInput, OSError) as exc:
             result.status = "failed"
             result.error = f"{result.path}: {_reason(exc)}"
@@ -306,11 +312,19 @@ class Ingestor:
                 spooled.unlink(missing_ok=True)
         return result
 
+    def _is_known(self, sha: str, result: FileResult) -> bool:
+        """Mark ``result`` a duplicate when a source with this digest is in the store."""
+        known = self.catalog.find(sha)
+        if known is None or known.state != "done":
+            return False
+        result.status, result.format = "duplicate", known.format
+        return True
+
     def _decode_and_commit(
         self,
         path: Path,
         fmt: Format,
-        sha: str,
+        digest: Future[tuple[str, int]],
         size: int,
         result: FileResult,
         decoder: Decoder,
@@ -340,6 +354,11 @@ class Ingestor:
                 raise UnreadableInput("no spans found")
             if trace_ids:
                 result.traces = pl.concat(trace_ids).n_unique()
+            sha = digest.result()[0]
+            if self._is_known(sha, result):
+                writer.abort()
+                result.spans = result.traces = result.dead_lettered = result.skipped = 0
+                return
             record = SourceRecord(
                 sha256=sha,
                 path=catalog_path,
@@ -351,7 +370,9 @@ class Ingestor:
                 state="committing",
                 files=writer.final_names(),
             )
-            writer.commit(self.catalog, record)
+            if not writer.commit(self.catalog, record):
+                self._is_known(sha, result)
+                result.spans = result.traces = result.dead_lettered = result.skipped = 0
         except BaseException:
             writer.abort()
             raise

@@ -125,6 +125,7 @@ def test_ingesting_the_same_file_twice_adds_nothing(
     assert only(again.ingest([str(copy)])).status == "duplicate"
     again.close()
     assert StoreLayout(tmp_store).span_files() == files
+    assert not list(tmp_store.rglob(".tmp-*"))  # decoded, found known at commit, discarded
     assert stored(tmp_store).height == 4
     (record,) = sources(tmp_store)
     assert (record.path, record.rows, record.state, record.format) == (
@@ -176,7 +177,7 @@ def test_half_bad_file_keeps_the_good_records_and_dead_letters_the_rest(
         (path, "line 3, resourceSpans[0].scopeSpans[0].spans[1]"),
     ]
     assert letters[0]["reason"].startswith("invalid JSON")
-    assert letters[0]["record"] == '{"resourceSpans": [ this is not json\n'
+    assert letters[0]["record"] == '{"resourceSpans": [ this is not json'
     assert letters[1]["reason"] == "invalid spanId 'not-an-id': neither hex nor base64"
     assert letters[1]["record"]["spanId"] == "not-an-id"
     (record,) = sources(tmp_store)

@@ -9,6 +9,7 @@ task size times the number of tasks in flight, never by the input size.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from pyflare_cli.sources import otlp_json, otlp_proto, phoenix
 from pyflare_cli.sources.normalize import normalize
-from pyflare_cli.sources.opening import Format, UnreadableInput, open_binary
+from pyflare_cli.sources.opening import Format, UnreadableInput, is_compressed, open_binary
 from pyflare_cli.sources.raw import DeadLetter, RawBatch
 
 TASK_BYTES = 8 << 20
@@ -29,12 +30,36 @@ TASK_BYTES = 8 << 20
 
 @dataclass
 class Task:
-    """A piece of one source: ``items`` are (position, payload) pairs of one format."""
+    """A piece of one source: (position, payload) pairs of one format.
+
+    The payloads are either in ``items``, or, for an uncompressed file, given as byte
+    ``ranges`` (position, offset, length) of ``file`` that the worker reads itself, so the
+    main process neither copies nor pickles them. With ``first_line`` set, the one range
+    is a block of whole JSON lines, numbered from ``first_line``.
+    """
 
     source: str
     format: Format
     items: list[tuple[str, bytes]] = field(default_factory=list)
     size: int = 0
+    file: str | None = None
+    ranges: list[tuple[str, int, int]] = field(default_factory=list)
+    first_line: int | None = None
+
+    def payloads(self) -> Iterator[tuple[str, bytes]]:
+        yield from self.items
+        if not self.ranges or self.file is None:
+            return
+        with open(self.file, "rb") as handle:
+            for position, offset, length in self.ranges:
+                handle.seek(offset)
+                data = handle.read(length)
+                if self.first_line is None:
+                    yield position, data
+                    continue
+                for number, line in enumerate(data.split(b"\n"), start=self.first_line):
+                    if line.strip():
+                        yield f"line {number}", line.rstrip(b"\r")
 
 
 @dataclass
@@ -46,26 +71,35 @@ class Decoded:
     skipped: int
 
 
-def _varint(stream: IO[bytes], first: bytes) -> int:
+def _varint(stream: IO[bytes], first: bytes) -> tuple[int, int]:
+    """A varint whose first byte is ``first``: (value, bytes it took)."""
     read = stream.read
-    result, shift, byte = 0, 0, first
+    result, shift, byte, used = 0, 0, first, 1
     while True:
         if not byte:
             raise UnreadableInput("truncated length prefix")
         value = byte[0]
         result |= (value & 0x7F) << shift
         if not value & 0x80:
-            return result
+            return result, used
         shift += 7
         if shift > 63:
             raise UnreadableInput("length prefix is not a varint")
         byte = read(1)
+        used += 1
 
 
 def split(path: Path, fmt: Format, label: str) -> Iterator[Task]:
     """The tasks of one input file (already decompressed by :func:`open_binary`)."""
     if fmt in (Format.PHOENIX_CSV, Format.PHOENIX_PARQUET, Format.PHOENIX_JSON):
         yield Task(label, fmt, [("file", str(path).encode())])
+        return
+    if not is_compressed(path) and fmt in (Format.OTLP_PROTO_STREAM, Format.OTLP_JSONL):
+        with open(path, "rb") as handle:
+            if fmt is Format.OTLP_PROTO_STREAM:
+                yield from _split_stream(handle, label, str(path))
+            else:
+                yield from _split_line_blocks(handle, label, str(path), fmt)
         return
     with open_binary(path) as stream:
         if fmt is Format.OTLP_PROTO:
@@ -99,32 +133,65 @@ def _split_single_proto(data: bytes, label: str) -> Iterator[Task]:
             task, part = Task(label, Format.OTLP_PROTO), ExportTraceServiceRequest()
 
 
-def _split_stream(stream: IO[bytes], label: str) -> Iterator[Task]:
+def _split_stream(stream: IO[bytes], label: str, file: str | None = None) -> Iterator[Task]:
+    """Tasks of varint-framed requests; with ``file``, as byte ranges the worker reads."""
     read = stream.read
-    task = Task(label, Format.OTLP_PROTO)
+    end = os.fstat(stream.fileno()).st_size if file else None
+    task = Task(label, Format.OTLP_PROTO, file=file)
     index = 0
     offset = 0
     while True:
         first = read(1)
         if not first:
             break
-        length = _varint(stream, first)
-        payload = read(length)
-        if len(payload) != length:
-            if task.items:
+        length, used = _varint(stream, first)
+        body = offset + used
+        position = f"request {index} (byte {offset})"
+        if end is not None:
+            got = min(length, end - body)
+            stream.seek(got, os.SEEK_CUR)
+        else:
+            payload = read(length)
+            got = len(payload)
+        if got != length:
+            if task.items or task.ranges:
                 yield task  # the complete requests before the cut still go in
             raise UnreadableInput(
-                f"request {index} at byte {offset} is truncated: {len(payload)} of {length} bytes"
+                f"request {index} at byte {offset} is truncated: {got} of {length} bytes"
             )
-        task.items.append((f"request {index} (byte {offset})", payload))
+        if end is not None:
+            task.ranges.append((position, body, length))
+        else:
+            task.items.append((position, payload))
         task.size += length
-        offset += len(first) + length
+        offset = body + length
         index += 1
         if task.size >= TASK_BYTES:
             yield task
-            task = Task(label, Format.OTLP_PROTO)
-    if task.items:
+            task = Task(label, Format.OTLP_PROTO, file=file)
+    if task.items or task.ranges:
         yield task
+
+
+def _split_line_blocks(stream: IO[bytes], label: str, file: str, fmt: Format) -> Iterator[Task]:
+    """Tasks of blocks of whole lines, as byte ranges the worker reads and splits."""
+    offset, line = 0, 1
+    while True:
+        block = stream.read(TASK_BYTES)
+        if not block:
+            return
+        if not block.endswith(b"\n"):
+            block += stream.readline()
+        yield Task(
+            label,
+            fmt,
+            size=len(block),
+            file=file,
+            ranges=[(f"lines from {line}", offset, len(block))],
+            first_line=line,
+        )
+        offset += len(block)
+        line += block.count(b"\n")
 
 
 def _split_lines(stream: IO[bytes], label: str, fmt: Format) -> Iterator[Task]:
@@ -132,7 +199,7 @@ def _split_lines(stream: IO[bytes], label: str, fmt: Format) -> Iterator[Task]:
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
-        task.items.append((f"line {number}", line))
+        task.items.append((f"line {number}", line.rstrip(b"\r\n")))
         task.size += len(line)
         if task.size >= TASK_BYTES:
             yield task
@@ -150,7 +217,7 @@ def decode(task: Task) -> Decoded:
     batch = RawBatch()
     dead: list[DeadLetter] = []
     skipped = 0
-    for position, payload in task.items:
+    for position, payload in task.payloads():
         if task.format is Format.OTLP_PROTO:
             request = ExportTraceServiceRequest()
             try:

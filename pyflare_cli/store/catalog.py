@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS sources (
     state TEXT NOT NULL,
     files TEXT NOT NULL DEFAULT '[]'
 );
+CREATE INDEX IF NOT EXISTS sources_path ON sources (path);
 """
 
 
@@ -101,7 +102,12 @@ class Catalog:
             db.execute("UPDATE sources SET state = 'done' WHERE sha256 = ?", (sha256,))
 
     def find_by_path(self, path: str) -> list[SourceRecord]:
-        return [r for r in self.sources() if r.path == path]
+        rows = self._db.execute(
+            "SELECT sha256, path, size, format, rows, dead_lettered, ingested_at, state, files "
+            "FROM sources WHERE path = ?",
+            (path,),
+        ).fetchall()
+        return [_record(r) for r in rows]
 
     def forget(self, sha256: str) -> None:
         """Drop a source's row (its files must already be gone)."""

@@ -108,9 +108,17 @@ class SpanWriter:
     def final_names(self) -> tuple[str, ...]:
         return tuple(str(final.relative_to(self.layout.root)) for _, final in self.pending)
 
-    def commit(self, catalog: Catalog, record: SourceRecord) -> None:
-        """Make every part visible and record the source, atomically with respect to crashes."""
+    def commit(self, catalog: Catalog, record: SourceRecord) -> bool:
+        """Make every part visible and record the source, atomically with respect to crashes.
+
+        Returns False, and discards the parts, when another process committed the same
+        source (same sha256) first.
+        """
         with store_lock(self.layout.root):
+            known = catalog.find(record.sha256)
+            if known is not None and known.state == "done":
+                self.abort()
+                return False
             catalog.begin(record)
             folders = set()
             for temp, final in self.pending:
@@ -120,6 +128,7 @@ class SpanWriter:
                 fsync_dir(folder)
             catalog.finish(record.sha256)
         self.pending.clear()
+        return True
 
     def abort(self) -> None:
         for temp, _ in self.pending:

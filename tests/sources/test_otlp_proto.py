@@ -43,9 +43,9 @@ def test_single_request_gives_the_same_spans_as_otlp_json(fixtures_dir: Path) ->
 
 def test_length_delimited_stream(fixtures_dir: Path) -> None:
     tasks = list(split(fixtures_dir / "otlp/stream.pb", Format.OTLP_PROTO_STREAM, "s"))
-    assert [position for task in tasks for position, _ in task.items] == [
+    assert [position for task in tasks for position, _ in task.payloads()] == [
         "request 0 (byte 0)",
-        "request 1 (byte 297)",
+        "request 1 (byte 298)",  # after a 2-byte length prefix and 296 bytes
     ]
     stream = from_file(fixtures_dir / "otlp/stream.pb", Format.OTLP_PROTO_STREAM)
     # The stream holds the first two spans of the trace, one per request.

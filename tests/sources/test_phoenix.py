@@ -291,5 +291,5 @@ def test_invalid_json_lines_are_dead_lettered(tmp_path: Path) -> None:
     decoded = decode(task)
     assert decoded.spans["span_id"].to_list() == ["eee19b7ec3c1b175", "eee19b7ec3c1b176"]
     (letter,) = decoded.dead
-    assert (letter.position, letter.record) == ("line 2", "{oops\n")
+    assert (letter.position, letter.record) == ("line 2", "{oops")
     assert letter.reason.startswith("invalid JSON")

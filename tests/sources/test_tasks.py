@@ -66,10 +66,10 @@ def test_stream_positions_and_task_size(
     one = requests[0].ByteSize()
     monkeypatch.setattr(tasks, "TASK_BYTES", 2 * one)
     cut = list(split(path, Format.OTLP_PROTO_STREAM, "s.bin"))
-    assert [len(t.items) for t in cut] == [2, 2, 1]
+    assert [len(list(t.payloads())) for t in cut] == [2, 2, 1]
     assert [t.size for t in cut] == [2 * one, 2 * one, one]
     frame = one + len(varint(one))
-    assert [p for t in cut for p, _ in t.items] == [
+    assert [p for t in cut for p, _ in t.payloads()] == [
         f"request {i} (byte {i * frame})" for i in range(5)
     ]
     spans = pl.concat([decode(t).spans for t in cut])
@@ -83,7 +83,7 @@ def test_truncated_stream_yields_the_complete_requests_first(otlp: Any, tmp_path
     path.write_bytes(data[:-4])
     cut = split(path, Format.OTLP_PROTO_STREAM, "cut.bin")
     first = next(cut)
-    assert len(first.items) == 2
+    assert len(list(first.payloads())) == 2
     with pytest.raises(UnreadableInput, match=r"^request 2 at byte \d+ is truncated: \d+ of \d+"):
         next(cut)
     assert decode(first).spans["span_id"].to_list() == ["0000000000000001", "0000000000000002"]
@@ -111,6 +111,31 @@ def test_lines_keep_their_numbers_and_skip_blank_lines(
     assert decoded.spans.height == 8 and decoded.skipped == 2 and decoded.dead == []
     monkeypatch.setattr(tasks, "TASK_BYTES", 1)
     assert len(list(split(path, Format.OTLP_JSONL, "c"))) == 4
+
+
+def test_uncompressed_lines_are_read_by_the_worker_in_blocks(
+    fixtures_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = (fixtures_dir / "otlp/collector.jsonl").read_text().splitlines()
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join([lines[0], "", "   ", *lines]) + "\n")
+    (task,) = split(path, Format.OTLP_JSONL, "c")
+    assert task.items == [] and task.file == str(path)
+    assert [p for p, _ in task.payloads()] == ["line 1", "line 4", "line 5", "line 6"]
+    monkeypatch.setattr(tasks, "TASK_BYTES", 1)
+    blocks = list(split(path, Format.OTLP_JSONL, "c"))
+    assert [p for t in blocks for p, _ in t.payloads()] == ["line 1", "line 4", "line 5", "line 6"]
+    assert sum(decode(t).spans.height for t in blocks) == 8
+
+
+def test_uncompressed_stream_is_read_by_the_worker_in_ranges(otlp: Any, tmp_path: Path) -> None:
+    big = [otlp.span(f"{i + 1:016x}", attributes={"pad": "x" * 200}) for i in range(3)]
+    requests = [otlp.request(span) for span in big]
+    path = tmp_path / "s.bin"
+    path.write_bytes(otlp.stream(*requests))
+    (task,) = split(path, Format.OTLP_PROTO_STREAM, "s")
+    assert task.items == [] and len(task.ranges) == 3
+    assert [payload for _, payload in task.payloads()] == [r.SerializeToString() for r in requests]
 
 
 def test_collector_jsonl_counts_metrics_and_logs_lines_as_skipped(fixtures_dir: Path) -> None:
