@@ -15,6 +15,7 @@ import yaml
 
 from pyflare_cli.errors import UsageError
 from pyflare_cli.redaction import RedactionConfig, parse_redaction
+from pyflare_cli.sampling import SamplingConfig, parse_sampling
 
 CONFIG_ENV = "PYFLARE_CONFIG"
 DEFAULT_CONFIG = "pyflare.yaml"
@@ -26,6 +27,7 @@ class Config:
 
     path: Path | None = None
     redaction: RedactionConfig | None = None
+    sampling: SamplingConfig | None = None
     saved_queries: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -50,4 +52,11 @@ def load_config(option: str | Path | None) -> Config:
     if not isinstance(queries, dict) or not all(isinstance(v, str) for v in queries.values()):
         raise UsageError(f"{path}: saved_queries must map names to query strings")
     redaction = parse_redaction(data.get("redaction"), str(path))
-    return Config(path=path, redaction=redaction, saved_queries=dict(queries), raw=data)
+    sampling = parse_sampling(data.get("sampling"), str(path))
+    return Config(
+        path=path,
+        redaction=redaction,
+        sampling=sampling,
+        saved_queries=dict(queries),
+        raw=data,
+    )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import polars as pl
 
@@ -32,6 +32,9 @@ from pyflare_cli.store.catalog import Catalog, SourceRecord
 from pyflare_cli.store.dead_letter import DeadLetterWriter
 from pyflare_cli.store.layout import StoreLayout
 from pyflare_cli.store.writer import SpanWriter, recover
+
+if TYPE_CHECKING:
+    from pyflare_cli.sampling import SamplingConfig
 
 STDIN = "-"
 PARALLEL_MIN_BYTES = 4 << 20
@@ -97,17 +100,30 @@ class TaskOutcome:
     size: int
 
 
-def process_task(
-    task: Task, root: Path, redaction: RedactionConfig | None, owner: int
-) -> TaskOutcome:
-    """Decode, redact and write one task as temporary parts (runs in a worker process).
+@dataclass(frozen=True)
+class Treatment:
+    """What happens to decoded spans before they are written: redaction, then sampling."""
+
+    redaction: RedactionConfig | None = None
+    sampling: SamplingConfig | None = None
+
+    def apply(self, spans: pl.DataFrame) -> pl.DataFrame:
+        if self.redaction is not None:
+            spans = redact(spans, self.redaction)
+        if self.sampling is not None:
+            from pyflare_cli.sampling import apply_sampling
+
+            spans = apply_sampling(spans, self.sampling)
+        return spans
+
+
+def process_task(task: Task, root: Path, treatment: Treatment, owner: int) -> TaskOutcome:
+    """Decode, treat and write one task as temporary parts (runs in a worker process).
 
     ``owner`` is the pid of the ingest's main process, which commits the parts.
     """
     decoded = decode(task)
-    spans = decoded.spans
-    if redaction is not None:
-        spans = redact(spans, redaction)
+    spans = treatment.apply(decoded.spans)
     writer = SpanWriter(StoreLayout(root), owner=owner)
     writer.write(spans)
     return TaskOutcome(
@@ -180,18 +196,17 @@ def spool_stdin(stream: BinaryIO, folder: Path) -> Path:
 class Decoder:
     """Runs :func:`process_task` inline, or in worker processes, yielding in task order."""
 
-    def __init__(self, workers: int, root: Path, redaction: RedactionConfig | None) -> None:
+    def __init__(self, workers: int, root: Path, treatment: Treatment) -> None:
         self.workers = workers
         self.root = root
-        self.redaction = redaction
+        self.treatment = treatment
         self._pool: ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> Decoder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
+        """Stop the worker processes (started on first parallel use, then kept)."""
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     def _start_pool(self) -> ProcessPoolExecutor:
         # One Polars thread per worker: the workers already use every core.
@@ -208,7 +223,7 @@ class Decoder:
     def run(self, tasks: Iterator[Task], parallel: bool) -> Iterator[TaskOutcome]:
         if not parallel or self.workers <= 1:
             for task in tasks:
-                yield process_task(task, self.root, self.redaction, os.getpid())
+                yield process_task(task, self.root, self.treatment, os.getpid())
             return
         if self._pool is None:
             self._pool = self._start_pool()
@@ -216,7 +231,7 @@ class Decoder:
         try:
             for task in tasks:
                 future = self._pool.submit(
-                    process_task, task, self.root, self.redaction, os.getpid()
+                    process_task, task, self.root, self.treatment, os.getpid()
                 )
                 in_flight.append(future)
                 if len(in_flight) > self.workers:
@@ -239,15 +254,28 @@ class Ingestor:
     redaction: RedactionConfig | None = None
     workers: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
     today: datetime = field(default_factory=lambda: datetime.now(UTC))
+    sampling: SamplingConfig | None = None
 
     def __post_init__(self) -> None:
         self.layout = StoreLayout(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.layout.catalog)
         recover(self.layout, self.catalog)
+        self._decoder: Decoder | None = None
 
     def close(self) -> None:
+        if self._decoder is not None:
+            self._decoder.close()
         self.catalog.close()
+
+    def _decoder_for_run(self) -> Decoder:
+        treatment = Treatment(self.redaction, self.sampling)
+        decoder = self._decoder
+        if decoder is None or decoder.workers != self.workers or decoder.treatment != treatment:
+            if decoder is not None:
+                decoder.close()
+            decoder = self._decoder = Decoder(self.workers, self.root, treatment)
+        return decoder
 
     def ingest(
         self,
@@ -259,14 +287,14 @@ class Ingestor:
         """Ingest every path; ``label`` names the source in the catalog instead of its path."""
         report = IngestReport()
         started = time.perf_counter()
-        with Decoder(self.workers, self.root, self.redaction) as decoder:
-            for item in paths:
-                file_progress = _FileProgress(progress)
-                try:
-                    result = self._ingest_one(item, decoder, file_progress, stdin, label)
-                finally:
-                    file_progress.finish()
-                report.files.append(result)
+        decoder = self._decoder_for_run()
+        for item in paths:
+            file_progress = _FileProgress(progress)
+            try:
+                result = self._ingest_one(item, decoder, file_progress, stdin, label)
+            finally:
+                file_progress.finish()
+            report.files.append(result)
         report.seconds = time.perf_counter() - started
         return report
 

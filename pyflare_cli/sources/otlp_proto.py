@@ -130,7 +130,7 @@ def decode_request(
                             source,
                             f"{where}, resource_spans[{rs_index}].scope_spans[{ss_index}]"
                             f".spans[{span_index}]",
-                            _invalid(trace_id, span_id, parent, start, end) or "invalid span",
+                            span_problem(trace_id, span_id, parent, start, end) or "invalid span",
                             MessageToDict(span),
                         )
                     )
@@ -165,7 +165,10 @@ def decode_request(
     return dead
 
 
-def _invalid(trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int) -> str | None:
+def span_problem(
+    trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int
+) -> str | None:
+    """Why a span cannot be stored (its ids or times), or None when it can."""
     if len(trace_id) != 16 or not any(trace_id):
         return f"invalid trace_id {trace_id.hex()!r}: want 16 non-zero bytes"
     if len(span_id) != 8 or not any(span_id):

@@ -1,0 +1,105 @@
+"""Move sealed spool segments into the store, in order, and delete each once it is visible.
+
+Runs in its own thread with one long-lived :class:`~pyflare_cli.ingest.Ingestor`, whose
+worker processes decode big segments on every core. A segment is ingested exactly like a
+file given to ``pyflare ingest`` (same decoder, normalisation, redaction, dead letters),
+and recorded in the catalog by its digest, so replaying a segment that was committed but
+not yet deleted before a crash adds nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyflare_cli.ingest import Ingestor
+from pyflare_cli.redaction import RedactionConfig
+from pyflare_cli.sampling import SamplingConfig
+
+SEGMENT_LABEL = "pyflare receive"
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    """One segment moved into the store (or kept, with the error, when it could not be)."""
+
+    segment: str
+    size: int
+    spans: int
+    dead_lettered: int
+    seconds: float
+    error: str | None = None
+
+
+class Flusher:
+    """A thread that ingests the segments :meth:`submit` hands it, oldest first."""
+
+    def __init__(
+        self,
+        root: Path,
+        on_flush: Callable[[FlushResult], None],
+        redaction: RedactionConfig | None = None,
+        sampling: SamplingConfig | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self._queue: queue.Queue[Path | None] = queue.Queue()
+        self._on_flush = on_flush
+        self._settings = (root, redaction, sampling, workers)
+        self._thread = threading.Thread(target=self._run, name="pyflare-flusher", daemon=True)
+        self._thread.start()
+
+    def submit(self, segment: Path) -> None:
+        self._queue.put(segment)
+
+    def drain_and_stop(self) -> None:
+        """Flush everything submitted so far, then stop the thread and its workers."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def _run(self) -> None:
+        # The ingestor (and its SQLite catalog) lives and dies on this thread.
+        root, redaction, sampling, workers = self._settings
+        ingestor = Ingestor(root, redaction=redaction, sampling=sampling)
+        if workers is not None:
+            ingestor.workers = workers
+        try:
+            while True:
+                segment = self._queue.get()
+                if segment is None:
+                    return
+                self._on_flush(self._flush(ingestor, segment))
+        finally:
+            ingestor.close()
+
+    def _flush(self, ingestor: Ingestor, segment: Path) -> FlushResult:
+        started = time.perf_counter()
+        size = segment.stat().st_size
+        try:
+            report = ingestor.ingest([str(segment)], label=f"{SEGMENT_LABEL} {segment.name}")
+        except Exception as exc:  # keep the segment; report and go on with the next
+            return FlushResult(segment.name, size, 0, 0, 0.0, f"{type(exc).__name__}: {exc}")
+        (result,) = report.files
+        seconds = time.perf_counter() - started
+        if result.status == "failed":
+            # Nothing of it could be read (a torn, never-acknowledged tail, say): keep the
+            # segment as a dead letter with the reason rather than delete it.
+            _dead_letter_segment(ingestor, segment, result.error or "unreadable")
+            return FlushResult(segment.name, size, 0, 0, seconds, result.error)
+        segment.unlink()
+        return FlushResult(segment.name, size, result.spans, result.dead_lettered, seconds)
+
+
+def _dead_letter_segment(ingestor: Ingestor, segment: Path, reason: str) -> None:
+    folder = ingestor.layout.dead_letter_partition(ingestor.today.date())
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"spool-{segment.name}"
+    os.replace(segment, target)
+    target.with_name(target.name + ".reason").write_text(reason + "\n")
