@@ -10,6 +10,7 @@ import pytest
 from pyflare_cli.config import CONFIG_ENV, Config, load_config
 from pyflare_cli.errors import UsageError
 from pyflare_cli.redaction import RedactionConfig
+from pyflare_cli.sampling import SamplingConfig, SamplingRule
 
 GOOD = """\
 redaction:
@@ -103,6 +104,11 @@ def test_bad_yaml_names_file_and_line(tmp_path: Path, text: str, where: str) -> 
         ("saved_queries: {q: 3}\n", "saved_queries must map names to query strings"),
         ("redaction: {mode: shred}\n", "redaction.mode 'shred' is not one of mask, hash, drop"),
         ("redaction: {kinds: [ssn]}\n", "redaction.kinds: unknown kind 'ssn'"),
+        ("sampling: {ratio: 2}\n", "sampling.ratio must be a number from 0 to 1, not 2"),
+        (
+            "sampling:\n  rules:\n    - {service: api, ratio: 0.1}\n    - {ratio: 0}\n",
+            "sampling.rules[1] needs at least one of service, name, attributes",
+        ),
     ],
 )
 def test_invalid_content_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
@@ -114,3 +120,31 @@ def test_invalid_content_names_file_and_key(tmp_path: Path, text: str, message: 
 def test_redaction_disabled(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, "redaction: false\n")).redaction is None
     assert load_config(write(tmp_path, "redaction:\n")).redaction is None
+
+
+def test_sampling_section(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+sampling:
+  ratio: 0.5
+  rules:
+    - service: chat-*
+      ratio: 0.1
+    - attributes: {http.route: /healthz, http.response.status_code: 200}
+      ratio: 0
+""",
+    )
+    assert load_config(path).sampling == SamplingConfig(
+        ratio=0.5,
+        keep_errors=True,
+        rules=(
+            SamplingRule(ratio=0.1, service="chat-*"),
+            SamplingRule(
+                ratio=0.0,
+                attributes=(("http.route", "/healthz"), ("http.response.status_code", "200")),
+            ),
+        ),
+    )
+    assert load_config(write(tmp_path, "sampling: false\n")).sampling is None
+    assert load_config(write(tmp_path, "redaction: {}\n")).sampling is None
