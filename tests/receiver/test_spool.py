@@ -1,0 +1,81 @@
+"""The write-ahead spool: framing, group commit, sealing, recovery, the bound."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from pyflare_cli.demo.otlp_files import read_delimited
+from pyflare_cli.receiver.spool import OPEN_SUFFIX, Spool
+from pyflare_cli.sources.opening import Format, sniff
+
+
+def test_records_are_framed_as_ingest_reads_them(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, segment_bytes=1 << 20, max_bytes=1 << 20)
+
+    async def scenario() -> list[Path]:
+        tickets = [spool.append("pb", b"\x0a\x00"), spool.append("pb", b"\x0a\x02\x0a\x00")]
+        tickets.append(spool.append("jsonl", b'{"resourceSpans":\n []}'))
+        await asyncio.gather(*(spool.sync(t) for t in tickets))
+        return await spool.seal()
+
+    sealed = asyncio.run(scenario())
+    assert sorted(p.suffix for p in sealed) == [".jsonl", ".pb"]
+    pb = next(p for p in sealed if p.suffix == ".pb")
+    assert [r.ByteSize() for r in read_delimited(pb.read_bytes())] == [2, 4]
+    assert sniff(pb) is Format.OTLP_PROTO_STREAM
+    jsonl = next(p for p in sealed if p.suffix == ".jsonl")
+    assert jsonl.read_bytes() == b'{"resourceSpans":  []}\n'  # one document per line
+    assert spool.sealed() == sorted(sealed)
+
+
+def test_group_commit_syncs_once_for_concurrent_requests(
+    tmp_path: Path, monkeypatch: object
+) -> None:
+    import pyflare_cli.receiver.spool as module
+
+    calls: list[int] = []
+    real = module._flush_and_sync
+
+    def counting(handles: list[object]) -> None:
+        calls.append(len(handles))
+        real(handles)  # type: ignore[arg-type]
+
+    module._flush_and_sync = counting  # type: ignore[assignment]
+    try:
+        spool = Spool(tmp_path)
+
+        async def scenario() -> None:
+            tickets = [spool.append("pb", b"\x0a\x00") for _ in range(50)]
+            await asyncio.gather(*(spool.sync(t) for t in tickets))
+            await spool.sync(tickets[-1])  # already durable: no second fsync
+
+        asyncio.run(scenario())
+    finally:
+        module._flush_and_sync = real
+    assert len(calls) == 1
+
+
+def test_recover_seals_open_segments_and_counts_them(tmp_path: Path) -> None:
+    (tmp_path / f"000000000003-99.pb{OPEN_SUFFIX}").write_bytes(b"\x02\x0a\x00")
+    (tmp_path / "000000000002-99.jsonl").write_bytes(b"{}\n")
+    spool = Spool(tmp_path, max_bytes=5)
+    sealed = spool.recover()
+    assert [p.name for p in sealed] == ["000000000002-99.jsonl", "000000000003-99.pb"]
+    assert spool.unflushed == 6 and spool.full()
+    assert spool.append("pb", b"") and spool._seq == 4  # numbering continues after the crash
+    spool.close()
+
+
+def test_due_by_size_and_age(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, segment_bytes=10)
+    assert not spool.due(max_age=0)
+    spool.append("pb", b"\x0a\x00")
+    assert spool.due(max_age=0) and not spool.due(max_age=3600)
+    spool.append("pb", b"x" * 20)
+    assert spool.due(max_age=3600)
+    asyncio.run(spool.seal())
+    assert not spool.due(max_age=0)
+    assert not any(p.name.endswith(OPEN_SUFFIX) for p in tmp_path.iterdir())
+    assert os.listdir(tmp_path)
