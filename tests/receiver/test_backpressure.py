@@ -8,9 +8,9 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
-from conftest import Running
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from receiver_support import Running
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "otlp"
 BODY = (FIXTURES / "trace.pb").read_bytes()

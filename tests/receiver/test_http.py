@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Running
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from receiver_support import Running
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "otlp"
 JSON_BODY = (FIXTURES / "trace.json").read_bytes()
