@@ -34,6 +34,8 @@ class FlushResult:
     dead_lettered: int
     seconds: float
     error: str | None = None
+    removed: bool = True
+    """Whether the segment left the spool (ingested, or moved to the dead letters)."""
 
 
 class Flusher:
@@ -85,7 +87,8 @@ class Flusher:
         try:
             report = ingestor.ingest([str(segment)], label=f"{SEGMENT_LABEL} {segment.name}")
         except Exception as exc:  # keep the segment; report and go on with the next
-            return FlushResult(segment.name, size, 0, 0, 0.0, f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            return FlushResult(segment.name, size, 0, 0, 0.0, error, removed=False)
         (result,) = report.files
         seconds = time.perf_counter() - started
         if result.status == "failed":

@@ -101,8 +101,9 @@ class Receiver:
             loop.call_soon_threadsafe(self._apply_flush, result)
 
     def _apply_flush(self, result: FlushResult) -> None:
-        if result.error is None:
+        if result.removed:
             self.spool.flushed(Path(result.segment), result.size)
+        if result.error is None:
             self.stats.flushes += 1
             self.stats.spans_flushed += result.spans
         self.stats.last_flush = time.monotonic()

@@ -79,3 +79,29 @@ def test_due_by_size_and_age(tmp_path: Path) -> None:
     assert not spool.due(max_age=0)
     assert not any(p.name.endswith(OPEN_SUFFIX) for p in tmp_path.iterdir())
     assert os.listdir(tmp_path)
+
+
+def test_an_unreadable_segment_becomes_a_dead_letter_and_frees_the_spool(tmp_path: Path) -> None:
+    import threading
+
+    from pyflare_cli.receiver.flusher import Flusher, FlushResult
+
+    store = tmp_path / "store"
+    segment = tmp_path / "000000000001-1.pb"
+    segment.write_bytes(b"\x7f\x0a")  # a torn record: the length says 127 bytes, 1 follows
+    results: list[FlushResult] = []
+    done = threading.Event()
+
+    def collect(result: FlushResult) -> None:
+        results.append(result)
+        done.set()
+
+    flusher = Flusher(store, collect, workers=1)
+    flusher.submit(segment)
+    assert done.wait(30)
+    flusher.drain_and_stop()
+    (result,) = results
+    assert result.error and result.removed and not segment.exists()
+    moved = sorted((store / "dead_letter").rglob("spool-*"))
+    assert [p.name for p in moved] == ["spool-000000000001-1.pb", "spool-000000000001-1.pb.reason"]
+    assert "truncated" in moved[1].read_text()
