@@ -283,15 +283,20 @@ class Ingestor:
         progress: Progress | None = None,
         stdin: BinaryIO | None = None,
         label: str | None = None,
+        fmt: Format | None = None,
     ) -> IngestReport:
-        """Ingest every path; ``label`` names the source in the catalog instead of its path."""
+        """Ingest every path; ``label`` names the source in the catalog instead of its path.
+
+        ``fmt`` skips format detection, for callers that wrote the file themselves (the
+        receiver's spool), where a torn or tiny file could otherwise look like text.
+        """
         report = IngestReport()
         started = time.perf_counter()
         decoder = self._decoder_for_run()
         for item in paths:
             file_progress = _FileProgress(progress)
             try:
-                result = self._ingest_one(item, decoder, file_progress, stdin, label)
+                result = self._ingest_one(item, decoder, file_progress, stdin, label, fmt)
             finally:
                 file_progress.finish()
             report.files.append(result)
@@ -305,6 +310,7 @@ class Ingestor:
         progress: _FileProgress,
         stdin: BinaryIO | None,
         label: str | None,
+        known_format: Format | None = None,
     ) -> FileResult:
         spooled: Path | None = None
         result = FileResult(path=label or ("<stdin>" if item == STDIN else item))
@@ -327,7 +333,7 @@ class Ingestor:
                 digest = hasher.submit(file_digest, path)
                 if seen and self._is_known(digest.result()[0], result):
                     return result
-                fmt = sniff(path)
+                fmt = known_format or sniff(path)
                 result.format = fmt.value
                 self._decode_and_commit(
                     path, fmt, digest, size, result, decoder, progress, catalog_path

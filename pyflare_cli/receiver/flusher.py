@@ -20,6 +20,7 @@ from pathlib import Path
 from pyflare_cli.ingest import Ingestor
 from pyflare_cli.redaction import RedactionConfig
 from pyflare_cli.sampling import SamplingConfig
+from pyflare_cli.sources.opening import Format
 
 SEGMENT_LABEL = "pyflare receive"
 
@@ -85,7 +86,9 @@ class Flusher:
         started = time.perf_counter()
         size = segment.stat().st_size
         try:
-            report = ingestor.ingest([str(segment)], label=f"{SEGMENT_LABEL} {segment.name}")
+            fmt = Format.OTLP_PROTO_STREAM if segment.suffix == ".pb" else Format.OTLP_JSONL
+            label = f"{SEGMENT_LABEL} {segment.name}"
+            report = ingestor.ingest([str(segment)], label=label, fmt=fmt)
         except Exception as exc:  # keep the segment; report and go on with the next
             error = f"{type(exc).__name__}: {exc}"
             return FlushResult(segment.name, size, 0, 0, 0.0, error, removed=False)
