@@ -44,3 +44,11 @@ class GateFailed(PyflareError):
     """A threshold was breached: exit code 1."""
 
     exit_code = 1
+
+
+class StoreWriteError(PyflareError):
+    """The store cannot be written (disk full, read-only): not the input's fault.
+
+    Ingest stops rather than mark inputs as unreadable, and the receiver keeps the
+    spooled data to retry it.
+    """

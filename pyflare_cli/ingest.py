@@ -8,6 +8,7 @@ Decoding runs in worker processes when the input is big enough to pay for them.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import polars as pl
 
+from pyflare_cli.errors import StoreWriteError
 from pyflare_cli.redaction import RedactionConfig, redact
 from pyflare_cli.sources.opening import Format, UnreadableInput, sniff
 from pyflare_cli.sources.raw import DeadLetter
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from pyflare_cli.sampling import SamplingConfig
 
 STDIN = "-"
+STORE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+"""Write errors that say the store is unusable, not that an input is unreadable."""
 PARALLEL_MIN_BYTES = 4 << 20
 """Below this much input, worker start-up costs more than it saves."""
 
@@ -54,6 +58,7 @@ class FileResult:
     skipped: int = 0
     error: str | None = None
     dead_letter_file: str | None = None
+    sampled_out: int = 0
 
 
 @dataclass
@@ -98,6 +103,7 @@ class TaskOutcome:
     dead: list[DeadLetter]
     skipped: int
     size: int
+    sampled_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,7 @@ def process_task(task: Task, root: Path, treatment: Treatment, owner: int) -> Ta
     """
     decoded = decode(task)
     spans = treatment.apply(decoded.spans)
+    sampled_out = decoded.spans.height - spans.height if treatment.sampling else 0
     writer = SpanWriter(StoreLayout(root), owner=owner)
     writer.write(spans)
     return TaskOutcome(
@@ -133,6 +140,7 @@ def process_task(task: Task, root: Path, treatment: Treatment, owner: int) -> Ta
         dead=decoded.dead,
         skipped=decoded.skipped,
         size=task.size,
+        sampled_out=sampled_out,
     )
 
 
@@ -338,7 +346,14 @@ class Ingestor:
                 self._decode_and_commit(
                     path, fmt, digest, size, result, decoder, progress, catalog_path
                 )
-        except (UnreadableInput, OSError) as exc:
+        except OSError as exc:
+            if exc.errno in STORE_ERRNOS:
+                raise StoreWriteError(
+                    f"cannot write to the store {self.root}: {_reason(exc)}"
+                ) from exc
+            result.status = "failed"
+            result.error = f"{result.path}: {_reason(exc)}"
+        except UnreadableInput as exc:
             result.status = "failed"
             result.error = f"{result.path}: {_reason(exc)}"
         finally:
@@ -376,6 +391,7 @@ class Ingestor:
                     trace_ids.append(outcome.trace_ids)
                     dead.write(outcome.dead)
                     result.skipped += outcome.skipped
+                    result.sampled_out += outcome.sampled_out
                     if progress:
                         progress(outcome.size)
             except UnreadableInput as exc:
@@ -384,7 +400,7 @@ class Ingestor:
                 dead.write([DeadLetter(result.path, "rest of the file", _reason(exc), None)])
             result.spans = writer.rows
             result.dead_lettered = dead.count
-            if writer.rows == 0 and dead.count == 0 and result.skipped == 0:
+            if writer.rows == 0 and dead.count == 0 and result.skipped == result.sampled_out == 0:
                 raise UnreadableInput("no spans found")
             if trace_ids:
                 result.traces = pl.concat(trace_ids).n_unique()

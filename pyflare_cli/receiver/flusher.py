@@ -13,6 +13,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,45 +68,57 @@ class Flusher:
     def pending(self) -> int:
         return self._queue.qsize()
 
-    def _run(self) -> None:
-        # The ingestor (and its SQLite catalog) lives and dies on this thread.
+    def _ingestor(self) -> Ingestor:
         root, redaction, sampling, workers = self._settings
         ingestor = Ingestor(root, redaction=redaction, sampling=sampling)
         if workers is not None:
             ingestor.workers = workers
+        return ingestor
+
+    def _run(self) -> None:
+        # The ingestor (and its SQLite catalog) lives and dies on this thread.
+        ingestor = self._ingestor()
         try:
             while True:
                 segment = self._queue.get()
                 if segment is None:
                     return
-                self._on_flush(self._flush(ingestor, segment))
+                result = self._flush(ingestor, segment)
+                if not result.removed:
+                    # The error may have broken the ingestor for good (a worker process
+                    # that died breaks its pool): take a fresh one for what follows.
+                    ingestor.close()
+                    ingestor = self._ingestor()
+                self._on_flush(result)
         finally:
             ingestor.close()
 
     def _flush(self, ingestor: Ingestor, segment: Path) -> FlushResult:
         started = time.perf_counter()
-        size = segment.stat().st_size
+        size = 0
         try:
+            size = segment.stat().st_size
             fmt = Format.OTLP_PROTO_STREAM if segment.suffix == ".pb" else Format.OTLP_JSONL
             label = f"{SEGMENT_LABEL} {segment.name}"
             report = ingestor.ingest([str(segment)], label=label, fmt=fmt)
-        except Exception as exc:  # keep the segment; report and go on with the next
+            (result,) = report.files
+            seconds = time.perf_counter() - started
+            if result.status == "failed":
+                # Nothing of it could be read (a torn, never-acknowledged tail, say): keep
+                # the segment as a dead letter with the reason rather than delete it.
+                _dead_letter_segment(ingestor, segment, result.error or "unreadable")
+                return FlushResult(segment.name, size, 0, 0, seconds, result.error)
+            segment.unlink()
+        except Exception as exc:  # the thread must outlive any one segment
             error = f"{type(exc).__name__}: {exc}"
-            return FlushResult(segment.name, size, 0, 0, 0.0, error, removed=False)
-        (result,) = report.files
-        seconds = time.perf_counter() - started
-        if result.status == "failed":
-            # Nothing of it could be read (a torn, never-acknowledged tail, say): keep the
-            # segment as a dead letter with the reason rather than delete it.
-            _dead_letter_segment(ingestor, segment, result.error or "unreadable")
-            return FlushResult(segment.name, size, 0, 0, seconds, result.error)
-        segment.unlink()
+            removed = not segment.exists()
+            return FlushResult(segment.name, size, 0, 0, 0.0, error, removed=removed)
         return FlushResult(segment.name, size, result.spans, result.dead_lettered, seconds)
 
 
 def _dead_letter_segment(ingestor: Ingestor, segment: Path, reason: str) -> None:
     folder = ingestor.layout.dead_letter_partition(ingestor.today.date())
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"spool-{segment.name}"
+    target = folder / f"spool-{segment.stem}-{uuid.uuid4().hex[:8]}{segment.suffix}"
     os.replace(segment, target)
     target.with_name(target.name + ".reason").write_text(reason + "\n")

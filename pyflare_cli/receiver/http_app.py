@@ -7,17 +7,18 @@ with the status codes of the OTLP/HTTP specification.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from pyflare_cli.demo.otlp_files import varint
-from pyflare_cli.receiver.intake import Intake, Refused
+from pyflare_cli.receiver.intake import MAX_ACTIVE_EXPORTS, Intake, Refused
 from pyflare_cli.receiver.validate import Verdict
 
 Scope = MutableMapping[str, Any]
@@ -30,11 +31,16 @@ JSON = "application/json"
 STATUS_FOR = {
     "invalid": 400,
     "unauthenticated": 401,
+    "timeout": 408,
     "too_large": 413,
     "unsupported": 415,
     "busy": 429,
+    "unavailable": 503,
 }
 RETRY_AFTER_SECONDS = 1
+BODY_TIMEOUT_SECONDS = 60.0
+"""A body not complete by then gets 408, so a stalled client cannot hold a slot forever."""
+INFLATE_PIECE = 1 << 16
 
 
 def rpc_status(code: int, message: str) -> bytes:
@@ -51,6 +57,7 @@ class HttpApp:
     max_body: int
     api_key: str | None = None
     health: Callable[[], dict[str, object]] | None = None
+    _active: int = field(default=0, init=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -77,7 +84,13 @@ class HttpApp:
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         as_json = content_type == JSON
         try:
-            verdict = await self._export(headers, content_type, receive)
+            if self._active >= MAX_ACTIVE_EXPORTS:
+                raise Refused("busy", f"{MAX_ACTIVE_EXPORTS} requests in flight; retry later")
+            self._active += 1
+            try:
+                verdict = await self._export(headers, content_type, receive)
+            finally:
+                self._active -= 1
         except Refused as refused:
             self.intake.stats.refuse(refused.kind)
             await self._refuse(send, refused, as_json)
@@ -100,7 +113,10 @@ class HttpApp:
         if declared and declared.isdigit() and int(declared) > self.max_body:
             raise Refused("too_large", f"body of {declared} bytes is over {self.max_body}")
         self.intake.check_capacity()
-        body = await _read_body(receive, self.max_body)
+        try:
+            body = await asyncio.wait_for(_read_body(receive, self.max_body), BODY_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise Refused("timeout", f"body not complete in {BODY_TIMEOUT_SECONDS:g} s") from None
         if encoding in ("gzip", "deflate"):
             body = _inflate(body, encoding, self.max_body)
         if content_type == PROTOBUF:
@@ -109,7 +125,7 @@ class HttpApp:
 
     async def _refuse(self, send: Send, refused: Refused, as_json: bool) -> None:
         status = STATUS_FOR.get(refused.kind, 400)
-        grpc_code = {400: 3, 401: 16, 413: 8, 415: 3, 429: 8}.get(status, 2)
+        grpc_code = {400: 3, 401: 16, 408: 4, 413: 8, 415: 3, 429: 8, 503: 14}.get(status, 2)
         if as_json:
             body, content_type = (
                 json.dumps({"code": grpc_code, "message": refused.message}).encode(),
@@ -117,17 +133,21 @@ class HttpApp:
             )
         else:
             body, content_type = rpc_status(grpc_code, refused.message), PROTOBUF
-        extra = {"retry-after": str(RETRY_AFTER_SECONDS)} if status == 429 else {}
+        extra = {"retry-after": str(RETRY_AFTER_SECONDS)} if status in (429, 503) else {}
         if status == 401:
             extra["www-authenticate"] = "Bearer"
         await _respond(send, status, body, content_type, **extra)
 
 
 def _authorized(headers: dict[str, str], key: str) -> bool:
+    # As bytes: compare_digest refuses non-ASCII str (a 500 instead of a 401).
+    expected = key.encode()
     bearer = headers.get("authorization", "")
-    if bearer.lower().startswith("bearer ") and hmac.compare_digest(bearer[7:].strip(), key):
+    if bearer.lower().startswith("bearer ") and hmac.compare_digest(
+        bearer[7:].strip().encode("latin-1"), expected
+    ):
         return True
-    return hmac.compare_digest(headers.get("x-api-key", ""), key)
+    return hmac.compare_digest(headers.get("x-api-key", "").encode("latin-1"), expected)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
@@ -147,18 +167,41 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 
 def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
-    """Decompress with a hard cap, so a small gzip bomb cannot exhaust memory."""
+    """Decompress with a hard cap, so a small gzip bomb cannot exhaust memory.
+
+    Every gzip member is read (RFC 1952 allows several); anything else after the
+    compressed data is refused rather than silently dropped. The input is fed in pieces,
+    so zlib's copy of what follows a member stays small (no quadratic time).
+    """
     wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+    view = memoryview(body)
+    out: list[bytes] = []
+    size = position = 0
+    pending = b""
     inflater = zlib.decompressobj(wbits)
     try:
-        out = inflater.decompress(body, limit + 1)
-        if len(out) > limit or inflater.unconsumed_tail:
-            raise Refused("too_large", f"decompressed body is over {limit} bytes")
+        while pending or position < len(view):
+            data: bytes | memoryview
+            if pending:
+                data, pending = pending, b""
+            else:
+                data = view[position : position + INFLATE_PIECE]
+                position += len(data)
+            chunk = inflater.decompress(data, limit + 1 - size)
+            out.append(chunk)
+            size += len(chunk)
+            if size > limit or inflater.unconsumed_tail:
+                raise Refused("too_large", f"decompressed body is over {limit} bytes")
+            if inflater.eof and (inflater.unused_data or position < len(view)):
+                if encoding != "gzip":
+                    raise Refused("invalid", f"data after the end of the {encoding} body")
+                pending = inflater.unused_data
+                inflater = zlib.decompressobj(wbits)
         if not inflater.eof:
             raise Refused("invalid", f"truncated {encoding} body")
     except zlib.error as exc:
         raise Refused("invalid", f"body is not valid {encoding}: {exc}") from None
-    return out
+    return b"".join(out)
 
 
 def _response_body(verdict: Verdict, as_json: bool) -> bytes:

@@ -17,13 +17,19 @@ from pyflare_cli.receiver.spool import Spool
 from pyflare_cli.receiver.stats import Stats
 from pyflare_cli.receiver.validate import Verdict, check_json, check_proto
 
+MAX_ACTIVE_EXPORTS = 256
+"""Exports handled at once per transport; more are refused as busy (429 / RESOURCE_EXHAUSTED).
+
+Counted by the handlers, not by the server: idle keep-alive connections do not count.
+"""
+
 
 class Refused(Exception):
     """A request that is not accepted; ``kind`` maps to a status code per transport."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind  # invalid | busy | unauthenticated | too_large | unsupported
+        self.kind = kind  # invalid | busy | unavailable | unauthenticated | too_large | ...
         self.message = message
 
 
@@ -51,6 +57,10 @@ class Intake:
         return await self._spool(verdict, "pb", body)
 
     async def accept_json(self, body: bytes) -> Verdict:
+        if json.detect_encoding(body) not in ("utf-8", "utf-8-sig"):
+            # json.loads reads UTF-16/32 too, but the spool's line framing (and ingest)
+            # assume UTF-8: such a body would be stored altered. OTLP/JSON is UTF-8.
+            raise Refused("invalid", "JSON body is not UTF-8")
         try:
             document: Any = json.loads(body)
         except ValueError as exc:
@@ -65,7 +75,10 @@ class Intake:
             raise Refused("invalid", verdict.message)
         self.check_capacity()
         if verdict.accepted:
-            ticket = self.spool.append("pb" if kind == "pb" else "jsonl", body)
-            await self.spool.sync(ticket)
+            try:
+                ticket = self.spool.append("pb" if kind == "pb" else "jsonl", body)
+                await self.spool.sync(ticket)
+            except OSError as exc:
+                raise Refused("unavailable", f"cannot write the spool: {exc}") from None
         self.stats.accepted(verdict.accepted, verdict.rejected)
         return verdict

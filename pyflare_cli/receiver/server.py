@@ -26,6 +26,10 @@ from pyflare_cli.sampling import SamplingConfig
 
 SPOOL_FOLDER = "spool"
 TICK_SECONDS = 0.2
+SHUTDOWN_GRACE_SECONDS = 5
+"""At shutdown, HTTP requests still running after this are cancelled (never acknowledged)."""
+FLUSH_RETRY_SECONDS = 10.0
+"""A segment kept after a flush error is submitted again this much later."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,11 @@ class Receiver:
     def _apply_flush(self, result: FlushResult) -> None:
         if result.removed:
             self.spool.flushed(Path(result.segment), result.size)
+        elif self._loop is not None:
+            # Kept after an error (a locked catalog, a dead worker...): try it again later,
+            # not only at the next start. (After the drain, nothing reads the queue.)
+            segment = self.spool.folder / result.segment
+            self._loop.call_later(FLUSH_RETRY_SECONDS, self._flusher.submit, segment)
         if result.error is None:
             self.stats.flushes += 1
             self.stats.spans_flushed += result.spans
@@ -146,8 +155,8 @@ class Receiver:
                         lifespan="off",
                         ssl_certfile=str(cfg.tls_cert) if cfg.tls_cert else None,
                         ssl_keyfile=str(cfg.tls_key) if cfg.tls_key else None,
-                        limit_concurrency=256,
                         timeout_keep_alive=30,
+                        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
                     )
                 )
                 http_task = asyncio.create_task(http_server.serve(sockets=[sock]))
@@ -180,8 +189,8 @@ class Receiver:
                     await http_task
             for segment in await self.spool.seal():
                 self._flusher.submit(segment)
-            self.spool.close()
             await asyncio.get_running_loop().run_in_executor(None, self._flusher.drain_and_stop)
+            self.spool.close()  # after the drain: the spool stays ours until it is flushed
             self._loop = None
 
     async def _tick_until(self, stop: asyncio.Event) -> None:

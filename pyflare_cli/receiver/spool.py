@@ -13,6 +13,7 @@ ingest dead-letters it with the reason.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from pyflare_cli.demo.otlp_files import varint
+from pyflare_cli.errors import UsageError
 
 Kind = Literal["pb", "jsonl"]
 OPEN_SUFFIX = ".open"
@@ -42,15 +44,28 @@ class Spool:
     segment_bytes: int = 64 << 20
     max_bytes: int = 1 << 30
     _open: dict[str, _Segment] = field(default_factory=dict)
+    _sealing: list[_Segment] = field(default_factory=list)
+    """Taken out of ``_open`` by :meth:`seal`, not yet fsynced, closed and renamed."""
     _seq: int = 0
     _written: int = 0
     _synced: int = 0
     _lock: asyncio.Lock | None = None
+    _owner_fd: int | None = None
     unflushed: int = 0
     """Bytes appended and not yet deleted by the flusher (open and sealed segments)."""
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        # A second receiver on this spool would seal, flush and delete segments the first
+        # is still appending to (and acknowledging from): refuse to start instead. The
+        # folder itself is locked (flock), until close(); a crash releases it.
+        fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UsageError(f"{self.folder} is in use by another pyflare receive") from None
+        self._owner_fd = fd
         names = [p.name.split("-", 1)[0] for p in self.folder.iterdir()]
         self._seq = max((int(n) for n in names if n.isdigit()), default=0)
 
@@ -76,13 +91,20 @@ class Spool:
         if segment is None:
             self._seq += 1
             path = self.folder / f"{self._seq:012d}-{os.getpid()}.{kind}{OPEN_SUFFIX}"
-            segment = _Segment(kind, path, open(path, "ab"), time.monotonic())  # noqa: SIM115
+            # Unbuffered: each record is written at once, so a failed write can be undone.
+            handle = open(path, "ab", buffering=0)  # noqa: SIM115
+            segment = _Segment(kind, path, handle, time.monotonic())
             self._open[kind] = segment
         if kind == "pb":
             record = varint(len(payload)) + payload
         else:
             record = payload.replace(b"\n", b" ").replace(b"\r", b" ") + b"\n"
-        segment.handle.write(record)
+        try:
+            _write_all(segment.handle, record)
+        except OSError:
+            # Cut the partial record off, so later records are not framed after torn bytes.
+            os.ftruncate(segment.handle.fileno(), segment.size)
+            raise
         segment.size += len(record)
         self.unflushed += len(record)
         self._written += 1
@@ -96,9 +118,21 @@ class Spool:
             if self._synced >= ticket:
                 return
             upto = self._written
-            handles = [s.handle for s in self._open.values()]
-            await asyncio.get_running_loop().run_in_executor(None, _flush_and_sync, handles)
+            handles = [s.handle for s in (*self._sealing, *self._open.values())]
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, _flush_and_sync, handles)
+            except OSError:
+                # After a failed fsync the kernel may report later ones as good: never
+                # write to these segments again; new requests start new segments.
+                self._retire_open()
+                raise
             self._synced = max(self._synced, upto)
+
+    def _retire_open(self) -> None:
+        for segment in list(self._open.values()):
+            segment.handle.close()
+            os.replace(segment.path, segment.path.with_suffix(""))
+            del self._open[segment.kind]
 
     def due(self, max_age: float) -> bool:
         """Whether an open segment is big or old enough to seal."""
@@ -113,32 +147,48 @@ class Spool:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            segments = [s for s in self._open.values() if s.size]
-            if not segments:
+            # Take the segments out of ``_open`` before awaiting the fsync: a request
+            # appended meanwhile goes to a new segment, which its own sync() covers.
+            for segment in [s for s in self._open.values() if s.size]:
+                self._sealing.append(self._open.pop(segment.kind))
+            if not self._sealing:
                 return []
             upto = self._written
-            handles = [s.handle for s in segments]
+            handles = [s.handle for s in self._sealing]
             await asyncio.get_running_loop().run_in_executor(None, _flush_and_sync, handles)
             self._synced = max(self._synced, upto)
             sealed = []
-            for segment in segments:
+            for segment in self._sealing:
                 segment.handle.close()
                 final = segment.path.with_suffix("")
                 os.replace(segment.path, final)
                 sealed.append(final)
-                del self._open[segment.kind]
+            self._sealing.clear()
             _sync_dir(self.folder)
             return sealed
 
     def close(self) -> None:
         """Close open handles without sealing (a crash-like stop; recover() seals them)."""
-        for segment in self._open.values():
+        for segment in (*self._sealing, *self._open.values()):
             segment.handle.close()
         self._open.clear()
+        self._sealing.clear()
+        if self._owner_fd is not None:
+            os.close(self._owner_fd)  # releases the lock: another receiver may take over
+            self._owner_fd = None
 
     def flushed(self, path: Path, size: int) -> None:
         """The flusher made ``path``'s spans visible and deleted it."""
         self.unflushed = max(0, self.unflushed - size)
+
+
+def _write_all(handle: IO[bytes], data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = handle.write(view)
+        if not written:
+            raise OSError("short write to the spool")
+        view = view[written:]
 
 
 def _flush_and_sync(handles: list[IO[bytes]]) -> None:

@@ -14,7 +14,14 @@ import json
 import re
 from typing import Any
 
-from pyflare_cli.sources.raw import KIND_NAMES, STATUS_NAMES, DeadLetter, KeyValues, RawBatch
+from pyflare_cli.sources.raw import (
+    KIND_NAMES,
+    MAX_TIME_NS,
+    STATUS_NAMES,
+    DeadLetter,
+    KeyValues,
+    RawBatch,
+)
 
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
 
@@ -212,6 +219,8 @@ def _decode_span(span: dict[str, Any], batch: RawBatch, scope: str | None, resou
         raise BadRecord("missing startTimeUnixNano")
     if end < start:
         raise BadRecord(f"endTimeUnixNano {end} is before startTimeUnixNano {start}")
+    if end >= MAX_TIME_NS:
+        raise BadRecord(f"endTimeUnixNano {end} is past the year 2262 (the int64 limit)")
     kind = _enum(span.get("kind"), KIND_NAMES, "SPAN_KIND_", "kind")
     status = span.get("status") or {}
     code = _enum(status.get("code"), STATUS_NAMES, "STATUS_CODE_", "status.code")

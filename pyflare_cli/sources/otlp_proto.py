@@ -17,7 +17,14 @@ from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from pyflare_cli.sources.raw import KIND_NAMES, STATUS_NAMES, DeadLetter, KeyValues, RawBatch
+from pyflare_cli.sources.raw import (
+    KIND_NAMES,
+    MAX_TIME_NS,
+    STATUS_NAMES,
+    DeadLetter,
+    KeyValues,
+    RawBatch,
+)
 
 
 def native_value(value: AnyValue) -> Any:
@@ -121,7 +128,7 @@ def decode_request(
                     len(trace_id) != 16
                     or len(span_id) != 8
                     or (parent and len(parent) != 8)
-                    or not 0 < start <= end
+                    or not 0 < start <= end < MAX_TIME_NS
                     or not any(trace_id)
                     or not any(span_id)
                 ):
@@ -177,6 +184,8 @@ def span_problem(
         return f"invalid parent_span_id {parent.hex()!r}: want 8 bytes"
     if start <= 0:
         return "missing start_time_unix_nano"
+    if end >= MAX_TIME_NS:
+        return f"end_time_unix_nano {end} is past the year 2262 (the int64 nanosecond limit)"
     if end < start:
         return f"end_time_unix_nano {end} is before start_time_unix_nano {start}"
     return None

@@ -15,6 +15,9 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
+MAX_TIME_NS = 2**63
+"""Times are stored as int64 nanoseconds: anything at or past this cannot be held."""
+
 KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
 STATUS_NAMES = ("unset", "ok", "error")
 

@@ -209,15 +209,54 @@ def _split_lines(stream: IO[bytes], label: str, fmt: Format) -> Iterator[Task]:
 
 
 def decode(task: Task) -> Decoded:
-    """Decode one task into canonical spans (runs in a worker process)."""
-    if task.format in (Format.PHOENIX_CSV, Format.PHOENIX_PARQUET, Format.PHOENIX_JSON):
+    """Decode one task into canonical spans (runs in a worker process).
+
+    A payload that breaks the batch as a whole (a value no column can hold, say) must not
+    take the task's other payloads down with it: the task is then decoded payload by
+    payload, and each payload that still fails becomes one dead letter with the reason.
+    """
+    if task.format in (
+        Format.PHOENIX_CSV,
+        Format.PHOENIX_PARQUET,
+        Format.PHOENIX_JSON,
+        Format.PHOENIX_JSONL,
+    ):
         return _decode_phoenix(task)
-    if task.format is Format.PHOENIX_JSONL:
-        return _decode_phoenix(task)
+    payloads = list(task.payloads())
+    try:
+        return _decode_payloads(task, payloads)
+    except Exception:
+        return _decode_one_by_one(task, payloads)
+
+
+def _decode_one_by_one(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
+    frames: list[pl.DataFrame] = []
+    dead: list[DeadLetter] = []
+    skipped = 0
+    for position, payload in payloads:
+        try:
+            decoded = _decode_payloads(task, [(position, payload)])
+        except Exception as exc:
+            record = (
+                payload.decode("utf-8", "replace")
+                if task.format is not Format.OTLP_PROTO
+                else _b64(payload)
+            )
+            reason = f"cannot be stored: {type(exc).__name__}: {exc}"
+            dead.append(DeadLetter(task.source, position, reason, record))
+            continue
+        frames.append(decoded.spans)
+        dead.extend(decoded.dead)
+        skipped += decoded.skipped
+    spans = pl.concat(frames) if frames else normalize(RawBatch().to_frame())
+    return Decoded(spans, dead, skipped)
+
+
+def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
     batch = RawBatch()
     dead: list[DeadLetter] = []
     skipped = 0
-    for position, payload in task.payloads():
+    for position, payload in payloads:
         if task.format is Format.OTLP_PROTO:
             request = ExportTraceServiceRequest()
             try:

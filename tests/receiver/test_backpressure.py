@@ -8,6 +8,7 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from receiver_support import Running
@@ -33,6 +34,11 @@ def test_full_spool_refuses_until_flushed(start_receiver: Callable[..., Running]
     with channel, pytest.raises(grpc.RpcError) as caught:
         stub.Export(ExportTraceServiceRequest.FromString(BODY), timeout=10)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    details = dict(caught.value.trailing_metadata() or ())["grpc-status-details-bin"]
+    status = status_pb2.Status.FromString(details)
+    (detail,) = status.details
+    retry = error_details_pb2.RetryInfo()
+    assert detail.Unpack(retry) and retry.retry_delay.seconds == 1  # so OTLP clients retry
     assert running.receiver.stats.refused["busy"] == 5
     running.stop()  # seals and flushes what was acknowledged
     assert running.stored().height == 3 * 4

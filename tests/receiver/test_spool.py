@@ -103,5 +103,59 @@ def test_an_unreadable_segment_becomes_a_dead_letter_and_frees_the_spool(tmp_pat
     (result,) = results
     assert result.error and result.removed and not segment.exists()
     moved = sorted((store / "dead_letter").rglob("spool-*"))
-    assert [p.name for p in moved] == ["spool-000000000001-1.pb", "spool-000000000001-1.pb.reason"]
+    assert [p.name.startswith("spool-000000000001-1-") for p in moved] == [True, True]
+    assert [p.suffix for p in moved] == [".pb", ".reason"]
     assert "truncated" in moved[1].read_text()
+
+
+def test_a_failed_write_is_cut_off_and_later_records_stay_framed(
+    tmp_path: Path, monkeypatch: object
+) -> None:
+    import pyflare_cli.receiver.spool as module
+
+    spool = Spool(tmp_path)
+    spool.append("pb", b"\x0a\x00")
+    real = module._write_all
+
+    def half_then_fail(handle: object, data: bytes) -> None:
+        handle.write(data[: len(data) // 2])  # type: ignore[attr-defined]
+        raise OSError(28, "No space left on device")
+
+    module._write_all = half_then_fail  # type: ignore[assignment]
+    try:
+        try:
+            spool.append("pb", b"\x0a\x02\x0a\x00" * 100)
+        except OSError:
+            pass
+        else:
+            raise AssertionError("the write error must reach the caller")
+    finally:
+        module._write_all = real
+    spool.append("pb", b"\x0a\x00")
+    (sealed,) = asyncio.run(spool.seal())
+    assert [r.ByteSize() for r in read_delimited(sealed.read_bytes())] == [2, 2]
+
+
+def test_a_failed_fsync_retires_the_segment(tmp_path: Path) -> None:
+    import pyflare_cli.receiver.spool as module
+
+    spool = Spool(tmp_path)
+    ticket = spool.append("pb", b"\x0a\x00")
+    real = module._flush_and_sync
+
+    def failing(handles: list[object]) -> None:
+        raise OSError(5, "Input/output error")
+
+    module._flush_and_sync = failing  # type: ignore[assignment]
+    try:
+        try:
+            asyncio.run(spool.sync(ticket))
+        except OSError:
+            pass
+        else:
+            raise AssertionError("the fsync error must reach the caller")
+    finally:
+        module._flush_and_sync = real
+    assert [p.suffix for p in spool.sealed()] == [".pb"]  # never written to again
+    spool.append("pb", b"\x0a\x00")
+    assert len(list(tmp_path.glob(f"*{OPEN_SUFFIX}"))) == 1
