@@ -13,6 +13,9 @@ from typing import Any
 
 import yaml
 
+from pyflare_cli.analysis.budgets import Budget
+from pyflare_cli.analysis.price_rules import PriceRule, parse_price_rules
+from pyflare_cli.budget_config import parse_budgets
 from pyflare_cli.errors import UsageError
 from pyflare_cli.redaction import RedactionConfig, parse_redaction
 from pyflare_cli.sampling import SamplingConfig, parse_sampling
@@ -29,6 +32,8 @@ class Config:
     redaction: RedactionConfig | None = None
     sampling: SamplingConfig | None = None
     saved_queries: dict[str, str] = field(default_factory=dict)
+    budgets: tuple[Budget, ...] = ()
+    price_rules: tuple[PriceRule, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -53,10 +58,13 @@ def load_config(option: str | Path | None) -> Config:
         raise UsageError(f"{path}: saved_queries must map names to query strings")
     redaction = parse_redaction(data.get("redaction"), str(path))
     sampling = parse_sampling(data.get("sampling"), str(path))
+    budgets = parse_budgets(data.get("budgets"), str(path))
     return Config(
         path=path,
         redaction=redaction,
         sampling=sampling,
         saved_queries=dict(queries),
+        budgets=budgets,
+        price_rules=parse_price_rules(data.get("prices"), str(path)),
         raw=data,
     )

@@ -73,9 +73,9 @@ def root(
 
 
 def _register() -> None:
-    from pyflare_cli.commands import demo, ingest, query, receive, store, traces
+    from pyflare_cli.commands import cost, demo, ingest, query, receive, store, traces
 
-    for module in (ingest, receive, store, traces, query, demo):
+    for module in (ingest, receive, store, traces, query, cost, demo):
         module.register(app)
 
 

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
 import polars as pl
 
-from pyflare_cli.analysis.pricing import Rates, model_pairs, price_table, with_cost
+from pyflare_cli.analysis.price_rules import PriceRule, Rates
+from pyflare_cli.analysis.pricing import (
+    Resolution,
+    genai_rates,
+    model_pairs,
+    price_table,
+    resolve,
+    with_cost,
+)
 from pyflare_cli.analysis.search import filter_traces, time_bound
 from pyflare_cli.analysis.traces import rank_traces, trace_details, with_details
 from pyflare_cli.store.scan import scan_spans
@@ -36,68 +44,88 @@ class SpanQuery:
 
 
 PRICE_CACHE = Path(".cache") / "prices.json"
-"""Under the store: model rates already looked up, keyed by the genai-prices version.
+"""Under the store: genai-prices answers already looked up, keyed by the package version.
 
 Looking prices up imports genai-prices (pydantic, its data), which costs more than a
 whole listing; the cache keeps answers fast.
 """
 
+CachedLookup = dict[tuple[str | None, str], tuple[Rates, str] | None]
 
-def _prices_version() -> str:
+
+def prices_version() -> str:
     try:
         return metadata.version("genai-prices")
     except metadata.PackageNotFoundError:
         return "unknown"
 
 
-def _load_cache(path: Path) -> dict[tuple[str | None, str], Rates | None]:
+def _load_cache(path: Path) -> CachedLookup:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("version") != _prices_version():
+    if not isinstance(data, dict) or data.get("version") != f"2:{prices_version()}":
         return {}
-    cache: dict[tuple[str | None, str], Rates | None] = {}
-    for provider, model, rates in data.get("rates", []):
-        cache[(provider, model)] = (rates[0], rates[1], rates[2], rates[3]) if rates else None
+    cache: CachedLookup = {}
+    for provider, model, found in data.get("rates", []):
+        cache[(provider, model)] = (Rates(*found[0]), found[1]) if found else None
     return cache
 
 
-def _save_cache(path: Path, cache: dict[tuple[str | None, str], Rates | None]) -> None:
-    rows = [[p, m, list(r) if r else None] for (p, m), r in sorted(cache.items(), key=str)]
+def _save_cache(path: Path, cache: CachedLookup) -> None:
+    rows = [
+        [p, m, [list(astuple(f[0])), f[1]] if f else None]
+        for (p, m), f in sorted(cache.items(), key=str)
+    ]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_text(json.dumps({"version": _prices_version(), "rates": rows}))
+        temp.write_text(json.dumps({"version": f"2:{prices_version()}", "rates": rows}))
         os.replace(temp, path)
     except OSError:
         pass  # a read-only store still answers, only more slowly
 
 
-def priced(spans: pl.LazyFrame, root: Path | None = None) -> pl.LazyFrame:
-    """``spans`` with ``cost_usd`` (see :mod:`pyflare_cli.analysis.pricing`).
-
-    With ``root``, rates are cached under the store (see :data:`PRICE_CACHE`).
-    """
-    pairs = [(p, m) for p, m in model_pairs(spans).collect().iter_rows()]
+def resolutions(
+    pairs: list[tuple[str | None, str]], root: Path | None, rules: tuple[PriceRule, ...] = ()
+) -> list[Resolution]:
+    """Resolve every pair, with genai-prices answers cached under the store at ``root``."""
     if root is None:
-        return with_cost(spans, price_table(pairs))
+        return [resolve(p, m, rules) for p, m in pairs]
     cache = _load_cache(root / PRICE_CACHE)
     size = len(cache)
-    prices = price_table(pairs, cache)
+
+    def cached(provider: str | None, model: str) -> tuple[Rates, str] | None:
+        key = (provider, model)
+        if key not in cache:
+            cache[key] = genai_rates(provider, model)
+        return cache[key]
+
+    out = [resolve(p, m, rules, cached) for p, m in pairs]
     if len(cache) != size:
         _save_cache(root / PRICE_CACHE, cache)
-    return with_cost(spans, prices)
+    return out
 
 
-def load_spans(root: Path, query: SpanQuery, now: datetime) -> pl.LazyFrame:
+def priced(
+    spans: pl.LazyFrame, root: Path | None = None, rules: tuple[PriceRule, ...] = ()
+) -> pl.LazyFrame:
+    """``spans`` with ``cost_micros``, ``cost_usd`` and ``cost_source`` (see pricing)."""
+    pairs = [(p, m) for p, m in model_pairs(spans).collect().iter_rows()]
+    return with_cost(spans, price_table(resolutions(pairs, root, rules)))
+
+
+def load_spans(
+    root: Path, query: SpanQuery, now: datetime, rules: tuple[PriceRule, ...] = ()
+) -> pl.LazyFrame:
     """The spans of every trace that matches ``query``, with ``cost_usd``.
 
     ``--where`` selects traces (a trace matches when one of its spans does), so the
     result keeps whole traces; ``--since/--until`` bound span start times.
     """
     since, until = query.bounds(now)
-    spans = priced(scan_spans(root, since, until), root)
+    spans = priced(scan_spans(root, since, until), root, rules)
     if query.where and query.where.strip():
         spans = filter_traces(spans, query.where, now)
     return spans

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pyflare_cli.analysis.budgets import Budget
 from pyflare_cli.config import CONFIG_ENV, Config, load_config
 from pyflare_cli.errors import UsageError
 from pyflare_cli.redaction import RedactionConfig
@@ -109,6 +110,10 @@ def test_bad_yaml_names_file_and_line(tmp_path: Path, text: str, where: str) -> 
             "sampling:\n  rules:\n    - {service: api, ratio: 0.1}\n    - {ratio: 0}\n",
             "sampling.rules[1] needs at least one of service, name, attributes",
         ),
+        (
+            "budgets:\n  - {name: d, period: year, limit_usd: 5}\n",
+            "budgets[0].period 'year' is not one of day, week, month",
+        ),
     ],
 )
 def test_invalid_content_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
@@ -148,3 +153,31 @@ sampling:
     )
     assert load_config(write(tmp_path, "sampling: false\n")).sampling is None
     assert load_config(write(tmp_path, "redaction: {}\n")).sampling is None
+
+
+def test_budgets_section(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+budgets:
+  - name: monthly-total
+    period: month
+    limit_usd: 500
+  - name: gpt-4o-daily
+    where: "model:gpt-4o*"
+    period: day
+    limit_usd: 20
+    timezone: Europe/Paris
+""",
+    )
+    assert load_config(path).budgets == (
+        Budget(name="monthly-total", period="month", limit_micros=500_000_000),
+        Budget(
+            name="gpt-4o-daily",
+            period="day",
+            limit_micros=20_000_000,
+            where="model:gpt-4o*",
+            timezone="Europe/Paris",
+        ),
+    )
+    assert load_config(write(tmp_path, "redaction: {}\n")).budgets == ()

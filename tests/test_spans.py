@@ -23,12 +23,16 @@ def _llm_spans() -> pl.LazyFrame:
             "output_tokens": [0],
             "cache_read_tokens": [None],
             "cache_write_tokens": [None],
+            "reasoning_tokens": [None],
             "reported_cost_usd": [None],
+            "start_time": [NOW],
         },
         schema_overrides={
             "cache_read_tokens": pl.Int64,
             "cache_write_tokens": pl.Int64,
+            "reasoning_tokens": pl.Int64,
             "reported_cost_usd": pl.Float64,
+            "start_time": pl.Datetime("ns", "UTC"),
         },
     ).lazy()
 
@@ -39,7 +43,7 @@ def test_prices_are_cached_under_the_store(tmp_path: Path) -> None:
     cache_file = tmp_path / PRICE_CACHE
     data = json.loads(cache_file.read_text())
     assert data["rates"][0][:2] == ["openai", "gpt-4o"]
-    data["rates"][0][2] = [9.0e-6, 1e-5, 1e-6, 1e-6]  # the cache is what gets used
+    data["rates"][0][2][0] = [9_000_000, 10_000_000, 1_000_000, 1_000_000, 10_000_000]
     cache_file.write_text(json.dumps(data))
     assert priced(_llm_spans(), tmp_path).collect().item(0, "cost_usd") == pytest.approx(9.0)
     data["version"] = "0.0.0-other"

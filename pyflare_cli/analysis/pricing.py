@@ -1,85 +1,146 @@
-"""Model prices and the computed cost of each span.
+"""Resolve each model to a price, and compute every span's cost in integer micro-dollars.
 
-Prices come from the offline ``genai-prices`` package. A model is priced once per
-(provider, model) pair, as per-token rates; the cost of every span is then a vectorised
-expression. Input tokens include cached tokens and output tokens include reasoning tokens
-(DESIGN.md), so cached tokens are taken out of the input before pricing and are never
-counted twice. A span whose model has no price keeps the cost its instrumentation
-reported, else null: never a silent $0.
+A (provider, model) pair is resolved once (:func:`resolve`): the configured rules first,
+then a LiteLLM price file, then the ``genai-prices`` package, where a routed name such as
+``openrouter/meta-llama/llama-3.1-70b-instruct`` is tried as provider + model when the
+full name is unknown. The cost of every span is then one vectorised integer expression.
+
+Input tokens include cached tokens, and output tokens include reasoning tokens
+(DESIGN.md): the cached and reasoning parts are taken out before the base rates apply, so
+nothing is counted twice. A span whose model has no price keeps the cost its
+instrumentation reported (``cost_source = "reported"``), else its cost is null and it is
+counted as unpriced, never a silent $0.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 
 import polars as pl
 
-PRICE_SCHEMA = {
-    "provider": pl.String,
-    "model": pl.String,
-    "input_rate": pl.Float64,
-    "output_rate": pl.Float64,
-    "cache_read_rate": pl.Float64,
-    "cache_write_rate": pl.Float64,
-}
-MILLION = 1_000_000
-Rates = tuple[float, float, float, float]
-"""USD per token: input, output, cache read, cache write."""
+from pyflare_cli.analysis.price_rules import MICROS, PriceRule, Rates
+
+PICO = 10**12
+PICO_PER_MICRO = 10**6
+
+RATE_COLUMNS = (
+    "rate_input",
+    "rate_output",
+    "rate_cache_read",
+    "rate_cache_write",
+    "rate_reasoning",
+)
+PRICE_SCHEMA = pl.Schema(
+    {
+        "provider": pl.String(),
+        "model": pl.String(),
+        "effective_from": pl.Datetime("ns", "UTC"),
+        **{name: pl.Int64() for name in RATE_COLUMNS},
+        "price_source": pl.String(),
+    }
+)
 
 
-def _rate(model: str, provider: str | None, **tokens: int) -> float:
+@dataclass(frozen=True)
+class Resolution:
+    """The price a model resolves to and why (which rule, from which source)."""
+
+    provider: str | None
+    model: str
+    rates: Rates | None
+    reason: str
+    rules: tuple[PriceRule, ...] = ()
+    """Dated rules: every configured rule that applies, with its effective date."""
+
+
+def _genai_micros(model: str, provider: str | None, **tokens: int) -> int:
     from genai_prices import Usage, calc_price  # heavy: imported only when pricing
 
     result = calc_price(Usage(**tokens), model_ref=model, provider_id=provider)
-    return float(result.total_price) / MILLION
+    return int((Decimal(str(result.total_price)) * MICROS).to_integral_value())
 
 
 @lru_cache(maxsize=4096)
-def model_rates(provider: str | None, model: str) -> Rates | None:
-    """USD per token (input, output, cache read, cache write), or None when unknown.
-
-    A ``provider/`` prefix on the model name (``openrouter/meta-llama/...``) is tried as
-    the provider when the full name is unknown.
-    """
+def genai_rates(provider: str | None, model: str) -> tuple[Rates, str] | None:
+    """The ``genai-prices`` price of a model and the name it matched, or None."""
     attempts: list[tuple[str, str | None]] = [(model, provider)]
     if provider is not None:
         attempts.append((model, None))
     if "/" in model:
         head, tail = model.split("/", 1)
         attempts.append((tail, head))
+        attempts.append((tail, None))
+    million = MICROS
     for name, prov in attempts:
         try:
-            input_rate = _rate(name, prov, input_tokens=MILLION)
-            output_rate = _rate(name, prov, output_tokens=MILLION)
-            cache_read = _rate(name, prov, input_tokens=MILLION, cache_read_tokens=MILLION)
-            cache_write = _rate(name, prov, input_tokens=MILLION, cache_write_tokens=MILLION)
+            input_rate = _genai_micros(name, prov, input_tokens=million)
+            rates = Rates(
+                input=input_rate,
+                output=_genai_micros(name, prov, output_tokens=million),
+                cache_read=_genai_micros(
+                    name, prov, input_tokens=million, cache_read_tokens=million
+                ),
+                cache_write=_genai_micros(
+                    name, prov, input_tokens=million, cache_write_tokens=million
+                ),
+                reasoning=_genai_micros(name, prov, output_tokens=million),
+            )
         except (LookupError, ValueError):
             continue
-        return input_rate, output_rate, cache_read, cache_write
+        where = f"{prov}/{name}" if prov else name
+        return rates, f"genai-prices: {where}"
     return None
 
 
-def price_table(
-    pairs: list[tuple[str | None, str]],
-    known: dict[tuple[str | None, str], Rates | None] | None = None,
-) -> pl.DataFrame:
-    """Per-token rates for each (provider, model) pair that has a price.
+GenaiLookup = Callable[[str | None, str], "tuple[Rates, str] | None"]
 
-    ``known`` holds rates already looked up (a cache); pairs found there are not priced
-    again, and the ones priced now are added to it.
+
+def resolve(
+    provider: str | None,
+    model: str,
+    rules: tuple[PriceRule, ...] = (),
+    genai: GenaiLookup | None = None,
+) -> Resolution:
+    """The price of one (provider, model) pair: first matching rule, else genai-prices.
+
+    ``genai`` replaces the package lookup (the CLI passes a cached one).
     """
-    rows = []
-    for provider, model in pairs:
-        key = (provider, model)
-        if known is not None and key in known:
-            rates = known[key]
-        else:
-            rates = model_rates(provider, model)
-            if known is not None:
-                known[key] = rates
-        if rates is not None:
-            rows.append((provider, model, *rates))
+    matching = [rule for rule in rules if rule.matches(provider, model)]
+    if matching:
+        undated = [rule for rule in matching if rule.effective_from is None]
+        dated = tuple(rule for rule in matching if rule.effective_from is not None)
+        first = undated[0] if undated else None
+        reason = (
+            first.describe()
+            if first
+            else "dated rules only: " + ", ".join(rule.describe() for rule in dated)
+        )
+        return Resolution(provider, model, first.rates if first else None, reason, dated)
+    found = (genai or genai_rates)(provider, model)
+    if found is None:
+        return Resolution(provider, model, None, "no price: no rule and unknown to genai-prices")
+    return Resolution(provider, model, found[0], found[1])
+
+
+def price_table(resolutions: list[Resolution]) -> pl.DataFrame:
+    """One row per price in force: undated prices, and each dated rule from its date."""
+    rows: list[tuple[object, ...]] = []
+    for res in resolutions:
+        if res.rates is not None:
+            rows.append((res.provider, res.model, None, *_tuple(res.rates), res.reason))
+        for rule in res.rules:
+            assert rule.effective_from is not None
+            start = datetime.combine(rule.effective_from, datetime.min.time(), UTC)
+            rows.append((res.provider, res.model, start, *_tuple(rule.rates), rule.describe()))
     return pl.DataFrame(rows, schema=PRICE_SCHEMA, orient="row")
+
+
+def _tuple(rates: Rates) -> tuple[int, int, int, int, int]:
+    return rates.input, rates.output, rates.cache_read, rates.cache_write, rates.reasoning
 
 
 def model_pairs(spans: pl.LazyFrame) -> pl.LazyFrame:
@@ -87,30 +148,119 @@ def model_pairs(spans: pl.LazyFrame) -> pl.LazyFrame:
     return spans.select("provider", "model").filter(pl.col("model").is_not_null()).unique()
 
 
-def with_cost(spans: pl.LazyFrame, prices: pl.DataFrame) -> pl.LazyFrame:
-    """``spans`` plus ``cost_usd``: computed from ``prices``, else the reported cost."""
+def _span_cost_pico() -> pl.Expr:
+    """Exact integer pico-dollars (10^-12 USD) of one span, given its rate columns."""
     tokens = {
         name: pl.col(name).fill_null(0)
-        for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+        )
     }
-    uncached = (
-        tokens["input_tokens"] - tokens["cache_read_tokens"] - tokens["cache_write_tokens"]
-    ).clip(lower_bound=0)
-    computed = (
-        uncached * pl.col("input_rate")
-        + tokens["cache_read_tokens"] * pl.col("cache_read_rate")
-        + tokens["cache_write_tokens"] * pl.col("cache_write_rate")
-        + tokens["output_tokens"] * pl.col("output_rate")
+    cached = tokens["cache_read_tokens"] + tokens["cache_write_tokens"]
+    uncached = (tokens["input_tokens"] - cached).clip(lower_bound=0)
+    reasoning = pl.min_horizontal(tokens["reasoning_tokens"], tokens["output_tokens"])
+    plain_output = tokens["output_tokens"] - reasoning
+    scaled = (
+        uncached * pl.col("rate_input")
+        + tokens["cache_read_tokens"] * pl.col("rate_cache_read")
+        + tokens["cache_write_tokens"] * pl.col("rate_cache_write")
+        + plain_output * pl.col("rate_output")
+        + reasoning * pl.col("rate_reasoning")
     )
+    # tokens x micro-dollars per million tokens = pico-dollars, exact: no rounding at all.
+    return scaled
+
+
+def with_cost(spans: pl.LazyFrame, prices: pl.DataFrame) -> pl.LazyFrame:
+    """``spans`` plus ``cost_pico``, ``cost_micros``, ``cost_usd`` and ``cost_source``.
+
+    ``cost_pico`` is exact (integer pico-dollars): sum it (:func:`sum_micros`) and round
+    once, so totals are exact to the micro-dollar however many small calls they add up.
+    ``cost_micros`` is the span's own cost rounded half up to micro-dollars.
+    ``cost_source`` is ``"price"`` (computed from a price), ``"reported"`` (the span's own
+    ``reported_cost_usd``, for models without a price) or null (unpriced).
+    """
     reported_usage = pl.any_horizontal(pl.col("input_tokens", "output_tokens").is_not_null())
-    computed = pl.when(reported_usage).then(computed)
-    joined = spans.join(
-        prices.lazy(),
-        on=["provider", "model"],
-        how="left",
-        nulls_equal=True,
-        maintain_order="left",
+    if prices.filter(pl.col("effective_from").is_not_null()).height:
+        joined = _join_dated(spans, prices)
+    else:
+        joined = spans.join(
+            prices.lazy().drop("effective_from", "price_source"),
+            on=["provider", "model"],
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
+    computed = pl.when(reported_usage & pl.col("rate_input").is_not_null()).then(_span_cost_pico())
+    reported = (pl.col("reported_cost_usd") * PICO).round(0).cast(pl.Int64)
+    return (
+        joined.with_columns(computed.alias("_computed"))
+        .with_columns(
+            pl.coalesce("_computed", reported).alias("cost_pico"),
+            pl.when(pl.col("_computed").is_not_null())
+            .then(pl.lit("price"))
+            .when(pl.col("reported_cost_usd").is_not_null())
+            .then(pl.lit("reported"))
+            .alias("cost_source"),
+        )
+        .with_columns(
+            ((pl.col("cost_pico") + PICO_PER_MICRO // 2) // PICO_PER_MICRO).alias("cost_micros")
+        )
+        .with_columns((pl.col("cost_pico") / PICO).alias("cost_usd"))
+        .drop("_computed", *RATE_COLUMNS)
     )
-    return joined.with_columns(
-        pl.coalesce(computed, pl.col("reported_cost_usd")).alias("cost_usd")
-    ).drop("input_rate", "output_rate", "cache_read_rate", "cache_write_rate")
+
+
+def _join_dated(spans: pl.LazyFrame, prices: pl.DataFrame) -> pl.LazyFrame:
+    """Join with prices that change over time: each span takes the latest one in force."""
+    candidates = (
+        spans.with_row_index("_span")
+        .join(
+            prices.lazy().drop("price_source"),
+            on=["provider", "model"],
+            how="left",
+            nulls_equal=True,
+        )
+        .filter(
+            pl.col("effective_from").is_null() | (pl.col("effective_from") <= pl.col("start_time"))
+        )
+    )
+    best = (
+        candidates.sort("_span", pl.col("effective_from"), nulls_last=False)
+        .group_by("_span", maintain_order=True)
+        .last()
+    )
+    everything = spans.with_row_index("_span").join(
+        best.select("_span", *RATE_COLUMNS), on="_span", how="left", maintain_order="left"
+    )
+    return everything.drop("_span")
+
+
+def sum_micros(column: str = "cost_pico") -> pl.Expr:
+    """The exact sum of pico-dollar costs, rounded once to micro-dollars (Int128 inside)."""
+    total = pl.col(column).cast(pl.Int128).sum()
+    return ((total + PICO_PER_MICRO // 2) // PICO_PER_MICRO).cast(pl.Int64)
+
+
+def has_usage() -> pl.Expr:
+    """Spans that report tokens: a failed call without usage costs nothing and is not unpriced."""
+    return pl.any_horizontal(pl.col("input_tokens", "output_tokens").is_not_null())
+
+
+def unpriced(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """Spans that use tokens but have no cost, per model name: how many and how many tokens."""
+    return (
+        spans.filter(pl.col("cost_source").is_null() & has_usage())
+        .group_by("provider", "model")
+        .agg(
+            pl.len().alias("spans"),
+            (pl.col("input_tokens").fill_null(0) + pl.col("output_tokens").fill_null(0))
+            .sum()
+            .alias("tokens"),
+        )
+        .sort("spans", descending=True)
+    )

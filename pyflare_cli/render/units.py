@@ -48,7 +48,7 @@ def count(value: int | float | None) -> str:
 
 
 def money(value: float | None) -> str:
-    if value is None:
+    if value is None or value != value:
         return ""
     if value == 0:
         return "$0"

@@ -1,0 +1,108 @@
+"""``pyflare cost``: reports, prices, top, budgets and the gate's exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from cli_support import FIXTURES, invoke
+
+
+def _json(*args: str) -> object:
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_report_totals_are_exact_and_grouped(demo_store: Path) -> None:
+    store = ("--store", str(demo_store))
+    total = _json("cost", *store, "--since", "7d", "--format", "json")
+    by_model = _json("cost", "--by", "model", *store, "--since", "7d", "--format", "json")
+    assert isinstance(total, dict) and isinstance(by_model, dict)
+    assert total["total_micros"] > 0
+    micros = round(sum(row["cost_usd"] for row in by_model["rows"]) * 1e6)
+    assert abs(micros - total["total_micros"]) <= len(by_model["rows"])
+    assert total["price_data"].startswith("genai-prices ")
+    shares = [row["share"] for row in by_model["rows"]]
+    assert abs(sum(shares) - 1) < 1e-9 and shares == sorted(shares, reverse=True)
+    models = {row["model"] for row in by_model["rows"]}
+    assert "gpt-4o-mini" in models and "openrouter/meta-llama/llama-3.1-70b-instruct" in models
+
+
+def test_report_by_user_and_every_day(demo_store: Path) -> None:
+    store = ("--store", str(demo_store))
+    by_user = _json("cost", "--by", "user", *store, "--format", "json")
+    assert isinstance(by_user, dict)
+    users = [row["user"] for row in by_user["rows"]]
+    assert "user-0042" in users[:3]  # the demo's cost spike
+    daily = invoke("cost", "--every", "day", *store, "--format", "csv")
+    assert daily.exit_code == 0 and daily.stdout.splitlines()[0].startswith("period,")
+
+
+def test_report_errors(demo_store: Path) -> None:
+    assert "--by 'colour'" in invoke("cost", "--by", "colour", "--store", str(demo_store)).stderr
+    assert invoke("cost", "--every", "month", "--store", str(demo_store)).exit_code == 2
+
+
+def test_top_traces_and_spans(demo_store: Path) -> None:
+    traces = _json("cost", "top", "-n", "3", "--store", str(demo_store), "--format", "json")
+    assert isinstance(traces, list) and len(traces) == 3
+    costs = [row["cost_usd"] for row in traces]
+    assert costs == sorted(costs, reverse=True) and costs[0] > 0
+    spans = _json(
+        "cost", "top", "--spans", "-n", "2", "--store", str(demo_store), "--format", "json"
+    )
+    assert isinstance(spans, list) and {"span_id", "model", "cost_source"} <= set(spans[0])
+
+
+def test_prices_of_a_model_and_missing(demo_store: Path, tmp_path: Path) -> None:
+    (row,) = _json("cost", "prices", "gpt-4o", "--provider", "openai", "--format", "json")  # type: ignore[misc]
+    assert row["input_per_m"] > 0 and row["resolved_by"].startswith("genai-prices")
+    unknown = _json("cost", "prices", "acme-1", "--format", "json")
+    assert isinstance(unknown, list) and unknown[0]["resolved_by"].startswith("no price")
+    missing = invoke("cost", "prices", "--missing", "--store", str(demo_store))
+    assert missing.exit_code == 0
+
+
+def test_check_exit_codes(demo_store: Path) -> None:
+    store = ("--store", str(demo_store))
+    ok = invoke("cost", "check", "--max-total", "1000000", *store)
+    assert ok.exit_code == 0 and ok.stdout.startswith("ok:")
+    over = invoke("cost", "check", "--max-total", "0.01", "--max-per-request", "0.000001", *store)
+    assert over.exit_code == 1
+    assert "FAIL total" in over.stdout and "over --max-total $0.01" in over.stdout
+    assert "FAIL a call costs" in over.stdout
+    assert invoke("cost", "check", *store).exit_code == 2
+
+
+def test_budgets_and_budget_gate(demo_store: Path, tmp_path: Path) -> None:
+    config = FIXTURES / "pyflare.yaml"
+    store = ("--store", str(demo_store), "--config", str(config))
+    rows = _json("cost", "budget", *store, "--format", "json")
+    assert isinstance(rows, list) and [r["name"] for r in rows] == ["daily-total", "gpt-4o-weekly"]
+    assert {r["status"] for r in rows} == {"ok"}
+    tight = tmp_path / "tight.yaml"
+    tight.write_text("budgets:\n  - name: tiny\n    period: month\n    limit_usd: 0.01\n")
+    gate = invoke(
+        "cost", "check", "--budget", "tiny", "--store", str(demo_store), "--config", str(tight)
+    )
+    assert gate.exit_code == 1 and "tiny: spent" in gate.stdout
+    unknown = invoke("cost", "check", "--budget", "nope", *store)
+    assert unknown.exit_code == 2 and "'nope' is not in the config" in unknown.stderr
+
+
+def test_price_override_from_config(demo_store: Path, tmp_path: Path) -> None:
+    config = tmp_path / "p.yaml"
+    config.write_text("prices:\n  - model: gpt-4o-mini\n    input: 1000\n    output: 1000\n")
+    store = ("--store", str(demo_store))
+    base = _json("cost", "--by", "model", *store, "--format", "json")
+    over = _json("cost", "--by", "model", *store, "--config", str(config), "--format", "json")
+    assert isinstance(base, dict) and isinstance(over, dict)
+
+    def mini(report: dict[str, object]) -> float:
+        rows = pl.DataFrame(report["rows"])
+        return float(rows.filter(pl.col("model") == "gpt-4o-mini")["cost_usd"][0])
+
+    assert mini(over) > 100 * mini(base)
+    assert "p.yaml (1 rule(s))" in over["price_data"]
