@@ -423,3 +423,90 @@ def budget(
         "status",
     )
     emit(shown, "table", out)
+
+
+@cost_app.command("forecast")
+def forecast(
+    days: Annotated[
+        int, typer.Option("--days", "--horizon", min=1, max=366, help="Days ahead.")
+    ] = 30,
+    by: Annotated[
+        str | None, typer.Option("--by", help=f"One forecast per {', '.join(DIMENSIONS)}.")
+    ] = None,
+    since: SinceDefault = "28d",
+    level: Annotated[
+        float, typer.Option("--level", min=0.5, max=0.99, help="Prediction interval level.")
+    ] = 0.8,
+    backtest_days: Annotated[
+        int | None,
+        typer.Option("--backtest", min=1, help="Fit on all but the last N days and score them."),
+    ] = None,
+    where: WhereOption = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
+    prices: PricesOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Daily spend forecast with a prediction interval, from whole UTC days of history.
+
+    Needs at least 7 days of history (exit 2 with how many there are otherwise).
+
+    Example:
+
+        pyflare cost forecast --days 30 --since 28d
+    """
+    from pyflare_cli.analysis import forecast as fc
+
+    if by is not None and by not in DIMENSIONS:
+        raise UsageError(f"--by {by!r}: use one of {', '.join(DIMENSIONS)}")
+    rules, version = price_rules(config, prices)
+    at = now()
+    today = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    start, _ = _window(since, None, at)
+    first_day = (start + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    query = SpanQuery(first_day.isoformat(), today.isoformat(), where)
+    spans = load_spans(resolve_store(store), query, at, rules)
+    if by is not None:
+        spans = spans.with_columns(pl.col(DIMENSIONS[by]).alias(by))
+    series = fc.daily_series(spans, by).collect()
+    out = console()
+    try:
+        if backtest_days is not None:
+            if by is not None:
+                raise UsageError("--backtest scores the total; leave out --by")
+            result = fc.backtest(series, backtest_days, level=level)
+            mape = "n/a" if result.mape is None else f"{result.mape:.1%}"
+            out.print(
+                f"backtest: fitted on {result.days_fit} days, tested on {result.days_tested}: "
+                f"{result.coverage:.0%} of days inside the {level:.0%} interval, MAPE {mape}",
+                soft_wrap=True,
+            )
+            return
+        if by is None:
+            frame = fc.forecast_daily(series, days, level=level)
+            total = fc.forecast_total(series, days, level=level)
+            skipped: list[str] = []
+        else:
+            groups = fc.forecast_groups(series, by, days, level=level)
+            frame, total = groups.forecasts, None
+            skipped = [f"{s.group} ({s.days} days)" for s in groups.skipped]
+    except fc.NotEnoughHistory as exc:
+        raise UsageError(f"{str(exc).rstrip('.')}: widen --since or wait for more days") from None
+    if fmt is not OutputFormat.table:
+        emit(frame, fmt.value, out)
+        return
+    if total is not None:
+        out.print(
+            f"next {days} days: {money(total.forecast_usd)} "
+            f"({money(total.lower_usd)} .. {money(total.upper_usd)} at {level:.0%})",
+            soft_wrap=True,
+        )
+        out.print(sparkline(frame["forecast_usd"].to_list()))
+    shown = frame.with_columns(
+        pl.col(c).map_elements(money, return_dtype=pl.String)
+        for c in ("forecast_usd", "lower_usd", "upper_usd")
+    )
+    emit(shown, "table", out)
+    if skipped:
+        out.print(f"too little history, not forecast: {', '.join(skipped)}", soft_wrap=True)
+    out.print(f"prices: {version}", style="dim", soft_wrap=True)

@@ -11,9 +11,9 @@ from cli_support import FIXTURES, invoke
 
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Three days of demo traffic (about 3,000 spans) and the hand-written fixture trace."""
+    """Ten days of demo traffic (about 4,000 spans) and the hand-written fixture trace."""
     root = tmp_path_factory.mktemp("store") / ".pyflare"
-    result = invoke("demo", "--spans", "3000", "--store", str(root))
+    result = invoke("demo", "--spans", "4000", "--days", "10", "--store", str(root))
     assert result.exit_code == 0, result.output
     result = invoke("ingest", str(FIXTURES / "otlp" / "trace.json"), "--store", str(root))
     assert result.exit_code == 0, result.output

@@ -106,3 +106,19 @@ def test_price_override_from_config(demo_store: Path, tmp_path: Path) -> None:
 
     assert mini(over) > 100 * mini(base)
     assert "p.yaml (1 rule(s))" in over["price_data"]
+
+
+def test_forecast_days_backtest_and_short_history(demo_store: Path, tmp_path: Path) -> None:
+    store = ("--store", str(demo_store))
+    rows = _json("cost", "forecast", "--days", "5", *store, "--format", "json")
+    assert isinstance(rows, list) and len(rows) == 5
+    assert all(r["lower_usd"] <= r["forecast_usd"] <= r["upper_usd"] for r in rows)
+    assert all(r["lower_usd"] >= 0 for r in rows)
+    table = invoke("cost", "forecast", "--days", "3", *store)
+    assert table.exit_code == 0 and "next 3 days:" in table.stdout
+    scored = invoke("cost", "forecast", "--backtest", "2", *store)
+    assert scored.exit_code == 0 and "inside the 80% interval" in scored.stdout
+    short = invoke("cost", "forecast", "--since", "3d", *store)
+    assert short.exit_code == 2
+    assert "a forecast needs at least 7 days: widen --since" in short.stderr
+    assert invoke("cost", "forecast", "--by", "colour", *store).exit_code == 2
