@@ -128,11 +128,17 @@ def report(
     table = cost_table(current, groups, every)
     if every is None:
         table = with_change(table, cost_table(previous, groups), groups)
-    result = table.collect()
-    missing = unpriced(current).collect()
-    total = current.select(sum_micros()).collect().item() or 0
-    before = previous.select(sum_micros()).collect().item() or 0
-    series = cost_series(current, "hour" if length <= timedelta(days=2) else "day").collect()
+    result, missing, totals, before_totals, series = pl.collect_all(
+        [
+            table,
+            unpriced(current),
+            current.select(sum_micros()),
+            previous.select(sum_micros()),
+            cost_series(current, "hour" if length <= timedelta(days=2) else "day"),
+        ]
+    )
+    total = totals.item() or 0
+    before = before_totals.item() or 0
     out = console()
     if fmt is OutputFormat.json:
         payload = {
