@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from pyflare_cli import __version__
 from pyflare_cli.errors import PyflareError
 
 INTERNAL_ERROR = 3
+BROKEN_PIPE = 141
 
 
 class PyflareGroup(TyperGroup):
@@ -30,6 +32,13 @@ class PyflareGroup(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`pyflare ... | head`): stop quietly, as a
+            # SIGPIPE-killed Unix tool would, and keep the interpreter's final
+            # flush from raising again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(BROKEN_PIPE)
         except Exception as exc:
             if ctx.meta.get("pyflare.debug"):
                 traceback.print_exc()
