@@ -82,9 +82,9 @@ def root(
 
 
 def _register() -> None:
-    from pyflare_cli.commands import cost, demo, ingest, query, receive, store, traces
+    from pyflare_cli.commands import cost, demo, drift, ingest, query, receive, store, traces
 
-    for module in (ingest, receive, store, traces, query, cost, demo):
+    for module in (ingest, receive, store, traces, query, cost, drift, demo):
         module.register(app)
 
 

@@ -1,0 +1,420 @@
+"""The statistics behind ``pyflare drift``: per-feature drift tests and an embedding test.
+
+``pyflare drift`` must give the same answers as the tools people already trust, so every
+formula here is a re-statement, on plain NumPy arrays, of a reference implementation:
+
+* Univariate tests follow Evidently's data drift preset (``evidently.legacy.calculations.
+  stattests``): ``ks`` (``ks_2samp`` p-value, drift when ``p <= threshold``), ``wasserstein``
+  (distance over ``max(np.std(reference), 0.001)``, population std), ``psi`` and
+  ``jensenshannon`` (binned shares; natural log), ``chisquare`` (expected counts are reference
+  counts scaled by ``n_cur / n_ref``) and ``z`` (pooled two-proportion z-test,
+  ``p = 2 * (1 - Phi(|z|))``). Chi-square and z flag drift when ``p < threshold``.
+* Binning is Evidently's ``get_binned_data``: a numerical feature whose *reference* has more
+  than 20 distinct values is cut by ``np.histogram_bin_edges(reference + current, "sturges")``
+  (Evidently's ``n_bins=30`` argument is accepted there but never used); otherwise each
+  distinct value is a category. PSI fills empty cells with 0.0001, or with the smallest
+  non-zero share / 1e6 when that share is at most 0.0001; Jensen-Shannon fills nothing.
+* The default test is Evidently's ``_get_default_stattest``, see :func:`default_method`.
+* Embeddings use alibi-detect's MMD detector: a Gaussian RBF kernel whose bandwidth is the
+  median heuristic over the reference (``configure_kernel_from_x_ref=True``), the unbiased
+  MMD^2 of ``mmd2_from_kernel_matrix`` and a permutation p-value ``mean(mmd2 <= permuted)``.
+  The pooled kernel matrix is built once and all permutations are scored with one matrix
+  product, so 2 x 5,000 vectors of dimension 384 take about two seconds on two cores.
+
+Callers drop nulls and non-finite values first; nothing here reads files or the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special
+
+Kind = Literal["numerical", "categorical"]
+Method = Literal["ks", "wasserstein", "psi", "jensenshannon", "chisquare", "z"]
+Floats = NDArray[np.float64]
+
+METHODS: tuple[str, ...] = ("ks", "wasserstein", "psi", "jensenshannon", "chisquare", "z")
+#: Methods scored by a p-value: drift when ``p < threshold`` (``ks``: ``p <= threshold``, as
+#: Evidently). The others are distances: drift when ``score >= threshold``.
+P_VALUE_METHODS: frozenset[str] = frozenset({"ks", "chisquare", "z"})
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "ks": 0.05,
+    "chisquare": 0.05,
+    "z": 0.05,
+    "wasserstein": 0.1,
+    "psi": 0.1,
+    "jensenshannon": 0.1,
+}
+CATEGORICAL_METHODS: tuple[str, ...] = ("chisquare", "z", "psi", "jensenshannon")
+
+_MAX_CATEGORICAL_UNIQUE = 5  # Evidently: a numerical feature with <= 5 values gets cat tests
+_MAX_VALUES_AS_BINS = 20  # get_binned_data: reference nunique <= 20 -> one bin per value
+_LARGE_REFERENCE = 1000  # _get_default_stattest: "n_ref > 1000" switches to distances
+_EMPTY_SHARE = 0.0001
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One feature's test. ``score`` is Evidently's "drift score": the p-value for p-value
+    methods, else the distance; ``statistic`` is KS D, chi-square or z (None for distances).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    method: str
+    score: float
+    p_value: float | None
+    statistic: float | None
+    threshold: float
+    drifted: bool
+
+
+@dataclass(frozen=True)
+class MMDResult:
+    """An MMD permutation test (alibi-detect's ``MMDDrift``)."""
+
+    mmd2: float
+    p_value: float
+    sigma: float
+    permutations: int
+    n_reference: int
+    n_current: int
+
+
+def default_method(kind: Kind, n_reference: int, n_unique: int) -> Method:
+    """Evidently's default test for a feature.
+
+    ``n_unique`` counts distinct values over reference and current together. Up to 1000
+    reference rows: KS for numerical features with more than 5 values, else chi-square when
+    there are more than 2 values, else z. Beyond 1000 rows: normalised Wasserstein for
+    numerical features with more than 5 values, else Jensen-Shannon.
+    """
+    kind = _check_kind(kind)
+    numerical = effective_kind(kind, n_unique) == "numerical"
+    if n_reference <= _LARGE_REFERENCE:
+        return "ks" if numerical else ("chisquare" if n_unique > 2 else "z")
+    return "wasserstein" if numerical else "jensenshannon"
+
+
+def effective_kind(kind: Kind, n_unique: int) -> Kind:
+    """The kind Evidently's defaults treat a feature as.
+
+    A numerical feature with at most 5 distinct values (reference and current together)
+    gets the categorical tests (chi-square, z or Jensen-Shannon); Evidently encodes this in
+    the ``n_values`` rule of ``_get_default_stattest``. Categorical stays categorical.
+    """
+    kind = _check_kind(kind)
+    if kind == "numerical" and n_unique <= _MAX_CATEGORICAL_UNIQUE:
+        return "categorical"
+    return kind
+
+
+def numerical_test(
+    reference: NDArray[Any],
+    current: NDArray[Any],
+    method: str,
+    threshold: float | None = None,
+    n_bins: int | str = "sturges",
+) -> TestResult:
+    """Test one numerical feature: 1-D samples without NaN, any of the six methods.
+
+    PSI and Jensen-Shannon bin as Evidently (see the module docstring; an integer
+    ``n_bins`` gives equal-width bins instead of Evidently's Sturges edges). Chi-square and
+    z treat each distinct value as a category.
+    """
+    method, limit = _resolve(method, threshold)
+    ref, cur = _sample(reference, "reference"), _sample(current, "current")
+    if method == "ks":
+        from scipy import stats  # 0.5 s to import: only when a KS test runs
+
+        res = stats.ks_2samp(ref, cur)
+        p = float(res.pvalue)
+        return TestResult(method, p, p, float(res.statistic), limit, p <= limit)
+    if method == "wasserstein":
+        norm = max(float(np.std(ref)), 0.001)
+        score = wasserstein(ref, cur) / norm
+        return TestResult(method, score, None, None, limit, score >= limit)
+    if method in ("chisquare", "z") or np.unique(ref).size <= _MAX_VALUES_AS_BINS:
+        keys = np.union1d(ref, cur)
+        ref_counts = np.bincount(np.searchsorted(keys, ref), minlength=keys.size)
+        cur_counts = np.bincount(np.searchsorted(keys, cur), minlength=keys.size)
+        return categorical_test(ref_counts, cur_counts, method, limit)
+    fill = method == "psi"
+    _, ref_pct, cur_pct = binned_percents(ref, cur, n_bins, fill_zeroes=fill)
+    return _distance_result(method, ref_pct, cur_pct, limit)
+
+
+def categorical_test(
+    reference_counts: NDArray[Any],
+    current_counts: NDArray[Any],
+    method: str,
+    threshold: float | None = None,
+) -> TestResult:
+    """Test one categorical feature from counts aligned over the same categories.
+
+    Categories empty on both sides are ignored (Evidently only sees observed values). ``z``
+    needs 2 categories; a single category, or 2 where one is empty on both sides, is
+    Evidently's "same single value" case: p = 1, z = 0.
+    """
+    method, limit = _resolve(method, threshold)
+    if method not in CATEGORICAL_METHODS:
+        raise ValueError(
+            f"method {method!r} needs numerical samples, not category counts; "
+            f"categorical methods are {', '.join(CATEGORICAL_METHODS)}"
+        )
+    ref, cur = _counts(reference_counts, current_counts)
+    if method == "z":
+        return _z_test(ref, cur, limit)
+    seen = (ref + cur) > 0
+    ref, cur = ref[seen], cur[seen]
+    if method == "chisquare":
+        expected = ref * (cur.sum() / ref.sum())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            statistic = float(np.sum((cur - expected) ** 2 / expected))
+        p = float(special.chdtrc(cur.size - 1, statistic))  # scipy.stats.chisquare's p-value
+        return TestResult(method, p, p, statistic, limit, p < limit)
+    ref_pct, cur_pct = count_percents(ref, cur, fill_zeroes=method == "psi")
+    return _distance_result(method, ref_pct, cur_pct, limit)
+
+
+def wasserstein(u: Floats, v: Floats) -> float:
+    """1-D Wasserstein distance, the area between the two empirical CDFs.
+
+    The formula of ``scipy.stats.wasserstein_distance`` (its ``_cdf_distance`` with p=1),
+    written here because importing ``scipy.stats`` costs half a second per command.
+    """
+    u_sorted, v_sorted = np.sort(u), np.sort(v)
+    values = np.sort(np.concatenate([u_sorted, v_sorted]), kind="mergesort")
+    deltas = np.diff(values)
+    u_cdf = u_sorted.searchsorted(values[:-1], "right") / u_sorted.size
+    v_cdf = v_sorted.searchsorted(values[:-1], "right") / v_sorted.size
+    return float(np.sum(np.abs(u_cdf - v_cdf) * deltas))
+
+
+def jensen_shannon(p: Floats, q: Floats) -> float:
+    """Jensen-Shannon distance, natural log: ``scipy.spatial.distance.jensenshannon``'s formula."""
+    p = np.asarray(p, dtype=np.float64) / np.sum(p)
+    q = np.asarray(q, dtype=np.float64) / np.sum(q)
+    m = (p + q) / 2.0
+    divergence = float(np.sum(special.rel_entr(p, m)) + np.sum(special.rel_entr(q, m)))
+    return float(np.sqrt(divergence / 2.0))
+
+
+def psi(reference_pct: NDArray[Any], current_pct: NDArray[Any]) -> float:
+    """Population stability index ``sum((ref - cur) * ln(ref / cur))`` of positive shares."""
+    ref = np.asarray(reference_pct, dtype=np.float64)
+    cur = np.asarray(current_pct, dtype=np.float64)
+    if ref.shape != cur.shape or ref.ndim != 1:
+        raise ValueError("reference and current shares must be 1-D arrays of the same length")
+    if (ref <= 0).any() or (cur <= 0).any():
+        raise ValueError("PSI needs positive shares: fill empty bins first")
+    return float(np.sum((ref - cur) * np.log(ref / cur)))
+
+
+def binned_percents(
+    reference: NDArray[Any],
+    current: NDArray[Any],
+    n_bins: int | str = "sturges",
+    *,
+    fill_zeroes: bool = True,
+) -> tuple[Floats, Floats, Floats]:
+    """``(edges, reference shares, current shares)`` over bins cut on both samples.
+
+    ``n_bins`` is anything ``np.histogram_bin_edges`` takes; Evidently uses ``"sturges"``.
+    Empty bins are filled as PSI needs (see :func:`count_percents`) unless ``fill_zeroes``
+    is false.
+    """
+    ref, cur = _sample(reference, "reference"), _sample(current, "current")
+    edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins=n_bins)
+    ref_pct = np.histogram(ref, edges)[0] / ref.size
+    cur_pct = np.histogram(cur, edges)[0] / cur.size
+    if fill_zeroes:
+        ref_pct, cur_pct = _fill_empty(ref_pct), _fill_empty(cur_pct)
+    return edges.astype(np.float64), ref_pct, cur_pct
+
+
+def count_percents(
+    reference_counts: NDArray[Any], current_counts: NDArray[Any], *, fill_zeroes: bool = True
+) -> tuple[Floats, Floats]:
+    """Shares of each category; empty ones filled as Evidently's ``get_binned_data``.
+
+    An empty share becomes 0.0001, or the smallest non-zero share / 1e6 when that share is
+    at most 0.0001, separately for each side.
+    """
+    ref, cur = _counts(reference_counts, current_counts)
+    ref_pct, cur_pct = ref / ref.sum(), cur / cur.sum()
+    if fill_zeroes:
+        ref_pct, cur_pct = _fill_empty(ref_pct), _fill_empty(cur_pct)
+    return ref_pct, cur_pct
+
+
+def mmd_test(
+    reference: NDArray[Any],
+    current: NDArray[Any],
+    permutations: int = 100,
+    seed: int = 0,
+    sigma: float | None = None,
+    *,
+    bandwidth_from: Literal["reference", "pooled"] = "reference",
+) -> MMDResult:
+    """Maximum mean discrepancy with a permutation p-value, as alibi-detect's ``MMDDrift``.
+
+    Kernel ``k(x, y) = exp(-||x - y||^2 / (2 sigma^2))``. Without ``sigma`` the bandwidth is
+    alibi's ``sigma_median`` on the reference against itself: ``sqrt(0.5 * m)`` where ``m``
+    is the lower median of the squared distances over distinct pairs ``i < j`` of reference
+    rows (``bandwidth_from="pooled"``: of all rows). If more than half of those pairs are
+    duplicates (``m == 0``), the median of the non-zero distances is used instead (alibi
+    would use a bandwidth of ~1e-15), and 1.0 when every row is the same.
+
+    MMD^2 is the unbiased estimate with the kernel diagonal zeroed:
+    ``sum(K_xx) / (n(n-1)) + sum(K_yy) / (m(m-1)) - 2 mean(K_xy)``. The p-value is the share
+    of ``permutations`` random relabellings of the pooled rows whose MMD^2 is at least the
+    observed one. Memory is one float64 matrix of ``(n + m)^2`` entries.
+    """
+    ref = _matrix(reference, "reference")
+    cur = _matrix(current, "current")
+    if ref.shape[1] != cur.shape[1]:
+        raise ValueError(f"dimensions differ: reference {ref.shape[1]}, current {cur.shape[1]}")
+    if permutations < 1:
+        raise ValueError("permutations must be at least 1")
+    if sigma is not None and not sigma > 0:
+        raise ValueError("sigma must be positive")
+    n, m = ref.shape[0], cur.shape[0]
+    pooled = np.ascontiguousarray(np.concatenate([ref, cur]))
+    kernel = np.dot(pooled, pooled.T)  # symmetric product (BLAS syrk), exactly symmetric
+    sq_norms = kernel.diagonal().copy()  # ||x||^2 + ||y||^2 - 2 x.y, clipped at 0
+    kernel *= -2.0
+    kernel += sq_norms[:, None]
+    kernel += sq_norms[None, :]
+    np.maximum(kernel, 0.0, out=kernel)
+    np.fill_diagonal(kernel, 0.0)
+    if sigma is None:
+        sigma = _median_sigma(kernel, n if bandwidth_from == "reference" else n + m)
+    kernel *= -1.0 / (2.0 * sigma**2)
+    np.exp(kernel, out=kernel)
+    np.fill_diagonal(kernel, 0.0)
+
+    rng = np.random.default_rng(seed)
+    in_ref = np.zeros((n + m, permutations + 1))
+    in_ref[:n, 0] = 1.0  # column 0: the observed split
+    for col in range(1, permutations + 1):
+        in_ref[rng.permutation(n + m)[:n], col] = 1.0
+    row_sums = kernel.sum(axis=1)
+    s_xx = np.einsum("ij,ij->j", in_ref, kernel @ in_ref)  # a' K a
+    s_x_all = in_ref.T @ row_sums  # a' K 1
+    s_xy = s_x_all - s_xx  # a' K b with b = 1 - a
+    s_yy = row_sums.sum() - 2.0 * s_x_all + s_xx  # b' K b
+    mmd2 = s_xx / (n * (n - 1)) + s_yy / (m * (m - 1)) - 2.0 * s_xy / (n * m)
+    p_value = float(np.mean(mmd2[0] <= mmd2[1:]))
+    return MMDResult(float(mmd2[0]), p_value, float(sigma), permutations, n, m)
+
+
+def centroid_cosine_distance(reference: NDArray[Any], current: NDArray[Any]) -> float:
+    """``1 - cos(mean(reference), mean(current))``, in [0, 2].
+
+    A zero centroid has no direction: two zero centroids are 0.0 apart (nothing moved) and
+    a zero centroid against a non-zero one is 1.0 (cosine taken as 0, as scikit-learn does).
+    """
+    ref = _matrix(reference, "reference", min_rows=1)
+    cur = _matrix(current, "current", min_rows=1)
+    if ref.shape[1] != cur.shape[1]:
+        raise ValueError(f"dimensions differ: reference {ref.shape[1]}, current {cur.shape[1]}")
+    a, b = ref.mean(axis=0), cur.mean(axis=0)
+    norm_a, norm_b = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if norm_a == 0.0 or norm_b == 0.0:
+        return 0.0 if norm_a == norm_b else 1.0
+    cosine = float(np.dot(a, b)) / (norm_a * norm_b)
+    return float(np.clip(1.0 - cosine, 0.0, 2.0))
+
+
+def _check_kind(kind: str) -> Kind:
+    if kind not in ("numerical", "categorical"):
+        raise ValueError(f"unknown kind {kind!r}: expected 'numerical' or 'categorical'")
+    return cast(Kind, kind)
+
+
+def _resolve(method: str, threshold: float | None) -> tuple[str, float]:
+    if method not in METHODS:
+        raise ValueError(f"unknown drift method {method!r}: expected one of {', '.join(METHODS)}")
+    limit = DEFAULT_THRESHOLDS[method] if threshold is None else float(threshold)
+    if not np.isfinite(limit):
+        raise ValueError("threshold must be a finite number")
+    return method, limit
+
+
+def _sample(values: NDArray[Any], name: str) -> Floats:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} has NaN or infinite values: drop them first")
+    return array
+
+
+def _matrix(values: NDArray[Any], name: str, min_rows: int = 2) -> Floats:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] < min_rows or array.shape[1] == 0:
+        raise ValueError(f"{name} must be a 2-D array with at least {min_rows} rows")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} has NaN or infinite values")
+    return array
+
+
+def _counts(reference_counts: NDArray[Any], current_counts: NDArray[Any]) -> tuple[Floats, Floats]:
+    ref = np.asarray(reference_counts, dtype=np.float64)
+    cur = np.asarray(current_counts, dtype=np.float64)
+    if ref.ndim != 1 or ref.shape != cur.shape or ref.size == 0:
+        raise ValueError("counts must be non-empty 1-D arrays over the same categories")
+    both = np.concatenate([ref, cur])
+    if not (np.isfinite(both).all() and (both >= 0).all()):
+        raise ValueError("counts must be finite and non-negative")
+    if ref.sum() == 0 or cur.sum() == 0:
+        raise ValueError("reference and current each need at least one value")
+    return ref, cur
+
+
+def _fill_empty(shares: Floats) -> Floats:
+    filled = shares.copy()
+    smallest = float(shares[shares != 0].min())
+    filled[filled == 0] = smallest / 10**6 if smallest <= _EMPTY_SHARE else _EMPTY_SHARE
+    return filled
+
+
+def _distance_result(method: str, ref_pct: Floats, cur_pct: Floats, limit: float) -> TestResult:
+    # Jensen-Shannon: natural log (Evidently passes base=None)
+    score = psi(ref_pct, cur_pct) if method == "psi" else jensen_shannon(ref_pct, cur_pct)
+    return TestResult(method, score, None, None, limit, score >= limit)
+
+
+def _z_test(ref: Floats, cur: Floats, limit: float) -> TestResult:
+    if ref.size > 2:
+        raise ValueError(f"the z-test compares 2 categories, got {ref.size}; use chisquare")
+    total = ref + cur
+    if ref.size == 1 or (total == 0).any():  # one value on both sides (Evidently: p = 1)
+        return TestResult("z", 1.0, 1.0, 0.0, limit, limit > 1.0)
+    n1, n2 = float(ref.sum()), float(cur.sum())
+    p1, p2 = ref[1] / n1, cur[1] / n2  # share of the second category, as Evidently's 0/1
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    z = float((p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2)))
+    p = float(2 * (1 - special.ndtr(abs(z))))  # Evidently's form, not norm.sf
+    return TestResult("z", p, p, z, limit, p < limit)
+
+
+def _median_sigma(sq_dist: Floats, rows: int) -> float:
+    """``sqrt(0.5 * lower median)`` of squared distances over pairs ``i < j < rows``."""
+    pairs = np.concatenate([sq_dist[i, i + 1 : rows] for i in range(rows - 1)])
+    k = (pairs.size - 1) // 2  # alibi's index n + (n^2 - n) // 2 - 1, diagonal skipped
+    pairs.partition(k)  # in place: pairs is a fresh copy
+    median = float(pairs[k])
+    if median == 0.0:
+        pairs = pairs[pairs > 0]
+        if pairs.size == 0:
+            return 1.0
+        k = (pairs.size - 1) // 2
+        pairs.partition(k)
+        median = float(pairs[k])
+    return float(np.sqrt(0.5 * median))

@@ -1,0 +1,417 @@
+"""``pyflare drift``: feature, prediction, embedding and concept drift per model; a CI gate.
+
+Thin: options become windows and settings (:mod:`drift_samples`, :mod:`drift_config`),
+the analysis is :mod:`analysis.drift`, the output :mod:`render.drift_report`. Heavy
+imports (SciPy) happen inside the commands so other commands start fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pyflare_cli.commands.options import (
+    ConfigOption,
+    FormatOption,
+    OutputFormat,
+    StoreOption,
+    UntilOption,
+    WhereOption,
+    now,
+)
+from pyflare_cli.errors import GateFailed, UsageError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pyflare_cli.analysis.drift import DriftSettings
+    from pyflare_cli.analysis.drift_features import Feature
+    from pyflare_cli.analysis.price_rules import PriceRule
+
+drift_app = typer.Typer(
+    help="Drift of a model's inputs, outputs, embeddings and error behaviour; a CI gate."
+    "\n\nExample:\n\n    pyflare drift --model gpt-4o --reference-days 7",
+    invoke_without_command=True,
+    rich_markup_mode="markdown",
+)
+baseline_app = typer.Typer(help="Freeze a reference sample in a file, for CI.")
+drift_app.add_typer(baseline_app, name="baseline")
+
+FAIL_ON = ("drifted", "warning")
+CONCEPT_INPUTS = ("input_tokens", "prompt_chars")
+
+ModelOption = Annotated[
+    str | None, typer.Option("--model", "-m", help="The model (response or request name).")
+]
+AllModels = Annotated[bool, typer.Option("--all-models", help="Every model with spans.")]
+CurrentSince = Annotated[
+    str, typer.Option("--since", help="Current window start: 24h, 7d or an ISO date.")
+]
+ReferenceOption = Annotated[
+    str | None,
+    typer.Option("--reference", help="Reference window START..END, e.g. 2026-11-01..2026-11-07."),
+]
+ReferenceDays = Annotated[
+    int,
+    typer.Option(
+        "--reference-days", min=1, help="Reference: the N days before the current window."
+    ),
+]
+BaselineOption = Annotated[
+    Path | None,
+    typer.Option("--baseline", help="Reference from `pyflare drift baseline save`."),
+]
+FeatureOption = Annotated[
+    list[str] | None,
+    typer.Option("--feature", help="Also compare this feature, e.g. attr.user.tier."),
+]
+OnlyOption = Annotated[bool, typer.Option("--only", help="Compare only the --feature features.")]
+MethodOption = Annotated[
+    list[str] | None,
+    typer.Option("--method", help="ks, wasserstein, psi, jensenshannon, chisquare, z; or F=M."),
+]
+ThresholdOption = Annotated[
+    list[str] | None,
+    typer.Option("--threshold", help="Threshold for every feature, or FEATURE=VALUE."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(drift_app, name="drift")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to compare, decided from the options and ``pyflare.yaml``."""
+
+    features: list[Feature]
+    settings: DriftSettings
+
+
+def _plan(
+    config: Path | None,
+    feature: list[str] | None,
+    only: bool,
+    method: list[str] | None,
+    threshold: list[str] | None,
+    drift_share: float | None,
+    min_samples: int | None,
+    correction: str | None,
+    outcome: str | None,
+    seed: int,
+) -> Plan:
+    from pyflare_cli.analysis.drift import DriftSettings
+    from pyflare_cli.analysis.drift_concept import ConceptPair
+    from pyflare_cli.analysis.drift_features import BUILT_IN, parse_feature
+    from pyflare_cli.config import load_config
+    from pyflare_cli.drift_config import (
+        CORRECTIONS,
+        check_feature,
+        check_method,
+        check_outcome,
+        parse_drift,
+        parse_threshold_text,
+        split_option,
+    )
+
+    cfg = load_config(config)
+    section = parse_drift(cfg.raw.get("drift"), str(cfg.path))
+    extra = [check_feature(f, "--feature") for f in feature or []]
+    if only and not extra:
+        raise UsageError("--only needs at least one --feature")
+    names = extra if only else [f.name for f in BUILT_IN] + list(section.features) + extra
+    features = [parse_feature(n) for n in dict.fromkeys(names)]
+    overall_method, methods = split_option(method or [], "--method", check_method)
+    overall_threshold, thresholds = split_option(
+        threshold or [], "--threshold", parse_threshold_text
+    )
+    if correction is not None and correction not in CORRECTIONS:
+        raise UsageError(f"--correction {correction!r}: use none or bonferroni")
+    chosen_outcome = check_outcome(outcome, "--outcome") if outcome else section.outcome
+    pairs = tuple(ConceptPair(name, chosen_outcome or "error") for name in CONCEPT_INPUTS)
+    settings = DriftSettings(
+        methods={**section.methods, **methods},
+        thresholds={**section.thresholds, **thresholds},
+        method=overall_method,
+        threshold=overall_threshold,
+        drift_share=drift_share or section.drift_share or 0.5,
+        min_samples=min_samples or section.min_samples or 30,
+        correction=correction or section.correction or "none",  # type: ignore[arg-type]
+        seed=seed,
+        concept=pairs,
+    )
+    return Plan(features, settings)
+
+
+def _reference_frame(
+    root: Path,
+    plan: Plan,
+    baseline: Path | None,
+    reference: str | None,
+    reference_days: int,
+    current_start: datetime,
+    where: str | None,
+    at: datetime,
+    model: str | None,
+    rules: tuple[PriceRule, ...],
+) -> tuple[pl.DataFrame, str]:
+    """The reference feature frame and how to name it in the report."""
+    from pyflare_cli.analysis.drift_features import model_filter
+    from pyflare_cli.drift_samples import (
+        Window,
+        features_of,
+        load_baseline,
+        model_sample,
+        reference_window,
+    )
+
+    pairs = plan.settings.concept
+    if baseline is not None:
+        if reference:
+            raise UsageError("--baseline and --reference are exclusive: pick one reference")
+        spans, meta = load_baseline(baseline)
+        lazy = spans.lazy()
+        if model:
+            lazy = lazy.filter(model_filter(model))
+        frame = features_of(lazy, plan.features, pairs).collect()
+        return frame, f"baseline {baseline.name} ({meta.get('window', '?')})"
+    current = Window(current_start, at)
+    window = reference_window(reference, reference_days, current, at)
+    spans_ref = model_sample(root, window, where, at, rules, model)
+    return features_of(spans_ref, plan.features, pairs).collect(), window.label()
+
+
+@drift_app.callback()
+def drift(
+    ctx: typer.Context,
+    model: ModelOption = None,
+    all_models: AllModels = False,
+    since: CurrentSince = "24h",
+    until: UntilOption = None,
+    reference: ReferenceOption = None,
+    reference_days: ReferenceDays = 7,
+    baseline: BaselineOption = None,
+    where: WhereOption = None,
+    feature: FeatureOption = None,
+    only: OnlyOption = False,
+    method: MethodOption = None,
+    threshold: ThresholdOption = None,
+    drift_share: Annotated[
+        float | None,
+        typer.Option(
+            "--drift-share",
+            min=0.01,
+            max=1.0,
+            help="Share of drifted features that makes the model drifted. [default: 0.5]",
+        ),
+    ] = None,
+    min_samples: Annotated[
+        int | None,
+        typer.Option("--min-samples", min=2, help="Fewer values: insufficient data. [default: 30]"),
+    ] = None,
+    correction: Annotated[
+        str | None,
+        typer.Option("--correction", help="none or bonferroni (p-value thresholds / tests)."),
+    ] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option("--outcome", help="Concept drift outcome: error or attr.<numeric key>."),
+    ] = None,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="Exit 1 at this verdict: drifted or warning.")
+    ] = "drifted",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the samples and permutations.")] = 0,
+    store: StoreOption = None,
+    config: ConfigOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Compare a model's current spans with a reference window or a saved baseline.
+
+    Exit 1 when a model's verdict reaches --fail-on, 2 for a model without spans.
+
+    Example:
+
+        pyflare drift --model gpt-4o --since 24h --reference-days 7
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from pyflare_cli.analysis.drift import compare
+    from pyflare_cli.analysis.drift_features import models_in
+    from pyflare_cli.config import load_config
+    from pyflare_cli.drift_samples import current_window, features_of, model_sample
+    from pyflare_cli.render.drift_report import emit_reports
+    from pyflare_cli.render.output import console
+    from pyflare_cli.store.layout import resolve_store
+
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on {fail_on!r}: use drifted or warning")
+    if bool(model) == all_models:
+        raise UsageError("name a model with --model, or use --all-models")
+    plan = _plan(
+        config,
+        feature,
+        only,
+        method,
+        threshold,
+        drift_share,
+        min_samples,
+        correction,
+        outcome,
+        seed,
+    )
+    at = now()
+    root = resolve_store(store)
+    window = current_window(since, until, at)
+    rules = load_config(config).price_rules
+    ref, ref_label = _reference_frame(
+        root, plan, baseline, reference, reference_days, window.start, where, at, model, rules
+    )
+    current_spans = model_sample(root, window, where, at, rules, model)
+    cur = features_of(current_spans, plan.features, plan.settings.concept).collect()
+    if model:
+        if cur.height == 0 or ref.height == 0:
+            empty = "current window" if cur.height == 0 else "reference"
+            raise UsageError(
+                f"--model {model}: no spans in the {empty}; see `pyflare cost --by model`"
+            )
+        targets = [(model, ref, cur)]
+    else:
+        names = sorted(set(models_in(current_spans).collect().get_column("model")))
+        if not names:
+            raise UsageError(f"no model spans in the current window {window.label()}")
+        targets = [
+            (n, ref.filter(ref.get_column("model") == n), cur.filter(cur.get_column("model") == n))
+            for n in names
+        ]
+    reports = [compare(n, r, c, plan.features, plan.settings) for n, r, c in targets]
+    emit_reports(console(), reports, fmt.value, ref_label, window.label())
+    order = ("warning", "drifted") if fail_on == "warning" else ("drifted",)
+    failed = [r.model for r in reports if r.verdict in order]
+    if failed:
+        raise GateFailed(f"drift ({fail_on} or worse): {', '.join(failed)}")
+
+
+@drift_app.command("history")
+def history(
+    model: Annotated[str, typer.Option("--model", "-m", help="The model.")],
+    every: Annotated[str, typer.Option("--every", help="Period: hour, day or week.")] = "day",
+    since: Annotated[
+        str, typer.Option("--since", help="Start of the periods: 7d or an ISO date.")
+    ] = "7d",
+    until: UntilOption = None,
+    reference: ReferenceOption = None,
+    reference_days: ReferenceDays = 7,
+    baseline: BaselineOption = None,
+    where: WhereOption = None,
+    feature: FeatureOption = None,
+    only: OnlyOption = False,
+    method: MethodOption = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Each period's drift score per feature against one reference, and its trend.
+
+    Example:
+
+        pyflare drift history --model gpt-4o --every day --since 7d
+    """
+    from pyflare_cli.analysis.drift_history import EVERY, drift_history
+    from pyflare_cli.config import load_config
+    from pyflare_cli.drift_samples import current_window, features_of, model_sample
+    from pyflare_cli.render.drift_history import emit_history
+    from pyflare_cli.render.output import console
+    from pyflare_cli.store.layout import resolve_store
+
+    if every not in EVERY:
+        raise UsageError(f"--every {every!r}: use hour, day or week")
+    plan = _plan(config, feature, only, method, None, None, None, None, None, 0)
+    at = now()
+    root = resolve_store(store)
+    window = current_window(since, until, at)
+    rules = load_config(config).price_rules
+    ref, ref_label = _reference_frame(
+        root, plan, baseline, reference, reference_days, window.start, where, at, model, rules
+    )
+    spans = model_sample(root, window, where, at, rules, model)
+    cur = features_of(spans, plan.features, plan.settings.concept).collect()
+    if cur.height == 0 or ref.height == 0:
+        empty = "current window" if cur.height == 0 else "reference"
+        raise UsageError(f"--model {model}: no spans in the {empty}; see `pyflare cost --by model`")
+    table, trends = drift_history(model, ref, cur, plan.features, plan.settings, every)
+    emit_history(console(), model, table, trends, fmt.value, ref_label)
+
+
+@baseline_app.command("save")
+def baseline_save(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The Parquet file to write.")],
+    model: ModelOption = None,
+    all_models: AllModels = False,
+    since: Annotated[
+        str, typer.Option("--since", help="Reference start: 7d or an ISO date.")
+    ] = "7d",
+    until: UntilOption = None,
+    reference: ReferenceOption = None,
+    where: WhereOption = None,
+    sample: Annotated[
+        int,
+        typer.Option("--sample", min=100, help="Keep at most this many spans (seeded sample)."),
+    ] = 100_000,
+    store: StoreOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Freeze a model's reference spans in a file, for `pyflare drift --baseline`.
+
+    Example:
+
+        pyflare drift baseline save --model gpt-4o --since 7d --out base.parquet
+    """
+    from pyflare_cli.config import load_config
+    from pyflare_cli.drift_samples import (
+        current_window,
+        model_sample,
+        parse_range,
+        save_baseline,
+    )
+    from pyflare_cli.store.layout import resolve_store
+
+    if bool(model) == all_models:
+        raise UsageError("name a model with --model, or use --all-models")
+    at = now()
+    root = resolve_store(store)
+    window = (
+        parse_range(reference, at, "--reference") if reference else current_window(since, until, at)
+    )
+    spans = model_sample(root, window, where, at, load_config(config).price_rules, model)
+    frame = spans.collect()
+    if frame.height == 0:
+        raise UsageError(f"no spans of {model or 'any model'} in {window.label()}")
+    if frame.height > sample:
+        frame = frame.sample(sample, seed=0).sort("start_time")
+    meta = {"model": model, "window": window.label(), "where": where, "created": at.isoformat()}
+    written = save_baseline(frame, out, meta)
+    typer.echo(f"wrote {written:,} spans of {model or 'every model'} ({window.label()}) to {out}")
+
+
+@baseline_app.command("show")
+def baseline_show(path: Annotated[Path, typer.Argument(help="A baseline file.")]) -> None:
+    """What a baseline file holds: model, window, filter, spans per model.
+
+    Example:
+
+        pyflare drift baseline show base.parquet
+    """
+    import polars as pl
+
+    from pyflare_cli.drift_samples import load_baseline
+
+    frame, meta = load_baseline(path)
+    for key in ("model", "window", "where", "created", "pyflare_version", "spans"):
+        typer.echo(f"{key}: {meta.get(key) if meta.get(key) is not None else '-'}")
+    counts = frame.group_by("model").agg(pl.len().alias("spans")).sort("model")
+    for name, n in counts.iter_rows():
+        typer.echo(f"  {name}: {n:,} spans")
