@@ -102,7 +102,7 @@ def model_sample(
     """The window's LLM and embedding spans (of ``model`` when given), with ``cost_usd``."""
     since, until = window.query_bounds
     spans = load_spans(root, SpanQuery(since, until, where), now, rules)
-    return spans.filter(model_filter(model)) if model else spans
+    return spans.filter(model_filter(model))
 
 
 def features_of(

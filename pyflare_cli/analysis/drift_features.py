@@ -96,10 +96,15 @@ def parse_feature(name: str, kind: FeatureKind = "attribute") -> Feature:
     raise ValueError(f"unknown feature {name!r}: use one of {known} or attr.<key>")
 
 
-def model_filter(model: str) -> pl.Expr:
-    """The spans of one model: response or request model, LLM or embedding calls only."""
-    named = (pl.col("model") == model) | (pl.col("request_model") == model)
+def model_filter(model: str | None) -> pl.Expr:
+    """The calls of one model (response or request name), or of every model when None.
+
+    Only LLM and embedding spans: an agent span that names its model is not a call of it.
+    """
     kind = pl.col("ai_kind").is_null() | pl.col("ai_kind").is_in(MODEL_KINDS)
+    if model is None:
+        return kind & pl.col("model").is_not_null()
+    named = (pl.col("model") == model) | (pl.col("request_model") == model)
     return named & kind
 
 
@@ -109,9 +114,8 @@ def model_spans(spans: pl.LazyFrame, model: str) -> pl.LazyFrame:
 
 def models_in(spans: pl.LazyFrame) -> pl.LazyFrame:
     """Each model with calls in ``spans`` and how many (``model``, ``spans``)."""
-    kind = pl.col("ai_kind").is_null() | pl.col("ai_kind").is_in(MODEL_KINDS)
     return (
-        spans.filter(kind & pl.col("model").is_not_null())
+        spans.filter(model_filter(None))
         .group_by("model")
         .agg(pl.len().alias("spans"))
         .sort("model")
@@ -144,7 +148,7 @@ def numeric_share(values: pl.Series) -> float:
     if present.len() == 0:
         return 1.0
     parsed = present.cast(pl.Float64, strict=False).is_not_null().sum()
-    return parsed / present.len()
+    return int(parsed) / present.len()
 
 
 def feature_frame(

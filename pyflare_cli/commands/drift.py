@@ -132,7 +132,10 @@ def _plan(
     if correction is not None and correction not in CORRECTIONS:
         raise UsageError(f"--correction {correction!r}: use none or bonferroni")
     chosen_outcome = check_outcome(outcome, "--outcome") if outcome else section.outcome
-    pairs = tuple(ConceptPair(name, chosen_outcome or "error") for name in CONCEPT_INPUTS)
+    compared = {f.name for f in features}
+    pairs = tuple(
+        ConceptPair(name, chosen_outcome or "error") for name in CONCEPT_INPUTS if name in compared
+    )
     settings = DriftSettings(
         methods={**section.methods, **methods},
         thresholds={**section.thresholds, **thresholds},
@@ -174,10 +177,10 @@ def _reference_frame(
         if reference:
             raise UsageError("--baseline and --reference are exclusive: pick one reference")
         spans, meta = load_baseline(baseline)
-        lazy = spans.lazy()
-        if model:
-            lazy = lazy.filter(model_filter(model))
+        lazy = spans.lazy().filter(model_filter(model))
         frame = features_of(lazy, plan.features, pairs).collect()
+        if model and frame.height == 0 and meta.get("model") not in (None, model):
+            raise UsageError(f"--baseline {baseline}: it holds {meta['model']}, not {model}")
         return frame, f"baseline {baseline.name} ({meta.get('window', '?')})"
     current = Window(current_start, at)
     window = reference_window(reference, reference_days, current, at)

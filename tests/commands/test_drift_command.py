@@ -1,0 +1,184 @@
+"""``pyflare drift``: the demo's injected drifts are found, baselines, history, gate, errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import invoke
+
+CLAUDE = "claude-sonnet-4-20250514"
+GPT4O = "gpt-4o-2024-08-06"
+QUIET_MODELS = ("gpt-4o-mini", "o3-mini-2025-01-31", "openrouter/meta-llama/llama-3.1-70b-instruct")
+"""Models no demo incident touches."""
+
+
+@pytest.fixture(scope="module")
+def drift_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Four days of demo traffic, enough calls per model for a day-long current window."""
+    root = tmp_path_factory.mktemp("drift") / ".pyflare"
+    result = invoke("demo", "--spans", "30000", "--days", "4", "--store", str(root))
+    assert result.exit_code == 0, result.output
+    yield root
+
+
+def _models(*args: str, code: int | None = None) -> dict[str, Any]:
+    result = invoke("drift", *args, "--format", "json")
+    if code is not None:
+        assert result.exit_code == code, result.output
+    payload = json.loads(result.stdout)
+    return {m["model"]: m for m in payload["models"]}
+
+
+def _status(model: dict[str, Any], feature: str) -> str:
+    (row,) = [f for f in model["features"] if f["feature"] == feature]
+    return str(row["status"])
+
+
+def test_the_demo_prompt_shift_is_found_for_its_model_only(drift_store: Path) -> None:
+    models = _models("--all-models", "--store", str(drift_store), code=1)
+    claude = models[CLAUDE]
+    assert _status(claude, "prompt_chars") == "drifted"
+    assert _status(claude, "input_tokens") == "drifted"
+    assert _status(claude, "output_tokens") == "ok"  # prompts grew, answers did not
+    for name in QUIET_MODELS:
+        assert _status(models[name], "prompt_chars") == "ok", name
+        assert _status(models[name], "input_tokens") == "ok", name
+    # The demo's other incident: user-0042's long gpt-4o calls are a real input drift.
+    assert _status(models[GPT4O], "input_tokens") == "drifted"
+    assert models[GPT4O]["verdict"] == "drifted"
+
+
+def test_the_embedding_shift_is_found(drift_store: Path) -> None:
+    models = _models("--model", "text-embedding-3-small", "--store", str(drift_store))
+    (model,) = models.values()
+    (row,) = [f for f in model["features"] if f["feature"] == "embedding"]
+    assert row["status"] == "drifted" and row["method"] == "mmd" and row["p_value"] < 0.01
+    assert "centroid cosine distance" in row["current"]
+
+
+def test_the_gate(drift_store: Path) -> None:
+    store = ("--store", str(drift_store))
+    healthy = invoke(
+        "drift", "--model", "gpt-4o-mini", "--only", "--feature", "output_tokens", *store
+    )
+    assert healthy.exit_code == 0, healthy.output
+    assert "gpt-4o-mini: HEALTHY" in healthy.stdout
+    warned = invoke("drift", "--model", CLAUDE, *store, "--drift-share", "1")
+    assert warned.exit_code == 0 and "WARNING" in warned.stdout
+    strict = invoke(
+        "drift", "--model", CLAUDE, *store, "--drift-share", "1", "--fail-on", "warning"
+    )
+    assert strict.exit_code == 1 and CLAUDE in strict.stderr
+
+
+def test_baseline_save_show_and_compare(drift_store: Path, tmp_path: Path) -> None:
+    store = ("--store", str(drift_store))
+    base = tmp_path / "base.parquet"
+    saved = invoke(
+        "drift",
+        "baseline",
+        "save",
+        "--model",
+        CLAUDE,
+        "--since",
+        "4d",
+        "--until",
+        "1d",
+        "--out",
+        str(base),
+        *store,
+    )
+    assert saved.exit_code == 0, saved.output
+    assert base.exists() and "spans of claude" in saved.stdout
+    shown = invoke("drift", "baseline", "show", str(base))
+    assert shown.exit_code == 0 and f"model: {CLAUDE}" in shown.stdout
+    models = _models("--model", CLAUDE, "--baseline", str(base), *store)
+    assert _status(models[CLAUDE], "prompt_chars") == "drifted"
+    assert models[CLAUDE]["reference"]["label"].startswith("baseline base.parquet")
+    other = invoke("drift", "--model", "gpt-4o-mini", "--baseline", str(base), *store)
+    assert other.exit_code == 2 and f"holds {CLAUDE}" in other.stderr
+
+
+def test_history_marks_the_drift_day(drift_store: Path) -> None:
+    result = invoke(
+        "drift",
+        "history",
+        "--model",
+        CLAUDE,
+        "--since",
+        "3d",
+        "--reference-days",
+        "1",
+        "--only",
+        "--feature",
+        "prompt_chars",
+        "--store",
+        str(drift_store),
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    rows = [p for p in payload["periods"] if p["feature"] == "prompt_chars"]
+    assert len(rows) >= 3
+    assert rows[-1]["status"] == "drifted"
+    assert rows[0]["status"] == "ok"
+    table = invoke(
+        "drift", "history", "--model", CLAUDE, "--since", "3d", "--store", str(drift_store)
+    )
+    assert table.exit_code == 0 and "trend" in table.stdout
+
+
+def test_csv_and_markdown(drift_store: Path) -> None:
+    store = ("--store", str(drift_store))
+    csv = invoke("drift", "--model", "gpt-4o-mini", *store, "--format", "csv")
+    assert csv.exit_code == 0 and csv.stdout.startswith("model,verdict,feature,")
+    markdown = invoke("drift", "--model", "gpt-4o-mini", *store, "--format", "markdown")
+    assert markdown.stdout.startswith("| model | verdict | feature |")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "name a model with --model, or use --all-models"),
+        (("--model", "nope"), "--model nope: no spans in the current window"),
+        (("--model", "gpt-4o-mini", "--method", "magic"), "method 'magic'"),
+        (("--model", "gpt-4o-mini", "--feature", "colour"), "unknown feature 'colour'"),
+        (("--model", "gpt-4o-mini", "--threshold", "x"), "'x' is not a number"),
+        (("--model", "gpt-4o-mini", "--reference", "2026-11-05"), "use START..END"),
+        (("--model", "gpt-4o-mini", "--fail-on", "never"), "--fail-on 'never'"),
+        (("--model", "gpt-4o-mini", "--baseline", "missing.parquet"), "no such file"),
+        (("--model", "gpt-4o-mini", "--outcome", "mood"), "outcome 'mood'"),
+        (("--model", "gpt-4o-mini", "--since", "1h", "--until", "2h"), "the window is empty"),
+    ],
+)
+def test_errors_exit_2_and_name_the_option(
+    drift_store: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = invoke("drift", *args, "--store", str(drift_store))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+
+
+def test_a_file_that_is_not_a_baseline(tmp_path: Path, drift_store: Path) -> None:
+    junk = tmp_path / "junk.parquet"
+    junk.write_text("not parquet")
+    result = invoke(
+        "drift", "--model", "gpt-4o-mini", "--baseline", str(junk), "--store", str(drift_store)
+    )
+    assert result.exit_code == 2 and "not a Parquet file" in result.stderr
+
+
+def test_config_section(tmp_path: Path, drift_store: Path) -> None:
+    config = tmp_path / "pyflare.yaml"
+    config.write_text("drift:\n  methods: {input_tokens: psi}\n  correction: bonferroni\n")
+    models = _models("--model", CLAUDE, "--config", str(config), "--store", str(drift_store))
+    (row,) = [f for f in models[CLAUDE]["features"] if f["feature"] == "input_tokens"]
+    assert row["method"] == "psi" and models[CLAUDE]["correction"] == "bonferroni"
+    config.write_text("drift:\n  colour: blue\n")
+    bad = invoke("drift", "--model", CLAUDE, "--config", str(config), "--store", str(drift_store))
+    assert bad.exit_code == 2 and "unknown key 'colour'" in bad.stderr
