@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pyflare_cli.analysis.drift import DriftSettings
     from pyflare_cli.analysis.drift_features import Feature
     from pyflare_cli.analysis.price_rules import PriceRule
+    from pyflare_cli.drift_samples import Window
 
 drift_app = typer.Typer(
     help="Drift of a model's inputs, outputs, embeddings and error behaviour; a CI gate."
@@ -188,6 +189,38 @@ def _reference_frame(
     return features_of(spans_ref, plan.features, pairs).collect(), window.label()
 
 
+def _samples(
+    plan: Plan,
+    store: Path | None,
+    config: Path | None,
+    since: str,
+    until: str | None,
+    reference: str | None,
+    reference_days: int,
+    baseline: Path | None,
+    where: str | None,
+    model: str | None,
+) -> tuple[pl.DataFrame, str, pl.DataFrame, Window]:
+    """Reference and current feature frames; exit 2 when a named model has no spans."""
+    from pyflare_cli.config import load_config
+    from pyflare_cli.drift_samples import current_window, features_of, model_sample
+    from pyflare_cli.store.layout import resolve_store
+
+    at = now()
+    root = resolve_store(store)
+    window = current_window(since, until, at)
+    rules = load_config(config).price_rules
+    ref, ref_label = _reference_frame(
+        root, plan, baseline, reference, reference_days, window.start, where, at, model, rules
+    )
+    spans = model_sample(root, window, where, at, rules, model)
+    cur = features_of(spans, plan.features, plan.settings.concept).collect()
+    if model and (cur.height == 0 or ref.height == 0):
+        empty = "current window" if cur.height == 0 else "reference"
+        raise UsageError(f"--model {model}: no spans in the {empty}; see `pyflare cost --by model`")
+    return ref, ref_label, cur, window
+
+
 @drift_app.callback()
 def drift(
     ctx: typer.Context,
@@ -243,12 +276,8 @@ def drift(
     if ctx.invoked_subcommand is not None:
         return
     from pyflare_cli.analysis.drift import compare
-    from pyflare_cli.analysis.drift_features import models_in
-    from pyflare_cli.config import load_config
-    from pyflare_cli.drift_samples import current_window, features_of, model_sample
     from pyflare_cli.render.drift_report import emit_reports
     from pyflare_cli.render.output import console
-    from pyflare_cli.store.layout import resolve_store
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on {fail_on!r}: use drifted or warning")
@@ -266,24 +295,13 @@ def drift(
         outcome,
         seed,
     )
-    at = now()
-    root = resolve_store(store)
-    window = current_window(since, until, at)
-    rules = load_config(config).price_rules
-    ref, ref_label = _reference_frame(
-        root, plan, baseline, reference, reference_days, window.start, where, at, model, rules
+    ref, ref_label, cur, window = _samples(
+        plan, store, config, since, until, reference, reference_days, baseline, where, model
     )
-    current_spans = model_sample(root, window, where, at, rules, model)
-    cur = features_of(current_spans, plan.features, plan.settings.concept).collect()
     if model:
-        if cur.height == 0 or ref.height == 0:
-            empty = "current window" if cur.height == 0 else "reference"
-            raise UsageError(
-                f"--model {model}: no spans in the {empty}; see `pyflare cost --by model`"
-            )
         targets = [(model, ref, cur)]
     else:
-        names = sorted(set(models_in(current_spans).collect().get_column("model")))
+        names = sorted(set(cur.get_column("model").drop_nulls()))
         if not names:
             raise UsageError(f"no model spans in the current window {window.label()}")
         targets = [
@@ -324,27 +342,15 @@ def history(
         pyflare drift history --model gpt-4o --every day --since 7d
     """
     from pyflare_cli.analysis.drift_history import EVERY, drift_history
-    from pyflare_cli.config import load_config
-    from pyflare_cli.drift_samples import current_window, features_of, model_sample
     from pyflare_cli.render.drift_history import emit_history
     from pyflare_cli.render.output import console
-    from pyflare_cli.store.layout import resolve_store
 
     if every not in EVERY:
         raise UsageError(f"--every {every!r}: use hour, day or week")
     plan = _plan(config, feature, only, method, None, None, None, None, None, 0)
-    at = now()
-    root = resolve_store(store)
-    window = current_window(since, until, at)
-    rules = load_config(config).price_rules
-    ref, ref_label = _reference_frame(
-        root, plan, baseline, reference, reference_days, window.start, where, at, model, rules
+    ref, ref_label, cur, _ = _samples(
+        plan, store, config, since, until, reference, reference_days, baseline, where, model
     )
-    spans = model_sample(root, window, where, at, rules, model)
-    cur = features_of(spans, plan.features, plan.settings.concept).collect()
-    if cur.height == 0 or ref.height == 0:
-        empty = "current window" if cur.height == 0 else "reference"
-        raise UsageError(f"--model {model}: no spans in the {empty}; see `pyflare cost --by model`")
     table, trends = drift_history(model, ref, cur, plan.features, plan.settings, every)
     emit_history(console(), model, table, trends, fmt.value, ref_label)
 
