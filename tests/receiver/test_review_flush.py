@@ -66,6 +66,10 @@ def test_review_a_transient_flush_error_is_retried(
     running = start_receiver(grpc=None)
     _post(running, 1)
     assert running.stored(at_least=1, timeout=10).height == 1
+    # The spool retires the segment just after the commit makes the spans visible.
+    deadline = time.monotonic() + 10
+    while running.receiver.spool.unflushed and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert running.receiver.spool.unflushed == 0
 
 
