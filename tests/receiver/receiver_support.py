@@ -54,7 +54,10 @@ class Running:
 
     def stop(self) -> None:
         if self._thread.is_alive() and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+            try:
+                self._loop.call_soon_threadsafe(self._stop.set)
+            except RuntimeError:
+                pass  # the server failed and its loop is closing: join and raise below
         self._thread.join(60)
         if self._error is not None:
             raise self._error
