@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -54,10 +55,9 @@ class Running:
 
     def stop(self) -> None:
         if self._thread.is_alive() and self._stop is not None:
-            try:
+            # A server that failed closes its loop: then join and raise its error below.
+            with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:
-                pass  # the server failed and its loop is closing: join and raise below
         self._thread.join(60)
         if self._error is not None:
             raise self._error
