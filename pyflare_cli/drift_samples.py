@@ -80,14 +80,20 @@ def current_window(since: str, until: str | None, now: datetime) -> Window:
     start = time_bound(since, now)
     end = time_bound(until, now) if until else now
     if end <= start:
-        raise UsageError(f"--since {since} / --until {until}: the window is empty")
+        bound = f"--until {until}" if until else f"now ({now:%Y-%m-%d %H:%M} UTC)"
+        raise UsageError(f"--since {since} starts after {bound}: the window is empty")
     return Window(start, end)
 
 
 def reference_window(reference: str | None, days: int, current: Window, now: datetime) -> Window:
     """``--reference A..B``, else the ``days`` days that end where the current window starts."""
     if reference:
-        return parse_range(reference, now, "--reference")
+        window = parse_range(reference, now, "--reference")
+        if window.start < current.end and current.start < window.end:
+            raise UsageError(
+                f"--reference {reference} overlaps the current window {current.label()}"
+            )
+        return window
     return Window(current.start - timedelta(days=days), current.start)
 
 
@@ -129,6 +135,10 @@ def save_baseline(spans: pl.DataFrame, path: Path, meta: dict[str, Any]) -> int:
 
 def load_baseline(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The spans and metadata of a baseline file; exit 2 naming the file when it is not one."""
+    if not path.is_file():
+        raise UsageError(
+            f"--baseline {path}: no such file" + (" (a folder)" if path.is_dir() else "")
+        )
     try:
         table = pq.read_table(path)
     except FileNotFoundError:
@@ -140,6 +150,9 @@ def load_baseline(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
         raise UsageError(
             f"--baseline {path}: not a drift baseline (make one with `pyflare drift baseline save`)"
         )
+    missing = [c for c in BASELINE_COLUMNS if c not in table.column_names]
+    if missing:
+        raise UsageError(f"--baseline {path}: lacks column(s) {', '.join(missing)}; save it again")
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame, json.loads(raw)

@@ -38,6 +38,8 @@ from pyflare_cli.analysis.drift_stats import (
 Verdict = Literal["drifted", "warning", "healthy", "insufficient data"]
 Correction = Literal["none", "bonferroni"]
 HIST_BINS = 8
+CHISQUARE_MAX_VALUES = 20
+"""Above this many distinct numbers, chi-squared would treat every new value as a category."""
 NUMERIC_ATTRIBUTE_SHARE = 0.95
 """An attribute is numerical when this share of its set values reads as numbers."""
 
@@ -166,7 +168,14 @@ def _numeric_row(
     row = _row(feature, r.size, c.size)
     row.update(reference=_numeric_summary(r), current=_numeric_summary(c))
     if min(r.size, c.size) < settings.min_samples:
-        return row
+        return _missing_row(
+            row,
+            r.size / max(ref.len(), 1),
+            c.size / max(cur.len(), 1),
+            ref.len(),
+            cur.len(),
+            settings,
+        )
     n_unique = int(np.unique(np.concatenate([r, c])).size)
     if effective_kind("numerical", n_unique) == "categorical" and not settings.methods.get(
         feature.name, settings.method
@@ -176,10 +185,46 @@ def _numeric_row(
         out = _categorical_row(categorical, *as_text, settings)
         out["kind"] = feature.kind
         return out
-    method = settings.method_for(feature.name) or default_method("numerical", r.size, n_unique)
+    method = _numeric_method(settings.method_for(feature.name), n_unique) or default_method(
+        "numerical", r.size, n_unique
+    )
     result = numerical_test(r, c, method, settings.threshold_for(feature.name))
     hist_r, hist_c = _numeric_hists(r, c)
     row.update(_result_values(result), reference_hist=hist_r, current_hist=hist_c)
+    return row
+
+
+def _numeric_method(chosen: str | None, n_unique: int) -> str | None:
+    """A requested method when it fits numbers: z needs two values, chi-squared few."""
+    if chosen == "z" and n_unique != 2:
+        return None
+    if chosen == "chisquare" and n_unique > CHISQUARE_MAX_VALUES:
+        return None
+    return chosen
+
+
+def _missing_row(
+    row: dict[str, Any],
+    ref_share: float,
+    cur_share: float,
+    ref_rows: int,
+    cur_rows: int,
+    settings: DriftSettings,
+) -> dict[str, Any]:
+    """Too few values in a window: insufficient data, unless the feature vanished or appeared.
+
+    With enough spans on both sides, a feature set on most spans of one window and on
+    few of the other has drifted (say, output tokens no longer reported).
+    """
+    if min(ref_rows, cur_rows) >= settings.min_samples and abs(ref_share - cur_share) >= 0.5:
+        row.update(
+            method="presence",
+            score=abs(ref_share - cur_share),
+            threshold=0.5,
+            status="drifted",
+            reference=f"set on {ref_share:.0%} of spans",
+            current=f"set on {cur_share:.0%} of spans",
+        )
     return row
 
 
@@ -248,6 +293,10 @@ def _embedding_row(
     if r.shape[1] != c.shape[1]:
         row["reference"] = f"dimension {r.shape[1]} vs {c.shape[1]}"
         return row
+    r, c = r[np.isfinite(r).all(axis=1)], c[np.isfinite(c).all(axis=1)]
+    if min(r.shape[0], c.shape[0]) < settings.min_samples:
+        row["reference"] = "too few vectors without NaN or infinite values"
+        return row
     result = mmd_test(r, c, settings.permutations, settings.seed)
     chosen = settings.threshold_for(feature.name)
     threshold = DEFAULT_THRESHOLDS["ks"] if chosen is None else chosen
@@ -287,21 +336,30 @@ def _text_series(
 
 def _apply_correction(rows: list[dict[str, Any]], correction: Correction) -> None:
     """Bonferroni: divide p-value thresholds by the number of p-value tests made."""
-    tests = [
-        r for r in rows if r["method"] in P_VALUE_METHODS | {"mmd"} and r["p_value"] is not None
-    ]
+    tested = P_VALUE_METHODS | {"mmd", "binned-z", "binned-welch"}
+    tests = [r for r in rows if r["method"] in tested and r["p_value"] is not None]
     if correction != "bonferroni" or len(tests) < 2:
         return
     for row in tests:
         row["threshold"] = row["threshold"] / len(tests)
-        row["status"] = "drifted" if row["p_value"] < row["threshold"] else "ok"
+        drifted = (
+            row["p_value"] <= row["threshold"]
+            if row["method"] == "ks"  # Evidently's KS drifts at p <= threshold
+            else row["p_value"] < row["threshold"]
+        )
+        row["status"] = "drifted" if drifted else "ok"
 
 
 def _resolve_attribute(
     feature: Feature, reference: pl.DataFrame, current: pl.DataFrame
 ) -> tuple[Feature, pl.DataFrame, pl.DataFrame]:
-    """Decide from its values whether an attribute is numerical; cast both frames to match."""
-    values = pl.concat([reference.get_column(feature.name), current.get_column(feature.name)])
+    """Decide from the reference's values whether an attribute is numerical; cast both.
+
+    The reference decides, so the relative sizes of the windows cannot.
+    """
+    values = reference.get_column(feature.name)
+    if values.drop_nulls().len() == 0:
+        values = current.get_column(feature.name)
     if numeric_share(values) >= NUMERIC_ATTRIBUTE_SHARE:
         kind: FeatureKind = "numerical"
         cast = pl.col(feature.name).cast(pl.Float64, strict=False)

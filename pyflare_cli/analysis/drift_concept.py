@@ -90,7 +90,11 @@ def welch_p_value(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _pairs(frame: pl.DataFrame, pair: ConceptPair) -> tuple[np.ndarray, np.ndarray]:
-    both = frame.select(pair.x_column, pair.y_column).drop_nulls().drop_nans()
+    both = (
+        frame.select(pair.x_column, pair.y_column)
+        .drop_nulls()
+        .filter(pl.col(pair.x_column).is_finite() & pl.col(pair.y_column).is_finite())
+    )
     return both.get_column(pair.x_column).to_numpy(), both.get_column(pair.y_column).to_numpy()
 
 
@@ -114,6 +118,9 @@ def concept_row(
     }
     if min(x_ref.size, x_cur.size) < min_samples:
         return row
+    if pair.binary and y_ref.sum() == 0 and y_cur.sum() == 0:
+        row["reference"] = row["current"] = "no errors with this input set"
+        return row  # nothing to compare: insufficient data, not "ok"
     label = "error rate" if pair.binary else f"mean {pair.outcome}"
     row["reference"] = f"{label} {_describe(float(y_ref.mean()), pair.binary)}"
     row["current"] = f"{label} {_describe(float(y_cur.mean()), pair.binary)}"

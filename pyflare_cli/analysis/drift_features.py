@@ -158,7 +158,9 @@ def feature_frame(
 
     The raw texts stay (``input_text``, ``output_text``) when an OOV descriptor is asked
     for, so :func:`oov_shares` can read them from a sample. ``attribute`` features stay
-    strings until :mod:`drift` has seen their values.
+    strings until :mod:`drift` has seen their values. ``model`` is the name the call asked
+    for (request model, else response model): a failed call carries only that one, so
+    grouping by the response name would split a model's errors off into another model.
     """
     exprs: list[pl.Expr] = list(extra)
     keep_text: set[str] = set()
@@ -173,7 +175,8 @@ def feature_frame(
         else:
             keep_text.add(column)
     exprs.extend(pl.col(c) for c in sorted(keep_text))
-    return spans.select(pl.col("start_time"), pl.col("model"), *exprs)
+    call_model = pl.coalesce(pl.col("request_model"), pl.col("model")).alias("model")
+    return spans.select(pl.col("start_time"), call_model, *exprs)
 
 
 def _words(texts: pl.Series) -> pl.DataFrame:

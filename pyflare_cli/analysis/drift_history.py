@@ -33,10 +33,18 @@ def magnitude(method: str | None, score: float | None) -> float | None:
     return score
 
 
-def trend(values: list[float | None]) -> str:
+def trend(values: list[float | None], statuses: list[str | None] | None = None) -> str:
+    """``increasing``/``decreasing``/``stable`` drift over the periods, ``n/a`` under three.
+
+    A step counts: drift in the last period but not the first is ``increasing`` (and the
+    reverse ``decreasing``), since a regression over a few periods misses a step change.
+    """
     points = [(i, v) for i, v in enumerate(values) if v is not None]
     if len(points) < 3:
         return "n/a"
+    judged = [s for s in statuses or [] if s in ("drifted", "ok")]
+    if len(judged) >= 2 and judged[0] != judged[-1]:
+        return "increasing" if judged[-1] == "drifted" else "decreasing"
     x = np.array([p[0] for p in points], dtype=np.float64)
     y = np.array([p[1] for p in points], dtype=np.float64)
     if np.ptp(y) == 0:
@@ -113,7 +121,10 @@ def drift_history(
         {
             "feature": order,
             "trend": [
-                trend(table.filter(pl.col("feature") == name).get_column("magnitude").to_list())
+                trend(
+                    table.filter(pl.col("feature") == name).get_column("magnitude").to_list(),
+                    table.filter(pl.col("feature") == name).get_column("status").to_list(),
+                )
                 for name in order
             ],
         },

@@ -42,8 +42,9 @@ drift_app = typer.Typer(
 baseline_app = typer.Typer(help="Freeze a reference sample in a file, for CI.")
 drift_app.add_typer(baseline_app, name="baseline")
 
-FAIL_ON = ("drifted", "warning")
-CONCEPT_INPUTS = ("input_tokens", "prompt_chars")
+FAIL_ON = ("drifted", "warning", "insufficient")
+CONCEPT_INPUTS = {"error": ("prompt_chars",), "attr": ("input_tokens", "prompt_chars")}
+"""Failed calls report no token counts, so errors are conditioned on the prompt length."""
 
 ModelOption = Annotated[
     str | None, typer.Option("--model", "-m", help="The model (response or request name).")
@@ -134,9 +135,9 @@ def _plan(
         raise UsageError(f"--correction {correction!r}: use none or bonferroni")
     chosen_outcome = check_outcome(outcome, "--outcome") if outcome else section.outcome
     compared = {f.name for f in features}
-    pairs = tuple(
-        ConceptPair(name, chosen_outcome or "error") for name in CONCEPT_INPUTS if name in compared
-    )
+    outcome_name = chosen_outcome or "error"
+    inputs = CONCEPT_INPUTS["error" if outcome_name == "error" else "attr"]
+    pairs = tuple(ConceptPair(name, outcome_name) for name in inputs if name in compared)
     settings = DriftSettings(
         methods={**section.methods, **methods},
         thresholds={**section.thresholds, **thresholds},
@@ -178,6 +179,11 @@ def _reference_frame(
         if reference:
             raise UsageError("--baseline and --reference are exclusive: pick one reference")
         spans, meta = load_baseline(baseline)
+        if (where or None) != (meta.get("where") or None):
+            saved = meta.get("where") or "none"
+            raise UsageError(
+                f"--baseline {baseline} was saved with --where {saved!r}: pass the same filter"
+            )
         lazy = spans.lazy().filter(model_filter(model))
         frame = features_of(lazy, plan.features, pairs).collect()
         if model and frame.height == 0 and meta.get("model") not in (None, model):
@@ -215,9 +221,10 @@ def _samples(
     )
     spans = model_sample(root, window, where, at, rules, model)
     cur = features_of(spans, plan.features, plan.settings.concept).collect()
-    if model and (cur.height == 0 or ref.height == 0):
-        empty = "current window" if cur.height == 0 else "reference"
-        raise UsageError(f"--model {model}: no spans in the {empty}; see `pyflare cost --by model`")
+    if cur.height == 0 or ref.height == 0:
+        empty = f"current window {window.label()}" if cur.height == 0 else f"reference {ref_label}"
+        who = f"--model {model}" if model else "--all-models"
+        raise UsageError(f"{who}: no model calls in the {empty}; see `pyflare cost --by model`")
     return ref, ref_label, cur, window
 
 
@@ -258,7 +265,11 @@ def drift(
         typer.Option("--outcome", help="Concept drift outcome: error or attr.<numeric key>."),
     ] = None,
     fail_on: Annotated[
-        str, typer.Option("--fail-on", help="Exit 1 at this verdict: drifted or warning.")
+        str,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 at this verdict or worse: drifted, warning, or insufficient (data).",
+        ),
     ] = "drifted",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the samples and permutations.")] = 0,
     store: StoreOption = None,
@@ -280,7 +291,7 @@ def drift(
     from pyflare_cli.render.output import console
 
     if fail_on not in FAIL_ON:
-        raise UsageError(f"--fail-on {fail_on!r}: use drifted or warning")
+        raise UsageError(f"--fail-on {fail_on!r}: use drifted, warning or insufficient")
     if bool(model) == all_models:
         raise UsageError("name a model with --model, or use --all-models")
     plan = _plan(
@@ -301,16 +312,20 @@ def drift(
     if model:
         targets = [(model, ref, cur)]
     else:
-        names = sorted(set(cur.get_column("model").drop_nulls()))
-        if not names:
-            raise UsageError(f"no model spans in the current window {window.label()}")
+        names = sorted(
+            set(cur.get_column("model").drop_nulls()) | set(ref.get_column("model").drop_nulls())
+        )
         targets = [
             (n, ref.filter(ref.get_column("model") == n), cur.filter(cur.get_column("model") == n))
             for n in names
         ]
     reports = [compare(n, r, c, plan.features, plan.settings) for n, r, c in targets]
     emit_reports(console(), reports, fmt.value, ref_label, window.label())
-    order = ("warning", "drifted") if fail_on == "warning" else ("drifted",)
+    order = {
+        "drifted": ("drifted",),
+        "warning": ("warning", "drifted"),
+        "insufficient": ("insufficient data", "warning", "drifted"),
+    }[fail_on]
     failed = [r.model for r in reports if r.verdict in order]
     if failed:
         raise GateFailed(f"drift ({fail_on} or worse): {', '.join(failed)}")

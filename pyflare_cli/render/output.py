@@ -7,6 +7,7 @@ durations in nanoseconds and as milliseconds where the frame carries them.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from datetime import date, datetime
@@ -39,8 +40,8 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
-    if isinstance(value, float) and value != value:
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and infinities are not JSON
     return value
 
 

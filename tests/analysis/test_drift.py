@@ -280,3 +280,51 @@ def test_trend_and_magnitude() -> None:
     assert magnitude("ks", 0.001) == pytest.approx(3.0)
     assert magnitude("psi", 0.2) == 0.2
     assert magnitude(None, None) is None
+
+
+def test_bonferroni_can_flip_a_verdict() -> None:
+    rng = np.random.default_rng(10)
+    mild = spans(600, 2, input_tokens=rng.normal(1022, 100, 600).round())
+    names = ["input_tokens", "output_tokens", "finish_reason", "duration_ms", "cost_usd"]
+    plain = run(spans(600, 1), mild, names)
+    corrected = run(spans(600, 1), mild, names, correction="bonferroni")
+    p = row(plain, "input_tokens")["p_value"]
+    assert 0.05 / 5 < p <= 0.05, p  # drifted alone, not after dividing by five tests
+    assert row(plain, "input_tokens")["status"] == "drifted"
+    assert row(corrected, "input_tokens")["status"] == "ok"
+
+
+def test_nan_embeddings_are_dropped_not_fatal() -> None:
+    rng = np.random.default_rng(11)
+    vectors = rng.normal(0, 1, (200, 3)).tolist()
+    broken = [[float("nan"), 0.0, 0.0] if i % 10 == 0 else v for i, v in enumerate(vectors)]
+    report = run(spans(200, 1, embedding=vectors), spans(200, 2, embedding=broken), ["embedding"])
+    assert row(report, "embedding")["status"] == "ok"
+
+
+def test_a_feature_that_vanishes_has_drifted() -> None:
+    cur = spans(600, 2).with_columns(pl.lit(None, pl.Int64).alias("output_tokens"))
+    report = run(spans(600, 1), cur, ["output_tokens", "input_tokens"])
+    gone = row(report, "output_tokens")
+    assert gone["status"] == "drifted" and gone["method"] == "presence"
+    assert gone["current"] == "set on 0% of spans"
+
+
+def test_concept_without_any_error_is_insufficient_data() -> None:
+    pair = (ConceptPair("input_tokens"),)
+    report = run(spans(600, 1), spans(600, 2), [], concept=pair)
+    assert row(report, "error | input_tokens")["status"] == "insufficient data"
+
+
+def test_the_reference_decides_an_attributes_type() -> None:
+    ref = spans(600, 1, attributes=[[("score", str(i % 9))] for i in range(600)])
+    cur = spans(40, 2, attributes=[[("score", "high")] for _ in range(40)])
+    report = run(ref, cur, ["attr.score"])
+    score = row(report, "attr.score")
+    assert score["kind"] == "numerical" and score["n_current"] == 0
+
+
+def test_a_step_change_is_an_increasing_trend() -> None:
+    assert trend([0.1, 0.1, 5.0, 9.0], ["ok", "ok", "drifted", "drifted"]) == "increasing"
+    assert trend([9.0, 5.0, 0.1, 0.1], ["drifted", "drifted", "ok", "ok"]) == "decreasing"
+    assert trend([0.1, 0.1, 0.1, 0.1], ["ok", "ok", "ok", "ok"]) == "stable"

@@ -11,8 +11,8 @@ import pytest
 from cli_support import invoke
 
 CLAUDE = "claude-sonnet-4-20250514"
-GPT4O = "gpt-4o-2024-08-06"
-QUIET_MODELS = ("gpt-4o-mini", "o3-mini-2025-01-31", "openrouter/meta-llama/llama-3.1-70b-instruct")
+GPT4O = "gpt-4o"
+QUIET_MODELS = ("gpt-4o-mini", "o3-mini", "openrouter/meta-llama/llama-3.1-70b-instruct")
 """Models no demo incident touches."""
 
 
@@ -145,7 +145,16 @@ def test_csv_and_markdown(drift_store: Path) -> None:
     ("args", "message"),
     [
         ((), "name a model with --model, or use --all-models"),
-        (("--model", "nope"), "--model nope: no spans in the current window"),
+        (("--model", "nope"), "--model nope: no model calls in the current window 2026-11-19"),
+        (
+            ("--all-models", "--reference", "2020-01-01..2020-01-02"),
+            "--all-models: no model calls in the reference 2020-01-01 00:00..2020-01-03",
+        ),
+        (
+            ("--model", "gpt-4o-mini", "--reference", "2026-11-18..2026-11-20"),
+            "overlaps the current window",
+        ),
+        (("--model", "gpt-4o-mini", "--baseline", "."), "no such file (a folder)"),
         (("--model", "gpt-4o-mini", "--method", "magic"), "method 'magic'"),
         (("--model", "gpt-4o-mini", "--feature", "colour"), "unknown feature 'colour'"),
         (("--model", "gpt-4o-mini", "--threshold", "x"), "'x' is not a number"),
@@ -154,6 +163,7 @@ def test_csv_and_markdown(drift_store: Path) -> None:
         (("--model", "gpt-4o-mini", "--baseline", "missing.parquet"), "no such file"),
         (("--model", "gpt-4o-mini", "--outcome", "mood"), "outcome 'mood'"),
         (("--model", "gpt-4o-mini", "--since", "1h", "--until", "2h"), "the window is empty"),
+        (("--model", "gpt-4o-mini", "--since", "2026-11-25"), "starts after now (2026-11-20"),
     ],
 )
 def test_errors_exit_2_and_name_the_option(
@@ -182,3 +192,114 @@ def test_config_section(tmp_path: Path, drift_store: Path) -> None:
     config.write_text("drift:\n  colour: blue\n")
     bad = invoke("drift", "--model", CLAUDE, "--config", str(config), "--store", str(drift_store))
     assert bad.exit_code == 2 and "unknown key 'colour'" in bad.stderr
+
+
+def test_methods_that_do_not_fit_numbers_fall_back(drift_store: Path) -> None:
+    # z needs two values and chi-squared few: forced on token counts they would crash or
+    # call every unseen count a new category.
+    for method in ("z", "chisquare"):
+        models = _models("--model", "gpt-4o-mini", "--method", method, "--store", str(drift_store))
+        (tokens,) = [f for f in models["gpt-4o-mini"]["features"] if f["feature"] == "input_tokens"]
+        assert tokens["method"] == "wasserstein", method
+
+
+def test_json_is_strict_even_with_infinite_statistics(drift_store: Path) -> None:
+    # A category new in the current window makes chi-squared's statistic infinite.
+    result = invoke(
+        "drift",
+        "--model",
+        GPT4O,
+        "--reference-days",
+        "1",
+        "--method",
+        "chisquare",
+        "--store",
+        str(drift_store),
+        "--format",
+        "json",
+    )
+    json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"non-JSON {name}"))
+
+
+def test_all_models_groups_failed_calls_with_their_model(drift_store: Path) -> None:
+    # Failed calls carry only the request name (gpt-4o), successful ones also the response
+    # name (gpt-4o-2024-08-06): one model, whose status can drift.
+    models = _models("--all-models", "--store", str(drift_store))
+    assert "gpt-4o-2024-08-06" not in models and GPT4O in models
+    (status,) = [f for f in models[GPT4O]["features"] if f["feature"] == "status"]
+    assert status["method"] != "constant" and "error" in status["current"]
+
+
+def test_concept_drift_of_errors_conditions_on_prompt_length(drift_store: Path) -> None:
+    models = _models("--model", "gpt-4o-mini", "--store", str(drift_store))
+    concept = [f for f in models["gpt-4o-mini"]["features"] if f["drift_type"] == "concept"]
+    assert [f["feature"] for f in concept] == ["error | prompt_chars"]
+    # The rag-api 2.0 deploy: gpt-4o-mini calls in eu-west-1 now fail 20% of the time.
+    assert concept[0]["status"] == "drifted"
+
+
+def test_baseline_where_must_match(drift_store: Path, tmp_path: Path) -> None:
+    store = ("--store", str(drift_store))
+    base = tmp_path / "errors.parquet"
+    saved = invoke(
+        "drift",
+        "baseline",
+        "save",
+        "--model",
+        "gpt-4o-mini",
+        "--since",
+        "4d",
+        "--until",
+        "1d",
+        "--where",
+        "env:prod",
+        "--out",
+        str(base),
+        *store,
+    )
+    assert saved.exit_code == 0, saved.output
+    plain = invoke("drift", "--model", "gpt-4o-mini", "--baseline", str(base), *store)
+    assert plain.exit_code == 2 and "saved with --where 'env:prod'" in plain.stderr
+    same = invoke(
+        "drift", "--model", "gpt-4o-mini", "--baseline", str(base), "--where", "env:prod", *store
+    )
+    assert same.exit_code in (0, 1), same.output
+
+
+def test_a_baseline_missing_columns_is_refused(drift_store: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    base = tmp_path / "base.parquet"
+    saved = invoke(
+        "drift",
+        "baseline",
+        "save",
+        "--model",
+        "gpt-4o-mini",
+        "--out",
+        str(base),
+        "--store",
+        str(drift_store),
+    )
+    assert saved.exit_code == 0, saved.output
+    table = pq.read_table(base)
+    pq.write_table(table.drop(["attributes"]), tmp_path / "old.parquet")
+    result = invoke(
+        "drift",
+        "--model",
+        "gpt-4o-mini",
+        "--baseline",
+        str(tmp_path / "old.parquet"),
+        "--store",
+        str(drift_store),
+    )
+    assert result.exit_code == 2 and "lacks column(s) attributes" in result.stderr
+
+
+def test_fail_on_insufficient_data(drift_store: Path) -> None:
+    store = ("--store", str(drift_store))
+    # No feature has 100,000 values: every row is insufficient data.
+    args = ("drift", "--model", "gpt-4o-mini", "--min-samples", "100000", *store)
+    assert invoke(*args).exit_code == 0
+    failed = invoke(*args, "--fail-on", "insufficient")
+    assert failed.exit_code == 1 and "insufficient" in failed.stderr
