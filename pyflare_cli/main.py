@@ -82,9 +82,19 @@ def root(
 
 
 def _register() -> None:
-    from pyflare_cli.commands import cost, demo, drift, ingest, query, receive, store, traces
+    from pyflare_cli.commands import (
+        cost,
+        demo,
+        drift,
+        ingest,
+        query,
+        rca,
+        receive,
+        store,
+        traces,
+    )
 
-    for module in (ingest, receive, store, traces, query, cost, drift, demo):
+    for module in (ingest, receive, store, traces, query, cost, drift, rca, demo):
         module.register(app)
 
 

@@ -25,12 +25,15 @@ def _examples() -> list[tuple[str, str]]:
     for page in PAGES:
         for block in BLOCK.findall(page.read_text()):
             for line in block.splitlines():
-                command = line.split("  #")[0].strip()
+                command, _, comment = line.partition("  #")
+                command = command.strip()
                 if command.startswith("pyflare "):
-                    found.append((page.name, command))
+                    gate = "exit 1" in comment  # a gate example: a breach is an answer too
+                    found.append((page.name, command + (GATE if gate else "")))
     return found
 
 
+GATE = "  # gate"
 EXAMPLES = _examples()
 
 
@@ -43,6 +46,7 @@ def test_there_are_examples_on_every_command_page() -> None:
 def test_example_runs(
     page: str, command: str, demo_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    command, gate = command.removesuffix(GATE), command.endswith(GATE)
     store = tmp_path / "store"
     writes = ("pyflare store compact", "pyflare store prune", "pyflare ingest", "pyflare demo")
     if command.startswith(writes):
@@ -61,9 +65,10 @@ def test_example_runs(
             runs.append([])
         else:
             runs[-1].append(part)
+    allowed = (0, 1) if gate else (0,)
     for args in runs:
         result = invoke(*args, env={"PYFLARE_STORE": str(store)})
-        assert result.exit_code == 0, f"{page}: {command}\n{result.output}"
+        assert result.exit_code in allowed, f"{page}: {command}\n{result.output}"
 
 
 def test_readme_setup_commands_are_what_ci_runs() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,9 @@ QUIET_MODELS = ("gpt-4o-mini", "o3-mini", "openrouter/meta-llama/llama-3.1-70b-i
 """Models no demo incident touches."""
 
 
-@pytest.fixture(scope="module")
-def drift_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Four days of demo traffic, enough calls per model for a day-long current window."""
-    root = tmp_path_factory.mktemp("drift") / ".pyflare"
-    result = invoke("demo", "--spans", "30000", "--days", "4", "--store", str(root))
-    assert result.exit_code == 0, result.output
-    yield root
+@pytest.fixture
+def drift_store(incident_store: Path) -> Path:
+    return incident_store
 
 
 def _models(*args: str, code: int | None = None) -> dict[str, Any]:

@@ -1,0 +1,191 @@
+"""``pyflare rca``: why errors, latency or cost went up, from the spans alone; a CI gate.
+
+Thin: options become a target and a baseline set of spans; :func:`analysis.rca.analyse`
+does the work and :mod:`render.rca_report` prints it. SciPy and the analyses are imported
+inside the command so other commands start fast.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pyflare_cli.commands.options import (
+    ConfigOption,
+    FormatOption,
+    OutputFormat,
+    StoreOption,
+    UntilOption,
+    WhereOption,
+    now,
+)
+from pyflare_cli.errors import GateFailed, UsageError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pyflare_cli.analysis.price_rules import PriceRule
+
+METRICS = ("errors", "latency", "cost")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rca")(rca)
+
+
+def _check_metric(metric: str) -> str:
+    if metric in METRICS or (metric.startswith("attr.") and len(metric) > 5):
+        return metric
+    raise UsageError(f"--metric {metric!r}: use errors, latency, cost or attr.<numeric key>")
+
+
+def rca(
+    metric: Annotated[
+        str, typer.Option("--metric", "-m", help="errors, latency, cost or attr.<numeric key>.")
+    ] = "errors",
+    since: Annotated[
+        str, typer.Option("--since", help="Target window start: 1h, 24h or an ISO date.")
+    ] = "24h",
+    until: UntilOption = None,
+    baseline_since: Annotated[
+        str | None,
+        typer.Option("--baseline-since", help="Baseline start. Default: the window before."),
+    ] = None,
+    baseline_until: Annotated[
+        str | None,
+        typer.Option("--baseline-until", help="Baseline end. Default: the target's start."),
+    ] = None,
+    vs_rest: Annotated[
+        bool,
+        typer.Option("--vs-rest", help="Compare --select spans with the rest of the window."),
+    ] = False,
+    select: Annotated[
+        str | None,
+        typer.Option("--select", help="With --vs-rest: the target spans, e.g. 'duration:>5s'."),
+    ] = None,
+    where: WhereOption = None,
+    span_filter: Annotated[
+        str | None,
+        typer.Option("--span-filter", help="Only these spans, e.g. 'type:llm'."),
+    ] = None,
+    dimension: Annotated[
+        list[str] | None,
+        typer.Option("--dimension", help="Also slice by attr.<key> or resource.<key>."),
+    ] = None,
+    min_size: Annotated[
+        int, typer.Option("--min-size", min=5, help="Smallest slice, in target spans.")
+    ] = 30,
+    max_order: Annotated[
+        int, typer.Option("--max-order", min=1, max=3, help="Crossed dimensions, at most.")
+    ] = 3,
+    alpha: Annotated[
+        float,
+        typer.Option("--alpha", min=0.0001, max=0.5, help="Significance after correction."),
+    ] = 0.05,
+    correction: Annotated[
+        str, typer.Option("--correction", help="fdr (Benjamini-Hochberg) or bonferroni.")
+    ] = "fdr",
+    top: Annotated[int, typer.Option("--top", "-n", min=1, help="Rows per section.")] = 10,
+    fail_on_significant: Annotated[
+        bool,
+        typer.Option("--fail-on-significant", help="Exit 1 when a significant slice is found."),
+    ] = False,
+    store: StoreOption = None,
+    config: ConfigOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Find why errors, latency or cost rose: slices, new versions, failure templates, causes.
+
+    Compares the window (--since/--until) with the window before it, or with
+    --baseline-since/--baseline-until, or --select spans with the rest (--vs-rest).
+
+    Example:
+
+        pyflare rca --metric errors --since 24h
+    """
+    from pyflare_cli.analysis.rca import RcaSettings, analyse
+    from pyflare_cli.analysis.search_time import time_bound
+    from pyflare_cli.config import load_config
+    from pyflare_cli.render.output import console
+    from pyflare_cli.render.rca_report import emit_report
+    from pyflare_cli.store.layout import resolve_store
+
+    metric = _check_metric(metric)
+    if correction not in ("fdr", "bonferroni"):
+        raise UsageError(f"--correction {correction!r}: use fdr or bonferroni")
+    if vs_rest != bool(select):
+        raise UsageError("--vs-rest and --select go together: --vs-rest --select 'QUERY'")
+    for name in dimension or []:
+        if not name.startswith(("attr.", "resource.")) or len(name.split(".", 1)[1]) == 0:
+            raise UsageError(f"--dimension {name!r}: use attr.<key> or resource.<key>")
+    if fmt is OutputFormat.csv:
+        raise UsageError("--format csv: the report has sections; use table, json or markdown")
+    at = now()
+    root = resolve_store(store)
+    start = time_bound(since, at)
+    end = time_bound(until, at) if until else at
+    if end <= start:
+        raise UsageError(f"--since {since}: the window ends before it starts")
+    rules = load_config(config).price_rules
+    window = _load(root, start, end, where, span_filter, at, rules)
+    if vs_rest:
+        import polars as pl
+
+        from pyflare_cli.analysis.search import compile_query
+
+        assert select is not None
+        chosen = window.with_columns(compile_query(select, at).fill_null(False).alias("__in"))
+        target = chosen.filter(pl.col("__in")).drop("__in")
+        baseline = chosen.filter(~pl.col("__in")).drop("__in")
+        target_label, baseline_label = f"--select {select!r}", "the rest of the window"
+    else:
+        b_start = time_bound(baseline_since, at) if baseline_since else start - (end - start)
+        b_end = time_bound(baseline_until, at) if baseline_until else start
+        if b_end <= b_start:
+            raise UsageError("--baseline-since/--baseline-until: the baseline window is empty")
+        target = window
+        baseline = _load(root, b_start, b_end, where, span_filter, at, rules)
+        target_label = f"{start:%m-%d %H:%M}..{end:%m-%d %H:%M}"
+        baseline_label = f"{b_start:%m-%d %H:%M}..{b_end:%m-%d %H:%M}"
+    if target.height == 0:
+        raise UsageError(f"no spans in the target ({target_label})")
+    if baseline.height == 0:
+        raise UsageError(f"no spans in the baseline ({baseline_label})")
+    settings = RcaSettings(
+        metric=metric,
+        min_size=min_size,
+        max_order=max_order,
+        alpha=alpha,
+        correction=correction,
+        top=top,
+        extra_dimensions=tuple(dimension or ()),
+    )
+    report = analyse(target, baseline, settings)
+    if report.totals.n_target == 0:
+        raise UsageError(f"--metric {metric}: no span of the target has a value for it")
+    emit_report(console(), report, fmt.value, target_label, baseline_label, top, correction, alpha)
+    if fail_on_significant and report.significant.height:
+        worst = report.significant.row(0, named=True)["slice"]
+        raise GateFailed(f"{report.significant.height} significant slice(s); first: {worst}")
+
+
+def _load(
+    root: Path,
+    start: datetime,
+    end: datetime,
+    where: str | None,
+    span_filter: str | None,
+    at: datetime,
+    rules: tuple[PriceRule, ...],
+) -> pl.DataFrame:
+    """The window's spans (whole traces for --where), then only --span-filter spans."""
+    from pyflare_cli.analysis.search import filter_spans
+    from pyflare_cli.spans import SpanQuery, load_spans
+
+    spans = load_spans(root, SpanQuery(start.isoformat(), end.isoformat(), where), at, rules)
+    if span_filter:
+        spans = filter_spans(spans, span_filter, at)
+    return spans.collect()

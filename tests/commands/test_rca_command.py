@@ -1,0 +1,106 @@
+"""``pyflare rca``: the demo's incident named first, formats, the gate, the errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import invoke
+
+
+def _report(store: Path, *args: str) -> dict[str, Any]:
+    result = invoke("rca", *args, "--store", str(store), "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload: dict[str, Any] = json.loads(result.stdout)
+    return payload
+
+
+def test_the_demo_incident_is_ranked_first(incident_store: Path) -> None:
+    report = _report(incident_store)
+    first = report["causes"][0]
+    assert "rag-api 2.0.0 appeared" in first["title"]
+    evidence = " ".join(first["evidence"])
+    assert "gpt-4o-mini" in evidence and "eu-west-1" in evidence
+    assert "Rate limit reached" in evidence
+    assert "roll back rag-api 2.0.0" in first["next_step"]
+    assert len(first["traces"]) >= 1 and all(len(t) == 32 for t in first["traces"])
+    top = report["slices"][0]
+    assert set(top["conditions"]) == {"model = gpt-4o-mini", "resource.cloud.region = eu-west-1"}
+    assert report["changes"][0]["value"] == "rag-api 2.0.0"
+    assert report["changes"][0]["first_seen"].startswith("2026-11-19T14:05")
+
+
+def test_example_trace_ids_open_with_trace_show(incident_store: Path) -> None:
+    trace = _report(incident_store)["causes"][0]["traces"][0]
+    shown = invoke("trace", "show", trace[:12], "--store", str(incident_store))
+    assert shown.exit_code == 0, shown.output
+
+
+def test_latency_names_the_operations_that_added_time(incident_store: Path) -> None:
+    report = _report(incident_store, "--metric", "latency")
+    assert report["latency"], "no latency attribution"
+    added = {row["operation"]: row["added_ms"] for row in report["latency"]}
+    assert max(added.values()) > 0
+
+
+def test_vs_rest_and_span_filter(incident_store: Path) -> None:
+    report = _report(
+        incident_store,
+        "--vs-rest",
+        "--select",
+        "resource.cloud.region:eu-west-1",
+        "--span-filter",
+        "type:llm",
+    )
+    assert report["target"]["label"].startswith("--select")
+    assert report["baseline"]["spans"] > 0
+
+
+def test_table_and_markdown(incident_store: Path) -> None:
+    table = invoke("rca", "--store", str(incident_store))
+    assert table.exit_code == 0
+    assert "Root causes" in table.stdout and "Failure clusters" in table.stdout
+    assert "pyflare trace show ID" in table.stdout
+    markdown = invoke("rca", "--store", str(incident_store), "--format", "markdown")
+    assert markdown.stdout.startswith("**errors:") and "### Problematic slices" in markdown.stdout
+
+
+def test_the_gate(incident_store: Path) -> None:
+    failed = invoke("rca", "--fail-on-significant", "--store", str(incident_store))
+    assert failed.exit_code == 1 and "significant slice" in failed.stderr
+    # The window against itself: nothing can be significant, the gate passes.
+    quiet = invoke(
+        "rca",
+        "--baseline-since",
+        "24h",
+        "--baseline-until",
+        "now",
+        "--fail-on-significant",
+        "--store",
+        str(incident_store),
+    )
+    assert quiet.exit_code == 0, quiet.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--metric", "mood"), "--metric 'mood'"),
+        (("--vs-rest",), "--vs-rest and --select go together"),
+        (("--correction", "holm"), "--correction 'holm'"),
+        (("--dimension", "colour"), "--dimension 'colour'"),
+        (("--format", "csv"), "--format csv"),
+        (("--since", "2020-01-01", "--until", "2020-01-02"), "no spans in the target"),
+        (
+            ("--baseline-since", "2020-01-01", "--baseline-until", "2020-01-02"),
+            "no spans in the baseline",
+        ),
+        (("--where", "model:"), "model"),
+    ],
+)
+def test_errors_exit_2(incident_store: Path, args: tuple[str, ...], message: str) -> None:
+    result = invoke("rca", *args, "--store", str(incident_store))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
