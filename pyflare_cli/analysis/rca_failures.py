@@ -100,6 +100,7 @@ def _concentrations(
     spans: int,
 ) -> list[str]:
     found: list[tuple[float, str]] = []
+    seen: set[tuple[int, int]] = set()
     if members.height == 0 or spans == 0:
         return []
     for dim in dimensions:
@@ -108,6 +109,10 @@ def _concentrations(
             continue
         share = count / members.height
         overall = shares[dim].get(value, 0) / spans
+        coverage = (count, shares[dim].get(value, 0))
         if share >= CONCENTRATION and overall and share / overall >= LIFT:
+            if coverage in seen:
+                continue  # another name for the same spans (type, provider, operation...)
+            seen.add(coverage)
             found.append((share / overall, f"{dim} = {value} ({share:.0%})"))
     return [label for _, label in sorted(found, key=lambda f: -f[0])[:3]]

@@ -87,17 +87,37 @@ def totals(frame: pl.DataFrame) -> Totals:
     return Totals(nt, nb, st / nt if nt else 0.0, mean_b, st - nt * mean_b)
 
 
+SUMS = ("nt", "st", "qt", "nb", "sb", "qb", "members")
+
+
+def _prepared(frame: pl.DataFrame, dimensions: list[str]) -> pl.DataFrame:
+    """Dimensions as categoricals and the per-window terms of every sum, computed once.
+
+    A group-by then only adds plain columns, several times faster than filtered sums over
+    strings; the search runs hundreds of them. ``members`` fingerprints a slice's spans.
+    """
+    t = pl.col("target").cast(pl.Float64)
+    y = pl.col("y")
+    return frame.select(
+        pl.col("target"),
+        pl.col("y"),
+        *(pl.col(d).cast(pl.Categorical) for d in dimensions),
+        t.alias("nt"),
+        (y * t).alias("st"),
+        (y * y * t).alias("qt"),
+        (1.0 - t).alias("nb"),
+        (y * (1.0 - t)).alias("sb"),
+        (y * y * (1.0 - t)).alias("qb"),
+        (pl.col("span_id").hash() % 2_147_483_647).cast(pl.Int64).alias("members"),
+    )
+
+
 def _summaries(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Per value combination of ``keys``: count, sum and sum of squares in each window."""
-    y = pl.col("y")
-    t = pl.col("target")
-    return frame.group_by(keys).agg(
-        t.sum().cast(pl.Float64).alias("nt"),
-        y.filter(t).sum().alias("st"),
-        (y.filter(t) ** 2).sum().alias("qt"),
-        (~t).sum().cast(pl.Float64).alias("nb"),
-        y.filter(~t).sum().alias("sb"),
-        (y.filter(~t) ** 2).sum().alias("qb"),
+    return (
+        frame.group_by(keys)
+        .agg(pl.col(SUMS).sum())
+        .with_columns(pl.col(k).cast(pl.String) for k in keys)
     )
 
 
@@ -151,6 +171,7 @@ def find_slices(
     frame: pl.DataFrame, dimensions: list[str], settings: SliceSettings
 ) -> pl.DataFrame:
     """Every tested slice with its statistics, significance after correction and impact."""
+    frame = _prepared(frame, dimensions)
     total = totals(frame)
     target = frame.filter(pl.col("target"))
     y = target.get_column("y")
@@ -208,9 +229,15 @@ def find_slices(
     slices = (
         slices.with_columns(pl.Series("q_value", q))
         .with_columns(share.alias("explained"), significant.alias("significant"))
-        .sort(["significant", "excess", "order"], descending=[True, True, False])
+        .sort(
+            ["significant", "excess", "order", "slice"],
+            descending=[True, True, False, False],
+            maintain_order=True,
+        )
     )
-    return slices.with_columns(_simplify(slices)).select(list(SLICE_SCHEMA))
+    return slices.with_columns(_simplify(slices, settings.binary, settings.alpha)).select(
+        list(SLICE_SCHEMA)
+    )
 
 
 def _rise(slices: pl.DataFrame) -> float:
@@ -271,7 +298,7 @@ def _labelled(
     parts: list[tuple[int, pl.Expr]] = [
         (dimensions.index(k), pl.lit(f"{k} = {v}")) for k, v in zip(keys, values, strict=False)
     ]
-    parts.append((dimensions.index(last), pl.lit(f"{last} = ") + pl.col(last)))
+    parts.append((dimensions.index(last), pl.lit(f"{last} = ") + pl.col(last).cast(pl.String)))
     ordered = [expr for _, expr in sorted(parts, key=lambda p: p[0])]
     return scored.select(
         pl.concat_str(ordered, separator=" and ").alias("slice"),
@@ -287,38 +314,61 @@ def _labelled(
         "p_value",
         "excess",
         "worse",
+        "members",
     )
 
 
-def _simplify(slices: pl.DataFrame) -> pl.Series:
+def _simplify(slices: pl.DataFrame, binary: bool, alpha: float) -> pl.Series:
     """Which significant slices to show: for nested ones, the one that says most.
 
     For a wider slice G and a narrower one S (S has G's conditions and more), both
-    significant: S hides G when its metric is ``CHILD_LIFT`` times G's and it keeps
-    ``REFINED`` of G's excess (the narrow cause, as Watchdog and BubbleUp show it); else,
-    when S is not that much worse, G hides S (the extra condition only trims spans off).
+    significant, S is *materially worse* than G when its metric is ``CHILD_LIFT`` times G's
+    and, for error rates, significantly above the rest of G. Then S hides G when it keeps
+    ``REFINED`` of G's excess (the narrow cause, as Watchdog and BubbleUp show it); when S
+    is not materially worse than some G, G hides S (the extra condition only trims spans or
+    rides on noise). Two names for the very same spans show once, the shorter.
     """
-    rows = slices.select("conditions", "metric_target", "excess", "significant").rows()
+    rows = slices.select(
+        "conditions", "metric_target", "excess", "significant", "n_target", "n_baseline", "members"
+    ).rows()
     keep = [bool(r[3]) for r in rows]
     nested = [(i, set(r[0])) for i, r in enumerate(rows) if r[3]]
     for g, g_conditions in nested:
         for s, s_conditions in nested:
             if s == g or not s_conditions > g_conditions:
                 continue
-            lifted = rows[s][1] >= CHILD_LIFT * rows[g][1]
-            if lifted and rows[s][2] >= REFINED * rows[g][2]:
+            worse = rows[s][1] >= CHILD_LIFT * rows[g][1] and (
+                not binary or _beyond(rows[s], rows[g]) < alpha
+            )
+            if worse and rows[s][2] >= REFINED * rows[g][2]:
                 keep[g] = False
-            elif not lifted:
+            elif not worse:
                 keep[s] = False
-    same_spans: set[tuple[int, int, float]] = set()
-    sizes = slices.select("n_target", "n_baseline", "excess").rows()
+    same_spans: set[tuple[int, int, int]] = set()
     for i in sorted(range(len(rows)), key=lambda i: len(rows[i][0])):
-        signature = (sizes[i][0], sizes[i][1], round(sizes[i][2], 9))
+        signature = (rows[i][4], rows[i][5], rows[i][6])
         if keep[i] and signature in same_spans:
             keep[i] = False  # the same spans under a longer name
         elif keep[i]:
             same_spans.add(signature)
     return pl.Series("shown", keep, pl.Boolean)
+
+
+def _beyond(child: tuple[Any, ...], parent: tuple[Any, ...]) -> float:
+    """p-value of the child's error rate being materially above the rest of its parent's.
+
+    1.0 when the effect (Cohen's h) is under ``MIN_EFFECT``, as for crossings in the search.
+    """
+    n_child, n_parent = float(child[4]), float(parent[4])
+    k_child, k_parent = child[1] * n_child, parent[1] * n_parent
+    n_rest, k_rest = n_parent - n_child, k_parent - k_child
+    if n_rest <= 0:
+        return 1.0
+    z, p = two_proportion(
+        np.array([n_child]), np.array([k_child]), np.array([n_rest]), np.array([k_rest])
+    )
+    effect = cohens_h(np.array([k_child / n_child]), np.array([k_rest / n_rest]))
+    return float(p[0]) if z[0] > 0 and effect[0] >= MIN_EFFECT else 1.0
 
 
 def _children_seeds(

@@ -48,7 +48,8 @@ def welch(
         p = np.where(
             se > 0, 2 * special.stdtr(np.where(np.isfinite(dof), dof, 1.0), -np.abs(t)), 1.0
         )
-    same = (se == 0) & (mean1 != mean2)  # no spread but different values: certain
+    # No spread but different values is certain; means equal up to rounding are equal.
+    same = (se == 0) & ~np.isclose(mean1, mean2, rtol=1e-9, atol=0.0)
     return t, np.where(same, 0.0, np.where(np.isfinite(p), p, 1.0))
 
 
