@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.analysis.rca import RcaSettings, analyse
+from pyflare_cli.commands.rca import UNUSED
 from pyflare_cli.spans import SpanQuery, load_spans
 from pyflare_cli.store.scan import scan_spans
 
@@ -82,8 +83,10 @@ def main() -> None:
     total = scan_spans(store).select(pl.len()).collect().item()
 
     def load() -> tuple[pl.DataFrame, pl.DataFrame]:
-        target = load_spans(store, SpanQuery("24h"), now).collect()
-        baseline = load_spans(store, SpanQuery("48h", "24h"), now).collect()
+        target = load_spans(store, SpanQuery("24h"), now).select(pl.exclude(UNUSED)).collect()
+        baseline = (
+            load_spans(store, SpanQuery("48h", "24h"), now).select(pl.exclude(UNUSED)).collect()
+        )
         return target, baseline
 
     load_s, load_spread, frames = _timed(load, opts.repeat)

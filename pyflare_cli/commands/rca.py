@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from pyflare_cli.analysis.price_rules import PriceRule
 
 METRICS = ("errors", "latency", "cost")
+UNUSED = ("events", "links", "input_text", "output_text", "embedding")
+"""Columns no analysis of the report reads: not read from Parquet at all."""
 
 
 def register(app: typer.Typer) -> None:
@@ -182,10 +184,12 @@ def _load(
     rules: tuple[PriceRule, ...],
 ) -> pl.DataFrame:
     """The window's spans (whole traces for --where), then only --span-filter spans."""
+    import polars as pl
+
     from pyflare_cli.analysis.search import filter_spans
     from pyflare_cli.spans import SpanQuery, load_spans
 
     spans = load_spans(root, SpanQuery(start.isoformat(), end.isoformat(), where), at, rules)
     if span_filter:
         spans = filter_spans(spans, span_filter, at)
-    return spans.collect()
+    return spans.select(pl.exclude(UNUSED)).collect()
