@@ -1,0 +1,1 @@
+"""Alerting over the span store: rules, evaluation, states, silences and notifications."""

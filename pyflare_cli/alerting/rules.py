@@ -1,0 +1,463 @@
+"""Alert rules: the YAML rule file, checked at load time with the file, line and reason.
+
+```yaml
+groups:
+  - name: llm
+    rules:
+      - alert: HighErrorRate
+        threshold: {aggregate: error_rate, where: "type:llm", by: [model], op: ">", value: 0.05}
+        window: 10m
+        for: 5m
+        keep_firing_for: 10m
+        severity: critical
+        labels: {team: ml}
+        annotations:
+          summary: "{{ $labels.model }} fails {{ $value | percent }} of calls"
+```
+
+A rule has exactly one condition: ``threshold``, ``change``, ``anomaly``, ``pattern``,
+``drift``, ``budget``, ``all`` or ``any`` (see docs/alert.md). Evaluation is
+:mod:`alerting.evaluate`; templates are :mod:`alerting.templating`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pyflare_cli.alerting.model import SEVERITIES
+from pyflare_cli.alerting.templating import check_template
+from pyflare_cli.alerting.yaml_lines import line_of, load_yaml
+from pyflare_cli.analysis.search import parse as parse_query
+from pyflare_cli.analysis.search_time import parse_duration_ns
+from pyflare_cli.errors import QuerySyntaxError, UsageError
+
+AGGREGATES = ("count", "rate", "error_rate", "sum", "avg", "min", "max", "quantile")
+FIELDS = ("duration", "input_tokens", "output_tokens", "total_tokens", "cost")
+DIMENSIONS = (
+    "model",
+    "provider",
+    "service",
+    "operation",
+    "user",
+    "environment",
+    "tool",
+    "agent",
+    "status",
+    "type",
+)
+OPS = (">", ">=", "<", "<=", "==", "!=")
+CONDITIONS = ("threshold", "change", "anomaly", "pattern", "drift", "budget", "all", "any")
+RULE_KEYS = {"alert", "window", "for", "keep_firing_for", "severity", "labels", "annotations"}
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """An aggregate of the spans in a window, optionally per label set (``by``)."""
+
+    aggregate: str
+    field: str | None = None
+    quantile: float | None = None
+    where: str | None = None
+    by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Threshold:
+    measure: Measure
+    op: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Change:
+    """The measure against the same measure over the previous window."""
+
+    measure: Measure
+    compare: str  # ratio | delta
+    op: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """The measure outside mean +- k SDs (or median +- k MADs) of the last ``windows``."""
+
+    measure: Measure
+    windows: int = 12
+    method: str = "stddev"  # stddev | mad
+    k: float = 3.0
+    direction: str = "above"  # above | below | both
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Error messages matching a regex, or mined into a template, at least ``min_count``."""
+
+    regex: str | None
+    template: str | None
+    min_count: int
+    where: str | None = None
+    by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DriftCondition:
+    model: str
+    fail_on: str = "drifted"
+    reference_days: int = 7
+
+
+@dataclass(frozen=True)
+class BudgetCondition:
+    name: str
+    statuses: tuple[str, ...] = ("exceeded",)
+
+
+@dataclass(frozen=True)
+class Composite:
+    mode: str  # all | any
+    rules: tuple[str, ...]
+
+
+Condition = Threshold | Change | Anomaly | Pattern | DriftCondition | BudgetCondition | Composite
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    group: str
+    condition: Condition
+    window: timedelta
+    for_: timedelta = timedelta(0)
+    keep_firing_for: timedelta = timedelta(0)
+    severity: str = "warning"
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    """The rules, and the file's other sections (notifications, maintenance, inhibition)."""
+
+    path: Path
+    rules: tuple[Rule, ...]
+    notifications: Any = None
+    maintenance: Any = None
+    inhibit_rules: Any = None
+
+
+class _Where:
+    """Error context: the file and the line of the mapping being read."""
+
+    def __init__(self, path: Path, line: int, what: str) -> None:
+        self.path, self.line, self.what = path, line, what
+
+    def error(self, reason: str, line: int | None = None) -> UsageError:
+        return UsageError(f"{self.path}:{line or self.line}: {self.what}: {reason}")
+
+
+def duration(value: Any, where: _Where, key: str) -> timedelta:
+    ns = parse_duration_ns(str(value)) if isinstance(value, str | int) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        ns = value * 1_000_000_000  # plain seconds
+    if ns is None or ns < 0:
+        raise where.error(f"{key} {value!r} is not a duration such as 30s, 5m, 1h")
+    return timedelta(microseconds=ns // 1000)
+
+
+def _number(value: Any, where: _Where, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise where.error(f"{key} must be a number, not {value!r}")
+    return float(value)
+
+
+def _query(value: Any, where: _Where, key: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise where.error(f"{key} must be a search query text")
+    try:
+        parse_query(value)
+    except QuerySyntaxError as exc:
+        raise where.error(f"{key}: {exc.message}") from None
+    return value
+
+
+def _by(value: Any, where: _Where) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else value or []
+    if not isinstance(names, list):
+        raise where.error("by must be a label name or a list of them")
+    for name in names:
+        mapped = isinstance(name, str) and (
+            (name.startswith("attr.") and len(name) > 5)
+            or (name.startswith("resource.") and len(name) > 9)
+        )
+        if name not in DIMENSIONS and not mapped:
+            raise where.error(
+                f"by {name!r}: use {', '.join(DIMENSIONS)}, attr.<key> or resource.<key>"
+            )
+    return tuple(names)
+
+
+def _keys(section: dict[str, Any], allowed: set[str], where: _Where, what: str) -> None:
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise where.error(
+            f"{what}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
+        )
+
+
+def _measure(section: dict[str, Any], where: _Where, what: str) -> Measure:
+    aggregate = section.get("aggregate")
+    if aggregate not in AGGREGATES:
+        raise where.error(f"{what}.aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
+    fld = section.get("field")
+    needs_field = aggregate in ("sum", "avg", "min", "max", "quantile")
+    if needs_field:
+        if not (
+            fld in FIELDS or (isinstance(fld, str) and fld.startswith("attr.") and len(fld) > 5)
+        ):
+            raise where.error(
+                f"{what}.field {fld!r}: {aggregate} needs one of {', '.join(FIELDS)} or attr.<key>"
+            )
+    elif fld is not None:
+        raise where.error(f"{what}.field: {aggregate} takes no field")
+    quantile = section.get("quantile")
+    if aggregate == "quantile":
+        q = _number(quantile, where, f"{what}.quantile")
+        if not 0 < q < 1:
+            raise where.error(f"{what}.quantile must be between 0 and 1, not {q}")
+        quantile = q
+    elif quantile is not None:
+        raise where.error(f"{what}.quantile only goes with aggregate: quantile")
+    return Measure(
+        aggregate=str(aggregate),
+        field=fld,
+        quantile=quantile,
+        where=_query(section.get("where"), where, f"{what}.where"),
+        by=_by(section.get("by"), where),
+    )
+
+
+def _op(value: Any, where: _Where, what: str) -> str:
+    if value not in OPS:
+        raise where.error(f"{what}.op {value!r} is not one of {' '.join(OPS)}")
+    return str(value)
+
+
+MEASURE_KEYS = {"aggregate", "field", "quantile", "where", "by"}
+
+
+def _condition(kind: str, section: Any, where: _Where) -> Condition:
+    if kind in ("all", "any"):
+        names = section if isinstance(section, list) else None
+        if not names or not all(isinstance(n, str) for n in names):
+            raise where.error(f"{kind} must list the names of other alerts")
+        return Composite(kind, tuple(names))
+    if not isinstance(section, dict):
+        raise where.error(f"{kind} must be a mapping")
+    where = _Where(where.path, line_of(section, where.line), where.what)
+    if kind == "threshold":
+        _keys(section, MEASURE_KEYS | {"op", "value"}, where, kind)
+        return Threshold(
+            _measure(section, where, kind),
+            _op(section.get("op"), where, kind),
+            _number(section.get("value"), where, f"{kind}.value"),
+        )
+    if kind == "change":
+        _keys(section, MEASURE_KEYS | {"compare", "op", "value"}, where, kind)
+        compare = section.get("compare", "ratio")
+        if compare not in ("ratio", "delta"):
+            raise where.error(f"change.compare {compare!r}: use ratio or delta")
+        return Change(
+            _measure(section, where, kind),
+            compare,
+            _op(section.get("op", ">="), where, kind),
+            _number(section.get("value"), where, f"{kind}.value"),
+        )
+    if kind == "anomaly":
+        _keys(section, MEASURE_KEYS | {"windows", "method", "k", "direction"}, where, kind)
+        windows = section.get("windows", 12)
+        if not isinstance(windows, int) or windows < 3:
+            raise where.error(f"anomaly.windows must be an integer >= 3, not {windows!r}")
+        method = section.get("method", "stddev")
+        if method not in ("stddev", "mad"):
+            raise where.error(f"anomaly.method {method!r}: use stddev or mad")
+        direction = section.get("direction", "above")
+        if direction not in ("above", "below", "both"):
+            raise where.error(f"anomaly.direction {direction!r}: use above, below or both")
+        k = _number(section.get("k", 3.0), where, "anomaly.k")
+        return Anomaly(_measure(section, where, kind), windows, method, k, direction)
+    if kind == "pattern":
+        _keys(section, {"regex", "template", "min_count", "where", "by"}, where, kind)
+        regex, template = section.get("regex"), section.get("template")
+        if (regex is None) == (template is None):
+            raise where.error("pattern needs exactly one of regex or template")
+        if regex is not None:
+            try:  # evaluated by Polars, whose (Rust) regexes have no look-around
+                pl.Series([""]).str.contains(str(regex))
+            except pl.exceptions.PolarsError as exc:
+                reason = str(exc).strip().splitlines()[-1]
+                raise where.error(f"pattern.regex {regex!r}: {reason}") from None
+        count = section.get("min_count", 1)
+        if not isinstance(count, int) or count < 1:
+            raise where.error(f"pattern.min_count must be an integer >= 1, not {count!r}")
+        return Pattern(
+            None if regex is None else str(regex),
+            None if template is None else str(template),
+            count,
+            _query(section.get("where"), where, "pattern.where"),
+            _by(section.get("by"), where),
+        )
+    if kind == "drift":
+        _keys(section, {"model", "fail_on", "reference_days"}, where, kind)
+        model = section.get("model")
+        if not isinstance(model, str) or not model:
+            raise where.error("drift.model must name a model")
+        fail_on = section.get("fail_on", "drifted")
+        if fail_on not in ("drifted", "warning"):
+            raise where.error(f"drift.fail_on {fail_on!r}: use drifted or warning")
+        days = section.get("reference_days", 7)
+        if not isinstance(days, int) or days < 1:
+            raise where.error(f"drift.reference_days must be an integer >= 1, not {days!r}")
+        return DriftCondition(model, fail_on, days)
+    _keys(section, {"name", "status"}, where, kind)
+    name = section.get("name")
+    if not isinstance(name, str) or not name:
+        raise where.error("budget.name must name a budget of pyflare.yaml")
+    statuses = section.get("status", ["exceeded"])
+    statuses = [statuses] if isinstance(statuses, str) else statuses
+    allowed = ("warn", "projected", "exceeded")
+    if not isinstance(statuses, list) or not statuses:
+        raise where.error(f"budget.status must be some of {', '.join(allowed)}")
+    statuses = ["projected" if s == "projected-to-exceed" else s for s in statuses]
+    if any(s not in allowed for s in statuses):
+        raise where.error(f"budget.status must be some of {', '.join(allowed)}")
+    return BudgetCondition(name, tuple(statuses))
+
+
+def _strings(value: Any, where: _Where, key: str, templates: bool) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise where.error(f"{key} must be a mapping of names to texts")
+    out: dict[str, str] = {}
+    for name, text in value.items():
+        if not isinstance(name, str) or not NAME.match(name):
+            raise where.error(f"{key}: {name!r} is not a label name")
+        if not isinstance(text, str | int | float) or isinstance(text, bool):
+            raise where.error(f"{key}.{name} must be a text")
+        if templates:
+            problem = check_template(str(text))
+            if problem:
+                raise where.error(f"{key}.{name}: {problem}")
+        out[name] = str(text)
+    return out
+
+
+def _rule(section: Any, group: str, path: Path, fallback: int) -> Rule:
+    line = line_of(section, fallback)
+    if not isinstance(section, dict):
+        raise UsageError(f"{path}:{line}: group {group}: a rule must be a mapping")
+    name = section.get("alert")
+    where = _Where(path, line, f"alert {name!r}" if name else "a rule")
+    if not isinstance(name, str) or not NAME.match(name):
+        raise where.error("alert must be a name of letters, digits and _")
+    kinds = [k for k in CONDITIONS if k in section]
+    if len(kinds) != 1:
+        found = ", ".join(kinds) or "none"
+        raise where.error(f"needs exactly one condition of {', '.join(CONDITIONS)} (found {found})")
+    _keys(section, RULE_KEYS | set(CONDITIONS), where, "rule")
+    severity = section.get("severity", "warning")
+    if severity not in SEVERITIES:
+        raise where.error(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    condition = _condition(kinds[0], section[kinds[0]], where)
+    default_window = "24h" if isinstance(condition, DriftCondition) else "5m"
+    window = duration(section.get("window", default_window), where, "window")
+    if window <= timedelta(0):
+        raise where.error("window must be longer than 0")
+    return Rule(
+        name=name,
+        group=group,
+        condition=condition,
+        window=window,
+        for_=duration(section.get("for", "0s"), where, "for"),
+        keep_firing_for=duration(section.get("keep_firing_for", "0s"), where, "keep_firing_for"),
+        severity=str(severity),
+        labels=_strings(section.get("labels"), where, "labels", templates=False),
+        annotations=_strings(section.get("annotations"), where, "annotations", templates=True),
+        source=f"{path}:{line}",
+    )
+
+
+def parse_rules(data: Any, path: Path) -> RuleFile:
+    """Check and read a rule file's content (see the module docstring)."""
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: the top level must be a mapping with groups:")
+    unknown = sorted(set(data) - {"groups", "notifications", "maintenance", "inhibit_rules"})
+    if unknown:
+        raise UsageError(f"{path}:{line_of(data, 1)}: unknown section {unknown[0]!r}")
+    groups = data.get("groups")
+    if not isinstance(groups, list) or not groups:
+        raise UsageError(f"{path}: groups must be a non-empty list")
+    rules: list[Rule] = []
+    for group in groups:
+        line = line_of(group, 1)
+        if not isinstance(group, dict) or not isinstance(group.get("name"), str):
+            raise UsageError(f"{path}:{line}: a group needs a name and rules")
+        items = group.get("rules")
+        if not isinstance(items, list) or not items:
+            raise UsageError(
+                f"{path}:{line}: group {group['name']}: rules must be a non-empty list"
+            )
+        rules.extend(_rule(item, group["name"], path, line) for item in items)
+    _check_names(rules, path)
+    return RuleFile(
+        path=path,
+        rules=tuple(rules),
+        notifications=data.get("notifications"),
+        maintenance=data.get("maintenance"),
+        inhibit_rules=data.get("inhibit_rules"),
+    )
+
+
+def _check_names(rules: list[Rule], path: Path) -> None:
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.name in seen:
+            raise UsageError(f"{rule.source}: alert {rule.name!r} is defined twice")
+        seen[rule.name] = rule
+    for rule in rules:
+        if isinstance(rule.condition, Composite):
+            for name in rule.condition.rules:
+                if name not in seen:
+                    raise UsageError(
+                        f"{rule.source}: alert {rule.name!r}: {name!r} is not an alert"
+                    )
+                if name == rule.name:
+                    raise UsageError(f"{rule.source}: alert {rule.name!r} refers to itself")
+                if _order(rules, name) > _order(rules, rule.name):
+                    raise UsageError(
+                        f"{rule.source}: alert {rule.name!r}: {name!r} must come before it"
+                    )
+
+
+def _order(rules: list[Rule], name: str) -> int:
+    return next(i for i, r in enumerate(rules) if r.name == name)
+
+
+def load_rules(path: Path) -> RuleFile:
+    if not path.exists():
+        raise UsageError(f"rule file {path} does not exist")
+    data = load_yaml(path)
+    if isinstance(data, dict):
+        return parse_rules(data, path)
+    raise UsageError(f"{path}: the top level must be a mapping with groups:")

@@ -1,0 +1,184 @@
+"""Alert state, history and acknowledgements, persisted under the store's ``alerts/`` folder.
+
+``state.json`` holds every alert that is pending, firing or recently resolved, so that
+consecutive ``pyflare alert check`` runs behave as one long-running evaluator and a
+restart loses nothing; it is replaced atomically. ``history.jsonl`` gets one line per
+state change, acknowledgement or manual resolution, appended and fsynced. A lock file
+keeps two evaluators (an overlapping cron run) from interleaving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pyflare_cli.alerting.model import Alert
+from pyflare_cli.errors import UsageError
+
+FOLDER = "alerts"
+KEEP_RESOLVED = timedelta(days=7)
+
+
+def alerts_folder(root: Path) -> Path:
+    return root / FOLDER
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _to_json(alert: Alert) -> dict[str, Any]:
+    data = asdict(alert)
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            data[key] = value.isoformat()
+    return data
+
+
+def _from_json(data: dict[str, Any]) -> Alert:
+    times = (
+        "active_since",
+        "started_at",
+        "ended_at",
+        "last_evaluated",
+        "last_active",
+        "acknowledged_at",
+    )
+    values = {**data, **{key: _time(data.get(key)) for key in times}}
+    return Alert(**values)
+
+
+class AlertStore:
+    """The persisted alerts of one store (see the module docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.folder = alerts_folder(root)
+        self.state_path = self.folder / "state.json"
+        self.history_path = self.folder / "history.jsonl"
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def load(self) -> dict[str, Alert]:
+        try:
+            raw = json.loads(self.state_path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{self.state_path}: unreadable alert state ({exc})") from None
+        try:
+            return {fp: _from_json(item) for fp, item in raw.get("alerts", {}).items()}
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{self.state_path}: unreadable alert state ({exc})") from None
+
+    def save(self, alerts: dict[str, Alert], now: datetime) -> None:
+        kept = {
+            fp: alert
+            for fp, alert in alerts.items()
+            if not (
+                alert.state == "resolved"
+                and alert.ended_at
+                and now - alert.ended_at > KEEP_RESOLVED
+            )
+            and alert.state != "inactive"
+        }
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temp = self.state_path.with_suffix(f".{os.getpid()}.tmp")
+        payload = {"version": 1, "alerts": {fp: _to_json(a) for fp, a in kept.items()}}
+        with temp.open("w") as handle:
+            json.dump(payload, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, self.state_path)
+
+    def record(self, events: list[dict[str, Any]]) -> None:
+        """Append history events (each gets ``time`` as ISO text if it is a datetime)."""
+        if not events:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self.history_path.open("a") as handle:
+            for event in events:
+                line = {
+                    k: v.isoformat() if isinstance(v, datetime) else v for k, v in event.items()
+                }
+                handle.write(json.dumps(line, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def history(self) -> list[dict[str, Any]]:
+        try:
+            lines = self.history_path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        events = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                raise UsageError(f"{self.history_path}:{number}: not a JSON line") from None
+        return events
+
+    def find(self, alerts: dict[str, Alert], prefix: str) -> Alert:
+        """The alert whose fingerprint starts with ``prefix`` (exit 2 when none or several)."""
+        found = [a for fp, a in alerts.items() if fp.startswith(prefix)]
+        if not found:
+            raise UsageError(f"no alert {prefix!r}; see `pyflare alert list`")
+        if len(found) > 1:
+            raise UsageError(f"alert id {prefix!r} is ambiguous: {len(found)} alerts match")
+        return found[0]
+
+    def acknowledge(self, prefix: str, who: str, comment: str, now: datetime) -> Alert:
+        with self.locked():
+            alerts = self.load()
+            alert = self.find(alerts, prefix)
+            updated = replace(alert, acknowledged_at=now, acknowledged_by=who, ack_comment=comment)
+            alerts[alert.fingerprint] = updated
+            self.save(alerts, now)
+            self.record([_event(updated, now, "ack", comment=comment, by=who)])
+            return updated
+
+    def resolve(self, prefix: str, who: str, now: datetime) -> Alert:
+        with self.locked():
+            alerts = self.load()
+            alert = self.find(alerts, prefix)
+            if alert.state == "resolved":
+                raise UsageError(f"alert {alert.fingerprint} is already resolved")
+            updated = replace(
+                alert, state="resolved", ended_at=now, extra={**alert.extra, "resolved_by": who}
+            )
+            alerts[alert.fingerprint] = updated
+            self.save(alerts, now)
+            self.record([_event(updated, now, "resolved", by=who, manual=True)])
+            return updated
+
+
+def _event(alert: Alert, now: datetime, to: str, **more: Any) -> dict[str, Any]:
+    return {
+        "time": now,
+        "fingerprint": alert.fingerprint,
+        "alertname": alert.name,
+        "severity": alert.severity,
+        "from": alert.state,
+        "to": to,
+        "value": alert.value,
+        "labels": alert.labels,
+        **more,
+    }
+
+
+transition_event = _event
