@@ -213,7 +213,8 @@ def _notify(
 ) -> list[Any]:
     if not rule_file.notifications:
         return []
-    from pyflare_cli.alerting.notify import Notifier, parse_targets
+    from pyflare_cli.alerting.notify import Notifier
+    from pyflare_cli.alerting.notify_targets import parse_targets
     from pyflare_cli.alerting.silences import (
         SilenceStore,
         muted,
