@@ -83,6 +83,7 @@ def root(
 
 def _register() -> None:
     from pyflare_cli.commands import (
+        alert,
         cost,
         demo,
         drift,
@@ -94,7 +95,7 @@ def _register() -> None:
         traces,
     )
 
-    for module in (ingest, receive, store, traces, query, cost, drift, rca, demo):
+    for module in (ingest, receive, store, traces, query, cost, drift, rca, alert, demo):
         module.register(app)
 
 

@@ -78,6 +78,7 @@ def step_rule(
                 value=sample.value,
                 last_evaluated=now,
                 last_active=now,
+                keep_firing_since=None,
                 state="firing" if fires else previous.state,
                 started_at=now if fires else previous.started_at,
             )
@@ -91,9 +92,11 @@ def step_rule(
             events.append(transition_event(alert, now, "inactive"))
             del alerts[fp]
             continue
-        held = alert.last_active is not None and now - alert.last_active < rule.keep_firing_for
-        if held:
-            alerts[fp] = replace(alert, last_evaluated=now)
+        # As Prometheus: keep_firing_for counts from the first evaluation that found the
+        # condition cleared.
+        since = alert.keep_firing_since or now
+        if now - since < rule.keep_firing_for:
+            alerts[fp] = replace(alert, last_evaluated=now, keep_firing_since=since)
             continue
         events.append(transition_event(alert, now, "resolved"))
         alerts[fp] = replace(alert, state="resolved", ended_at=now, last_evaluated=now)

@@ -66,7 +66,7 @@ def _change(frame: pl.DataFrame, rule: Rule, condition: Change) -> list[Sample]:
     both = (
         current.drop("window").join(before.drop("window"), on=by, how="left")
         if by
-        else pl.concat([current.drop("window"), before.drop("window")], how="horizontal")
+        else pl.concat([current.drop("window"), before.drop("window")], how="horizontal_extend")
     )
     compare = OPERATORS[condition.op]
     samples = []

@@ -47,6 +47,7 @@ class Alert:
     ended_at: datetime | None
     last_evaluated: datetime
     last_active: datetime | None = None
+    keep_firing_since: datetime | None = None
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
     ack_comment: str | None = None

@@ -49,6 +49,7 @@ def _from_json(data: dict[str, Any]) -> Alert:
         "ended_at",
         "last_evaluated",
         "last_active",
+        "keep_firing_since",
         "acknowledged_at",
     )
     values = {**data, **{key: _time(data.get(key)) for key in times}}

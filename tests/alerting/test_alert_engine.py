@@ -84,9 +84,14 @@ def test_firing_resolves_when_the_condition_stops() -> None:
 
 
 def test_keep_firing_for_holds_a_flapping_alert() -> None:
-    states = run(rule(keep=2), [[active()], [quiet()], [quiet()], [quiet()]])
-    assert [only(s).state for s in states] == ["firing", "firing", "resolved", "resolved"]
-    assert only(states[2]).ended_at == T0 + 2 * MIN
+    # As Prometheus: counted from the first evaluation that found the condition cleared.
+    states = run(rule(keep=2), [[active()], [quiet()], [quiet()], [quiet()], [quiet()]])
+    assert [only(s).state for s in states] == ["firing", "firing", "firing", "resolved", "resolved"]
+    assert only(states[1]).keep_firing_since == T0 + MIN
+    assert only(states[3]).ended_at == T0 + 3 * MIN
+    back = run(rule(keep=2), [[active()], [quiet()], [active()], [quiet()], [quiet()]])
+    assert only(back[2]).keep_firing_since is None  # the condition held again: count anew
+    assert [only(s).state for s in back] == ["firing"] * 5
 
 
 def test_a_resolved_alert_that_comes_back_is_a_new_instance() -> None:

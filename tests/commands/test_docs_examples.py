@@ -48,14 +48,25 @@ def test_example_runs(
 ) -> None:
     command, gate = command.removesuffix(GATE), command.endswith(GATE)
     store = tmp_path / "store"
-    writes = ("pyflare store compact", "pyflare store prune", "pyflare ingest", "pyflare demo")
+    writes = (
+        "pyflare store compact",
+        "pyflare store prune",
+        "pyflare ingest",
+        "pyflare demo",
+        "pyflare alert check",
+        "pyflare alert watch",
+        "pyflare alert ack",
+        "pyflare alert resolve",
+        "pyflare alert silence",
+    )
     if command.startswith(writes):
         import shutil
 
         shutil.copytree(demo_store, store)
     else:
         store = demo_store
-    monkeypatch.chdir(ROOT if "fixtures/" in command else tmp_path)
+    in_repo = "fixtures/" in command or "docs/examples/" in command
+    monkeypatch.chdir(ROOT if in_repo else tmp_path)
     parts = []
     for part in shlex.split(command.replace("&& pyflare", "&&pyflare"))[1:]:
         parts.append(part)

@@ -1,0 +1,186 @@
+"""``pyflare alert``: check and its gate, states across runs, list, ack, resolve, history,
+silences, watch, rules, and notifications to a real webhook on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from cli_support import invoke
+
+RULES = """\
+groups:
+  - name: llm
+    rules:
+      - alert: MiniErrors
+        threshold:
+          {aggregate: error_rate, where: "model:gpt-4o-mini", by: [model], op: ">", value: 0.05}
+        window: 2h
+        for: 10m
+        severity: critical
+        annotations: {summary: "{{ $labels.model }} fails {{ $value | percent }} of calls"}
+      - alert: Traffic
+        threshold: {aggregate: count, op: ">", value: 0}
+        window: 1h
+        severity: info
+      - alert: RateLimits
+        pattern: {regex: "(?i)rate limit", min_count: 1}
+        window: 2h
+        severity: warning
+"""
+
+
+@pytest.fixture
+def store(incident_store: Path, tmp_path: Path) -> Path:
+    """A private copy: alert state is written under the store."""
+    copy = tmp_path / "store"
+    shutil.copytree(incident_store, copy)
+    return copy
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    path = tmp_path / "alerts.yaml"
+    path.write_text(RULES)
+    return path
+
+
+def _check(store: Path, rules: Path, at: str, *more: str) -> Any:
+    return invoke("alert", "check", "--rules", str(rules), "--store", str(store), "--at", at, *more)
+
+
+def _alerts(store: Path, *more: str) -> list[dict[str, Any]]:
+    result = invoke("alert", "list", "--store", str(store), "--format", "json", *more)
+    assert result.exit_code == 0, result.output
+    alerts: list[dict[str, Any]] = json.loads(result.stdout)
+    return alerts
+
+
+def test_check_states_persist_across_runs(store: Path, rules: Path) -> None:
+    first = _check(store, rules, "2026-11-20T10:00")
+    assert first.exit_code == 1, first.output  # RateLimits (warning) fires at once
+    states = {a["alertname"]: a["state"] for a in _alerts(store)}
+    assert states == {"MiniErrors": "pending", "Traffic": "firing", "RateLimits": "firing"}
+    _check(store, rules, "2026-11-20T10:05")
+    assert {a["alertname"]: a["state"] for a in _alerts(store)}["MiniErrors"] == "pending"
+    _check(store, rules, "2026-11-20T10:11")  # held for 11 minutes: past `for: 10m`
+    mini = next(a for a in _alerts(store) if a["alertname"] == "MiniErrors")
+    assert mini["state"] == "firing" and mini["startsAt"] == "2026-11-20T10:11:00Z"
+    assert mini["labels"]["model"] == "gpt-4o-mini"
+    assert mini["annotations"]["summary"].startswith("gpt-4o-mini fails ")
+    history = invoke("alert", "history", "--store", str(store), "--format", "json")
+    changes = [(e["alertname"], e["from"], e["to"]) for e in json.loads(history.stdout)]
+    assert ("MiniErrors", "pending", "firing") in changes
+
+
+def test_fail_severity_and_no_notify(store: Path, rules: Path) -> None:
+    only_critical = _check(store, rules, "2026-11-20T10:00", "--fail-severity", "critical")
+    assert only_critical.exit_code == 0, only_critical.output  # MiniErrors is only pending
+    bad = _check(store, rules, "2026-11-20T10:00", "--fail-severity", "page")
+    assert bad.exit_code == 2 and "--fail-severity 'page'" in bad.stderr
+
+
+def test_resolution_when_the_condition_stops(store: Path, rules: Path) -> None:
+    _check(store, rules, "2026-11-20T10:00")
+    _check(store, rules, "2026-11-25T10:00")  # no spans any more: nothing holds
+    states = {a["alertname"]: a["state"] for a in _alerts(store)}
+    assert states["Traffic"] == "resolved" and "MiniErrors" not in states
+
+
+def test_ack_and_resolve_by_id(store: Path, rules: Path) -> None:
+    _check(store, rules, "2026-11-20T10:00")
+    traffic = next(a for a in _alerts(store) if a["alertname"] == "Traffic")
+    acked = invoke("alert", "ack", traffic["id"][:6], "--comment", "on it", "--by", "ana",
+                   "--store", str(store))  # fmt: skip
+    assert acked.exit_code == 0 and "acknowledged" in acked.stdout
+    again = next(a for a in _alerts(store) if a["alertname"] == "Traffic")
+    assert again["acknowledgedBy"] == "ana"
+    done = invoke("alert", "resolve", traffic["id"], "--store", str(store))
+    assert done.exit_code == 0
+    assert [a for a in _alerts(store, "--state", "resolved") if a["id"] == traffic["id"]]
+    twice = invoke("alert", "resolve", traffic["id"], "--store", str(store))
+    assert twice.exit_code == 2 and "already resolved" in twice.stderr
+    unknown = invoke("alert", "ack", "zzzz", "--store", str(store))
+    assert unknown.exit_code == 2 and "no alert 'zzzz'" in unknown.stderr
+
+
+def test_silences(store: Path) -> None:
+    added = invoke("alert", "silence", "add", "--matcher", "alertname=~Rate.*", "--duration",
+                   "2h", "--comment", "provider incident", "--store", str(store))  # fmt: skip
+    assert added.exit_code == 0, added.output
+    silence_id = added.stdout.split()[1]
+    listed = invoke("alert", "silence", "list", "--store", str(store), "--format", "json")
+    (row,) = json.loads(listed.stdout)
+    assert row["id"] == silence_id and row["state"] == "active"
+    assert row["matchers"] == 'alertname=~"Rate.*"'
+    expired = invoke("alert", "silence", "expire", silence_id, "--store", str(store))
+    assert expired.exit_code == 0
+    assert invoke("alert", "silence", "list", "--store", str(store)).stdout.startswith("no ")
+    bad = invoke("alert", "silence", "add", "--matcher", "model=~(", "--duration", "1h",
+                 "--comment", "x", "--store", str(store))  # fmt: skip
+    assert bad.exit_code == 2 and "--matcher" in bad.stderr
+
+
+def test_watch_stops_after_max_runs(store: Path, rules: Path) -> None:
+    result = invoke("alert", "watch", "--rules", str(rules), "--store", str(store),
+                    "--interval", "1s", "--max-runs", "2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "stopped after 2 evaluation(s)" in result.stdout
+
+
+def test_rules_are_checked_with_file_and_line(tmp_path: Path, store: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(RULES.replace('op: ">", value: 0}', 'op: "~", value: 0}'))
+    result = invoke("alert", "rules", "--rules", str(bad))
+    assert result.exit_code == 2 and f"{bad}:12:" in result.stderr and "op '~'" in result.stderr
+    check = invoke("alert", "check", "--rules", str(bad), "--store", str(store))
+    assert check.exit_code == 2
+    missing = invoke(
+        "alert", "check", "--rules", str(tmp_path / "none.yaml"), "--store", str(store)
+    )
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        _Hook.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook() -> Iterator[str]:
+    _Hook.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def test_check_notifies_a_real_webhook(store: Path, tmp_path: Path, webhook: str) -> None:
+    rules = tmp_path / "notify.yaml"
+    rules.write_text(
+        RULES + f"notifications:\n  - {{name: hook, type: webhook, url: '{webhook}'}}\n"
+    )
+    result = _check(store, rules, "2026-11-20T10:00")
+    assert result.exit_code == 1, result.output
+    names = {a["labels"]["alertname"] for body in _Hook.received for a in body["alerts"]}
+    assert names == {"Traffic", "RateLimits"}  # pending MiniErrors is not sent
+    assert all(body["version"] == "4" and body["status"] == "firing" for body in _Hook.received)
+    sent = len(_Hook.received)
+    _check(store, rules, "2026-11-20T10:01")
+    assert len(_Hook.received) == sent  # unchanged groups are not sent again within 5 minutes
