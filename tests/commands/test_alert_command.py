@@ -184,3 +184,31 @@ def test_check_notifies_a_real_webhook(store: Path, tmp_path: Path, webhook: str
     sent = len(_Hook.received)
     _check(store, rules, "2026-11-20T10:01")
     assert len(_Hook.received) == sent  # unchanged groups are not sent again within 5 minutes
+
+
+def test_drift_and_budget_conditions(store: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "more.yaml"
+    rules.write_text(
+        """\
+groups:
+  - name: quality
+    rules:
+      - alert: ClaudeDrift
+        drift: {model: claude-sonnet-4-20250514, fail_on: warning}
+      - alert: NoSuchModel
+        drift: {model: nope}
+      - alert: DailySpend
+        budget: {name: daily, status: [exceeded]}
+"""
+    )
+    config = tmp_path / "pyflare.yaml"
+    config.write_text("budgets:\n  - {name: daily, period: day, limit_usd: 0.01}\n")
+    result = invoke("alert", "check", "--rules", str(rules), "--store", str(store), "--config",
+                    str(config), "--at", "2026-11-20T12:00", "--format", "json")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    firing = {a["alertname"]: a for a in json.loads(result.stdout)}
+    assert firing["ClaudeDrift"]["labels"]["model"] == "claude-sonnet-4-20250514"
+    assert firing["DailySpend"]["labels"]["budget"] == "daily"
+    assert firing["DailySpend"]["value"] > 0.01
+    assert "NoSuchModel" not in firing
+    assert "alert NoSuchModel not evaluated" in result.stderr
