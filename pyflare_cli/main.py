@@ -84,6 +84,7 @@ def root(
 def _register() -> None:
     from pyflare_cli.commands import (
         alert,
+        bench,
         cost,
         demo,
         drift,
@@ -95,7 +96,7 @@ def _register() -> None:
         traces,
     )
 
-    for module in (ingest, receive, store, traces, query, cost, drift, rca, alert, demo):
+    for module in (ingest, receive, store, traces, query, cost, drift, rca, alert, bench, demo):
         module.register(app)
 
 

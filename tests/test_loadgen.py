@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import random
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,13 +27,20 @@ from pyflare_cli.loadgen import (
     LoadConfig,
     LoadConfigError,
     PayloadPool,
+    Schedule,
+    Stage,
     ThresholdError,
     build_pool,
+    parse_duration,
+    parse_rate,
+    parse_stage,
     parse_threshold,
+    protocol_for,
     run_load,
 )
 from pyflare_cli.loadgen.config import validate
 from pyflare_cli.loadgen.payloads import Encoding, rebatch
+from pyflare_cli.loadgen.report import sparkline
 from pyflare_cli.loadgen.thresholds import evaluate
 from pyflare_cli.loadgen.trace_ids import json_trace_id_offsets, proto_trace_id_offsets
 
@@ -151,6 +159,180 @@ def test_schedule_counts_sends_by_spans(pool: PayloadPool) -> None:
         assert pool.sends_before(spans) == expected
 
 
+# -- the schedule of an open-model run (no network) --------------------------------------
+
+
+def test_ramp_up_from_zero_is_quadratic() -> None:
+    # 0 -> 100 spans/s over 10 s: S(t) = 5 t^2, so S reaches s at sqrt(s / 5).
+    schedule = Schedule.of_stages([Stage(10, 100)])
+    assert schedule.total_s == 10 and schedule.total_spans == 500
+    assert [schedule.time_of(s) for s in (0, 5, 20, 45, 125, 320)] == pytest.approx(
+        [0, 1, 2, 3, 5, 8]
+    )
+    assert schedule.spans_at(2) == pytest.approx(20) and schedule.rate_at(5) == pytest.approx(50)
+    assert schedule.time_of(499.999) == pytest.approx(10, abs=1e-4)
+    assert schedule.time_of(500) is None and schedule.time_of(10_000) is None
+
+
+def test_steady_spike_and_ramp_down_invert_exactly() -> None:
+    schedule = Schedule.of_stages(
+        [
+            Stage(2, 100),  # ramp up: 100 spans, ends at t=2
+            Stage(3, 100),  # steady: 300 spans, t in [2, 5)
+            Stage(1, 1000),  # spike 100 -> 1000: 550 spans, t in [5, 6)
+            Stage(2, 0),  # ramp down 1000 -> 0: 1000 spans, t in [6, 8)
+        ]
+    )
+    assert schedule.total_s == 8 and schedule.total_spans == 100 + 300 + 550 + 1000
+    # Steady: 100 spans/s after 100 spans.
+    assert schedule.time_of(100) == pytest.approx(2)
+    assert schedule.time_of(250) == pytest.approx(3.5)
+    # Spike: 100 tau + 450 tau^2 spans after 400; tau = 0.5 -> 162.5 spans.
+    assert schedule.time_of(400) == pytest.approx(5)
+    assert schedule.time_of(400 + 162.5) == pytest.approx(5.5)
+    assert schedule.rate_at(5.5) == pytest.approx(550)
+    # Ramp down: 1000 tau - 250 tau^2 after 950; tau = 1 -> 750 spans.
+    assert schedule.time_of(950 + 750) == pytest.approx(7)
+    assert schedule.rate_at(7) == pytest.approx(500)
+    assert schedule.time_of(1949.0) == pytest.approx(8 - (1 / 250) ** 0.5, abs=1e-9)
+    assert schedule.time_of(1950) is None
+    assert schedule.per_second(8) == pytest.approx([25, 75, 100, 100, 100, 550, 750, 250])
+    assert schedule.peak_rate == 1000
+
+
+def test_zero_rate_stages_send_nothing_until_the_rate_rises() -> None:
+    schedule = Schedule.of_stages(
+        [
+            Stage(2, 0),  # a leading pause
+            Stage(1, 100),  # 0 -> 100: 50 spans, t in [2, 3)
+            Stage(1, 0),  # 100 -> 0: 50 spans, t in [3, 4)
+            Stage(2, 0),  # a pause in the middle, t in [4, 6)
+            Stage(1, 100),  # 0 -> 100: 50 spans, t in [6, 7)
+        ]
+    )
+    assert schedule.total_spans == 150
+    assert schedule.time_of(0) == pytest.approx(2)  # the first send waits for the ramp
+    assert schedule.time_of(12.5) == pytest.approx(2.5)
+    assert schedule.time_of(50) == pytest.approx(3)
+    assert schedule.time_of(50 + 37.5) == pytest.approx(3.5)
+    # Exactly the spans offered before the middle pause: due when it ends, not at its start.
+    assert schedule.time_of(100) == pytest.approx(6)
+    assert schedule.time_of(112.5) == pytest.approx(6.5)
+    assert [schedule.rate_at(t) for t in (1, 4.5, 5.9)] == [0, 0, 0]
+    assert schedule.per_second(7) == pytest.approx([0, 0, 50, 50, 0, 0, 50])
+
+
+def test_a_constant_rate_is_spans_over_rate_bit_for_bit() -> None:
+    schedule = Schedule.constant(1_234.5, 3.0)
+    for spans in (0, 1, 99, 512, 1_000, 3_703.4):
+        assert schedule.time_of(spans) == spans / 1_234.5
+    assert schedule.time_of(3 * 1_234.5) is None
+    # Past the end the window extends at the same rate (the next unsent slot's due time).
+    assert schedule.window_end(3 * 1_234.5 + 1_234.5) == pytest.approx(4.0)
+    assert Schedule.of_stages([Stage(1, 100), Stage(1, 0)]).window_end(1e9) == 2
+
+
+def test_schedule_inverse_round_trips_on_random_stages() -> None:
+    rng = random.Random(11)
+    for _ in range(50):
+        stages = [
+            Stage(rng.choice([0.25, 1.0, 3.0, 7.5]), rng.choice([0, 0, 10, 1e3, 5e4, 2e5]))
+            for _ in range(rng.randint(1, 6))
+        ]
+        if all(stage.target_rate == 0 for stage in stages):
+            continue
+        schedule = Schedule.of_stages(stages)
+        previous = 0.0
+        for i in range(200):
+            spans = schedule.total_spans * i / 200
+            t = schedule.time_of(spans)
+            assert t is not None and previous <= t < schedule.total_s
+            assert schedule.spans_at(t) == pytest.approx(spans, rel=1e-9, abs=1e-6)
+            # Never inside a zero-rate stretch: at most where the rate starts to rise.
+            assert schedule.rate_at(t) > 0 or schedule.rate_at(t + 1e-9) > 0
+            previous = t
+
+
+def test_due_sends_and_the_due_count_use_one_rule(pool: PayloadPool) -> None:
+    # 0.5 s to 2k spans/s, 0.5 s down to 0: 1,000 spans, ten 100-span sends due.
+    config = LoadConfig(stages=(Stage(0.5, 2_000), Stage(0.5, 0)), duration_s=None)
+    schedule = config.schedule()
+    assert schedule is not None and config.mode == "rate" and config.limit_s == 1.0
+    due = [schedule.time_of(pool.spans_before(k)) for k in range(40)]
+    assert sum(t is not None for t in due) == pool.sends_before(schedule.total_spans) == 10
+    assert due[:10] == sorted(due[:10]) and due[10:] == [None] * 30
+    assert due[0] == 0 and due[1] == pytest.approx((2 * 100 / 4_000) ** 0.5)
+
+
+def test_stage_and_option_text_parse() -> None:
+    assert parse_stage("10s:1k") == Stage(10.0, 1_000.0)
+    assert parse_stage("500ms:2.5k") == Stage(0.5, 2_500.0)
+    assert parse_stage("2m:0") == Stage(120.0, 0.0)
+    assert parse_duration("1.5") == 1.5 and parse_rate("1m") == 1e6
+    assert [s.describe() for s in map(parse_stage, ("10s:1k", "0.5s:1500", "1m:1.5m"))] == [
+        "10s:1k",
+        "0.5s:1.5k",
+        "60s:1.5m",
+    ]
+    for bad in ("10s", "10s:", ":1k", "10x:1k", "10s:fast", "-1s:1k", "10s:-5"):
+        with pytest.raises(LoadConfigError, match="--stage"):
+            parse_stage(bad)
+    for unbounded in ("inf", "forever", "none"):
+        with pytest.raises(LoadConfigError, match="unbounded"):
+            parse_duration(unbounded)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"rate": 1_000.0}, "exclusive"),
+        ({"stages": (Stage(0.0, 10.0),)}, "above 0"),
+        ({"stages": (Stage(float("inf"), 10.0),)}, "above 0"),
+        ({"stages": (Stage(1.0, -1.0),)}, "rate must be 0 or"),
+        ({"stages": (Stage(1.0, float("nan")),)}, "rate must be 0 or"),
+        ({"stages": (Stage(1.0, 0.0), Stage(2.0, 0.0))}, "nothing would be sent"),
+        ({"stages": (Stage(400.0, 10.0), Stage(201.0, 0.0))}, "at most 600"),
+        ({"stages": (Stage(1.0, 10.0),) * 101}, "at most 100"),
+        ({"duration_s": 10.0}, "the stages set the duration"),
+    ],
+)
+def test_refuses_bad_stages(changes: dict[str, Any], message: str) -> None:
+    base: dict[str, Any] = {
+        "target": "http://127.0.0.1:1/v1/traces",
+        "stages": (Stage(1.0, 100.0),),
+        "duration_s": None,
+    }
+    with pytest.raises(LoadConfigError, match=message):
+        run_load(LoadConfig(**{**base, **changes}))
+
+
+def test_stages_bound_the_run_without_a_duration() -> None:
+    stages = (Stage(10.0, 1_000.0), Stage(30.0, 5_000.0), Stage(5.0, 20_000.0), Stage(10, 0))
+    config = LoadConfig(stages=stages, duration_s=None)
+    validate(config)
+    assert config.limit_s == 55.0 and config.mode == "rate"
+    validate(LoadConfig(stages=stages, duration_s=55.0))  # the same duration is accepted
+    validate(LoadConfig(stages=stages, duration_s=None, requests=10))
+
+
+def test_grpc_url_targets() -> None:
+    assert protocol_for("grpc://127.0.0.1:4317", None) == "grpc"
+    assert protocol_for("GRPCS://localhost:4317", None) == "grpc"
+    assert protocol_for("http://127.0.0.1:4318", None) == "http-protobuf"
+    assert protocol_for("127.0.0.1:4317", None) == "http-protobuf"
+    assert protocol_for("grpc://127.0.0.1:4317", "http-json") == "http-json"
+    target = validate(LoadConfig(target="grpc://127.0.0.1:4317", protocol="grpc"))
+    assert (target.address, target.secure, target.loopback) == ("127.0.0.1:4317", False, True)
+    secure = validate(LoadConfig(target="grpcs://[::1]", protocol="grpc"))
+    assert (secure.address, secure.secure) == ("[::1]:443", True)
+    with pytest.raises(LoadConfigError, match="--protocol grpc"):
+        validate(LoadConfig(target="grpc://127.0.0.1:4317"))
+    with pytest.raises(LoadConfigError, match="without a path"):
+        validate(LoadConfig(target="grpc://127.0.0.1:4317/v1/traces", protocol="grpc"))
+    with pytest.raises(LoadConfigError, match="--allow-remote"):
+        validate(LoadConfig(target="grpc://192.0.2.7:4317", protocol="grpc"))
+
+
 # -- runs against a real receiver -------------------------------------------------------
 
 
@@ -264,6 +446,25 @@ def test_gzip_bodies_arrive_intact(protocol: str) -> None:
     assert result.accepted_spans == sink.spans == len(sink.ids) == result.sent_spans
     raw = sum(len(zipped.payloads[k % len(zipped)].raw) for k in range(requests))
     assert result.sent_bytes < raw / 3
+
+
+def test_stages_run_on_their_schedule(pool: PayloadPool) -> None:
+    # 0 -> 2k spans/s over 0.5 s, then down to 0: 1,000 spans in ten 100-span sends.
+    stages = (Stage(0.5, 2_000.0), Stage(0.5, 0.0))
+    with http_sink() as (url, sink):
+        result = run_load(config(url, stages=stages, duration_s=None), pool)
+    assert result.mode == "rate" and result.rate_spans_per_s is None
+    assert result.stages == stages and result.due_requests == 10
+    assert result.sent_requests + result.behind_schedule == 10
+    assert sink.requests == result.sent_requests and result.duration_s >= 1.0
+    assert result.per_second_offered == [1_000, 0]
+    assert result.schedule_lag is not None
+    doc = result.to_dict()
+    assert doc["stages"] == [
+        {"duration_s": 0.5, "target_rate": 2_000.0},
+        {"duration_s": 0.5, "target_rate": 0.0},
+    ]
+    json.dumps(doc)
 
 
 def test_grpc_delivers_and_counts_status_codes(pool: PayloadPool) -> None:
@@ -391,6 +592,9 @@ def test_script_reports_writes_json_and_exits_by_thresholds(
         ["--requests", "0"],
         ["--target", "http://10.1.2.3:4318"],
         ["--threshold", "p99<fast"],
+        ["--stage", "10s:1k", "--rate", "1k"],
+        ["--stage", "10s"],
+        ["--stage", "10s:1k", "--duration", "5s"],
     ],
 )
 def test_script_refuses_with_exit_code_2(argv: list[str]) -> None:
@@ -398,7 +602,8 @@ def test_script_refuses_with_exit_code_2(argv: list[str]) -> None:
 
 
 def test_sparkline_scales_and_resamples() -> None:
-    spark = load_script().sparkline
-    assert spark([0, 5, 10]) == "▁▅█"
-    assert len(spark(list(range(600)))) == 60
-    assert spark([]) == "" and spark([0, 0]) == "▁▁"
+    assert load_script().sparkline is sparkline
+    assert sparkline([0, 5, 10]) == "▁▅█"
+    assert len(sparkline(list(range(600)))) == 60
+    assert sparkline([]) == "" and sparkline([0, 0]) == "▁▁"
+    assert sparkline([5, 10], top=20) == "▃▅"  # a shared scale for two series

@@ -1,12 +1,14 @@
 """A load generator for OTLP receivers: how many spans/s does a receiver acknowledge, and how
 fast?
 
-It will back ``pyflare bench load``; ``scripts/loadgen.py`` is its command line for now. The
-engine prints nothing: :func:`run_load` takes a :class:`LoadConfig` and returns a
-:class:`LoadResult`. Modules: ``config`` (options, limits, the target check), ``payloads``
-(the pre-encoded request pool), ``trace_ids`` (per-pass id rewriting), ``senders``
-(OTLP/HTTP and OTLP/gRPC), ``engine`` (scheduling and measurement), ``result``,
-``thresholds`` (pass/fail gates).
+It backs ``pyflare bench load`` (``pyflare_cli.commands.bench_load``); ``scripts/loadgen.py``
+is a standalone command line over the same modules. The engine prints nothing:
+:func:`run_load` takes a :class:`LoadConfig` and returns a :class:`LoadResult`. Modules:
+``config`` (options, limits, the target check, option text parsing), ``schedule`` (when
+sends are due: constant rate or k6-like stages), ``payloads`` (the pre-encoded request
+pool), ``trace_ids`` (per-pass id rewriting), ``senders`` (OTLP/HTTP and OTLP/gRPC),
+``engine`` (scheduling and measurement), ``result``, ``thresholds`` (pass/fail gates),
+``report`` (the result as text).
 """
 
 from pyflare_cli.loadgen.config import (
@@ -15,10 +17,15 @@ from pyflare_cli.loadgen.config import (
     LoadConfig,
     LoadConfigError,
     Protocol,
+    parse_duration,
+    parse_rate,
+    parse_stage,
+    protocol_for,
 )
 from pyflare_cli.loadgen.engine import pool_for, run_load, run_load_async
 from pyflare_cli.loadgen.payloads import PayloadPool, build_pool
 from pyflare_cli.loadgen.result import CpuUsage, LatencySummary, LoadResult
+from pyflare_cli.loadgen.schedule import Schedule, Stage
 from pyflare_cli.loadgen.thresholds import Threshold, ThresholdError, Verdict, parse_threshold
 
 __all__ = [
@@ -31,12 +38,18 @@ __all__ = [
     "LoadResult",
     "PayloadPool",
     "Protocol",
+    "Schedule",
+    "Stage",
     "Threshold",
     "ThresholdError",
     "Verdict",
     "build_pool",
+    "parse_duration",
+    "parse_rate",
+    "parse_stage",
     "parse_threshold",
     "pool_for",
+    "protocol_for",
     "run_load",
     "run_load_async",
 ]

@@ -5,18 +5,24 @@ loopback, a non-loopback target must be named explicitly *and* confirmed with
 ``allow_remote``, exactly one URL is accepted (no lists, no discovery), redirects are not
 followed and proxy settings from the environment are ignored. Every run is bounded: by
 ``duration_s`` (at most :data:`MAX_DURATION_S`) and/or a ``requests`` cap; a run with
-neither is refused, and a capped run without a duration still stops at the maximum.
+neither is refused, and a capped run without a duration still stops at the maximum. A run
+with ``stages`` lasts the sum of their durations (at most the same maximum).
+
+The text forms the command lines take (``10s``, ``20k``, ``10s:1k``, ``grpc://host:port``)
+are parsed here too, so ``pyflare bench load`` and ``scripts/loadgen.py`` agree.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pyflare_cli.errors import UsageError
+from pyflare_cli.loadgen.schedule import Schedule, Stage
 from pyflare_cli.loadgen.thresholds import Threshold
 
 Protocol = Literal["http-protobuf", "http-json", "grpc"]
@@ -28,6 +34,8 @@ MAX_DURATION_S = 600.0
 MAX_CONCURRENCY = 1024
 MAX_BATCH = 100_000
 MAX_TIMEOUT_S = 300.0
+MAX_STAGES = 100
+GRPC_SCHEMES = ("grpc", "grpcs")
 
 
 class LoadConfigError(UsageError):
@@ -36,11 +44,13 @@ class LoadConfigError(UsageError):
 
 @dataclass(frozen=True)
 class LoadConfig:
-    """One load run. ``rate`` is in spans/s (None: as fast as acknowledgements allow)."""
+    """One load run. ``rate`` is in spans/s (None: as fast as acknowledgements allow);
+    ``stages`` replace ``rate`` with a ramping rate and ``duration_s`` with their sum (give
+    ``duration_s=None`` or that sum)."""
 
     target: str | None = None
     """OTLP/HTTP URL (a bare ``http://host:port`` gets ``/v1/traces``) or gRPC
-    ``[http://]host:port``; None: the local default of ``protocol``."""
+    ``[http://|grpc://]host:port``; None: the local default of ``protocol``."""
     protocol: Protocol = "http-protobuf"
     concurrency: int = 4
     rate: float | None = None
@@ -54,15 +64,28 @@ class LoadConfig:
     timeout_s: float = 10.0
     allow_remote: bool = False
     thresholds: tuple[Threshold, ...] = ()
+    stages: tuple[Stage, ...] = ()
 
     @property
     def mode(self) -> str:
-        return "max" if self.rate is None else "rate"
+        """``rate`` (open model: a constant rate or stages) or ``max`` (closed model)."""
+        return "max" if self.rate is None and not self.stages else "rate"
 
     @property
     def limit_s(self) -> float:
-        """Wall-clock limit of the sending phase (the duration, else the maximum)."""
+        """Wall-clock limit of the sending phase (the stages' total, the duration, else the
+        maximum)."""
+        if self.stages:
+            return sum(stage.duration_s for stage in self.stages)
         return MAX_DURATION_S if self.duration_s is None else self.duration_s
+
+    def schedule(self) -> Schedule | None:
+        """When sends are due (None in max mode); see ``schedule``."""
+        if self.stages:
+            return Schedule.of_stages(self.stages)
+        if self.rate is not None:
+            return Schedule.constant(self.rate, self.limit_s)
+        return None
 
 
 @dataclass(frozen=True)
@@ -78,7 +101,9 @@ def validate(config: LoadConfig) -> Target:
     """Check every limit of ``config``; return its resolved target or raise LoadConfigError."""
     if config.protocol not in PROTOCOLS:
         raise LoadConfigError(f"--protocol {config.protocol!r}: use one of {', '.join(PROTOCOLS)}")
-    if config.duration_s is None and config.requests is None:
+    if config.stages:
+        _check_stages(config)
+    elif config.duration_s is None and config.requests is None:
         raise LoadConfigError(
             "refusing an unbounded run: give a --duration (at most "
             f"{MAX_DURATION_S:g} s) and/or a --requests cap"
@@ -108,6 +133,34 @@ def validate(config: LoadConfig) -> Target:
     return target
 
 
+def _check_stages(config: LoadConfig) -> None:
+    """Stages replace --rate and --duration; each is finite, and the whole run is bounded."""
+    stages = config.stages
+    if config.rate is not None:
+        raise LoadConfigError("--stage and --rate are exclusive: the stages set the rate")
+    if len(stages) > MAX_STAGES:
+        raise LoadConfigError(f"{len(stages)} stages: at most {MAX_STAGES}")
+    for stage in stages:
+        if not (math.isfinite(stage.duration_s) and stage.duration_s > 0):
+            raise LoadConfigError(f"--stage {stage.describe()}: the duration must be above 0 s")
+        if not (math.isfinite(stage.target_rate) and stage.target_rate >= 0):
+            raise LoadConfigError(
+                f"--stage {stage.describe()}: the rate must be 0 or a positive number of spans/s"
+            )
+    total = config.limit_s
+    if total > MAX_DURATION_S:
+        raise LoadConfigError(
+            f"--stage: the stages last {total:g} s in all; at most {MAX_DURATION_S:g} s"
+        )
+    if config.duration_s is not None and abs(config.duration_s - total) > 1e-9:
+        raise LoadConfigError(
+            f"--duration {config.duration_s:g} s and --stage are exclusive: the stages set "
+            f"the duration ({total:g} s)"
+        )
+    if all(stage.target_rate == 0 for stage in stages):
+        raise LoadConfigError("--stage: every stage has rate 0, so nothing would be sent")
+
+
 def _in_range(name: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
         raise LoadConfigError(f"{name} {value}: must be between {low} and {high}")
@@ -120,8 +173,16 @@ def resolve_target(target: str | None, protocol: Protocol) -> Target:
     if grpc and "://" not in text:
         text = f"http://{text}"
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https"):
-        raise LoadConfigError(f"--target {text}: the URL must start with http:// or https://")
+    if parts.scheme in GRPC_SCHEMES:
+        if not grpc:
+            raise LoadConfigError(
+                f"--target {text}: a {parts.scheme}:// target needs --protocol grpc, not {protocol}"
+            )
+        parts = parts._replace(scheme="https" if parts.scheme == "grpcs" else "http")
+    elif parts.scheme not in ("http", "https"):
+        raise LoadConfigError(
+            f"--target {text}: the URL must start with http://, https:// or grpc://"
+        )
     if not parts.hostname:
         raise LoadConfigError(f"--target {text}: no host")
     try:
@@ -151,3 +212,52 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def protocol_for(target: str | None, protocol: Protocol | None) -> Protocol:
+    """The protocol of a run: as given, else ``grpc`` for a ``grpc://`` or ``grpcs://``
+    target and ``http-protobuf`` otherwise."""
+    if protocol is not None:
+        return protocol
+    scheme, separator, _ = (target or "").partition("://")
+    return "grpc" if separator and scheme.lower() in GRPC_SCHEMES else "http-protobuf"
+
+
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|min)?\s*$")
+_RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([km]?)\s*$", re.IGNORECASE)
+
+
+_UNBOUNDED = frozenset({"inf", "infinity", "forever", "none", "unlimited", "-1"})
+
+
+def parse_duration(text: str, option: str = "--duration") -> float:
+    """``500ms``, ``10s``, ``2m`` or a bare number of seconds (finite by construction)."""
+    if text.strip().lower() in _UNBOUNDED:
+        raise LoadConfigError(
+            f"refusing an unbounded run: {option} {text!r}; give a duration of at most "
+            f"{MAX_DURATION_S:g} s"
+        )
+    match = _DURATION.match(text.lower())
+    if not match:
+        raise LoadConfigError(f"{option} {text!r}: expected a duration such as 10s, 500ms, 2m")
+    scale = {"ms": 1e-3, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0}[match[2]]
+    return float(match[1]) * scale
+
+
+def parse_rate(text: str, option: str = "--rate") -> float:
+    """Spans/s: ``5000``, ``20k``, ``1.5m``."""
+    match = _RATE.match(text)
+    if not match:
+        raise LoadConfigError(f"{option} {text!r}: expected spans/s such as 5000 or 20k")
+    return float(match[1]) * {"": 1.0, "k": 1e3, "m": 1e6}[match[2].lower()]
+
+
+def parse_stage(text: str) -> Stage:
+    """``DURATION:RATE``, e.g. ``30s:5k``: ramp to 5,000 spans/s over 30 s."""
+    duration, colon, rate = text.partition(":")
+    if not colon:
+        raise LoadConfigError(
+            f"--stage {text!r}: expected DURATION:RATE such as 30s:5k (ramp to 5k spans/s "
+            "over 30 s)"
+        )
+    return Stage(parse_duration(duration, "--stage"), parse_rate(rate, "--stage"))

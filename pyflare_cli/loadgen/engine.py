@@ -4,14 +4,15 @@
 answered, so throughput is whatever the receiver acknowledges; latency is measured from the
 actual send. This is the mode for "how fast can it ingest".
 
-*Rate* mode (open model): send ``k`` is *scheduled* at ``start + spans_before(k) / rate``,
-independently of how fast answers come back. A free client claims the next slot, prepares
-its body, sleeps until the scheduled time (or sends at once if already late) and measures
-latency **from the scheduled time**, not from when it managed to send. When the receiver
-stalls and every client is waiting, the sends that should have happened meanwhile still
-count their waiting time, instead of silently not being issued (coordinated omission, which
-would hide a stall behind a handful of slow samples). ``service_latency`` (from the actual
-send) and ``schedule_lag`` (how late sends started) are reported beside it, so a late
+*Rate* mode (open model): send ``k`` is *scheduled* at ``start + spans_before(k) / rate``
+(with stages: when the ramping rate's integral reaches ``spans_before(k)``, see
+``schedule``), independently of how fast answers come back. A free client claims the next
+slot, prepares its body, sleeps until the scheduled time (or sends at once if already late)
+and measures latency **from the scheduled time**, not from when it managed to send. When the
+receiver stalls and every client is waiting, the sends that should have happened meanwhile
+still count their waiting time, instead of silently not being issued (coordinated omission,
+which would hide a stall behind a handful of slow samples). ``service_latency`` (from the
+actual send) and ``schedule_lag`` (how late sends started) are reported beside it, so a late
 client is told apart from a slow receiver. At the end of the duration, slots that were due
 but never started are counted as ``behind_schedule``; in-flight requests are awaited (up to
 the request timeout), so a run lasts at most duration + timeout.
@@ -39,6 +40,7 @@ import numpy as np
 from pyflare_cli.loadgen.config import LoadConfig, LoadConfigError, Target, validate
 from pyflare_cli.loadgen.payloads import Encoding, PayloadPool, build_pool
 from pyflare_cli.loadgen.result import CpuUsage, LatencySummary, LoadResult
+from pyflare_cli.loadgen.schedule import Schedule
 from pyflare_cli.loadgen.senders import ACK, REJECTED, GrpcSender, HttpSender, Outcome, Sender
 from pyflare_cli.loadgen.thresholds import evaluate
 
@@ -146,6 +148,7 @@ class _Run:
     def __init__(self, config: LoadConfig, pool: PayloadPool, sender: Sender) -> None:
         self.config, self.pool, self.sender = config, pool, sender
         self.cap = config.requests if config.requests is not None else sys.maxsize
+        self.schedule: Schedule | None = config.schedule()
         self.next = 0
         self.rec = _Recorder()
         self.start = self.deadline = self.end = 0.0
@@ -164,15 +167,20 @@ class _Run:
 
     async def _client(self, worker: int) -> None:
         pool, send, record = self.pool, self.sender.send, self.rec.record
-        rate, clock, heavy = self.config.rate, time.perf_counter, pool.heavy_per_send
+        schedule, clock, heavy = self.schedule, time.perf_counter, pool.heavy_per_send
         while True:
             k = self.next
             now = clock()
             if k >= self.cap or now >= self.deadline:
                 return
-            due = now if rate is None else self.start + pool.spans_before(k) / rate
-            if due >= self.deadline:
-                return
+            if schedule is None:
+                due = now
+            else:
+                # Due iff spans_before(k) < total_spans: the rule _due_requests counts by.
+                offset = schedule.time_of(pool.spans_before(k))
+                if offset is None:
+                    return
+                due = self.start + offset
             self.next = k + 1
             body = await asyncio.to_thread(pool.body, k) if heavy else pool.body(k)
             wait = due - clock()
@@ -181,21 +189,21 @@ class _Run:
             sent = clock()
             outcome = await send(body, worker)
             done = clock()
-            record(outcome, pool.spans_of(k), len(body), sent if rate is None else due, sent, done)
+            due_or_sent = sent if schedule is None else due
+            record(outcome, pool.spans_of(k), len(body), due_or_sent, sent, done)
 
     def _due_requests(self) -> int | None:
-        if self.config.rate is None:
+        if self.schedule is None:
             return None
-        due = self.pool.sends_before(self.config.limit_s * self.config.rate)
-        return min(due, self.cap)
+        return min(self.pool.sends_before(self.schedule.total_spans), self.cap)
 
     def result(self, target: Target) -> LoadResult:
         config, pool, rec = self.config, self.pool, self.rec
         due = self._due_requests()
         duration = self.end - self.start
-        if due is not None and config.rate is not None:
+        if due is not None and self.schedule is not None:
             # The offered window ends when the next, unsent slot would have been due.
-            duration = max(duration, self.pool.spans_before(due) / config.rate)
+            duration = max(duration, self.schedule.window_end(self.pool.spans_before(due)))
         seconds = int(duration) + 1
         accepted = sum(rec.ack_spans)
         return LoadResult(
@@ -224,12 +232,18 @@ class _Run:
             spans_per_s=accepted / duration if duration > 0 else 0.0,
             latency=LatencySummary.of(rec.latency),
             service_latency=LatencySummary.of(rec.service),
-            schedule_lag=LatencySummary.of(rec.lag) if config.rate is not None else None,
+            schedule_lag=LatencySummary.of(rec.lag) if self.schedule is not None else None,
             per_second_spans=self._per_second(rec.ack_done, rec.ack_spans, seconds),
+            per_second_offered=(
+                [round(v) for v in self.schedule.per_second(seconds)]
+                if self.schedule is not None
+                else None
+            ),
             per_second_failed=self._per_second(rec.fail_done, None, seconds),
             cpu=self.cpu,
             partial_messages=dict(rec.partial_messages.most_common(_MAX_MESSAGES)),
             bad_ack_bodies=rec.bad_ack_bodies,
+            stages=config.stages,
         )
 
     def _per_second(self, done: list[float], weights: list[int] | None, seconds: int) -> list[int]:

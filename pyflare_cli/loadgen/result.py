@@ -8,8 +8,12 @@ spans of acknowledged requests minus those a partial success refused; *failed* r
 are those rejected by status plus transport errors. Achieved ``spans_per_s`` is accepted
 spans over ``duration_s``: from the start to the last answer, and in rate mode at least to
 the end of the schedule (when the first send that was not due would have been due).
-Percentiles are nearest-rank over acknowledged requests. ``per_second_*`` buckets whole
-seconds since the start by answer time; the last bucket is usually partial.
+Percentiles are nearest-rank over acknowledged requests. ``per_second_spans`` and
+``per_second_failed`` bucket whole seconds since the start by answer time; the last bucket
+is usually partial. In rate mode ``per_second_offered`` is what the schedule offers in each
+of those seconds (the integral of its rate), to read the achieved series against; ``stages``
+are the k6-like stages of a ramping run (empty otherwise, ``rate_spans_per_s`` is then the
+constant rate or None in max mode).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from pyflare_cli.loadgen.schedule import Stage
 from pyflare_cli.loadgen.thresholds import Verdict
 
 
@@ -30,6 +35,7 @@ class LatencySummary:
     count: int
     p50_ms: float
     p90_ms: float
+    p95_ms: float
     p99_ms: float
     max_ms: float
     mean_ms: float
@@ -39,8 +45,16 @@ class LatencySummary:
         if not seconds:
             return None
         ms = np.asarray(seconds, dtype=np.float64) * 1e3
-        p50, p90, p99 = np.percentile(ms, [50, 90, 99], method="inverted_cdf")
-        return cls(len(ms), float(p50), float(p90), float(p99), float(ms.max()), float(ms.mean()))
+        p50, p90, p95, p99 = np.percentile(ms, [50, 90, 95, 99], method="inverted_cdf")
+        return cls(
+            len(ms),
+            float(p50),
+            float(p90),
+            float(p95),
+            float(p99),
+            float(ms.max()),
+            float(ms.mean()),
+        )
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,8 @@ class LoadResult:
     partial_messages: dict[str, int] = field(default_factory=dict)
     bad_ack_bodies: int = 0
     verdicts: list[Verdict] = field(default_factory=list)
+    per_second_offered: list[int] | None = None
+    stages: tuple[Stage, ...] = ()
 
     @property
     def rejected_requests(self) -> int:
@@ -114,7 +130,7 @@ class LoadResult:
     def metrics(self) -> dict[str, float | None]:
         """The flat metrics thresholds are evaluated on (see ``thresholds``)."""
         out: dict[str, float | None] = {"spans_per_s": self.spans_per_s}
-        for name in ("p50", "p90", "p99", "max", "mean"):
+        for name in ("p50", "p90", "p95", "p99", "max", "mean"):
             out[f"{name}_ms"] = getattr(self.latency, f"{name}_ms") if self.latency else None
         counts = {
             "errors": (self.failed_requests, self.sent_requests),
@@ -132,6 +148,7 @@ class LoadResult:
         """The JSON form: every field, plus the derived totals and ``passed``."""
         out = asdict(self)
         out.update(
+            stages=[asdict(stage) for stage in self.stages],
             rejected_requests=self.rejected_requests,
             transport_error_requests=self.transport_error_requests,
             failed_requests=self.failed_requests,

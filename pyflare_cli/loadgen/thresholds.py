@@ -6,7 +6,7 @@ run) and evaluated on a flat mapping of metrics, so this module knows nothing of
 result is computed. A metric the run could not measure (no acknowledged request, so no
 latency) fails its threshold: a gate never passes by default.
 
-Metrics: ``p50 p90 p99 max mean`` ack latency (``us``, ``ms`` default, ``s``); ``errors``
+Metrics: ``p50 p90 p95 p99 max mean`` ack latency (``us``, ``ms`` default, ``s``); ``errors``
 (requests not acknowledged: rejected by status or transport error), ``rejected``,
 ``transport``, ``partial`` (spans refused in a partial success) and ``behind`` (rate-mode
 sends that never started before the end), each as a count or, with ``%``, a percentage of
@@ -28,7 +28,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-_LATENCY = ("p50", "p90", "p99", "max", "mean")
+_LATENCY = ("p50", "p90", "p95", "p99", "max", "mean")
 _COUNTS = ("errors", "rejected", "transport", "partial", "behind")
 _TIME_UNITS = {"": 1.0, "ms": 1.0, "us": 1e-3, "µs": 1e-3, "s": 1e3}
 _RATE_UNITS = {"": 1.0, "k": 1e3, "m": 1e6}

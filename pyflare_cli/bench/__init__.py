@@ -1,0 +1,1 @@
+"""`pyflare bench`: suites of timed real runs, the machine they ran on, the regression gate."""

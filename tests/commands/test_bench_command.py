@@ -1,0 +1,106 @@
+"""``pyflare bench``: every suite runs at a tiny size, and the regression gate's logic."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_support import invoke
+
+from pyflare_cli.bench.compare import compare, load_results, parse_ratio
+from pyflare_cli.bench.figures import Figure
+from pyflare_cli.errors import UsageError
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """One run of every suite that exists, on 2,000 spans, one repeat."""
+    folder = tmp_path_factory.mktemp("bench")
+    out = folder / "results.json"
+    result = invoke("bench", "--spans", "2000", "--repeat", "1", "--work", str(folder / "work"),
+                    "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    yield json.loads(out.read_text())
+
+
+def test_every_suite_reports_its_figures(results: dict[str, object]) -> None:
+    figures = results["figures"]
+    assert isinstance(figures, list)
+    suites = {f["suite"] for f in figures}
+    assert suites == {"ingest", "receive", "query", "cost", "drift", "rca", "alert"}
+    assert results["skipped"] == {"tui": "not built yet (the TUI, issue 8)"}
+    by_key = {f"{f['suite']}/{f['name']}": f for f in figures}
+    assert by_key["ingest/otlp-protobuf spans/s"]["median"] > 0
+    assert by_key["ingest/otlp-protobuf bytes per span on disk"]["median"] > 50
+    assert by_key["receive/spans/s persisted"]["median"] > 0
+    assert by_key["receive/rejected requests"]["median"] == 0
+    assert by_key["query/trace lookup by id p50"]["unit"] == "s"
+    assert all(len(f["values"]) == 1 for f in figures)  # one repeat; the warm-up is not kept
+    machine = results["machine"]
+    assert isinstance(machine, dict) and machine["cores"] and "polars" in machine["libraries"]
+
+
+def _figure(name: str, values: tuple[float, ...], better: str = "lower") -> Figure:
+    return Figure("s", name, "s", values, better)  # type: ignore[arg-type]
+
+
+def test_the_gate_accounts_for_noise_and_direction() -> None:
+    baseline = [
+        _figure("fast", (1.0, 1.0, 1.0)),
+        _figure("noisy", (1.0, 1.2, 1.4)),
+        _figure("throughput", (100.0, 100.0), "higher"),
+        _figure("gone", (1.0,)),
+    ]
+    current = [
+        _figure("fast", (1.15, 1.15, 1.15)),  # 15% slower, no noise: regressed
+        _figure("noisy", (1.3, 1.35, 1.4)),  # 12.5% slower, 40% noise: fine
+        _figure("throughput", (85.0, 85.0), "higher"),  # 15% less: regressed
+        _figure("new", (1.0,)),
+    ]
+    found, only_before, only_now = compare(baseline, current, 0.10)
+    verdicts = {c.key: c.regressed for c in found}
+    assert verdicts == {"s/fast": True, "s/noisy": False, "s/throughput": True}
+    noisy = next(c for c in found if c.key == "s/noisy")
+    assert noisy.allowed == pytest.approx(0.10 + 0.4 / 1.2)
+    assert only_before == ["s/gone"] and only_now == ["s/new"]
+    improved, _, _ = compare([_figure("x", (2.0,))], [_figure("x", (1.0,))], 0.0)
+    assert not improved[0].regressed and improved[0].change == pytest.approx(-0.5)
+
+
+def test_ratios_and_bad_result_files(tmp_path: Path) -> None:
+    assert parse_ratio("10%") == pytest.approx(0.1) and parse_ratio("0.25") == 0.25
+    with pytest.raises(UsageError, match="percentage"):
+        parse_ratio("ten")
+    with pytest.raises(UsageError, match="no such file"):
+        load_results(tmp_path / "none.json")
+    junk = tmp_path / "junk.json"
+    junk.write_text('{"figures": 3}')
+    with pytest.raises(UsageError, match="no figures"):
+        load_results(junk)
+
+
+def test_compare_exit_codes(results: dict[str, object], tmp_path: Path) -> None:
+    figures = results["figures"]
+    assert isinstance(figures, list)
+    query = [f for f in figures if f["suite"] == "query"]
+    generous = tmp_path / "generous.json"
+    slow = [{**f, "values": [v * 100 for v in f["values"]]} for f in query]
+    generous.write_text(json.dumps({"figures": slow}))
+    strict = tmp_path / "strict.json"
+    fast = [{**f, "values": [v / 100 for v in f["values"]]} for f in query]
+    strict.write_text(json.dumps({"figures": fast}))
+    args = ("bench", "query", "--spans", "1000", "--repeat", "1", "--work", str(tmp_path / "w"))
+    ok = invoke(*args, "--compare", str(generous), "--format", "markdown")
+    assert ok.exit_code == 0, ok.output
+    assert "| query/trace lookup by id p50 |" in ok.stdout
+    worse = invoke(*args, "--compare", str(strict))
+    assert worse.exit_code == 1 and "regressed beyond 10%" in worse.stderr
+
+
+def test_usage_errors() -> None:
+    assert "unknown suite 'tuning'" in invoke("bench", "tuning").stderr
+    assert invoke("bench", "--spans", "ten").exit_code == 2
+    assert "at least 1000" in invoke("bench", "--spans", "10").stderr
+    assert invoke("bench", "--max-regression", "x%").exit_code == 2
