@@ -80,8 +80,19 @@ def analyse(target: pl.DataFrame, baseline: pl.DataFrame, settings: RcaSettings)
     )
     slices = find_slices(frame, kept, slice_settings)
     changes = new_values(frame, kept, binary, settings.min_size)
-    errors = spans.filter(pl.col("status_code") == "error").select(
-        "target", "trace_id", "span_id", "start_time", error_message().alias("message")
+    errors = (
+        spans.lazy()  # select first, so the filter copies five columns, not every map
+        .select(
+            "target",
+            "trace_id",
+            "span_id",
+            "start_time",
+            "status_code",
+            error_message().alias("message"),
+        )
+        .filter(pl.col("status_code") == "error")
+        .select("target", "trace_id", "span_id", "start_time", pl.col("message"))
+        .collect()
     )
     clusters = failure_clusters(errors, frame.filter(pl.col("target")), kept, settings.top)
     latency, slow, threshold = pl.DataFrame(schema=ATTRIBUTION_SCHEMA), 0, 0.0

@@ -98,7 +98,7 @@ def _attribute_keys(spans: pl.DataFrame, column: str) -> pl.DataFrame:
     )
 
 
-def discover(spans: pl.DataFrame, sample: int = 50_000) -> list[Dimension]:
+def discover(spans: pl.DataFrame, sample: int = 20_000) -> list[Dimension]:
     """Built-in dimensions plus the category-like attributes of ``spans`` (a sample of it)."""
     found = [Dimension(name, expr) for name, expr in BUILT_IN.items()]
     probe = spans.sample(sample, seed=0) if spans.height > sample else spans
@@ -135,14 +135,19 @@ def dimension_frame(
     ).filter(pl.col("y").is_not_null() & pl.col("y").is_finite())
     kept: list[str] = []
     columns: list[pl.Series] = []
-    for dim in dimensions:
+    base = base.with_columns(
+        pl.col(d.name).cast(pl.String).fill_null(NONE) for d in dimensions if not d.numeric
+    )
+    distincts = base.select(pl.col(d.name).n_unique() for d in dimensions).row(0)
+    for dim, distinct in zip(dimensions, distincts, strict=True):
         values = base.get_column(dim.name)
-        values = _quantile_labels(values) if dim.numeric else values.cast(pl.String).fill_null(NONE)
-        counts = values.value_counts(sort=True)
-        distinct = counts.height
+        if dim.numeric:
+            values = _quantile_labels(values)
+            distinct = values.n_unique()
         if distinct < 2 or (distinct > MAX_VALUES and distinct > 0.5 * max(base.height, 1)):
             continue
         if distinct > TOP_VALUES:
+            counts = values.value_counts(sort=True)
             top = counts.get_column(values.name).head(TOP_VALUES)
             values = pl.select(
                 pl.when(values.is_in(top.implode())).then(values).otherwise(pl.lit(OTHER))

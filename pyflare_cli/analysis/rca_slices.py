@@ -121,6 +121,21 @@ def _summaries(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     )
 
 
+def _summaries_all(
+    frame: pl.DataFrame, dimensions: list[str], settings: SliceSettings
+) -> list[pl.DataFrame]:
+    """:func:`_summaries` of each dimension, reportable groups only, run in parallel."""
+    lazy = frame.lazy()
+    queries = [
+        lazy.group_by(dim)
+        .agg(pl.col(SUMS).sum())
+        .with_columns(pl.col(dim).cast(pl.String))
+        .filter(_reportable(dim, settings))
+        for dim in dimensions
+    ]
+    return pl.collect_all(queries)
+
+
 def _label(keys: list[str], values: tuple[str, ...]) -> str:
     return " and ".join(f"{k} = {v}" for k, v in zip(keys, values, strict=True))
 
@@ -177,16 +192,15 @@ def find_slices(
     y = target.get_column("y")
     whole = (float(target.height), float(y.sum()), float((y**2).sum()), 0.0)
     rows: list[pl.DataFrame] = []
-    level: list[tuple[list[str], tuple[str, ...], pl.DataFrame]] = []
-    for dim in dimensions:
-        groups = _summaries(frame, [dim]).filter(_reportable(dim, settings))
+    level: list[tuple[list[str], tuple[str, ...], float]] = []
+    for dim, groups in zip(dimensions, _summaries_all(frame, dimensions, settings), strict=True):
         if groups.height == 0:
             continue
         scored = _score(groups, whole, total.mean_baseline, settings)
         rows.append(_labelled(scored, [dim], (), 1, dimensions))
         level.extend(_children_seeds(scored, [dim]))
     for order in range(2, settings.max_order + 1):
-        seeds = sorted(level, key=lambda s: -float(s[2].get_column("excess").item()))
+        seeds = sorted(level, key=lambda s: -s[2])
         level = []
         for keys, values, _parent in seeds[: settings.beam]:
             subset = _subset(frame, keys, values)
@@ -197,10 +211,8 @@ def find_slices(
                 float((sub_target**2).sum()),
                 0.0,
             )
-            for dim in dimensions:
-                if dim in keys:
-                    continue
-                groups = _summaries(subset, [dim]).filter(_reportable(dim, settings))
+            others = [d for d in dimensions if d not in keys]
+            for dim, groups in zip(others, _summaries_all(subset, others, settings), strict=True):
                 if groups.height == 0:
                     continue
                 scored = _score(groups, scope, total.mean_baseline, settings)
@@ -373,12 +385,13 @@ def _beyond(child: tuple[Any, ...], parent: tuple[Any, ...]) -> float:
 
 def _children_seeds(
     scored: pl.DataFrame, keys: list[str], values: tuple[str, ...] = ()
-) -> list[tuple[list[str], tuple[str, ...], pl.DataFrame]]:
-    """Slices worth crossing further: worse than their reference, with positive excess."""
+) -> list[tuple[list[str], tuple[str, ...], float]]:
+    """Slices worth crossing further (worse than their reference, positive excess), with
+    their excess to rank them by."""
     promising = scored.filter(pl.col("worse") & (pl.col("excess") > 0))
     return [
-        (keys, (*values, row[keys[-1]]), promising.filter(pl.col(keys[-1]) == row[keys[-1]]))
-        for row in promising.iter_rows(named=True)
+        (keys, (*values, value), float(excess))
+        for value, excess in promising.select(keys[-1], "excess").iter_rows()
     ]
 
 
