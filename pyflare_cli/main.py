@@ -94,9 +94,23 @@ def _register() -> None:
         receive,
         store,
         traces,
+        tui,
     )
 
-    for module in (ingest, receive, store, traces, query, cost, drift, rca, alert, bench, demo):
+    for module in (
+        ingest,
+        receive,
+        store,
+        traces,
+        query,
+        cost,
+        drift,
+        rca,
+        alert,
+        bench,
+        tui,
+        demo,
+    ):
         module.register(app)
 
 

@@ -1,0 +1,235 @@
+"""The waterfall screen of one trace: headline, the waterfall, in-trace search, status line.
+
+The trace is loaded and its tree and critical path are computed in a worker thread (the
+same analysis calls as ``pyflare trace show``), then handed to the
+:class:`~pyflare_cli.tui.widgets.waterfall_view.WaterfallView`, which owns navigation.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import TYPE_CHECKING, ClassVar
+
+import polars as pl
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from pyflare_cli.analysis.traces import summarize_traces
+from pyflare_cli.errors import PyflareError
+from pyflare_cli.render.units import count, format_duration, format_tokens, money
+from pyflare_cli.tui.history import QueryHistory
+from pyflare_cli.tui.waterfall_model import WaterfallModel
+from pyflare_cli.tui.widgets.query_bar import QueryBar
+from pyflare_cli.tui.widgets.waterfall_view import WaterfallView
+
+if TYPE_CHECKING:
+    from pyflare_cli.tui.app import PyflareApp
+
+
+def headline(spans: pl.DataFrame) -> Text:
+    """``chat-api: POST /chat · 12 spans · 1.50s · ✖ 1 error · … · start UTC · trace 5b8e…``.
+
+    The most telling parts come first, so that a narrow terminal cuts only the id.
+    """
+    if spans.height == 0:
+        return Text("empty trace")
+    s = summarize_traces(spans.lazy()).collect().row(0, named=True)
+    text = Text(f"{s['root_service']}: {s['root_name']}", style="bold")
+    text.append(f" · {s['spans']:,} spans · {format_duration(int(s['duration_ns'] or 0))}")
+    if s["errors"]:
+        text.append(f" · ✖ {s['errors']} error(s)", style="bold red")
+    if s["total_tokens"]:
+        text.append(f" · {count(s['total_tokens'])} tokens")
+    if s["cost_usd"] is not None:
+        text.append(f" · {money(s['cost_usd'])}")
+    text.append(f" · {s['start_time']:%Y-%m-%d %H:%M:%S} UTC · trace {s['trace_id']}")
+    return text
+
+
+class WaterfallScreen(Screen[None]):
+    """One trace as a waterfall; ``span_id`` is selected once it is loaded."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("slash", "find", "Find", key_display="/"),
+        Binding("t", "stats", "Stats"),
+    ]
+
+    def __init__(self, trace_id: str, span_id: str | None = None) -> None:
+        super().__init__()
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.model: WaterfallModel | None = None
+        self.find_history = QueryHistory()
+
+    @property
+    def pyflare(self) -> PyflareApp:
+        from pyflare_cli.tui.app import PyflareApp
+
+        app = self.app
+        assert isinstance(app, PyflareApp)
+        return app
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"trace {self.trace_id}", id="wf-title", classes="title")
+        yield WaterfallView(id="waterfall")
+        yield Static("loading the trace…", id="wf-message", classes="message")
+        with Horizontal(id="wf-find"):
+            yield QueryBar(
+                self.find_history,
+                placeholder="find in trace: gpt, status:error, duration:>1s  (enter)",
+                id="find",
+            )
+            yield Static(id="find-count")
+        yield Static(id="wf-status", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#wf-find").display = False
+        self.view.display = False
+        self._load(self.trace_id)
+
+    @property
+    def view(self) -> WaterfallView:
+        return self.query_one(WaterfallView)
+
+    @work(thread=True, group="trace")
+    def _load(self, trace_id: str) -> None:
+        try:
+            self.pyflare.prime_colours()
+            model = WaterfallModel(self.pyflare.source.trace(trace_id))
+        except Exception as exc:  # shown in the app, never as a traceback
+            self.app.call_from_thread(self._failed, exc)
+            return
+        self.app.call_from_thread(self._show, model)
+
+    def _show(self, model: WaterfallModel) -> None:
+        self.model = model
+        self.trace_id = str(model.spans["trace_id"][0]) if model.spans.height else self.trace_id
+        self.query_one("#wf-title", Static).update(headline(model.spans))
+        self.query_one("#wf-message", Static).display = False
+        view = self.view
+        view.display = True
+        node = model.node_of_span(self.span_id) if self.span_id else None
+        view.set_model(model, node, self.pyflare.colours)
+        view.focus()
+
+    def _failed(self, error: Exception) -> None:
+        text = (
+            error.message if isinstance(error, PyflareError) else f"{type(error).__name__}: {error}"
+        )
+        message = self.query_one("#wf-message", Static)
+        message.update(Text(f"✖ {text}\n\nesc goes back", style="red"))
+
+    def focus_span(self, span_id: str) -> bool:
+        """Select ``span_id`` in this trace; False if it is not here."""
+        node = self.model.node_of_span(span_id) if self.model else None
+        if node is None:
+            return False
+        self.view.select_node(node)
+        self.view.focus()
+        return True
+
+    # -- status -------------------------------------------------------------------------
+
+    def _status(self) -> None:
+        m, node = self.model, self.view.node
+        if m is None or node is None:
+            return
+        r = m.rows[node]
+        row = m.spans.row(r, named=True)
+        text = Text(f"{m.service[r] or '?'}: {m.name[r] or '?'}", style="bold")
+        parts = [
+            format_duration(int(m.end[r] - m.start[r])),
+            f"self {format_duration(int(m.self_time()[r]))}",
+        ]
+        if row.get("model"):
+            tokens = "→".join(format_tokens(row.get(k)) for k in ("input_tokens", "output_tokens"))
+            parts.append(f"{row['model']} {tokens}")
+        if row.get("cost_usd") is not None:
+            parts.append(money(row["cost_usd"]))
+        if m.events[r]:
+            parts.append(f"{len(m.events[r])} event(s)")
+        position = (m.position(node) or 0) + 1
+        parts.append(f"row {position:,}/{len(m.visible):,}")
+        if m.query and node in m.match_set:
+            parts.append(f"match {bisect.bisect_left(m.matches, node) + 1}/{len(m.matches)}")
+        if m.critical_only:
+            off = m.errors_off_path
+            hidden = f" ({off} error span(s) hidden, p shows all)" if off else ""
+            parts.append("critical path only" + hidden)
+        if m.zoom_level > 1.001:
+            a, b = (format_duration(v - m.t0) for v in m.window)
+            parts.append(f"zoom {m.zoom_level:.1f}x ({a} to {b})")
+        text.append(" · " + " · ".join(parts))
+        if m.error[r]:
+            message = row.get("error_message") or row.get("status_message") or "error"
+            text.append(f" · ✖ {message}", style="bold red")
+        self.query_one("#wf-status", Static).update(text)
+
+    def on_waterfall_view_cursor_moved(self, event: WaterfallView.CursorMoved) -> None:
+        self._status()
+
+    def on_waterfall_view_changed(self, event: WaterfallView.Changed) -> None:
+        self._status()
+
+    def on_waterfall_view_activated(self, event: WaterfallView.Activated) -> None:
+        from pyflare_cli.tui.screens.detail import DetailScreen
+
+        if self.model is not None:
+            self.app.push_screen(DetailScreen(self.model, event.node))
+
+    # -- search -------------------------------------------------------------------------
+
+    def on_query_bar_submitted(self, event: QueryBar.Submitted) -> None:
+        m = self.model
+        if m is None:
+            return
+        try:
+            found = m.search(event.query, self.pyflare.now())
+        except PyflareError as exc:
+            event.bar.show_error(event.query, exc)
+            return
+        except Exception as exc:  # e.g. a field this trace has no column for
+            self.query_one("#find-count", Static).update(Text(f"✖ {exc}", style="red"))
+            return
+        label = f"{found:,} match" + ("" if found == 1 else "es") if m.query else ""
+        self.query_one("#find-count", Static).update(label)
+        view = self.view
+        view.refresh()
+        view.focus()
+        node = view.node
+        if m.matches and node is not None and node not in m.match_set:
+            target = m.next_match(node, 1)
+            if target is not None:
+                view.select_node(target)
+
+    def action_find(self) -> None:
+        self.query_one("#wf-find").display = True
+        self.query_one("#find", QueryBar).input.focus()
+
+    def action_back(self) -> None:
+        finder = self.query_one("#find", QueryBar)
+        if finder.input.has_focus:
+            self.query_one("#wf-find").display = finder.value.strip() != ""
+            self.view.focus()
+            return
+        if self.model is not None and self.model.query:
+            self.model.clear_search()
+            finder.set_value("")
+            self.query_one("#find-count", Static).update("")
+            self.query_one("#wf-find").display = False
+            self.view.refresh()
+            return
+        self.pyflare.back()
+
+    def action_stats(self) -> None:
+        from pyflare_cli.tui.screens.stats import StatsScreen
+
+        if self.model is not None:
+            self.app.push_screen(StatsScreen(self.model))

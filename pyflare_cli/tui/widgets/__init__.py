@@ -1,0 +1,1 @@
+"""Widgets of the TUI: the virtualised waterfall, the search bar, facets, the trace table."""
