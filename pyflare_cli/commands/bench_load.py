@@ -28,9 +28,7 @@ from pyflare_cli.loadgen import (
     parse_rate,
     parse_stage,
     parse_threshold,
-    pool_for,
     protocol_for,
-    run_load,
 )
 from pyflare_cli.loadgen.config import DEFAULT_HTTP_TARGET, validate
 from pyflare_cli.loadgen.report import Format, report, to_json
@@ -192,6 +190,8 @@ def load(
         allow_remote=allow_remote,
     )
     validate(config)
+    from pyflare_cli.loadgen.engine import pool_for, run_load  # NumPy, protobuf, gRPC
+
     if out is not None and not out.parent.is_dir():
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
     status = sys.stderr.isatty()

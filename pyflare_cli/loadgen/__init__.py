@@ -11,6 +11,9 @@ pool), ``trace_ids`` (per-pass id rewriting), ``senders`` (OTLP/HTTP and OTLP/gR
 ``report`` (the result as text).
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from pyflare_cli.loadgen.config import (
     MAX_DURATION_S,
     PROTOCOLS,
@@ -22,11 +25,31 @@ from pyflare_cli.loadgen.config import (
     parse_stage,
     protocol_for,
 )
-from pyflare_cli.loadgen.engine import pool_for, run_load, run_load_async
-from pyflare_cli.loadgen.payloads import PayloadPool, build_pool
 from pyflare_cli.loadgen.result import CpuUsage, LatencySummary, LoadResult
 from pyflare_cli.loadgen.schedule import Schedule, Stage
 from pyflare_cli.loadgen.thresholds import Threshold, ThresholdError, Verdict, parse_threshold
+
+if TYPE_CHECKING:
+    from pyflare_cli.loadgen.engine import pool_for, run_load, run_load_async
+    from pyflare_cli.loadgen.payloads import PayloadPool, build_pool
+
+_LAZY = {
+    "pool_for": "engine",
+    "run_load": "engine",
+    "run_load_async": "engine",
+    "PayloadPool": "payloads",
+    "build_pool": "payloads",
+}
+"""Imported on first use: the engine and the payloads pull in NumPy, protobuf and gRPC,
+which every `pyflare` command would otherwise pay at start-up (the bench command imports
+this package to declare its options)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MAX_DURATION_S",
