@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import special
 
 from pyflare_cli.analysis.drift_features import feature_expr, parse_feature
+from pyflare_cli.analysis.rca_stats import samples_p_value
 
 BINS = 5
 THRESHOLD = 0.05
@@ -66,29 +66,6 @@ def concept_exprs(pairs: tuple[ConceptPair, ...]) -> list[pl.Expr]:
     return list(exprs.values())
 
 
-def _bin_test(y_ref: np.ndarray, y_cur: np.ndarray, binary: bool) -> float:
-    if binary:
-        n1, n2 = y_ref.size, y_cur.size
-        k1, k2 = y_ref.sum(), y_cur.sum()
-        pooled = (k1 + k2) / (n1 + n2)
-        se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-        if se == 0:
-            return 1.0
-        z = (k2 / n2 - k1 / n1) / se
-        return float(2 * special.ndtr(-abs(z)))
-    if np.var(y_ref) == 0 and np.var(y_cur) == 0:
-        return 1.0 if y_ref[0] == y_cur[0] else 0.0
-    return welch_p_value(y_ref, y_cur)
-
-
-def welch_p_value(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided p-value of Welch's t-test (``scipy.stats.ttest_ind(equal_var=False)``)."""
-    va, vb = np.var(a, ddof=1) / a.size, np.var(b, ddof=1) / b.size
-    t = (np.mean(a) - np.mean(b)) / np.sqrt(va + vb)
-    dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    return float(2 * special.stdtr(dof, -abs(t)))
-
-
 def _pairs(frame: pl.DataFrame, pair: ConceptPair) -> tuple[np.ndarray, np.ndarray]:
     both = (
         frame.select(pair.x_column, pair.y_column)
@@ -133,7 +110,7 @@ def concept_row(
         yr, yc = y_ref[bins_ref == b], y_cur[bins_cur == b]
         if min(yr.size, yc.size) < min_samples:
             continue
-        p_values.append(_bin_test(yr, yc, pair.binary))
+        p_values.append(samples_p_value(yr, yc, pair.binary))
         gaps.append(abs(float(yc.mean() - yr.mean())))
         weights.append(yc.size)
         ref_by_bin.append(float(yr.mean()))

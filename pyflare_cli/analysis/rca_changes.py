@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from pyflare_cli.analysis.rca_dimensions import CHANGE_DIMENSIONS, NONE, OTHER
-from pyflare_cli.analysis.rca_stats import moments, two_proportion, welch
+from pyflare_cli.analysis.rca_stats import samples_p_value
 
 CHANGE_KEYS = re.compile(r"version|deploy|release|build|revision|commit|image", re.IGNORECASE)
 NEW_SHARE = 0.01
@@ -126,7 +125,7 @@ def _describe(
     if dim == "version" and " " in value:
         service = value.split(" ", 1)[0]
         peers = peers.filter(pl.col("version").str.starts_with(service + " "))
-    p_value = _p_value(y, peers.get_column("y").to_numpy(), binary)
+    p_value = samples_p_value(y, peers.get_column("y").to_numpy(), binary)
     examples = (
         mine.sort("y", descending=True).get_column("trace_id").unique(maintain_order=True).head(3)
     )
@@ -144,16 +143,3 @@ def _describe(
         "p_value": p_value,
         "examples": examples.to_list(),
     }
-
-
-def _p_value(values: np.ndarray, reference: np.ndarray, binary: bool) -> float:
-    if values.size == 0 or reference.size == 0:
-        return 1.0
-    n1, n2 = np.array([values.size], float), np.array([reference.size], float)
-    if binary:
-        _, p = two_proportion(n1, np.array([values.sum()]), n2, np.array([reference.sum()]))
-    else:
-        m1, v1 = moments(n1, np.array([values.sum()]), np.array([(values**2).sum()]))
-        m2, v2 = moments(n2, np.array([reference.sum()]), np.array([(reference**2).sum()]))
-        _, p = welch(n1, m1, v1, n2, m2, v2)
-    return float(p[0])

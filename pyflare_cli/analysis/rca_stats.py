@@ -1,4 +1,4 @@
-"""The tests behind `pyflare rca`'s slices, vectorised over many slices at once.
+"""The tests behind `pyflare rca`'s slices (and drift's concept bins), vectorised.
 
 Every slice is summarised by count, sum and sum of squares of its metric, so one Polars
 group-by gives what a test needs; the functions here turn those arrays into means,
@@ -89,3 +89,22 @@ def bonferroni(p_values: NDArray[Any]) -> Floats:
     p = np.asarray(p_values, dtype=np.float64)
     result: Floats = np.minimum(p * p.size, 1.0)
     return result
+
+
+def samples_p_value(a: NDArray[Any], b: NDArray[Any], binary: bool) -> float:
+    """Two-sided p-value of two raw samples: the two-proportion z-test of 0/1 values when
+    ``binary``, else Welch's t-test (as ``scipy.stats.ttest_ind(equal_var=False)``).
+
+    1.0 when a sample is empty. Shared by rca's change attribution and drift's concept bins.
+    """
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.size == 0 or y.size == 0:
+        return 1.0
+    n1, n2 = np.array([x.size], float), np.array([y.size], float)
+    if binary:
+        _, p = two_proportion(n1, np.array([x.sum()]), n2, np.array([y.sum()]))
+    else:
+        m1, v1 = moments(n1, np.array([x.sum()]), np.array([(x**2).sum()]))
+        m2, v2 = moments(n2, np.array([y.sum()]), np.array([(y**2).sum()]))
+        _, p = welch(n1, m1, v1, n2, m2, v2)
+    return float(p[0])

@@ -258,13 +258,13 @@ def test_history_scores_each_period_and_finds_the_trend() -> None:
 def test_welch_and_slope_p_values_agree_with_scipy() -> None:
     from scipy import stats
 
-    from pyflare_cli.analysis.drift_concept import welch_p_value
     from pyflare_cli.analysis.drift_history import slope_p_value
+    from pyflare_cli.analysis.rca_stats import samples_p_value
 
     rng = np.random.default_rng(9)
     a, b = rng.normal(0, 1, 40), rng.normal(0.3, 2, 70)
     expected = stats.ttest_ind(a, b, equal_var=False).pvalue
-    assert welch_p_value(a, b) == pytest.approx(expected, abs=1e-12)
+    assert samples_p_value(a, b, binary=False) == pytest.approx(expected, abs=1e-12)
     x = np.arange(12, dtype=np.float64)
     y = 0.1 * x + rng.normal(0, 0.5, 12)
     fit = stats.linregress(x, y)
