@@ -8,13 +8,11 @@ ordering of percentiles and lower bounds that a delay guarantees.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import random
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import grpc
@@ -551,58 +549,7 @@ def test_thresholds_parse_and_evaluate() -> None:
             parse_threshold(bad)
 
 
-# -- the script -------------------------------------------------------------------------
-
-
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("loadgen_script", ROOT / "scripts/loadgen.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_script_reports_writes_json_and_exits_by_thresholds(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    script = load_script()
-    common = ["--requests", "4", "--batch", "50", "--pool-spans", "300", "--concurrency", "2"]
-    out = tmp_path / "result.json"
-    with http_sink() as (url, _):
-        code = script.main(
-            ["--target", url, *common, "--threshold", "errors<1%", "--json", str(out)]
-        )
-        assert code == 0
-        assert script.main(["--target", url, *common, "--threshold", "p99<1us"]) == 1
-        assert script.main(["--target", url, *common, "--format", "markdown"]) == 0
-    doc = json.loads(out.read_text())
-    assert doc["sent_requests"] == doc["acked_requests"] == 4 and doc["passed"] is True
-    assert doc["verdicts"][0]["expression"] == "errors<1%"
-    assert set(doc) >= {"latency", "per_second_spans", "rejected", "transport_errors", "cpu"}
-    printed = capsys.readouterr().out
-    assert "ack latency (from send)" in printed and "| throughput |" in printed
-    assert "threshold p99<1us" in printed and "FAIL" in printed
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["--duration", "inf"],
-        ["--duration", "11m"],
-        ["--requests", "0"],
-        ["--target", "http://10.1.2.3:4318"],
-        ["--threshold", "p99<fast"],
-        ["--stage", "10s:1k", "--rate", "1k"],
-        ["--stage", "10s"],
-        ["--stage", "10s:1k", "--duration", "5s"],
-    ],
-)
-def test_script_refuses_with_exit_code_2(argv: list[str]) -> None:
-    assert load_script().main(argv) == 2
-
-
 def test_sparkline_scales_and_resamples() -> None:
-    assert load_script().sparkline is sparkline
     assert sparkline([0, 5, 10]) == "▁▅█"
     assert len(sparkline(list(range(600)))) == 60
     assert sparkline([]) == "" and sparkline([0, 0]) == "▁▁"

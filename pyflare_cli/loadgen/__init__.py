@@ -1,8 +1,8 @@
 """A load generator for OTLP receivers: how many spans/s does a receiver acknowledge, and how
 fast?
 
-It backs ``pyflare bench load`` (``pyflare_cli.commands.bench_load``); ``scripts/loadgen.py``
-is a standalone command line over the same modules. The engine prints nothing:
+It backs ``pyflare bench load`` (``pyflare_cli.commands.bench_load``) and the ``receive``
+suite of ``pyflare bench``. The engine prints nothing:
 :func:`run_load` takes a :class:`LoadConfig` and returns a :class:`LoadResult`. Modules:
 ``config`` (options, limits, the target check, option text parsing), ``schedule`` (when
 sends are due: constant rate or k6-like stages), ``payloads`` (the pre-encoded request

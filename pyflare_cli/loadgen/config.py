@@ -8,8 +8,8 @@ followed and proxy settings from the environment are ignored. Every run is bound
 neither is refused, and a capped run without a duration still stops at the maximum. A run
 with ``stages`` lasts the sum of their durations (at most the same maximum).
 
-The text forms the command lines take (``10s``, ``20k``, ``10s:1k``, ``grpc://host:port``)
-are parsed here too, so ``pyflare bench load`` and ``scripts/loadgen.py`` agree.
+The text forms the command line takes (``10s``, ``20k``, ``10s:1k``, ``grpc://host:port``)
+are parsed here too, next to the limits they are checked against.
 """
 
 from __future__ import annotations

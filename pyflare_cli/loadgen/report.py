@@ -1,6 +1,6 @@
 """A load run's result as text: metric/value rows, as aligned plain text, Markdown or JSON.
 
-Shared by ``pyflare bench load`` and ``scripts/loadgen.py``; reads a :class:`LoadResult`
+Used by ``pyflare bench load``; reads a :class:`LoadResult`
 only. ``pool_seconds`` (how long the request pool took to build, before the clock) is the
 one figure the result does not carry.
 """
