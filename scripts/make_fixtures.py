@@ -19,7 +19,7 @@ import zstandard
 from google.protobuf.json_format import ParseDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from pyflare_cli.demo.otlp_files import varint
+from pyflare_cli.sources.otlp_wire import varint
 
 HERE = Path(__file__).resolve().parent.parent / "fixtures"
 TRACE = "5b8efff798038103d269b633813fc60c"

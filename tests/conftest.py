@@ -21,10 +21,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from pyflare_cli.demo.otlp_files import varint
 from pyflare_cli.schema import COLUMNS, POLARS_SCHEMA
 from pyflare_cli.sources.normalize import normalize
 from pyflare_cli.sources.otlp_proto import decode_request
+from pyflare_cli.sources.otlp_wire import varint
 from pyflare_cli.sources.raw import DeadLetter, RawBatch
 from pyflare_cli.store.catalog import Catalog, SourceRecord
 from pyflare_cli.store.layout import StoreLayout

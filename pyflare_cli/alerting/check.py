@@ -29,8 +29,8 @@ from pyflare_cli.alerting.rules import (
     RuleFile,
 )
 from pyflare_cli.alerting.state_store import AlertStore
-from pyflare_cli.analysis.budgets import Budget
-from pyflare_cli.analysis.price_rules import PriceRule
+from pyflare_cli.analysis.cost.budgets import Budget
+from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.errors import PyflareError
 
 NEEDED = (
@@ -91,7 +91,7 @@ def load_window(
     Attribute maps and prices are the costly parts of a read: they are skipped when no
     rule mentions an attribute or a cost.
     """
-    from pyflare_cli.spans import SpanQuery, priced
+    from pyflare_cli.query.spans import SpanQuery, priced
     from pyflare_cli.store.scan import scan_spans
 
     since, until = SpanQuery((now - lookback(rules)).isoformat(), now.isoformat()).bounds(now)
@@ -111,9 +111,9 @@ def load_window(
 
 
 def _drift(root: Path, rule: Rule, condition: DriftCondition, now: datetime) -> list[Sample]:
-    from pyflare_cli.analysis.drift import DriftSettings, compare
-    from pyflare_cli.analysis.drift_features import BUILT_IN
-    from pyflare_cli.drift_samples import Window, features_of, model_sample
+    from pyflare_cli.analysis.drift.features import BUILT_IN
+    from pyflare_cli.analysis.drift.report import DriftSettings, compare
+    from pyflare_cli.query.drift_samples import Window, features_of, model_sample
 
     features = list(BUILT_IN)
     current = Window(now - rule.window, now)
@@ -136,8 +136,8 @@ def _budget(
     now: datetime,
     price_rules: tuple[PriceRule, ...],
 ) -> list[Sample]:
-    from pyflare_cli.analysis.budgets import evaluate_budgets
-    from pyflare_cli.spans import SpanQuery, load_spans
+    from pyflare_cli.analysis.cost.budgets import evaluate_budgets
+    from pyflare_cli.query.spans import SpanQuery, load_spans
 
     chosen = [b for b in budgets if b.name == condition.name]
     if not chosen:

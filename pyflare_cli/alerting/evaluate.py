@@ -21,7 +21,7 @@ import polars as pl
 
 from pyflare_cli.alerting.measures import fill_empty, label_expr, windows_frame
 from pyflare_cli.alerting.rules import Anomaly, Change, Pattern, Rule, Threshold
-from pyflare_cli.analysis.search import compile_query
+from pyflare_cli.analysis.search.compile import compile_query
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
@@ -152,7 +152,7 @@ def evaluate_windowed(
 
 def error_messages(spans: pl.LazyFrame, start: datetime, now: datetime) -> pl.LazyFrame:
     """The error spans of ``[start, now)`` with ``message`` (type: message)."""
-    from pyflare_cli.analysis.rca_failures import error_message
+    from pyflare_cli.analysis.rca.failures import error_message
 
     return spans.filter(
         (pl.col("start_time") >= start)
@@ -173,7 +173,7 @@ def evaluate_pattern(
     if condition.regex is not None:
         hit = messages.str.contains(condition.regex)
     else:
-        from pyflare_cli.analysis.templates import mine
+        from pyflare_cli.analysis.rca.templates import mine
 
         templates, ids = mine(messages)
         wanted = condition.template or ""

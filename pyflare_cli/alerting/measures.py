@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from pyflare_cli.alerting.rules import Measure
-from pyflare_cli.analysis.search import compile_query
+from pyflare_cli.analysis.search.compile import compile_query
 
 LABEL_EXPRS: dict[str, pl.Expr] = {
     "model": pl.coalesce(pl.col("request_model"), pl.col("model")),

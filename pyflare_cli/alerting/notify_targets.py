@@ -17,7 +17,7 @@ from typing import Any, Literal
 import httpx
 
 from pyflare_cli.alerting.model import SEVERITIES
-from pyflare_cli.analysis.search_time import parse_duration_ns
+from pyflare_cli.analysis.search.time_bounds import parse_duration_ns
 from pyflare_cli.errors import UsageError
 
 Kind = Literal["webhook", "slack", "pagerduty"]

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from pyflare_cli.alerting.yaml_lines import line_of
-from pyflare_cli.analysis.search_time import parse_duration_ns
+from pyflare_cli.analysis.search.time_bounds import parse_duration_ns
 from pyflare_cli.errors import UsageError
 from pyflare_cli.schema import AI_KINDS, POLARS_SCHEMA, STATUS_CODES
 
@@ -327,9 +327,9 @@ def _compact(item: dict[str, Any], start: datetime, where: Where, first_id: int)
 
 
 def _fixture(item: dict[str, Any], start: datetime, where: Where, base: Path) -> pl.DataFrame:
+    from pyflare_cli.query.spans import priced
     from pyflare_cli.sources.opening import UnreadableInput, sniff
     from pyflare_cli.sources.tasks import decode, split
-    from pyflare_cli.spans import priced
 
     unknown = sorted(set(item) - FIXTURE_KEYS)
     if unknown:

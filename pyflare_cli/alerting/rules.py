@@ -33,8 +33,8 @@ import polars as pl
 from pyflare_cli.alerting.model import SEVERITIES
 from pyflare_cli.alerting.templating import check_template
 from pyflare_cli.alerting.yaml_lines import line_of, load_yaml
-from pyflare_cli.analysis.search import parse as parse_query
-from pyflare_cli.analysis.search_time import parse_duration_ns
+from pyflare_cli.analysis.search.compile import parse as parse_query
+from pyflare_cli.analysis.search.time_bounds import parse_duration_ns
 from pyflare_cli.errors import QuerySyntaxError, UsageError
 
 AGGREGATES = ("count", "rate", "error_rate", "sum", "avg", "min", "max", "quantile")

@@ -236,7 +236,7 @@ def _free_port() -> int:
 
 
 def receive_suite(ctx: Context) -> list[Figure]:
-    from pyflare_cli.loadgen import LoadConfig, pool_for, run_load
+    from pyflare_cli.bench.load import LoadConfig, pool_for, run_load
     from pyflare_cli.store.scan import scan_spans
 
     batch = 512

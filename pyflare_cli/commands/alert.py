@@ -16,13 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pyflare_cli.commands.options import (
-    ConfigOption,
-    FormatOption,
-    OutputFormat,
-    StoreOption,
-    now,
-)
+from pyflare_cli.clock import now
+from pyflare_cli.commands.options import ConfigOption, FormatOption, OutputFormat, StoreOption
 from pyflare_cli.errors import GateFailed, UsageError
 
 if TYPE_CHECKING:
@@ -55,7 +50,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _rule_path(rules: Path | None, config: Path | None) -> Path:
-    from pyflare_cli.config import load_config
+    from pyflare_cli.config.file import load_config
 
     if rules is not None:
         return rules
@@ -95,7 +90,7 @@ def _check_once(
     rules: Path | None, config: Path | None, store: Path | None, at: datetime, notify: bool
 ) -> CheckOutcome:
     from pyflare_cli.alerting.check import run_check
-    from pyflare_cli.config import load_config
+    from pyflare_cli.config.file import load_config
     from pyflare_cli.store.layout import resolve_store
 
     rule_file = _load(rules, config)
@@ -154,7 +149,7 @@ def check(
         pyflare alert check --rules alerts.yaml --fail-severity critical
     """
     from pyflare_cli.alerting.model import severity_rank
-    from pyflare_cli.analysis.search_time import time_bound
+    from pyflare_cli.analysis.search.time_bounds import time_bound
 
     level = severity_rank(_severity(fail_severity))
     moment = time_bound(at, now()) if at else now()
@@ -186,7 +181,7 @@ def watch(
 
         pyflare alert watch --interval 1m --rules alerts.yaml
     """
-    from pyflare_cli.analysis.search_time import parse_duration_ns
+    from pyflare_cli.analysis.search.time_bounds import parse_duration_ns
 
     ns = parse_duration_ns(interval)
     if ns is None or ns < 1_000_000_000:
@@ -267,7 +262,7 @@ def history(
         pyflare alert history --since 24h
     """
     from pyflare_cli.alerting.state_store import AlertStore
-    from pyflare_cli.analysis.search_time import time_bound
+    from pyflare_cli.analysis.search.time_bounds import time_bound
     from pyflare_cli.render.alerts import emit_rows
     from pyflare_cli.render.output import console
     from pyflare_cli.store.layout import resolve_store
@@ -419,7 +414,7 @@ def silence_add(
     """
     from pyflare_cli.alerting.silences import SilenceStore, parse_matchers
     from pyflare_cli.alerting.state_store import alerts_folder
-    from pyflare_cli.analysis.search_time import parse_duration_ns, time_bound
+    from pyflare_cli.analysis.search.time_bounds import parse_duration_ns, time_bound
     from pyflare_cli.store.layout import resolve_store
 
     try:

@@ -1,7 +1,7 @@
 """``pyflare bench load``: drive an OTLP receiver you run with generated spans, k6-style.
 
 The command is registered by ``pyflare bench`` (``commands/bench.py``) through
-:func:`add_load_command`; everything it measures comes from ``pyflare_cli.loadgen``, whose
+:func:`add_load_command`; everything it measures comes from ``pyflare_cli.bench.load``, whose
 validation decides what is refused (exit 2): an unbounded run, out-of-range options, a
 non-loopback target without ``--allow-remote``. A breached ``--threshold`` exits 1
 (:class:`GateFailed`) after the report is printed.
@@ -17,8 +17,7 @@ from typing import Annotated
 
 import typer
 
-from pyflare_cli.errors import GateFailed, UsageError
-from pyflare_cli.loadgen import (
+from pyflare_cli.bench.load import (
     MAX_DURATION_S,
     PROTOCOLS,
     LoadConfig,
@@ -30,8 +29,9 @@ from pyflare_cli.loadgen import (
     parse_threshold,
     protocol_for,
 )
-from pyflare_cli.loadgen.config import DEFAULT_HTTP_TARGET, validate
-from pyflare_cli.loadgen.report import Format, report, to_json
+from pyflare_cli.bench.load.config import DEFAULT_HTTP_TARGET, validate
+from pyflare_cli.bench.load.report import Format, report, to_json
+from pyflare_cli.errors import GateFailed, UsageError
 
 DEFAULT_DURATION_S = 10.0
 
@@ -190,7 +190,7 @@ def load(
         allow_remote=allow_remote,
     )
     validate(config)
-    from pyflare_cli.loadgen.engine import pool_for, run_load  # NumPy, protobuf, gRPC
+    from pyflare_cli.bench.load.engine import pool_for, run_load  # NumPy, protobuf, gRPC
 
     if out is not None and not out.parent.is_dir():
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist")

@@ -10,7 +10,9 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from pyflare_cli.analysis.cost_report import (
+from pyflare_cli.analysis.cost.price_rules import PriceRule, litellm_rules
+from pyflare_cli.analysis.cost.pricing import model_pairs, resolve, sum_micros, unpriced
+from pyflare_cli.analysis.cost.report import (
     DIMENSIONS,
     EVERY,
     cost_series,
@@ -19,8 +21,7 @@ from pyflare_cli.analysis.cost_report import (
     top_traces_by_cost,
     with_change,
 )
-from pyflare_cli.analysis.price_rules import PriceRule, litellm_rules
-from pyflare_cli.analysis.pricing import model_pairs, resolve, sum_micros, unpriced
+from pyflare_cli.clock import now
 from pyflare_cli.commands.options import (
     ConfigOption,
     FormatOption,
@@ -28,14 +29,13 @@ from pyflare_cli.commands.options import (
     StoreOption,
     UntilOption,
     WhereOption,
-    now,
 )
-from pyflare_cli.config import load_config
+from pyflare_cli.config.file import load_config
 from pyflare_cli.errors import GateFailed, UsageError
+from pyflare_cli.query.spans import SpanQuery, load_spans, prices_version, resolutions
 from pyflare_cli.render.output import console, emit, to_json
 from pyflare_cli.render.sparkline import sparkline
 from pyflare_cli.render.units import count, money
-from pyflare_cli.spans import SpanQuery, load_spans, prices_version, resolutions
 from pyflare_cli.store.layout import resolve_store
 from pyflare_cli.store.scan import scan_spans
 
@@ -336,7 +336,7 @@ def check(
         raise UsageError("give --max-total, --max-per-request and/or --budget NAME")
     budget_lines: list[str] = []
     if budget_names:
-        from pyflare_cli.analysis.budgets import breaches as budget_breaches
+        from pyflare_cli.analysis.cost.budgets import breaches as budget_breaches
 
         statuses = ("exceeded", "projected") if fail_projected else ("exceeded",)
         budget_lines = budget_breaches(_budgets(budget_names, config, prices, store), statuses)
@@ -371,7 +371,7 @@ def _budgets(
     names: list[str] | None, config: Path | None, prices: Path | None, store: Path | None
 ) -> pl.DataFrame:
     """The status of the configured budgets (``names`` selects some)."""
-    from pyflare_cli.analysis.budgets import evaluate_budgets
+    from pyflare_cli.analysis.cost.budgets import evaluate_budgets
 
     cfg = load_config(config)
     chosen = cfg.budgets
@@ -461,7 +461,7 @@ def forecast(
 
         pyflare cost forecast --days 30 --since 28d
     """
-    from pyflare_cli.analysis import forecast as fc
+    from pyflare_cli.analysis.cost import forecast as fc
 
     if by is not None and by not in DIMENSIONS:
         raise UsageError(f"--by {by!r}: use one of {', '.join(DIMENSIONS)}")

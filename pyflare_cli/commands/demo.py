@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pyflare_cli.commands.options import StoreOption, now
+from pyflare_cli.clock import now
+from pyflare_cli.commands.options import StoreOption
 from pyflare_cli.errors import UsageError
 from pyflare_cli.store.layout import resolve_store
 
@@ -53,8 +54,8 @@ def demo(
     store: StoreOption = None,
 ) -> None:
     from pyflare_cli.demo.generator import generate_requests
-    from pyflare_cli.demo.otlp_files import write_requests
     from pyflare_cli.demo.tour import DEMO_SOURCE, replace_demo, tour
+    from pyflare_cli.sources.otlp_wire import write_requests
 
     end = now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     requests = generate_requests(spans, seed=seed, end=end, days=days)

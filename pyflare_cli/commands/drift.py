@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pyflare_cli.clock import now
 from pyflare_cli.commands.options import (
     ConfigOption,
     FormatOption,
@@ -21,17 +22,16 @@ from pyflare_cli.commands.options import (
     StoreOption,
     UntilOption,
     WhereOption,
-    now,
 )
 from pyflare_cli.errors import GateFailed, UsageError
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from pyflare_cli.analysis.drift import DriftSettings
-    from pyflare_cli.analysis.drift_features import Feature
-    from pyflare_cli.analysis.price_rules import PriceRule
-    from pyflare_cli.drift_samples import Window
+    from pyflare_cli.analysis.cost.price_rules import PriceRule
+    from pyflare_cli.analysis.drift.features import Feature
+    from pyflare_cli.analysis.drift.report import DriftSettings
+    from pyflare_cli.query.drift_samples import Window
 
 drift_app = typer.Typer(
     help="Drift of a model's inputs, outputs, embeddings and error behaviour; a CI gate."
@@ -106,11 +106,10 @@ def _plan(
     outcome: str | None,
     seed: int,
 ) -> Plan:
-    from pyflare_cli.analysis.drift import DriftSettings
-    from pyflare_cli.analysis.drift_concept import ConceptPair
-    from pyflare_cli.analysis.drift_features import BUILT_IN, parse_feature
-    from pyflare_cli.config import load_config
-    from pyflare_cli.drift_config import (
+    from pyflare_cli.analysis.drift.concept import ConceptPair
+    from pyflare_cli.analysis.drift.features import BUILT_IN, parse_feature
+    from pyflare_cli.analysis.drift.report import DriftSettings
+    from pyflare_cli.config.drift import (
         CORRECTIONS,
         check_feature,
         check_method,
@@ -119,6 +118,7 @@ def _plan(
         parse_threshold_text,
         split_option,
     )
+    from pyflare_cli.config.file import load_config
 
     cfg = load_config(config)
     section = parse_drift(cfg.raw.get("drift"), str(cfg.path))
@@ -165,8 +165,8 @@ def _reference_frame(
     rules: tuple[PriceRule, ...],
 ) -> tuple[pl.DataFrame, str]:
     """The reference feature frame and how to name it in the report."""
-    from pyflare_cli.analysis.drift_features import model_filter
-    from pyflare_cli.drift_samples import (
+    from pyflare_cli.analysis.drift.features import model_filter
+    from pyflare_cli.query.drift_samples import (
         Window,
         features_of,
         load_baseline,
@@ -208,8 +208,8 @@ def _samples(
     model: str | None,
 ) -> tuple[pl.DataFrame, str, pl.DataFrame, Window]:
     """Reference and current feature frames; exit 2 when a named model has no spans."""
-    from pyflare_cli.config import load_config
-    from pyflare_cli.drift_samples import current_window, features_of, model_sample
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.query.drift_samples import current_window, features_of, model_sample
     from pyflare_cli.store.layout import resolve_store
 
     at = now()
@@ -286,7 +286,7 @@ def drift(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from pyflare_cli.analysis.drift import compare
+    from pyflare_cli.analysis.drift.report import compare
     from pyflare_cli.render.drift_report import emit_reports
     from pyflare_cli.render.output import console
 
@@ -356,7 +356,7 @@ def history(
 
         pyflare drift history --model gpt-4o --every day --since 7d
     """
-    from pyflare_cli.analysis.drift_history import EVERY, drift_history
+    from pyflare_cli.analysis.drift.history import EVERY, drift_history
     from pyflare_cli.render.drift_history import emit_history
     from pyflare_cli.render.output import console
 
@@ -394,8 +394,8 @@ def baseline_save(
 
         pyflare drift baseline save --model gpt-4o --since 7d --out base.parquet
     """
-    from pyflare_cli.config import load_config
-    from pyflare_cli.drift_samples import (
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.query.drift_samples import (
         current_window,
         model_sample,
         parse_range,
@@ -431,7 +431,7 @@ def baseline_show(path: Annotated[Path, typer.Argument(help="A baseline file.")]
     """
     import polars as pl
 
-    from pyflare_cli.drift_samples import load_baseline
+    from pyflare_cli.query.drift_samples import load_baseline
 
     frame, meta = load_baseline(path)
     for key in ("model", "window", "where", "created", "pyflare_version", "spans"):

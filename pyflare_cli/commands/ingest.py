@@ -13,14 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from pyflare_cli.commands.options import ConfigOption, FormatOption, OutputFormat, StoreOption
-from pyflare_cli.config import load_config
+from pyflare_cli.config.file import load_config
 from pyflare_cli.errors import UsageError
 from pyflare_cli.render.output import console, emit
 from pyflare_cli.render.units import count
 from pyflare_cli.store.layout import resolve_store
 
 if TYPE_CHECKING:
-    from pyflare_cli.ingest import IngestReport
+    from pyflare_cli.ingest.pipeline import IngestReport
 
 HELP = """Ingest OTLP dumps and span exports into the store.
 
@@ -49,7 +49,7 @@ def ingest(
     ] = 0,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    from pyflare_cli.ingest import STDIN, Ingestor, expand_paths
+    from pyflare_cli.ingest.pipeline import STDIN, Ingestor, expand_paths
 
     cfg = load_config(config)
     files = expand_paths(paths)

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from pyflare_cli.errors import UsageError
-
-NOW_ENV = "PYFLARE_NOW"
 
 
 class OutputFormat(StrEnum):
@@ -53,15 +47,3 @@ WhereOption = Annotated[
     str | None,
     typer.Option("--where", "-w", help="Search query, e.g. 'service:api status:error'."),
 ]
-
-
-def now() -> datetime:
-    """The current time, or ``$PYFLARE_NOW`` (ISO) for reproducible examples and tests."""
-    fixed = os.environ.get(NOW_ENV)
-    if not fixed:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(fixed)
-    except ValueError:
-        raise UsageError(f"${NOW_ENV}={fixed!r} is not an ISO date-time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pyflare_cli.clock import now
 from pyflare_cli.commands.options import (
     ConfigOption,
     FormatOption,
@@ -20,14 +21,13 @@ from pyflare_cli.commands.options import (
     StoreOption,
     UntilOption,
     WhereOption,
-    now,
 )
 from pyflare_cli.errors import GateFailed, UsageError
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from pyflare_cli.analysis.price_rules import PriceRule
+    from pyflare_cli.analysis.cost.price_rules import PriceRule
 
 METRICS = ("errors", "latency", "cost")
 UNUSED = ("events", "links", "input_text", "output_text", "embedding")
@@ -108,9 +108,10 @@ def rca(
 
         pyflare rca --metric errors --since 24h
     """
-    from pyflare_cli.analysis.rca import RcaSettings, analyse
-    from pyflare_cli.analysis.search_time import time_bound
-    from pyflare_cli.config import load_config
+    from pyflare_cli.analysis.rca.model import RcaSettings
+    from pyflare_cli.analysis.rca.report import analyse
+    from pyflare_cli.analysis.search.time_bounds import time_bound
+    from pyflare_cli.config.file import load_config
     from pyflare_cli.render.output import console
     from pyflare_cli.render.rca_report import emit_report
     from pyflare_cli.store.layout import resolve_store
@@ -136,7 +137,7 @@ def rca(
     if vs_rest:
         import polars as pl
 
-        from pyflare_cli.analysis.search import compile_query
+        from pyflare_cli.analysis.search.compile import compile_query
 
         assert select is not None
         chosen = window.with_columns(compile_query(select, at).fill_null(False).alias("__in"))
@@ -186,8 +187,8 @@ def _load(
     """The window's spans (whole traces for --where), then only --span-filter spans."""
     import polars as pl
 
-    from pyflare_cli.analysis.search import filter_spans
-    from pyflare_cli.spans import SpanQuery, load_spans
+    from pyflare_cli.analysis.search.compile import filter_spans
+    from pyflare_cli.query.spans import SpanQuery, load_spans
 
     spans = load_spans(root, SpanQuery(start.isoformat(), end.isoformat(), where), at, rules)
     if span_filter:

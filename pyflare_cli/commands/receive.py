@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pyflare_cli.commands.options import ConfigOption, StoreOption
-from pyflare_cli.config import load_config
+from pyflare_cli.config.file import load_config
 from pyflare_cli.errors import UsageError
 from pyflare_cli.render.units import count, size
 from pyflare_cli.store.layout import resolve_store

@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pyflare_cli.analysis.search import time_bound
-from pyflare_cli.commands.options import FormatOption, OutputFormat, StoreOption, now
+from pyflare_cli.analysis.search.compile import time_bound
+from pyflare_cli.clock import now
+from pyflare_cli.commands.options import FormatOption, OutputFormat, StoreOption
 from pyflare_cli.render.output import console, emit
 from pyflare_cli.render.units import count, size
 from pyflare_cli.store.info import store_info

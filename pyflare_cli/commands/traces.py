@@ -8,12 +8,13 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from pyflare_cli.analysis.trace_tree import breakdown, build_tree, find_critical_path, self_times
-from pyflare_cli.analysis.traces import (
+from pyflare_cli.analysis.traces.summary import (
     TRACE_SORTS,
     summarize_traces,
     trace_ids_with_prefix,
 )
+from pyflare_cli.analysis.traces.tree import breakdown, build_tree, find_critical_path, self_times
+from pyflare_cli.clock import now
 from pyflare_cli.commands.options import (
     FormatOption,
     OutputFormat,
@@ -21,13 +22,12 @@ from pyflare_cli.commands.options import (
     StoreOption,
     UntilOption,
     WhereOption,
-    now,
 )
 from pyflare_cli.errors import UsageError
+from pyflare_cli.query.spans import SpanQuery, list_traces, load_spans, priced
 from pyflare_cli.render.output import console, emit
 from pyflare_cli.render.units import count, duration, money
 from pyflare_cli.render.waterfall import Waterfall, render_breakdown
-from pyflare_cli.spans import SpanQuery, list_traces, load_spans, priced
 from pyflare_cli.store.layout import resolve_store
 from pyflare_cli.store.scan import scan_spans
 

@@ -8,7 +8,7 @@ world they are drawn from, incidents included, is :data:`DEFAULT_WORLD` in ``sce
 """
 
 from pyflare_cli.demo.generator import generate_requests
-from pyflare_cli.demo.otlp_files import request_to_otlp_json, write_requests
 from pyflare_cli.demo.scenario import DEFAULT_WORLD, World
+from pyflare_cli.sources.otlp_wire import request_to_otlp_json, write_requests
 
 __all__ = ["DEFAULT_WORLD", "World", "generate_requests", "request_to_otlp_json", "write_requests"]

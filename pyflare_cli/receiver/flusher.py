@@ -1,6 +1,6 @@
 """Move sealed spool segments into the store, in order, and delete each once it is visible.
 
-Runs in its own thread with one long-lived :class:`~pyflare_cli.ingest.Ingestor`, whose
+Runs in its own thread with one long-lived :class:`~pyflare_cli.ingest.pipeline.Ingestor`, whose
 worker processes decode big segments on every core. A segment is ingested exactly like a
 file given to ``pyflare ingest`` (same decoder, normalisation, redaction, dead letters),
 and recorded in the catalog by its digest, so replaying a segment that was committed but
@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyflare_cli.ingest import Ingestor
-from pyflare_cli.redaction import RedactionConfig
-from pyflare_cli.sampling import SamplingConfig
+from pyflare_cli.ingest.pipeline import Ingestor
+from pyflare_cli.ingest.redaction import RedactionConfig
+from pyflare_cli.ingest.sampling import SamplingConfig
 from pyflare_cli.sources.opening import Format
 
 SEGMENT_LABEL = "pyflare receive"

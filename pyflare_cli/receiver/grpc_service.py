@@ -16,8 +16,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from pyflare_cli.demo.otlp_files import varint
 from pyflare_cli.receiver.intake import MAX_ACTIVE_EXPORTS, Intake, Refused
+from pyflare_cli.sources.otlp_wire import varint
 
 CODES = {
     "invalid": grpc.StatusCode.INVALID_ARGUMENT,

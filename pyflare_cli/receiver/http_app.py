@@ -17,9 +17,9 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from pyflare_cli.demo.otlp_files import varint
 from pyflare_cli.receiver.intake import MAX_ACTIVE_EXPORTS, Intake, Refused
 from pyflare_cli.receiver.validate import Verdict
+from pyflare_cli.sources.otlp_wire import varint
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import uvicorn
 
+from pyflare_cli.ingest.redaction import RedactionConfig
+from pyflare_cli.ingest.sampling import SamplingConfig
 from pyflare_cli.receiver.flusher import Flusher, FlushResult
 from pyflare_cli.receiver.http_app import HttpApp
 from pyflare_cli.receiver.intake import Intake
 from pyflare_cli.receiver.spool import Spool
 from pyflare_cli.receiver.stats import Stats
-from pyflare_cli.redaction import RedactionConfig
-from pyflare_cli.sampling import SamplingConfig
 
 SPOOL_FOLDER = "spool"
 TICK_SECONDS = 0.2

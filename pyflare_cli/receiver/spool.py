@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from pyflare_cli.demo.otlp_files import varint
 from pyflare_cli.errors import UsageError
+from pyflare_cli.sources.otlp_wire import varint
 
 Kind = Literal["pb", "jsonl"]
 OPEN_SUFFIX = ".open"

@@ -13,8 +13,8 @@ import polars as pl
 from rich.console import Console
 from rich.text import Text
 
-from pyflare_cli.analysis.rca import RcaReport
-from pyflare_cli.analysis.rca_causes import _value
+from pyflare_cli.analysis.rca.causes import _value
+from pyflare_cli.analysis.rca.model import RcaReport
 from pyflare_cli.render.output import _jsonable, rich_table, to_markdown
 
 ID = 12

@@ -23,7 +23,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Span, Text
 
-from pyflare_cli.analysis.trace_tree import (
+from pyflare_cli.analysis.traces.tree import (
     CriticalPath,
     TraceTree,
     build_tree,
@@ -331,7 +331,7 @@ def _share_bar(share: float, width: int = 10) -> str:
 
 
 def render_breakdown(frame: pl.DataFrame, *, title: str | None = None) -> Table:
-    """The table of :func:`~pyflare_cli.analysis.trace_tree.breakdown` (service or operation).
+    """The table of :func:`~pyflare_cli.analysis.traces.tree.breakdown` (service or operation).
 
     Names give way (with an ellipsis) on narrow consoles; the numbers never do.
     """

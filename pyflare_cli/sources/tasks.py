@@ -2,7 +2,7 @@
 
 Splitting is cheap and sequential (it reads the input once, in bounded pieces); decoding is
 the expensive part and runs in worker processes when there is enough work
-(:mod:`pyflare_cli.ingest`). A task is plain picklable data, so memory is bounded by the
+(:mod:`pyflare_cli.ingest.pipeline`). A task is plain picklable data, so memory is bounded by the
 task size times the number of tasks in flight, never by the input size.
 """
 

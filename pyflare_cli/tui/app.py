@@ -2,7 +2,7 @@
 
 The app holds what every screen shares (the data source, the clock, the query history,
 the follow settings) and routes navigation messages to screens. It computes nothing:
-screens ask :class:`~pyflare_cli.tui.data.TraceSource`, which calls the same functions as
+screens ask :class:`~pyflare_cli.tui.model.data.TraceSource`, which calls the same functions as
 the commands.
 """
 
@@ -16,14 +16,14 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from pyflare_cli.commands.options import now as clock_now
-from pyflare_cli.config import Config, load_config
-from pyflare_cli.spans import SpanQuery
+from pyflare_cli.clock import now as clock_now
+from pyflare_cli.config.file import Config, load_config
+from pyflare_cli.query.spans import SpanQuery
 from pyflare_cli.store.layout import resolve_store
 from pyflare_cli.tui.colours import ServiceColours
-from pyflare_cli.tui.data import TraceSource
-from pyflare_cli.tui.history import HISTORY_FILE, QueryHistory
 from pyflare_cli.tui.messages import CompareTraces, OpenTrace
+from pyflare_cli.tui.model.data import TraceSource
+from pyflare_cli.tui.model.history import HISTORY_FILE, QueryHistory
 from pyflare_cli.tui.screens.compare import CompareScreen
 from pyflare_cli.tui.screens.help import HelpScreen
 from pyflare_cli.tui.screens.trace_list import TraceListScreen
@@ -121,8 +121,8 @@ def create_app(
     ``./.pyflare``).
 
     ``now`` fixes the clock (tests, reproducible screenshots); without it the app reads
-    :func:`pyflare_cli.commands.options.now` (``$PYFLARE_NOW`` or the real clock) whenever
-    it loads. ``config`` is a loaded :class:`~pyflare_cli.config.Config` or a path (the
+    :func:`pyflare_cli.clock.now` (``$PYFLARE_NOW`` or the real clock) whenever
+    it loads. ``config`` is a loaded :class:`~pyflare_cli.config.file.Config` or a path (the
     usual lookup when None). Recent queries are kept in ``history_file`` when given.
 
     A bad ``since`` or config raises :class:`~pyflare_cli.errors.UsageError` here, before

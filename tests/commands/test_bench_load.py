@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import typer
-from loadgen_sink import grpc_sink, http_sink
+from load_sink import grpc_sink, http_sink
 from typer.testing import CliRunner, Result
 
 from pyflare_cli.commands.bench_load import add_load_command

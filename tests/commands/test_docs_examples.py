@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cli_support import ROOT, invoke
 
-from pyflare_cli.analysis.search import parse
+from pyflare_cli.analysis.search.compile import parse
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```bash\n(.*?)```", re.DOTALL)

@@ -19,14 +19,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from pyflare_cli.demo.generator import generate_requests, to_ns
-from pyflare_cli.demo.otlp_files import (
+from pyflare_cli.demo.rag import shift_direction
+from pyflare_cli.demo.scenario import DEFAULT_WORLD, EU_WEST, US_EAST
+from pyflare_cli.sources.otlp_wire import (
     count_spans,
     read_delimited,
     request_to_otlp_json,
     write_requests,
 )
-from pyflare_cli.demo.rag import shift_direction
-from pyflare_cli.demo.scenario import DEFAULT_WORLD, EU_WEST, US_EAST
 
 END = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 INC = DEFAULT_WORLD.incidents

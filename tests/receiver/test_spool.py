@@ -6,9 +6,9 @@ import asyncio
 import os
 from pathlib import Path
 
-from pyflare_cli.demo.otlp_files import read_delimited
 from pyflare_cli.receiver.spool import OPEN_SUFFIX, Spool
 from pyflare_cli.sources.opening import Format, sniff
+from pyflare_cli.sources.otlp_wire import read_delimited
 
 
 def test_records_are_framed_as_ingest_reads_them(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import polars as pl
 from rich.cells import cell_len
 from rich.console import Console, RenderableType
 
-from pyflare_cli.analysis.trace_tree import breakdown
+from pyflare_cli.analysis.traces.tree import breakdown
 from pyflare_cli.render.waterfall import (
     Waterfall,
     format_duration,

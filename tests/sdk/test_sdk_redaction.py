@@ -10,7 +10,7 @@ import pytest
 from pyflare import redaction
 from pyflare.redaction import Redaction, Redactor, make_redactor
 
-from pyflare_cli import redaction as cli
+from pyflare_cli.ingest import redaction as cli
 
 SAMPLES = [
     "write to ana.lopez@example.co.uk or call +44 20 7946 0958 today",

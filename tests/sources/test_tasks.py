@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pyflare_cli.demo.otlp_files import varint
 from pyflare_cli.sources import tasks
 from pyflare_cli.sources.opening import Format, UnreadableInput
+from pyflare_cli.sources.otlp_wire import varint
 from pyflare_cli.sources.tasks import Task, decode, split
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from tui_support import NOW, demo_store, synthetic_trace, write_spans
 
-from pyflare_cli.config import Config
+from pyflare_cli.config.file import Config
 from pyflare_cli.tui import PyflareApp, create_app
 
 SAVED = {"slow errors": "status:error duration:>1s", "gpt": "model:gpt-4o*"}

@@ -1,4 +1,4 @@
-"""Helpers for the TUI tests and ``scripts/bench_tui.py``: fixed clock, stores, big traces.
+"""Helpers for the TUI tests and ``benchmarks/bench_tui.py``: fixed clock, stores, big traces.
 
 ``synthetic_trace`` builds one deterministic trace of any size (a few services, LLM spans
 with models and tokens, errors, events) as a canonical span frame; ``write_spans`` commits

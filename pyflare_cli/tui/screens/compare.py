@@ -20,8 +20,8 @@ from pyflare_cli.errors import PyflareError
 from pyflare_cli.render.units import format_duration
 from pyflare_cli.render.waterfall import ERROR
 from pyflare_cli.tui.colours import MODEL
-from pyflare_cli.tui.diff import DiffRow, Side, TraceDiff, compare_traces
 from pyflare_cli.tui.messages import OpenTrace
+from pyflare_cli.tui.model.diff import DiffRow, Side, TraceDiff, compare_traces
 
 if TYPE_CHECKING:
     from pyflare_cli.tui.app import PyflareApp

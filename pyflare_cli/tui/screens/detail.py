@@ -21,8 +21,8 @@ from textual.widgets.option_list import Option
 from pyflare_cli.render.units import format_duration, money
 from pyflare_cli.render.waterfall import ERROR
 from pyflare_cli.tui.messages import OpenTrace
-from pyflare_cli.tui.span_info import describe, group_attributes, key_values, pretty
-from pyflare_cli.tui.waterfall_model import WaterfallModel
+from pyflare_cli.tui.model.span_info import describe, group_attributes, key_values, pretty
+from pyflare_cli.tui.model.waterfall import WaterfallModel
 
 TABS = ("overview", "attributes", "events", "links", "text")
 

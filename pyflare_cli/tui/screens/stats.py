@@ -1,6 +1,6 @@
 """Where a trace's time goes: per service and per operation, with self time and share.
 
-The numbers are :func:`~pyflare_cli.analysis.trace_tree.breakdown` with the model's self
+The numbers are :func:`~pyflare_cli.analysis.traces.tree.breakdown` with the model's self
 times, drawn by the same table renderer as ``pyflare trace show``.
 """
 
@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from pyflare_cli.render.waterfall import render_breakdown
-from pyflare_cli.tui.waterfall_model import WaterfallModel
+from pyflare_cli.tui.model.waterfall import WaterfallModel
 
 
 class StatsScreen(Screen[None]):

@@ -20,8 +20,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from pyflare_cli.errors import PyflareError
-from pyflare_cli.tui.data import LIST_COLUMNS, Facets, SortKey, TracePage
 from pyflare_cli.tui.messages import CompareTraces, OpenTrace
+from pyflare_cli.tui.model.data import LIST_COLUMNS, Facets, SortKey, TracePage
 from pyflare_cli.tui.screens.picker import QueryPicker
 from pyflare_cli.tui.widgets.facets import FacetList, toggle_term
 from pyflare_cli.tui.widgets.query_bar import QueryBar

@@ -19,11 +19,11 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from pyflare_cli.analysis.traces import summarize_traces
+from pyflare_cli.analysis.traces.summary import summarize_traces
 from pyflare_cli.errors import PyflareError
 from pyflare_cli.render.units import count, format_duration, format_tokens, money
-from pyflare_cli.tui.history import QueryHistory
-from pyflare_cli.tui.waterfall_model import WaterfallModel
+from pyflare_cli.tui.model.history import QueryHistory
+from pyflare_cli.tui.model.waterfall import WaterfallModel
 from pyflare_cli.tui.widgets.query_bar import QueryBar
 from pyflare_cli.tui.widgets.waterfall_view import WaterfallView
 

@@ -16,7 +16,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from pyflare_cli.render.waterfall import service_colour
-from pyflare_cli.tui.data import Facets
+from pyflare_cli.tui.model.data import Facets
 
 _PLAIN = re.compile(r"[A-Za-z0-9._/@+-]+")
 _TITLES = {"service": "services", "model": "models", "status": "status"}

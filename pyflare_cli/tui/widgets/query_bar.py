@@ -18,9 +18,9 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
-from pyflare_cli.analysis.search import FIELDS, parse
+from pyflare_cli.analysis.search.compile import FIELDS, parse
 from pyflare_cli.errors import PyflareError, QuerySyntaxError
-from pyflare_cli.tui.history import QueryHistory
+from pyflare_cli.tui.model.history import QueryHistory
 
 _NAMES = sorted(
     {name for f in FIELDS.values() if not f.name.endswith(".*") for name in (f.name, *f.aliases)}

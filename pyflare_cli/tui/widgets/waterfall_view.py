@@ -21,8 +21,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from pyflare_cli.tui.waterfall_model import WaterfallModel
-from pyflare_cli.tui.waterfall_render import HEADER_LINES, MARK_WIDTH, RowPainter
+from pyflare_cli.tui.model.waterfall import WaterfallModel
+from pyflare_cli.tui.widgets.waterfall_rows import HEADER_LINES, MARK_WIDTH, RowPainter
 
 _CACHE_SIZE = 512
 

@@ -1,0 +1,1 @@
+"""Cost: prices and their rules, each span's exact cost, spend reports, budgets, forecasts."""

@@ -1,0 +1,149 @@
+"""Who spends what: cost grouped by any dimension and period, against the previous period.
+
+Pure and lazy: spans with ``cost_micros`` in (see :mod:`pricing`), small frames out.
+Sums stay integer micro-dollars; dollars are derived for display only.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.pricing import has_usage, sum_micros
+
+DIMENSIONS = {
+    "model": "model",
+    "provider": "provider",
+    "service": "service_name",
+    "user": "user_id",
+    "session": "session_id",
+    "agent": "agent_name",
+    "tool": "tool_name",
+    "environment": "environment",
+}
+TRACE_WIDE = ("user_id", "session_id", "agent_name", "environment")
+"""Columns an LLM call inherits from its trace when it does not carry them itself."""
+EVERY = {"hour": "1h", "day": "1d", "week": "1w"}
+
+
+def dimension_expr(name: str) -> pl.Expr:
+    """The expression of a ``--by`` dimension: a known name or ``attr.<key>``."""
+    if name.startswith("attr.") and len(name) > 5:
+        return pl.col("attributes").map.get(name[5:]).alias(name)
+    if name not in DIMENSIONS:
+        raise ValueError(name)
+    return pl.col(DIMENSIONS[name]).alias(name)
+
+
+def attributed(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """Spans whose user, session, agent and environment fall back to their trace's."""
+    return spans.with_columns(
+        pl.col(column).fill_null(pl.col(column).drop_nulls().first().over("trace_id"))
+        for column in TRACE_WIDE
+    )
+
+
+def _aggregates() -> list[pl.Expr]:
+    calls = pl.col("model").is_not_null() | pl.col("cost_micros").is_not_null()
+    return [
+        sum_micros().alias("cost_micros"),
+        calls.sum().alias("requests"),
+        pl.col("input_tokens").sum().alias("input_tokens"),
+        pl.col("output_tokens").sum().alias("output_tokens"),
+        pl.col("cache_read_tokens").sum().alias("cached_tokens"),
+        pl.col("reasoning_tokens").sum().alias("reasoning_tokens"),
+        (pl.col("cost_source").is_null() & has_usage()).sum().alias("unpriced"),
+    ]
+
+
+def cost_table(spans: pl.LazyFrame, by: list[str], every: str | None = None) -> pl.LazyFrame:
+    """Cost, requests and tokens per group (and per period with ``every``), largest first.
+
+    Adds cost per request, per 1K tokens and the share of the total.
+    """
+    keys = [dimension_expr(name) for name in by]
+    frame = (
+        attributed(spans)
+        if any(n in ("user", "session", "agent", "environment") for n in by)
+        else spans
+    )
+    if every is not None:
+        frame = frame.with_columns(pl.col("start_time").dt.truncate(EVERY[every]).alias("period"))
+        keys = [pl.col("period"), *keys]
+    table = frame.group_by(keys).agg(_aggregates()) if keys else frame.select(_aggregates())
+    total = pl.col("cost_micros").sum()
+    tokens = pl.col("input_tokens").fill_null(0) + pl.col("output_tokens").fill_null(0)
+    table = table.with_columns(
+        (pl.col("cost_micros") / 1_000_000).alias("cost_usd"),
+        (pl.col("cost_micros") / 1_000_000 / pl.col("requests")).alias("usd_per_request"),
+        (pl.col("cost_micros") / 1_000 / tokens).alias("usd_per_1k_tokens"),
+        (pl.col("cost_micros") / total).alias("share"),
+    )
+    table = table.filter((pl.col("requests") > 0) | (pl.col("cost_micros") != 0))
+    order = (["period"] if every else []) + ["cost_micros"]
+    return table.sort(order, descending=[False] * (len(order) - 1) + [True], nulls_last=True)
+
+
+def with_change(current: pl.LazyFrame, previous: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """``current`` plus ``previous_usd`` and ``change`` (relative, null when new)."""
+    if not by:
+        total = previous.select((pl.col("cost_micros").sum() / 1_000_000).alias("previous_usd"))
+        joined = current.join(total, how="cross")
+    else:
+        before = previous.select(*by, (pl.col("cost_micros") / 1_000_000).alias("previous_usd"))
+        joined = current.join(before, on=by, how="left", nulls_equal=True, maintain_order="left")
+    return joined.with_columns(
+        pl.when(pl.col("previous_usd") > 0)
+        .then((pl.col("cost_usd") - pl.col("previous_usd")) / pl.col("previous_usd"))
+        .alias("change")
+    )
+
+
+def cost_series(spans: pl.LazyFrame, every: str) -> pl.LazyFrame:
+    """Total cost per period, for the sparkline."""
+    return (
+        spans.group_by(pl.col("start_time").dt.truncate(EVERY[every]).alias("period"))
+        .agg(sum_micros().alias("cost_micros"))
+        .sort("period")
+    )
+
+
+def top_traces_by_cost(spans: pl.LazyFrame, limit: int) -> pl.LazyFrame:
+    """The most expensive traces: cost, calls, models, root operation."""
+    root = [pl.col("parent_span_id").is_not_null(), pl.col("start_time")]
+    return (
+        spans.group_by("trace_id")
+        .agg(
+            sum_micros().alias("cost_micros"),
+            pl.col("start_time").min(),
+            pl.col("service_name").sort_by(root).first().alias("root_service"),
+            pl.col("name").sort_by(root).first().alias("root_name"),
+            pl.col("model").is_not_null().sum().alias("calls"),
+            pl.col("model").drop_nulls().unique().sort().alias("models"),
+        )
+        .filter(pl.col("cost_micros") > 0)
+        .sort(["cost_micros", "trace_id"], descending=[True, False])
+        .head(limit)
+        .with_columns((pl.col("cost_micros") / 1_000_000).alias("cost_usd"))
+    )
+
+
+def top_spans_by_cost(spans: pl.LazyFrame, limit: int) -> pl.LazyFrame:
+    """The most expensive single calls."""
+    return (
+        spans.filter(pl.col("cost_micros") > 0)
+        .sort(["cost_micros", "span_id"], descending=[True, False])
+        .head(limit)
+        .select(
+            "trace_id",
+            "span_id",
+            "start_time",
+            "service_name",
+            "name",
+            "model",
+            "input_tokens",
+            "output_tokens",
+            "cost_micros",
+            (pl.col("cost_micros") / 1_000_000).alias("cost_usd"),
+            "cost_source",
+        )
+    )

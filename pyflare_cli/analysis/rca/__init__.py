@@ -1,0 +1,1 @@
+"""Root-cause analysis: problematic slices, change attribution, failure templates, latency."""

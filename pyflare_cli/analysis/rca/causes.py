@@ -1,0 +1,192 @@
+"""Root causes and next steps, derived by rules from the findings, never invented.
+
+Each cause cites its evidence (numbers and trace ids from the analyses) and a suggested
+next step chosen by what the evidence is about: a new version (roll it back or compare it
+with the old one), a model or provider with rate-limit or timeout errors (limits, retries),
+a tool (retry and timeout), a region or user (their dependencies, their traffic), an
+operation that added time on the critical path (profile it). Ranked by the share of the
+rise each explains.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pyflare_cli.analysis.rca.model import Cause, RcaReport
+
+SLICE_CAUSES = 3
+"""Slices named as causes; the report's slice table lists the rest."""
+RATE_LIMIT = re.compile(r"rate.?limit|429|quota|too many requests", re.IGNORECASE)
+TIMEOUT = re.compile(r"timeout|timed out|deadline", re.IGNORECASE)
+SERVER = re.compile(r"\b5\d\d\b|internal server error|unavailable|bad gateway", re.IGNORECASE)
+
+
+def _metric_word(metric: str) -> str:
+    return {"errors": "errors", "latency": "latency", "cost": "cost"}.get(metric, metric)
+
+
+def _value(metric: str, value: float | None) -> str:
+    if value is None or value != value:
+        return "-"
+    if metric == "errors":
+        return f"{value:.1%}"
+    if metric == "latency":
+        return f"{value:,.0f} ms"
+    if metric == "cost":
+        return f"${value:.4f}"
+    return f"{value:.3g}"
+
+
+def _time(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "?"
+
+
+def _template_step(template: str) -> str | None:
+    if RATE_LIMIT.search(template):
+        return "raise the rate limit or quota, or add retries with backoff and spread the load"
+    if TIMEOUT.search(template):
+        return "check the callee's latency; raise the timeout or add a retry with a deadline"
+    if SERVER.search(template):
+        return "check the health of the upstream service that answers 5xx"
+    return None
+
+
+def _slice_step(conditions: list[str], template: str | None) -> str:
+    keys = {c.split(" = ", 1)[0] for c in conditions}
+    values: dict[str, str] = dict(c.split(" = ", 1) for c in conditions)
+    by_template = _template_step(template) if template else None
+    if "version" in keys:
+        return f"roll back {values['version']}, or compare it with the previous version"
+    if keys & {"model", "provider"}:
+        target = " in ".join(values[k] for k in ("model", "provider") if k in values) + "".join(
+            f" ({v})" for k, v in values.items() if "region" in k
+        )
+        return f"check {target}: " + (by_template or "its error responses and configuration")
+    if "tool" in keys:
+        return f"add a retry and a timeout around tool {values['tool']}; check its dependency"
+    if any("region" in k or k.startswith("resource.") for k in keys):
+        return "check the dependencies and quotas of " + ", ".join(conditions)
+    if "user" in keys:
+        return f"look at the traffic of {values['user']} (volume, inputs)"
+    return by_template or "open the example traces with `pyflare trace show`"
+
+
+def _matching_template(report: RcaReport, conditions: list[str]) -> dict[str, Any] | None:
+    """The most frequent failure template that concentrates in one of ``conditions``."""
+    wanted = set(conditions)
+    for row in report.clusters.iter_rows(named=True):
+        places = {c.rsplit(" (", 1)[0] for c in row["concentrated_in"]}
+        if places & wanted:
+            return dict(row)
+    return None
+
+
+def root_causes(report: RcaReport, examples: dict[str, list[str]], alpha: float) -> list[Cause]:
+    """The ranked causes of ``report`` (see module docstring)."""
+    word = _metric_word(report.metric)
+    causes: list[Cause] = []
+    top_slices = list(report.significant.iter_rows(named=True))
+    lead = top_slices[0] if top_slices else None
+    for change in report.changes.iter_rows(named=True):
+        share = change["share_of_excess"]
+        if change["p_value"] >= alpha or not share or change["metric"] <= change["expected"]:
+            continue
+        evidence = [
+            f"{share:.0%} of the rise in {word} is in {change['value']} "
+            f"({change['n_target']:,} spans: {_value(report.metric, change['metric'])} vs "
+            f"{_value(report.metric, change['expected'])} before it)",
+        ]
+        traces = list(change["examples"])
+        if lead is not None:
+            evidence.append(
+                f"concentrated in {lead['slice']}: {_value(report.metric, lead['metric_target'])}"
+                f" vs {_value(report.metric, lead['metric_baseline'])} in the baseline"
+            )
+            template = _matching_template(report, lead["conditions"])
+            if template is not None:
+                evidence.append(f"failing with `{template['template']}` ({template['count']:,}x)")
+        dimension = "version" if change["dimension"] == "version" else change["dimension"]
+        step = (
+            f"roll back {change['value']}, or compare it with the version it replaced"
+            if dimension == "version"
+            else f"review the switch to {dimension} {change['value']}"
+        )
+        causes.append(
+            Cause(
+                title=f"{word} rose after {change['value']} appeared at "
+                f"{_time(change['first_seen'])}",
+                evidence=evidence,
+                next_step=step,
+                traces=traces,
+                weight=float(share) + 1.0,
+            )
+        )
+    cited: set[str] = set()
+    for cause in causes:
+        cited.update(line for line in cause.evidence if line.startswith("failing with"))
+    for row in top_slices[:SLICE_CAUSES]:
+        template = _matching_template(report, row["conditions"])
+        against_baseline = row["compared_with"] == "baseline"
+        reference = row["metric_baseline"] if against_baseline else row["metric_outside"]
+        evidence = [
+            f"{_value(report.metric, row['metric_target'])} in {row['n_target']:,} spans vs "
+            f"{_value(report.metric, reference)} in the "
+            f"{'baseline' if against_baseline else 'rest of the window'}"
+            f" (q = {row['q_value']:.2g})",
+        ]
+        if row["explained"] is not None:
+            evidence.append(f"explains {min(row['explained'], 1.0):.0%} of the rise")
+        if template is not None:
+            line = f"failing with `{template['template']}` ({template['count']:,}x)"
+            evidence.append(line)
+            cited.add(line)
+        causes.append(
+            Cause(
+                title=row["slice"],
+                evidence=evidence,
+                next_step=_slice_step(
+                    row["conditions"], template["template"] if template else None
+                ),
+                traces=examples.get(row["slice"], []),
+                weight=float(min(row["explained"] or 0.0, 1.0)),
+            )
+        )
+    for row in report.clusters.iter_rows(named=True):
+        new = row["baseline_count"] == 0 or row["count"] >= 3 * row["baseline_count"]
+        template_step = _template_step(row["template"])
+        line = f"failing with `{row['template']}` ({row['count']:,}x)"
+        if not new or template_step is None or line in cited:
+            continue
+        where = f"; in {', '.join(row['concentrated_in'])}" if row["concentrated_in"] else ""
+        causes.append(
+            Cause(
+                title=f"new failure: {row['template']}",
+                evidence=[
+                    f"{row['count']:,}x in the window ({row['share']:.0%} of its errors), "
+                    f"{row['baseline_count']:,}x in the baseline{where}"
+                ],
+                next_step=template_step,
+                traces=list(row["examples"]),
+                weight=float(row["share"]) * 0.5,
+            )
+        )
+    for row in report.latency.head(3).iter_rows(named=True):
+        if row["share"] is None or row["share"] < 0.2:
+            continue
+        causes.append(
+            Cause(
+                title=f"{row['operation']} added {row['added_ms']:,.0f} ms per slow trace",
+                evidence=[
+                    f"on the critical path of {report.slow_traces:,} slow traces "
+                    f"(> {report.slow_threshold_ms:,.0f} ms): {row['target_ms']:,.0f} ms vs "
+                    f"{row['baseline_ms']:,.0f} ms in comparable baseline traces, "
+                    f"{row['share']:.0%} of the added time"
+                ],
+                next_step=f"profile {row['operation']}: its inputs, its callee, its retries",
+                traces=list(row["examples"] or []),
+                weight=float(row["share"]),
+            )
+        )
+    return sorted(causes, key=lambda c: -c.weight)

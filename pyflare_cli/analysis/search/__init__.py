@@ -1,0 +1,1 @@
+"""The search query language: its fields, parser, time bounds and compiler to Polars."""

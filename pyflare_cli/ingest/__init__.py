@@ -1,0 +1,1 @@
+"""The ingest pipeline: decode -> normalise -> redact -> sample -> commit to the store."""

@@ -1,0 +1,438 @@
+"""Ingest inputs into the store: expand paths, skip known sources, decode, redact, commit.
+
+Each source commits atomically (all its spans or none) and is recorded by its sha256, so
+ingesting the same file twice adds nothing. Records that cannot be read go to the dead
+letters; a file that cannot be read at all is reported and the others still go in.
+Decoding runs in worker processes when the input is big enough to pay for them.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import polars as pl
+
+from pyflare_cli.errors import StoreWriteError
+from pyflare_cli.ingest.redaction import RedactionConfig, redact
+from pyflare_cli.sources.opening import Format, UnreadableInput, sniff
+from pyflare_cli.sources.raw import DeadLetter
+from pyflare_cli.sources.tasks import Task, decode, split
+from pyflare_cli.store.catalog import Catalog, SourceRecord
+from pyflare_cli.store.dead_letter import DeadLetterWriter
+from pyflare_cli.store.layout import StoreLayout
+from pyflare_cli.store.writer import SpanWriter, recover
+
+if TYPE_CHECKING:
+    from pyflare_cli.ingest.sampling import SamplingConfig
+
+STDIN = "-"
+STORE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+"""Write errors that say the store is unusable, not that an input is unreadable."""
+PARALLEL_MIN_BYTES = 4 << 20
+"""Below this much input, worker start-up costs more than it saves."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one input."""
+
+    path: str
+    format: str | None = None
+    status: str = "ingested"  # ingested | duplicate | failed
+    spans: int = 0
+    traces: int = 0
+    dead_lettered: int = 0
+    skipped: int = 0
+    error: str | None = None
+    dead_letter_file: str | None = None
+    sampled_out: int = 0
+
+
+@dataclass
+class IngestReport:
+    """The summary printed at the end of ``pyflare ingest``."""
+
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def spans(self) -> int:
+        return sum(f.spans for f in self.files)
+
+    @property
+    def traces(self) -> int:
+        return sum(f.traces for f in self.files)
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(f.dead_lettered for f in self.files)
+
+    @property
+    def skipped(self) -> int:
+        return sum(f.skipped for f in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def spans_per_second(self) -> float:
+        return self.spans / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class TaskOutcome:
+    """What one decoded task left behind: temporary parts to commit, and its tallies."""
+
+    parts: list[tuple[Path, Path]]
+    rows: int
+    trace_ids: pl.Series
+    dead: list[DeadLetter]
+    skipped: int
+    size: int
+    sampled_out: int = 0
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """What happens to decoded spans before they are written: redaction, then sampling."""
+
+    redaction: RedactionConfig | None = None
+    sampling: SamplingConfig | None = None
+
+    def apply(self, spans: pl.DataFrame) -> pl.DataFrame:
+        if self.redaction is not None:
+            spans = redact(spans, self.redaction)
+        if self.sampling is not None:
+            from pyflare_cli.ingest.sampling import apply_sampling
+
+            spans = apply_sampling(spans, self.sampling)
+        return spans
+
+
+def process_task(task: Task, root: Path, treatment: Treatment, owner: int) -> TaskOutcome:
+    """Decode, treat and write one task as temporary parts (runs in a worker process).
+
+    ``owner`` is the pid of the ingest's main process, which commits the parts.
+    """
+    decoded = decode(task)
+    spans = treatment.apply(decoded.spans)
+    sampled_out = decoded.spans.height - spans.height if treatment.sampling else 0
+    writer = SpanWriter(StoreLayout(root), owner=owner)
+    writer.write(spans)
+    return TaskOutcome(
+        parts=list(writer.pending),
+        rows=writer.rows,
+        trace_ids=spans.get_column("trace_id").unique(),
+        dead=decoded.dead,
+        skipped=decoded.skipped,
+        size=task.size,
+        sampled_out=sampled_out,
+    )
+
+
+Progress = Callable[[int], None]
+"""Called with the number of input bytes just processed; per file, the calls add up to its size."""
+
+
+class _FileProgress:
+    """Reports one file's progress in bytes on disk: never more than its size, in total."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self.size = 0
+        self._done = 0
+
+    def __call__(self, processed: int) -> None:
+        step = max(0, min(processed, self.size - self._done))
+        if step and self._progress is not None:
+            self._progress(step)
+        self._done += step
+
+    def finish(self) -> None:
+        self(self.size - self._done)
+
+
+def expand_paths(paths: Iterable[str]) -> list[str]:
+    """Files to ingest: folders are walked recursively (hidden entries skipped), sorted."""
+    out: list[str] = []
+    for item in paths:
+        if item == STDIN:
+            out.append(STDIN)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                out.extend(str(Path(root) / f) for f in sorted(files) if not f.startswith("."))
+        else:
+            out.append(item)
+    return out
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def spool_stdin(stream: BinaryIO, folder: Path) -> Path:
+    """Copy standard input to a file, so it can be sniffed, hashed and split like any file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".stdin-", delete=False) as handle:
+        shutil.copyfileobj(stream, handle, 1 << 20)
+    return Path(handle.name)
+
+
+class Decoder:
+    """Runs :func:`process_task` inline, or in worker processes, yielding in task order."""
+
+    def __init__(self, workers: int, root: Path, treatment: Treatment) -> None:
+        self.workers = workers
+        self.root = root
+        self.treatment = treatment
+        self._pool: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop the worker processes (started on first parallel use, then kept)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        # One Polars thread per worker: the workers already use every core.
+        previous = os.environ.get("POLARS_MAX_THREADS")
+        os.environ["POLARS_MAX_THREADS"] = "1"
+        try:
+            return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        finally:
+            if previous is None:
+                del os.environ["POLARS_MAX_THREADS"]
+            else:
+                os.environ["POLARS_MAX_THREADS"] = previous
+
+    def run(self, tasks: Iterator[Task], parallel: bool) -> Iterator[TaskOutcome]:
+        if not parallel or self.workers <= 1:
+            for task in tasks:
+                yield process_task(task, self.root, self.treatment, os.getpid())
+            return
+        if self._pool is None:
+            self._pool = self._start_pool()
+        in_flight: list[Future[TaskOutcome]] = []
+        try:
+            for task in tasks:
+                future = self._pool.submit(
+                    process_task, task, self.root, self.treatment, os.getpid()
+                )
+                in_flight.append(future)
+                if len(in_flight) > self.workers:
+                    yield in_flight.pop(0).result()
+        except UnreadableInput:
+            # The rest of the input cannot be cut: the tasks already submitted still go in
+            # (their parts are written; dropping them would lose spans and leave temp files).
+            for future in in_flight:
+                yield future.result()
+            raise
+        for future in in_flight:
+            yield future.result()
+
+
+@dataclass
+class Ingestor:
+    """Ingests sources into one store (see module docstring)."""
+
+    root: Path
+    redaction: RedactionConfig | None = None
+    workers: int = field(default_factory=lambda: min(os.cpu_count() or 1, 4))
+    today: datetime = field(default_factory=lambda: datetime.now(UTC))
+    sampling: SamplingConfig | None = None
+
+    def __post_init__(self) -> None:
+        self.layout = StoreLayout(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.layout.catalog)
+        recover(self.layout, self.catalog)
+        self._decoder: Decoder | None = None
+
+    def close(self) -> None:
+        if self._decoder is not None:
+            self._decoder.close()
+        self.catalog.close()
+
+    def _decoder_for_run(self) -> Decoder:
+        treatment = Treatment(self.redaction, self.sampling)
+        decoder = self._decoder
+        if decoder is None or decoder.workers != self.workers or decoder.treatment != treatment:
+            if decoder is not None:
+                decoder.close()
+            decoder = self._decoder = Decoder(self.workers, self.root, treatment)
+        return decoder
+
+    def ingest(
+        self,
+        paths: list[str],
+        progress: Progress | None = None,
+        stdin: BinaryIO | None = None,
+        label: str | None = None,
+        fmt: Format | None = None,
+    ) -> IngestReport:
+        """Ingest every path; ``label`` names the source in the catalog instead of its path.
+
+        ``fmt`` skips format detection, for callers that wrote the file themselves (the
+        receiver's spool), where a torn or tiny file could otherwise look like text.
+        """
+        report = IngestReport()
+        started = time.perf_counter()
+        decoder = self._decoder_for_run()
+        for item in paths:
+            file_progress = _FileProgress(progress)
+            try:
+                result = self._ingest_one(item, decoder, file_progress, stdin, label, fmt)
+            finally:
+                file_progress.finish()
+            report.files.append(result)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_one(
+        self,
+        item: str,
+        decoder: Decoder,
+        progress: _FileProgress,
+        stdin: BinaryIO | None,
+        label: str | None,
+        known_format: Format | None = None,
+    ) -> FileResult:
+        spooled: Path | None = None
+        result = FileResult(path=label or ("<stdin>" if item == STDIN else item))
+        try:
+            if item == STDIN:
+                spooled = spool_stdin(stdin or sys.stdin.buffer, self.root / "tmp")
+                path = spooled
+            else:
+                path = Path(item)
+                if not path.is_file():
+                    raise UnreadableInput("no such file")
+            size = path.stat().st_size
+            progress.size = size
+            catalog_path = label or ("<stdin>" if item == STDIN else str(path.resolve()))
+            seen = any(r.size == size for r in self.catalog.find_by_path(catalog_path))
+            with ThreadPoolExecutor(1) as hasher:
+                # Hash while decoding (hashlib releases the GIL): the digest is only needed
+                # to commit. A file seen at this path and size is probably a re-run, so it
+                # is hashed first, to skip it without decoding.
+                digest = hasher.submit(file_digest, path)
+                if seen and self._is_known(digest.result()[0], result):
+                    return result
+                fmt = known_format or sniff(path)
+                result.format = fmt.value
+                self._decode_and_commit(
+                    path, fmt, digest, size, result, decoder, progress, catalog_path
+                )
+        except OSError as exc:
+            if exc.errno in STORE_ERRNOS:
+                raise StoreWriteError(
+                    f"cannot write to the store {self.root}: {_reason(exc)}"
+                ) from exc
+            result.status = "failed"
+            result.error = f"{result.path}: {_reason(exc)}"
+        except UnreadableInput as exc:
+            result.status = "failed"
+            result.error = f"{result.path}: {_reason(exc)}"
+        finally:
+            if spooled is not None:
+                spooled.unlink(missing_ok=True)
+        return result
+
+    def _is_known(self, sha: str, result: FileResult) -> bool:
+        """Mark ``result`` a duplicate when a source with this digest is in the store."""
+        known = self.catalog.find(sha)
+        if known is None or known.state != "done":
+            return False
+        result.status, result.format = "duplicate", known.format
+        return True
+
+    def _decode_and_commit(
+        self,
+        path: Path,
+        fmt: Format,
+        digest: Future[tuple[str, int]],
+        size: int,
+        result: FileResult,
+        decoder: Decoder,
+        progress: _FileProgress,
+        catalog_path: str,
+    ) -> None:
+        writer = SpanWriter(self.layout)
+        dead = DeadLetterWriter(self.layout, result.path, self.today.date())
+        trace_ids: list[pl.Series] = []
+        parallel = size >= PARALLEL_MIN_BYTES
+        try:
+            try:
+                for outcome in decoder.run(split(path, fmt, result.path), parallel):
+                    writer.adopt(outcome.parts, outcome.rows)
+                    trace_ids.append(outcome.trace_ids)
+                    dead.write(outcome.dead)
+                    result.skipped += outcome.skipped
+                    result.sampled_out += outcome.sampled_out
+                    if progress:
+                        progress(outcome.size)
+            except UnreadableInput as exc:
+                if writer.rows == 0 and dead.count == 0:
+                    raise
+                dead.write([DeadLetter(result.path, "rest of the file", _reason(exc), None)])
+            result.spans = writer.rows
+            result.dead_lettered = dead.count
+            if writer.rows == 0 and dead.count == 0 and result.skipped == result.sampled_out == 0:
+                raise UnreadableInput("no spans found")
+            if trace_ids:
+                result.traces = pl.concat(trace_ids).n_unique()
+            sha = digest.result()[0]
+            if self._is_known(sha, result):
+                writer.abort()
+                result.spans = result.traces = result.dead_lettered = result.skipped = 0
+                return
+            record = SourceRecord(
+                sha256=sha,
+                path=catalog_path,
+                size=size,
+                format=fmt.value,
+                rows=writer.rows,
+                dead_lettered=dead.count,
+                ingested_at=self.today.isoformat(),
+                state="committing",
+                files=writer.final_names(),
+            )
+            if not writer.commit(self.catalog, record):
+                self._is_known(sha, result)
+                result.spans = result.traces = result.dead_lettered = result.skipped = 0
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            dead.close()
+            if dead.count:
+                result.dead_letter_file = str(dead.path)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc)

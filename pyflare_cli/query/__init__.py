@@ -1,0 +1,1 @@
+"""The read path every command and the TUI share: spans, prices, windows, budgets, samples."""

@@ -1,0 +1,158 @@
+"""The samples `pyflare drift` compares: time windows of the store, or a frozen baseline file.
+
+Turns the drift options (``--reference A..B``, ``--reference-days``, ``--baseline``) into
+windows and loads the model's spans as feature frames, so the command and any later
+caller (alerts, the TUI) read drift data the same way. A baseline is a Parquet file of
+the reference spans' raw columns, with what it was made from in its metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from pyflare_cli import __version__
+from pyflare_cli.analysis.cost.price_rules import PriceRule
+from pyflare_cli.analysis.drift.concept import ConceptPair, concept_exprs
+from pyflare_cli.analysis.drift.features import Feature, feature_frame, model_filter
+from pyflare_cli.analysis.search.time_bounds import time_bound
+from pyflare_cli.errors import UsageError
+from pyflare_cli.query.spans import SpanQuery, load_spans
+
+BASELINE_KEY = b"pyflare.drift_baseline"
+BASELINE_COLUMNS = (
+    "trace_id",
+    "start_time",
+    "model",
+    "request_model",
+    "ai_kind",
+    "provider",
+    "status_code",
+    "duration_ns",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "finish_reason",
+    "tool_name",
+    "input_text",
+    "output_text",
+    "embedding",
+    "attributes",
+)
+"""What a baseline keeps of each span: every input of every feature, nothing else."""
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    def label(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M}..{self.end:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def query_bounds(self) -> tuple[str, str]:
+        return self.start.isoformat(), self.end.isoformat()
+
+
+def parse_range(text: str, now: datetime, option: str) -> Window:
+    """``A..B`` with ISO dates or relative times; a date-only end includes that whole day."""
+    start_text, sep, end_text = text.partition("..")
+    if not sep or not start_text.strip() or not end_text.strip():
+        raise UsageError(f"{option} {text!r}: use START..END, e.g. 2026-11-01..2026-11-07")
+    start = time_bound(start_text, now)
+    end = time_bound(end_text, now)
+    if len(end_text.strip()) == 10 and end_text.strip()[4] == "-":
+        end += timedelta(days=1)
+    if end <= start:
+        raise UsageError(f"{option} {text!r}: the end must be after the start")
+    return Window(start, end)
+
+
+def current_window(since: str, until: str | None, now: datetime) -> Window:
+    start = time_bound(since, now)
+    end = time_bound(until, now) if until else now
+    if end <= start:
+        bound = f"--until {until}" if until else f"now ({now:%Y-%m-%d %H:%M} UTC)"
+        raise UsageError(f"--since {since} starts after {bound}: the window is empty")
+    return Window(start, end)
+
+
+def reference_window(reference: str | None, days: int, current: Window, now: datetime) -> Window:
+    """``--reference A..B``, else the ``days`` days that end where the current window starts."""
+    if reference:
+        window = parse_range(reference, now, "--reference")
+        if window.start < current.end and current.start < window.end:
+            raise UsageError(
+                f"--reference {reference} overlaps the current window {current.label()}"
+            )
+        return window
+    return Window(current.start - timedelta(days=days), current.start)
+
+
+def model_sample(
+    root: Path,
+    window: Window,
+    where: str | None,
+    now: datetime,
+    rules: tuple[PriceRule, ...],
+    model: str | None = None,
+) -> pl.LazyFrame:
+    """The window's LLM and embedding spans (of ``model`` when given), with ``cost_usd``."""
+    since, until = window.query_bounds
+    spans = load_spans(root, SpanQuery(since, until, where), now, rules)
+    return spans.filter(model_filter(model))
+
+
+def features_of(
+    spans: pl.LazyFrame, features: list[Feature], pairs: tuple[ConceptPair, ...]
+) -> pl.LazyFrame:
+    """The feature frame of :func:`feature_frame`, plus concept drift inputs and outcomes."""
+    return feature_frame(spans, features, tuple(concept_exprs(pairs)))
+
+
+def save_baseline(spans: pl.DataFrame, path: Path, meta: dict[str, Any]) -> int:
+    """Write the reference spans to ``path`` with ``meta``; the number of spans written."""
+    table = spans.select(BASELINE_COLUMNS).to_arrow()
+    info = {**meta, "pyflare_version": __version__, "spans": spans.height}
+    table = table.replace_schema_metadata({BASELINE_KEY: json.dumps(info).encode()})
+    temp = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, temp, compression="zstd")
+        temp.replace(path)
+    except OSError as exc:
+        raise UsageError(f"--out {path}: cannot write it ({exc.strerror or exc})") from None
+    return spans.height
+
+
+def load_baseline(path: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The spans and metadata of a baseline file; exit 2 naming the file when it is not one."""
+    if not path.is_file():
+        raise UsageError(
+            f"--baseline {path}: no such file" + (" (a folder)" if path.is_dir() else "")
+        )
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise UsageError(f"--baseline {path}: no such file") from None
+    except Exception as exc:  # pyarrow raises several types for a non-Parquet file
+        raise UsageError(f"--baseline {path}: not a Parquet file ({exc})") from None
+    raw = (table.schema.metadata or {}).get(BASELINE_KEY)
+    if raw is None:
+        raise UsageError(
+            f"--baseline {path}: not a drift baseline (make one with `pyflare drift baseline save`)"
+        )
+    missing = [c for c in BASELINE_COLUMNS if c not in table.column_names]
+    if missing:
+        raise UsageError(f"--baseline {path}: lacks column(s) {', '.join(missing)}; save it again")
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame, json.loads(raw)

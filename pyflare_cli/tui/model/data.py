@@ -1,0 +1,237 @@
+"""What the TUI reads from the store, through the same functions as the commands.
+
+The screens never touch Parquet or Polars plans themselves: they ask a :class:`TraceSource`
+for a page of the trace list, facet counts, or one trace. The list follows
+``pyflare traces`` (:func:`~pyflare_cli.query.spans.load_spans` then the two-pass ranking of
+:mod:`pyflare_cli.analysis.traces.summary`) but keeps the per-trace totals of a query (one small row
+per trace, never the spans) so that re-sorting and paging do not rescan the store; the
+costly details (root span, models) are fetched for the rows of one page only. A trace is
+loaded the way ``pyflare trace show`` loads it: by id or unique prefix, then by time range.
+
+Every method may run in a worker thread; the caches are guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.price_rules import PriceRule
+from pyflare_cli.analysis.search.compile import parse
+from pyflare_cli.analysis.traces.summary import (
+    COLUMNS,
+    TRACE_SORTS,
+    rank_traces,
+    sort_traces,
+    summarize_traces,
+    trace_details,
+    trace_ids_with_prefix,
+    with_details,
+)
+from pyflare_cli.errors import UsageError
+from pyflare_cli.query.spans import SpanQuery, load_spans, priced
+from pyflare_cli.store.layout import StoreLayout
+from pyflare_cli.store.scan import scan_spans
+
+LIST_COLUMNS: tuple[str, ...] = (
+    "start",
+    "root",
+    "duration",
+    "spans",
+    "errors",
+    "models",
+    "tokens",
+    "cost",
+    "trace",
+)
+"""The columns of the trace list, in display order; each one sorts the list."""
+
+_DETAIL_SORTS = {"root": ("root_service", "root_name"), "models": ("models_text",)}
+"""Columns whose order needs the details (root, models) of every trace."""
+
+FACET_FIELDS = (("service", "service_name"), ("model", "model"), ("status", "status_code"))
+"""Facets as (query field, column): selecting one adds ``field:value`` to the query."""
+
+FACET_LIMIT = 12
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A list column (see :data:`LIST_COLUMNS`) and a direction."""
+
+    column: str = "start"
+    descending: bool = True
+
+
+@dataclass(frozen=True)
+class TracePage:
+    """``rows`` (the columns of :data:`analysis.traces.COLUMNS`) from ``offset`` of ``total``."""
+
+    rows: pl.DataFrame
+    offset: int
+    total: int
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.rows.height
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Per facet field, the most common values and how many matching traces have them."""
+
+    counts: dict[str, list[tuple[str, int]]]
+
+
+class TraceSource:
+    """The store as the TUI sees it: paged trace lists, facets and single traces."""
+
+    def __init__(
+        self,
+        root: Path,
+        clock: Callable[[], datetime],
+        *,
+        since: str | None = None,
+        rules: tuple[PriceRule, ...] = (),
+    ) -> None:
+        self.root = root
+        self.clock = clock
+        self.since = since
+        self.rules = rules
+        self._lock = threading.Lock()
+        self._totals: dict[str, pl.DataFrame] = {}
+        self._summaries: dict[str, pl.DataFrame] = {}
+        self._orders: dict[tuple[str, SortKey], pl.DataFrame] = {}
+
+    def has_spans(self) -> bool:
+        """Whether the store holds any span file at all."""
+        return bool(StoreLayout(self.root).span_files())
+
+    def services(self) -> list[str]:
+        """Every service name in the store (for colours), sorted."""
+        frame = scan_spans(self.root).select("service_name").unique().collect()
+        return sorted(str(s) for s in frame.get_column("service_name").drop_nulls())
+
+    def invalidate(self) -> None:
+        """Forget cached rankings (the store changed, or time moved on with ``--follow``)."""
+        with self._lock:
+            self._totals.clear()
+            self._summaries.clear()
+            self._orders.clear()
+
+    def spans(self, query: str) -> pl.LazyFrame:
+        """The priced spans of the traces matching ``query``, as every command sees them."""
+        where = query.strip() or None
+        return load_spans(self.root, SpanQuery(self.since, None, where), self.clock(), self.rules)
+
+    def page(self, query: str, sort: SortKey, offset: int, limit: int) -> TracePage:
+        """One page of the trace list: ``limit`` traces from ``offset`` in ``sort`` order.
+
+        Raises :class:`~pyflare_cli.errors.QuerySyntaxError` for a bad query.
+        """
+        parse(query)
+        ordered = self._ordered(query, sort)
+        part = ordered.slice(offset, limit)
+        if "root_service" in part.columns:
+            rows = part.select(COLUMNS)
+        else:
+            ids = part.get_column("trace_id").to_list()
+            details = trace_details(self.spans(query), ids)
+            rows = with_details(part.lazy(), details).collect()
+        return TracePage(rows, offset, ordered.height)
+
+    def _ordered(self, query: str, sort: SortKey) -> pl.DataFrame:
+        key = (query, sort)
+        with self._lock:
+            if key in self._orders:
+                return self._orders[key]
+        if sort.column in _DETAIL_SORTS:
+            frame = self._summary(query).with_columns(
+                pl.col("models").list.join(", ").alias("models_text")
+            )
+            columns = [*_DETAIL_SORTS[sort.column], "trace_id"]
+            ordered = frame.sort(
+                columns, descending=[sort.descending] * len(columns), nulls_last=True
+            ).drop("models_text")
+        elif sort.column == "trace":
+            ordered = self._totals_of(query).sort("trace_id", descending=sort.descending)
+        else:
+            totals = self._totals_of(query)
+            if sort.descending:
+                ordered = sort_traces(totals.lazy(), sort.column, None).collect()
+            else:
+                ordered = totals.sort([TRACE_SORTS[sort.column], "trace_id"], nulls_last=True)
+        with self._lock:
+            self._orders[key] = ordered
+        return ordered
+
+    def _totals_of(self, query: str) -> pl.DataFrame:
+        """Cheap totals of every matching trace (``rank_traces`` without a limit)."""
+        with self._lock:
+            if query in self._totals:
+                return self._totals[query]
+        totals = rank_traces(self.spans(query), "start", 0).collect()
+        with self._lock:
+            self._totals[query] = totals
+        return totals
+
+    def _summary(self, query: str) -> pl.DataFrame:
+        """Full summaries of every matching trace: only for sorting by root or models."""
+        with self._lock:
+            if query in self._summaries:
+                return self._summaries[query]
+        summary = summarize_traces(self.spans(query)).collect()
+        with self._lock:
+            self._summaries[query] = summary
+        return summary
+
+    def facets(self, query: str) -> Facets:
+        """Traces per service, model and status among the traces matching ``query``."""
+        parse(query)
+        spans = self.spans(query)
+        plans = [
+            spans.filter(pl.col(column).is_not_null())
+            .group_by(column)
+            .agg(pl.col("trace_id").n_unique().alias("traces"))
+            .sort(["traces", column], descending=[True, False])
+            .head(FACET_LIMIT)
+            for _, column in FACET_FIELDS
+        ]
+        frames = pl.collect_all(plans)
+        return Facets(
+            {
+                field: [(str(value), int(n)) for value, n in frame.iter_rows()]
+                for (field, _), frame in zip(FACET_FIELDS, frames, strict=True)
+            }
+        )
+
+    def resolve(self, trace_id: str) -> tuple[str, datetime, datetime]:
+        """The full id of the one trace starting with ``trace_id``, and its span time range.
+
+        Raises :class:`~pyflare_cli.errors.UsageError` when no trace or several match.
+        """
+        wanted = trace_id.strip()
+        if not wanted:
+            raise UsageError("empty trace id")
+        matches = trace_ids_with_prefix(scan_spans(self.root), wanted).collect()
+        ids = matches.get_column("trace_id").to_list()
+        if not ids:
+            raise UsageError(f"no trace id starts with {trace_id!r}")
+        if len(ids) > 1 and wanted.lower() not in ids:
+            shown = ", ".join(i[:16] for i in ids[:5])
+            raise UsageError(f"{trace_id!r} matches {len(ids)} or more traces ({shown})")
+        index = ids.index(wanted.lower()) if wanted.lower() in ids else 0
+        _, first, last = matches.row(index)
+        return str(ids[index]), first, last
+
+    def trace(self, trace_id: str) -> pl.DataFrame:
+        """Every span of one trace (id or unique prefix), priced, sorted by start time."""
+        full, first, last = self.resolve(trace_id)
+        scan = scan_spans(self.root, first, last + timedelta(microseconds=1))
+        spans = priced(scan.filter(pl.col("trace_id") == full), self.root, self.rules)
+        return spans.sort("start_time").collect()

@@ -1,0 +1,117 @@
+"""The TUI's data layer agrees with ``pyflare traces`` and pages without rescanning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from tui_support import FIXTURE_TRACE, NOW
+
+from pyflare_cli.errors import QuerySyntaxError, UsageError
+from pyflare_cli.query.spans import SpanQuery, list_traces, load_spans
+from pyflare_cli.tui.model.data import SortKey, TraceSource
+from pyflare_cli.tui.model.history import QueryHistory
+from pyflare_cli.tui.widgets.facets import facet_term, toggle_term
+from pyflare_cli.tui.widgets.query_bar import error_text, suggest
+
+
+@pytest.fixture
+def source(tui_store: Path) -> TraceSource:
+    return TraceSource(tui_store, lambda: NOW)
+
+
+@pytest.mark.parametrize("by", ["start", "duration", "spans", "errors", "tokens", "cost"])
+def test_first_page_is_what_pyflare_traces_lists(source: TraceSource, by: str) -> None:
+    expected = list_traces(load_spans(source.root, SpanQuery(), NOW), by, 30)
+    page = source.page("", SortKey(by), 0, 30)
+    assert page.rows.get_column("trace_id").to_list() == expected["trace_id"].to_list()
+    assert page.rows.columns == expected.columns
+    assert page.total > 30
+
+
+def test_pages_tile_the_ordering(source: TraceSource) -> None:
+    first = source.page("", SortKey("duration"), 0, 50)
+    second = source.page("", SortKey("duration"), 50, 50)
+    ids = first.rows["trace_id"].to_list() + second.rows["trace_id"].to_list()
+    assert len(set(ids)) == 100
+    durations = pl.concat([first.rows, second.rows])["duration_ns"].to_list()
+    assert durations == sorted(durations, reverse=True)
+    assert second.offset == 50 and second.end == 100
+
+
+def test_ascending_and_text_columns_sort(source: TraceSource) -> None:
+    oldest = source.page("", SortKey("start", descending=False), 0, 20).rows
+    starts = oldest["start_time"].to_list()
+    assert starts == sorted(starts)
+    roots = source.page("", SortKey("root", descending=False), 0, 300).rows
+    keys = list(zip(roots["root_service"], roots["root_name"], strict=True))
+    assert keys == sorted(keys)
+    by_id = source.page("", SortKey("trace", descending=True), 0, 10).rows["trace_id"].to_list()
+    assert by_id == sorted(by_id, reverse=True)
+
+
+def test_query_filters_traces_and_bad_query_raises(source: TraceSource) -> None:
+    page = source.page("status:error", SortKey(), 0, 500)
+    assert 0 < page.total < source.page("", SortKey(), 0, 1).total
+    assert all(errors > 0 for errors in page.rows["errors"])
+    with pytest.raises(QuerySyntaxError) as raised:
+        source.page("modle:gpt", SortKey(), 0, 10)
+    assert (raised.value.line, raised.value.column) == (1, 1)
+
+
+def test_facets_count_traces(source: TraceSource) -> None:
+    facets = source.facets("")
+    services = dict(facets.counts["service"])
+    assert services["chat-api"] == 1  # the fixture trace
+    assert set(dict(facets.counts["status"])) <= {"unset", "ok", "error"}
+    errors = source.facets("status:error").counts["status"]
+    assert dict(errors)["error"] == source.page("status:error", SortKey(), 0, 1).total
+
+
+def test_trace_by_prefix_and_errors(source: TraceSource) -> None:
+    spans = source.trace(FIXTURE_TRACE[:8])
+    assert spans["trace_id"].unique().to_list() == [FIXTURE_TRACE]
+    assert "cost_usd" in spans.columns
+    with pytest.raises(UsageError, match="no trace id starts with"):
+        source.trace("ffffffffff")
+
+
+def test_empty_store(tmp_path: Path) -> None:
+    source = TraceSource(tmp_path / "nothing", lambda: NOW)
+    assert not source.has_spans()
+    assert source.page("", SortKey(), 0, 10).total == 0
+
+
+def test_history_recalls_and_persists(tmp_path: Path) -> None:
+    path = tmp_path / "history.json"
+    history = QueryHistory(path, {"errors": "status:error"})
+    for query in ("a:1", "b:2", "a:1", "  "):
+        history.add(query)
+    assert history.recent == ["a:1", "b:2"]
+    assert [history.older(), history.older(), history.older()] == ["a:1", "b:2", None]
+    assert [history.newer(), history.newer(), history.newer()] == ["a:1", "", None]
+    assert QueryHistory(path).recent == ["a:1", "b:2"]
+    assert history.entries()[0] == ("saved  errors", "status:error")
+
+
+def test_facet_terms_quote_and_toggle() -> None:
+    assert facet_term("service", "rag-api") == "service:rag-api"
+    assert facet_term("model", "my model*") == 'model:"my model*"'
+    query = toggle_term("status:error", "service:api")
+    assert query == "status:error service:api"
+    assert toggle_term(query, "service:api") == "status:error"
+
+
+def test_completion_and_error_text() -> None:
+    assert suggest("status:error mod") == "status:error model:"
+    assert suggest("-stat") == "-status:"
+    assert suggest("status:er") == "status:error"
+    assert suggest("zzz") is None
+    with pytest.raises(QuerySyntaxError) as raised:
+        from pyflare_cli.analysis.search.compile import parse
+
+        parse("service:api modle:x")
+    text = error_text("service:api modle:x", raised.value)
+    assert "at 1:13" in text.plain and "did you mean 'model'" in text.plain
+    assert text.plain.endswith("service:api modle:x")
