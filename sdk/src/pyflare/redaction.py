@@ -1,6 +1,6 @@
 """Redaction of captured content before it leaves the process, as the CLI does at ingest.
 
-The patterns, the modes and the replacements are the CLI's (``pyflare_cli/redaction.py``),
+The patterns, the modes and the replacements are the CLI's (``pyflare_cli/ingest/redaction.py``),
 copied because the SDK must not depend on the CLI; a test keeps the two equal. Redacting in
 the application means a secret in a prompt never reaches the wire, a file or a collector,
 whatever ingests it later. *mask* writes ``[REDACTED:email]``, *hash* writes
