@@ -158,7 +158,7 @@ def feature_frame(
 
     The raw texts stay (``input_text``, ``output_text``) when an OOV descriptor is asked
     for, so :func:`oov_shares` can read them from a sample. ``attribute`` features stay
-    strings until :mod:`drift` has seen their values. ``model`` is the name the call asked
+    strings until :mod:`report` has seen their values. ``model`` is the name the call asked
     for (request model, else response model): a failed call carries only that one, so
     grouping by the response name would split a model's errors off into another model.
     """

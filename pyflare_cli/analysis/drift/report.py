@@ -1,9 +1,9 @@
 """Drift of one model between a reference and a current sample: per-feature tests and a verdict.
 
-Frames in (one column per feature, see :mod:`drift_features`), one row per feature out,
+Frames in (one column per feature, see :mod:`features`), one row per feature out,
 plus the model-level verdict as Evidently defines it: ``drifted`` when the share of drifted
 features reaches ``drift_share``, ``warning`` when any feature drifted, else ``healthy``.
-The statistics themselves live in :mod:`drift_stats`; concept drift in :mod:`drift_concept`.
+The statistics themselves live in :mod:`stats`; concept drift in :mod:`concept`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Datadog Watchdog's faulty-deployment check, on spans: a value of a change dimens
 is *new* when it has enough spans in the target and (almost) none in the baseline. For
 each new value: when it was first seen, its metric against what the same service had in
 the baseline, the excess it carries and its share of the overall excess, and whether the
-metric rose after it appeared. Pure: the dimension frame in (see :mod:`rca_dimensions`).
+metric rose after it appeared. Pure: the dimension frame in (see :mod:`dimensions`).
 """
 
 from __future__ import annotations

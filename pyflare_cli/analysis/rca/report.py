@@ -1,9 +1,9 @@
 """`pyflare rca` in one pure function: target and baseline spans in, the whole report out.
 
-Runs the analyses in order: problematic slices (:mod:`rca_slices`), change attribution
-(:mod:`rca_changes`), failure clusters (:mod:`rca_failures`), latency attribution
-(:mod:`rca_latency`, for the latency metric), and the ranked root causes built from them
-(:mod:`rca_causes`). The command and the TUI render the same :class:`RcaReport`.
+Runs the analyses in order: problematic slices (:mod:`slices`), change attribution
+(:mod:`changes`), failure clusters (:mod:`failures`), latency attribution
+(:mod:`latency`, for the latency metric), and the ranked root causes built from them
+(:mod:`causes`). The command and the TUI render the same :class:`RcaReport`.
 """
 
 from __future__ import annotations

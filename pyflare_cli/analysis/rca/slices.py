@@ -1,7 +1,7 @@
 """Problematic slices: where the metric went up, found by a lattice search (Slice Finder).
 
 Input: one frame of target and baseline spans (``target`` bool), the metric ``y`` and one
-string column per dimension (see :mod:`rca_dimensions`). Every single slice
+string column per dimension (see :mod:`dimensions`). Every single slice
 (``dimension = value``) is summarised with one group-by per dimension; the most promising
 ones are crossed with the other dimensions, up to ``max_order`` of them. A crossed slice is
 kept only when it is worse than the parent it came from (tested against the rest of that
