@@ -19,16 +19,8 @@ from functools import reduce
 import polars as pl
 
 from pyflare_cli.analysis.search.fields import FIELDS, Field, Op
-from pyflare_cli.analysis.search.parser import (
-    And,
-    Glob,
-    Node,
-    Not,
-    Or,
-    Term,
-    Value,
-    parse,
-)
+from pyflare_cli.analysis.search.parser import parse
+from pyflare_cli.analysis.search.syntax import And, Glob, Node, Not, Or, Term, Value
 from pyflare_cli.analysis.search.time_bounds import resolve_bound, time_bound
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The search query language: its field table, its typed AST and the parser that builds it.
+"""The search query language's parser: text in, the typed tree of :mod:`syntax` out.
 
 One query language serves ``--where`` on every command and the TUI search bar (DESIGN.md).
 Parsing is kept apart from compiling (:mod:`pyflare_cli.analysis.search.compile`) so the TUI can
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal, TypeAlias
+from typing import Literal
 
 from pyflare_cli.analysis.search.fields import _LOOKUP, _MAP_PREFIXES, _OPS, Field, Op
+from pyflare_cli.analysis.search.syntax import And, Glob, Node, Not, Or, Term, Value
 from pyflare_cli.analysis.search.time_bounds import (
     _DURATION_HINT,
     _INTEGER,
@@ -28,53 +28,6 @@ from pyflare_cli.analysis.search.time_bounds import (
     parse_duration_ns,
 )
 from pyflare_cli.errors import QuerySyntaxError
-
-
-@dataclass(frozen=True)
-class Glob:
-    """A value with ``*``/``?`` wildcards; ``regex`` is its pattern without anchors or flags."""
-
-    text: str
-    regex: str
-
-
-Value: TypeAlias = str | int | float | bool | Glob | timedelta | datetime | None
-"""A parsed value: ``str`` (exact text), ``Glob``, a number (durations in ns), ``bool``
-(``error:true``), ``None`` (``parent:none``), ``timedelta`` (relative since/until: before
-``now``) or ``datetime`` (absolute, UTC)."""
-
-
-@dataclass(frozen=True)
-class Term:
-    """``field:value``; ``field`` is a canonical name, ``attr.<key>``, ``resource.<key>``,
-    or ``None`` for a bare word. ``op == ".."`` is an inclusive range ``value..upper``."""
-
-    field: str | None
-    value: Value
-    op: Op = "="
-    upper: Value = None
-    line: int = 1
-    column: int = 1
-
-
-@dataclass(frozen=True)
-class Not:
-    child: Node
-
-
-@dataclass(frozen=True)
-class And:
-    """All children match; ``And(())`` (the empty query) matches everything."""
-
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    children: tuple[Node, ...]
-
-
-Node: TypeAlias = Term | Not | And | Or
 
 
 @dataclass(frozen=True)
