@@ -52,9 +52,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pyflare_cli.analysis.drift.embedding import mmd_test
 from pyflare_cli.analysis.drift.features import Feature
-from pyflare_cli.analysis.drift.report import DriftSettings, compare
-from pyflare_cli.analysis.drift.stats import mmd_test
+from pyflare_cli.analysis.drift.model import DriftSettings
+from pyflare_cli.analysis.drift.report import compare
 from pyflare_cli.config.file import load_config
 from pyflare_cli.query.drift_samples import (
     Window,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from pyflare_cli.analysis.drift.features import FEATURES, parse_feature
-from pyflare_cli.analysis.drift.report import Correction
+from pyflare_cli.analysis.drift.model import Correction
 from pyflare_cli.analysis.drift.stats import METHODS
 from pyflare_cli.errors import UsageError
 

@@ -13,7 +13,7 @@ import polars as pl
 from rich.console import Console
 from rich.text import Text
 
-from pyflare_cli.analysis.drift.report import DriftReport
+from pyflare_cli.analysis.drift.model import DriftReport
 from pyflare_cli.render.output import _jsonable, emit, rich_table
 from pyflare_cli.render.sparkline import sparkline
 

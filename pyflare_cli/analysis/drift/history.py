@@ -16,7 +16,8 @@ import polars as pl
 from scipy import special
 
 from pyflare_cli.analysis.drift.features import Feature
-from pyflare_cli.analysis.drift.report import DriftReport, DriftSettings, compare
+from pyflare_cli.analysis.drift.model import DriftReport, DriftSettings
+from pyflare_cli.analysis.drift.report import compare
 from pyflare_cli.analysis.drift.stats import P_VALUE_METHODS
 
 EVERY = {"hour": "1h", "day": "1d", "week": "1w"}

@@ -19,7 +19,8 @@ from pyflare_cli.analysis.drift.features import (
     parse_feature,
 )
 from pyflare_cli.analysis.drift.history import drift_history, magnitude, trend
-from pyflare_cli.analysis.drift.report import DriftSettings, compare, verdict
+from pyflare_cli.analysis.drift.model import DriftSettings, verdict
+from pyflare_cli.analysis.drift.report import compare
 from pyflare_cli.query.drift_samples import features_of
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

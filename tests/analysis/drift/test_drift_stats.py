@@ -15,17 +15,16 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
+from pyflare_cli.analysis.drift.embedding import centroid_cosine_distance, mmd_test
 from pyflare_cli.analysis.drift.stats import (
     DEFAULT_THRESHOLDS,
     METHODS,
     P_VALUE_METHODS,
     binned_percents,
     categorical_test,
-    centroid_cosine_distance,
     count_percents,
     default_method,
     effective_kind,
-    mmd_test,
     numerical_test,
     psi,
 )
