@@ -112,7 +112,8 @@ def load_window(
 
 def _drift(root: Path, rule: Rule, condition: DriftCondition, now: datetime) -> list[Sample]:
     from pyflare_cli.analysis.drift.features import BUILT_IN
-    from pyflare_cli.analysis.drift.report import DriftSettings, compare
+    from pyflare_cli.analysis.drift.model import DriftSettings
+    from pyflare_cli.analysis.drift.report import compare
     from pyflare_cli.query.drift_samples import Window, features_of, model_sample
 
     features = list(BUILT_IN)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from pyflare_cli.analysis.cost.price_rules import PriceRule
     from pyflare_cli.analysis.drift.features import Feature
-    from pyflare_cli.analysis.drift.report import DriftSettings
+    from pyflare_cli.analysis.drift.model import DriftSettings
     from pyflare_cli.query.drift_samples import Window
 
 drift_app = typer.Typer(
@@ -108,7 +108,7 @@ def _plan(
 ) -> Plan:
     from pyflare_cli.analysis.drift.concept import ConceptPair
     from pyflare_cli.analysis.drift.features import BUILT_IN, parse_feature
-    from pyflare_cli.analysis.drift.report import DriftSettings
+    from pyflare_cli.analysis.drift.model import DriftSettings
     from pyflare_cli.config.drift import (
         CORRECTIONS,
         check_feature,
