@@ -20,7 +20,7 @@ from pyflare_cli.render.units import count
 from pyflare_cli.store.layout import resolve_store
 
 if TYPE_CHECKING:
-    from pyflare_cli.ingest.pipeline import IngestReport
+    from pyflare_cli.ingest.report import IngestReport
 
 HELP = """Ingest OTLP dumps and span exports into the store.
 
@@ -49,7 +49,8 @@ def ingest(
     ] = 0,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    from pyflare_cli.ingest.pipeline import STDIN, Ingestor, expand_paths
+    from pyflare_cli.ingest.inputs import STDIN, expand_paths
+    from pyflare_cli.ingest.pipeline import Ingestor
 
     cfg = load_config(config)
     files = expand_paths(paths)

@@ -12,7 +12,8 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.analysis.traces.summary import sort_traces, summarize_traces
-from pyflare_cli.ingest.pipeline import Ingestor, IngestReport
+from pyflare_cli.ingest.pipeline import Ingestor
+from pyflare_cli.ingest.report import IngestReport
 from pyflare_cli.store.catalog import Catalog
 from pyflare_cli.store.layout import StoreLayout
 from pyflare_cli.store.lock import store_lock

@@ -9,13 +9,10 @@ Decoding runs in worker processes when the input is big enough to pay for them.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
-import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +23,9 @@ from typing import TYPE_CHECKING, BinaryIO
 import polars as pl
 
 from pyflare_cli.errors import StoreWriteError
+from pyflare_cli.ingest.inputs import STDIN, file_digest, spool_stdin
 from pyflare_cli.ingest.redaction import RedactionConfig, redact
+from pyflare_cli.ingest.report import FileResult, IngestReport
 from pyflare_cli.sources.opening import Format, UnreadableInput, sniff
 from pyflare_cli.sources.raw import DeadLetter
 from pyflare_cli.sources.tasks import Task, decode, split
@@ -38,59 +37,10 @@ from pyflare_cli.store.writer import SpanWriter, recover
 if TYPE_CHECKING:
     from pyflare_cli.ingest.sampling import SamplingConfig
 
-STDIN = "-"
 STORE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 """Write errors that say the store is unusable, not that an input is unreadable."""
 PARALLEL_MIN_BYTES = 4 << 20
 """Below this much input, worker start-up costs more than it saves."""
-
-
-@dataclass
-class FileResult:
-    """What happened to one input."""
-
-    path: str
-    format: str | None = None
-    status: str = "ingested"  # ingested | duplicate | failed
-    spans: int = 0
-    traces: int = 0
-    dead_lettered: int = 0
-    skipped: int = 0
-    error: str | None = None
-    dead_letter_file: str | None = None
-    sampled_out: int = 0
-
-
-@dataclass
-class IngestReport:
-    """The summary printed at the end of ``pyflare ingest``."""
-
-    files: list[FileResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def spans(self) -> int:
-        return sum(f.spans for f in self.files)
-
-    @property
-    def traces(self) -> int:
-        return sum(f.traces for f in self.files)
-
-    @property
-    def dead_lettered(self) -> int:
-        return sum(f.dead_lettered for f in self.files)
-
-    @property
-    def skipped(self) -> int:
-        return sum(f.skipped for f in self.files)
-
-    @property
-    def failed(self) -> list[FileResult]:
-        return [f for f in self.files if f.status == "failed"]
-
-    @property
-    def spans_per_second(self) -> float:
-        return self.spans / self.seconds if self.seconds > 0 else 0.0
 
 
 @dataclass
@@ -164,41 +114,6 @@ class _FileProgress:
 
     def finish(self) -> None:
         self(self.size - self._done)
-
-
-def expand_paths(paths: Iterable[str]) -> list[str]:
-    """Files to ingest: folders are walked recursively (hidden entries skipped), sorted."""
-    out: list[str] = []
-    for item in paths:
-        if item == STDIN:
-            out.append(STDIN)
-            continue
-        path = Path(item)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                out.extend(str(Path(root) / f) for f in sorted(files) if not f.startswith("."))
-        else:
-            out.append(item)
-    return out
-
-
-def file_digest(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def spool_stdin(stream: BinaryIO, folder: Path) -> Path:
-    """Copy standard input to a file, so it can be sniffed, hashed and split like any file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=".stdin-", delete=False) as handle:
-        shutil.copyfileobj(stream, handle, 1 << 20)
-    return Path(handle.name)
 
 
 class Decoder:

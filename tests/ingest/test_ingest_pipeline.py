@@ -17,8 +17,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pyflare_cli.ingest import pipeline as ingest_module
-from pyflare_cli.ingest.pipeline import Ingestor, IngestReport, expand_paths
+from pyflare_cli.ingest.inputs import expand_paths
+from pyflare_cli.ingest.pipeline import Ingestor
 from pyflare_cli.ingest.redaction import RedactionConfig
+from pyflare_cli.ingest.report import IngestReport
 from pyflare_cli.sources import tasks
 from pyflare_cli.store.catalog import Catalog
 from pyflare_cli.store.layout import StoreLayout

@@ -1,8 +1,9 @@
 """Latency attribution: which operations on the critical path account for the added time.
 
 Over the slow traces of the target (those slower than the baseline's 90th percentile) and
-a sample of baseline traces, each trace's critical path (Jaeger's, see :mod:`pyflare_cli.analysis.traces.tree`)
-is split into the time each span owns on it; summed per operation and averaged per trace,
+a sample of baseline traces, each trace's critical path (Jaeger's, see
+:mod:`pyflare_cli.analysis.traces.tree`) is split into the time each span owns on it;
+summed per operation and averaged per trace,
 the difference target - baseline says where the added time went. The walk per trace is a
 Python loop (the tree walk demands it); traces are sampled to keep it bounded.
 """
