@@ -23,21 +23,17 @@ a micro-dollar is an error rather than silently rounded. Evaluation is
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pyflare_cli.analysis.cost.budgets import MICROS_PER_USD, PERIODS, Budget, Period
 from pyflare_cli.analysis.search.compile import parse
+from pyflare_cli.config.checks import is_number, known_keys
 from pyflare_cli.errors import QuerySyntaxError, UsageError
 
 _KEYS = ("name", "period", "limit_usd", "warn_at", "where", "timezone")
 _REQUIRED = ("name", "period", "limit_usd")
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _name(value: Any, where: str, key: str) -> str:
@@ -54,7 +50,7 @@ def _period(value: Any, where: str, key: str) -> Period:
 
 
 def _limit_micros(value: Any, where: str, key: str) -> int:
-    if not _number(value) or value <= 0:
+    if not is_number(value) or value <= 0:
         raise UsageError(f"{where}: {key} must be a number of USD greater than 0, not {value!r}")
     try:
         micros = Decimal(str(value)) * MICROS_PER_USD
@@ -66,7 +62,7 @@ def _limit_micros(value: Any, where: str, key: str) -> int:
 
 
 def _warn_at(value: Any, where: str, key: str) -> float:
-    if not _number(value) or not 0 < value <= 1:
+    if not is_number(value) or not 0 < value <= 1:
         raise UsageError(
             f"{where}: {key} must be a share of the limit above 0 and at most 1, not {value!r}"
         )
@@ -101,9 +97,7 @@ def _timezone(value: Any, where: str, key: str) -> str:
 def _budget(item: Any, where: str, key: str) -> Budget:
     if not isinstance(item, dict):
         raise UsageError(f"{where}: {key} must be a mapping with a name, period and limit_usd")
-    for name in item:
-        if name not in _KEYS:
-            raise UsageError(f"{where}: {key}.{name} is not a known key; use {', '.join(_KEYS)}")
+    known_keys(item, _KEYS, where, key)
     for name in _REQUIRED:
         if name not in item:
             raise UsageError(f"{where}: {key}.{name} is missing")

@@ -18,13 +18,13 @@ an error names the file or option and the bad value (exit 2).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from pyflare_cli.analysis.drift.features import FEATURES, parse_feature
 from pyflare_cli.analysis.drift.model import Correction
 from pyflare_cli.analysis.drift.stats import METHODS
+from pyflare_cli.config.checks import is_number, known_keys, mapping
 from pyflare_cli.errors import UsageError
 
 _KEYS = (
@@ -65,8 +65,7 @@ def check_method(method: str, where: str) -> str:
 
 
 def check_threshold(value: Any, where: str) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0:
+    if not is_number(value) or value < 0:
         raise UsageError(f"{where}: a threshold is a number >= 0, not {value!r}")
     return float(value)
 
@@ -77,14 +76,6 @@ def check_outcome(value: str, where: str) -> str:
     raise UsageError(f"{where}: outcome {value!r}: use error or attr.<numeric key>")
 
 
-def _mapping(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise UsageError(f"{where} must map feature names to values")
-    return value
-
-
 def parse_drift(section: Any, path: str) -> DriftConfig:
     """Check and read the ``drift`` section (None when absent)."""
     if section is None:
@@ -92,19 +83,21 @@ def parse_drift(section: Any, path: str) -> DriftConfig:
     where = f"{path}: drift"
     if not isinstance(section, dict):
         raise UsageError(f"{where} must be a mapping")
-    unknown = sorted(set(section) - set(_KEYS))
-    if unknown:
-        raise UsageError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(_KEYS)})")
+    known_keys(section, _KEYS, path, "drift")
     features = section.get("features") or []
     if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
         raise UsageError(f"{where}.features must be a list of feature names")
     methods = {
         check_feature(k, f"{where}.methods"): check_method(str(v), f"{where}.methods.{k}")
-        for k, v in _mapping(section.get("methods"), f"{where}.methods").items()
+        for k, v in mapping(
+            section.get("methods"), f"{where}.methods", "feature names to values"
+        ).items()
     }
     thresholds = {
         check_feature(k, f"{where}.thresholds"): check_threshold(v, f"{where}.thresholds.{k}")
-        for k, v in _mapping(section.get("thresholds"), f"{where}.thresholds").items()
+        for k, v in mapping(
+            section.get("thresholds"), f"{where}.thresholds", "feature names to values"
+        ).items()
     }
     share = section.get("drift_share")
     if share is not None and (not isinstance(share, int | float) or not 0 < share <= 1):

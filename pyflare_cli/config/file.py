@@ -14,11 +14,14 @@ from typing import Any
 import yaml
 
 from pyflare_cli.analysis.cost.budgets import Budget
-from pyflare_cli.analysis.cost.price_rules import PriceRule, parse_price_rules
+from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.config.budgets import parse_budgets
+from pyflare_cli.config.prices import parse_price_rules
+from pyflare_cli.config.redaction import parse_redaction
+from pyflare_cli.config.sampling import parse_sampling
 from pyflare_cli.errors import UsageError
-from pyflare_cli.ingest.redaction import RedactionConfig, parse_redaction
-from pyflare_cli.ingest.sampling import SamplingConfig, parse_sampling
+from pyflare_cli.ingest.redaction import RedactionConfig
+from pyflare_cli.ingest.sampling import SamplingConfig
 
 CONFIG_ENV = "PYFLARE_CONFIG"
 DEFAULT_CONFIG = "pyflare.yaml"

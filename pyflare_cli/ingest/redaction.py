@@ -23,12 +23,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import polars as pl
 
 from pyflare_cli import semconv
-from pyflare_cli.errors import UsageError
 
 PATTERNS: dict[str, str] = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
@@ -53,49 +51,6 @@ class RedactionConfig:
     modes: dict[str, str] = field(default_factory=lambda: dict.fromkeys(KINDS, "mask"))
     attributes: tuple[str, ...] = ()
     salt: str = ""
-
-
-_SECTION_KEYS = ("mode", "kinds", "attributes", "salt")
-
-
-def parse_redaction(section: Any, where: str) -> RedactionConfig | None:
-    """The ``redaction`` section of the config file, validated; None when absent.
-
-    Every error names the file (``where``) and the key at fault.
-    """
-    if section is None or section is False:
-        return None
-    if not isinstance(section, dict):
-        raise UsageError(f"{where}: redaction must be a mapping")
-    for key in section:
-        if key not in _SECTION_KEYS:
-            raise UsageError(
-                f"{where}: redaction.{key} is not a known key; use {', '.join(_SECTION_KEYS)}"
-            )
-    default = str(section.get("mode", "mask"))
-    if default not in MODES:
-        raise UsageError(f"{where}: redaction.mode {default!r} is not one of {', '.join(MODES)}")
-    kinds = section.get("kinds", list(KINDS))
-    if not isinstance(kinds, list | dict):
-        raise UsageError(
-            f"{where}: redaction.kinds must be a list of kinds or a mapping kind -> mode"
-        )
-    modes: dict[str, str] = {}
-    items = kinds.items() if isinstance(kinds, dict) else ((k, default) for k in kinds)
-    for kind, mode in items:
-        if not isinstance(kind, str) or kind not in PATTERNS:
-            raise UsageError(
-                f"{where}: redaction.kinds: unknown kind {kind!r}; use {', '.join(KINDS)}"
-            )
-        if mode not in MODES:
-            raise UsageError(
-                f"{where}: redaction.kinds.{kind}: mode {mode!r} is not one of {', '.join(MODES)}"
-            )
-        modes[str(kind)] = str(mode)
-    attributes = section.get("attributes") or []
-    if not isinstance(attributes, list):
-        raise UsageError(f"{where}: redaction.attributes must be a list of attribute keys")
-    return RedactionConfig(modes, tuple(str(a) for a in attributes), str(section.get("salt", "")))
 
 
 def luhn_ok(candidate: str) -> bool:

@@ -32,13 +32,9 @@ expression.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
-
-from pyflare_cli.errors import UsageError
 
 RANDOM_HEX_DIGITS = 14
 """The trace id's last 14 hex digits (56 bits) are its randomness."""
@@ -63,80 +59,6 @@ class SamplingConfig:
     ratio: float = 1.0
     keep_errors: bool = True
     rules: tuple[SamplingRule, ...] = ()
-
-
-_SECTION_KEYS = ("ratio", "keep_errors", "rules")
-_RULE_KEYS = ("service", "name", "attributes", "ratio")
-_MATCH_KEYS = ("service", "name", "attributes")
-
-
-def _ratio(value: Any, where: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise UsageError(f"{where}: {key} must be a number from 0 to 1, not {value!r}")
-    return float(value)
-
-
-def _glob(value: Any, where: str, key: str, *, attribute: bool = False) -> str:
-    scalar = isinstance(value, str | int | float) and (attribute or not isinstance(value, bool))
-    if not scalar or value == "":
-        raise UsageError(f"{where}: {key} must be a non-empty text or glob, not {value!r}")
-    # Attribute values as ingest stores them: numbers and booleans JSON-encoded.
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _rule(rule: Any, where: str, key: str) -> SamplingRule:
-    if not isinstance(rule, dict):
-        raise UsageError(f"{where}: {key} must be a mapping with a ratio and a match")
-    for name in rule:
-        if name not in _RULE_KEYS:
-            raise UsageError(
-                f"{where}: {key}.{name} is not a known key; use {', '.join(_RULE_KEYS)}"
-            )
-    if "ratio" not in rule:
-        raise UsageError(f"{where}: {key}.ratio is missing")
-    if not any(name in rule for name in _MATCH_KEYS):
-        raise UsageError(f"{where}: {key} needs at least one of {', '.join(_MATCH_KEYS)}")
-    attributes = rule.get("attributes", {})
-    if not isinstance(attributes, dict) or (not attributes and "attributes" in rule):
-        raise UsageError(
-            f"{where}: {key}.attributes must be a non-empty mapping of attribute key -> glob"
-        )
-    return SamplingRule(
-        ratio=_ratio(rule["ratio"], where, f"{key}.ratio"),
-        service=_glob(rule["service"], where, f"{key}.service") if "service" in rule else None,
-        name=_glob(rule["name"], where, f"{key}.name") if "name" in rule else None,
-        attributes=tuple(
-            (str(k), _glob(v, where, f"{key}.attributes.{k}", attribute=True))
-            for k, v in attributes.items()
-        ),
-    )
-
-
-def parse_sampling(section: Any, where: str) -> SamplingConfig | None:
-    """The ``sampling`` section of the config file, validated; None when absent.
-
-    Every error names the file (``where``) and the key at fault.
-    """
-    if section is None or section is False:
-        return None
-    if not isinstance(section, dict):
-        raise UsageError(f"{where}: sampling must be a mapping")
-    for key in section:
-        if key not in _SECTION_KEYS:
-            raise UsageError(
-                f"{where}: sampling.{key} is not a known key; use {', '.join(_SECTION_KEYS)}"
-            )
-    keep_errors = section.get("keep_errors", True)
-    if not isinstance(keep_errors, bool):
-        raise UsageError(f"{where}: sampling.keep_errors must be true or false")
-    rules = section.get("rules") or []
-    if not isinstance(rules, list):
-        raise UsageError(f"{where}: sampling.rules must be a list of rules")
-    return SamplingConfig(
-        ratio=_ratio(section.get("ratio", 1.0), where, "sampling.ratio"),
-        keep_errors=keep_errors,
-        rules=tuple(_rule(r, where, f"sampling.rules[{i}]") for i, r in enumerate(rules)),
-    )
 
 
 _REGEX_META = frozenset("\\.+*?()|[]{}^$#&-~")

@@ -186,7 +186,7 @@ def test_config_section(tmp_path: Path, drift_store: Path) -> None:
     assert row["method"] == "psi" and models[CLAUDE]["correction"] == "bonferroni"
     config.write_text("drift:\n  colour: blue\n")
     bad = invoke("drift", "--model", CLAUDE, "--config", str(config), "--store", str(drift_store))
-    assert bad.exit_code == 2 and "unknown key 'colour'" in bad.stderr
+    assert bad.exit_code == 2 and "drift.colour is not a known key" in bad.stderr
 
 
 def test_methods_that_do_not_fit_numbers_fall_back(drift_store: Path) -> None:

@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from pyflare_cli.config.redaction import parse_redaction
 from pyflare_cli.errors import UsageError
-from pyflare_cli.ingest.redaction import KINDS, RedactionConfig, luhn_ok, parse_redaction, redact
+from pyflare_cli.ingest.redaction import KINDS, RedactionConfig, luhn_ok, redact
 
 CARD = "4111 1111 1111 1111"  # passes Luhn
 BAD_CARD = "4111111111111112"  # fails Luhn

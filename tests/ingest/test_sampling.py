@@ -11,13 +11,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from pyflare_cli.config.sampling import parse_sampling
 from pyflare_cli.errors import UsageError
 from pyflare_cli.ingest.sampling import (
     RANDOM_RANGE,
     SamplingConfig,
     SamplingRule,
     apply_sampling,
-    parse_sampling,
     sampling_summary,
     trace_randomness,
 )

@@ -7,13 +7,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from pyflare_cli.analysis.cost.price_rules import (
-    PriceRule,
-    Rates,
-    complete_rates,
-    litellm_rules,
-    parse_price_rules,
-)
+from pyflare_cli.analysis.cost.price_rules import PriceRule, Rates, complete_rates, litellm_rules
 from pyflare_cli.analysis.cost.pricing import (
     genai_rates,
     model_pairs,
@@ -22,6 +16,7 @@ from pyflare_cli.analysis.cost.pricing import (
     unpriced,
     with_cost,
 )
+from pyflare_cli.config.prices import parse_price_rules
 from pyflare_cli.errors import UsageError
 
 M = 1_000_000
