@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -24,6 +24,7 @@ from pyflare_cli.tui.colours import ServiceColours
 from pyflare_cli.tui.messages import CompareTraces, OpenTrace
 from pyflare_cli.tui.model.data import TraceSource
 from pyflare_cli.tui.model.history import HISTORY_FILE, QueryHistory
+from pyflare_cli.tui.screens.base import PyflareHost
 from pyflare_cli.tui.screens.compare import CompareScreen
 from pyflare_cli.tui.screens.help import HelpScreen
 from pyflare_cli.tui.screens.trace_list import TraceListScreen
@@ -33,7 +34,10 @@ REFRESH_SECONDS = 2.0
 
 
 class PyflareApp(App[None]):
-    """``pyflare tui``: the trace list, waterfalls, span details, statistics, comparisons."""
+    """``pyflare tui``: the trace list, waterfalls, span details, statistics, comparisons.
+
+    It is the :class:`~pyflare_cli.tui.screens.base.PyflareHost` of its screens.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "pyflare"
@@ -103,6 +107,10 @@ class PyflareApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+
+if TYPE_CHECKING:
+    _HOST: type[PyflareHost] = PyflareApp  # mypy: the app offers what its screens use
 
 
 def create_app(

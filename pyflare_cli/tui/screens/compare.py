@@ -6,14 +6,13 @@ step that got slower, or a retry that appears in only one trace, stands out at a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from pyflare_cli.errors import PyflareError
@@ -22,9 +21,7 @@ from pyflare_cli.render.waterfall import ERROR
 from pyflare_cli.tui.colours import MODEL
 from pyflare_cli.tui.messages import OpenTrace
 from pyflare_cli.tui.model.diff import DiffRow, Side, TraceDiff, compare_traces
-
-if TYPE_CHECKING:
-    from pyflare_cli.tui.app import PyflareApp
+from pyflare_cli.tui.screens.base import PyflareScreen
 
 BAR_WIDTH = 12
 LABEL_WIDTH = 40
@@ -63,7 +60,7 @@ def note_cell(row: DiffRow) -> Text:
     return text
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(PyflareScreen[None]):
     """Traces ``first`` (A) and ``second`` (B) aligned span by span."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -79,14 +76,6 @@ class CompareScreen(Screen[None]):
         self.first = first
         self.second = second
         self.diff: TraceDiff | None = None
-
-    @property
-    def pyflare(self) -> PyflareApp:
-        from pyflare_cli.tui.app import PyflareApp
-
-        app = self.app
-        assert isinstance(app, PyflareApp)
-        return app
 
     def compose(self) -> ComposeResult:
         waiting = f"comparing {self.first[:12]} (A) with {self.second[:12]} (B)…"

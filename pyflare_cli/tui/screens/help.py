@@ -1,7 +1,8 @@
 """The ``?`` screen: every key of every screen, read from the bindings themselves.
 
 The list is generated from the ``BINDINGS`` of the app, screens and widgets, so it cannot
-drift from what the keys really do; a few mouse and built-in keys are added by hand.
+drift from what the keys really do; a few mouse and built-in keys are added by hand. The
+app's own keys are read from the running app, so that this screen need not import it.
 """
 
 from __future__ import annotations
@@ -54,9 +55,8 @@ def describe(bindings: list[BindingType]) -> list[tuple[str, str]]:
     return out
 
 
-def key_groups() -> list[tuple[str, list[tuple[str, str]]]]:
-    """(screen, [(keys, what they do)]) for the whole app."""
-    from pyflare_cli.tui.app import PyflareApp
+def key_groups(app_bindings: list[BindingType]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(screen, [(keys, what they do)]) for the whole app, whose own keys are ``app_bindings``."""
     from pyflare_cli.tui.screens.compare import CompareScreen
     from pyflare_cli.tui.screens.detail import DetailScreen
     from pyflare_cli.tui.screens.stats import StatsScreen
@@ -69,7 +69,7 @@ def key_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     return [
         (
             "everywhere",
-            [*describe(PyflareApp.BINDINGS), ("ctrl+p", "Commands (theme: light/dark)")],
+            [*describe(app_bindings), ("ctrl+p", "Commands (theme: light/dark)")],
         ),
         (
             "trace list",
@@ -127,7 +127,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         parts: list[RenderableType] = [Text("pyflare tui: keys", style="bold")]
-        for title, keys in key_groups():
+        for title, keys in key_groups(self.app.BINDINGS):
             parts += [Text(""), help_table(title, keys)]
         with VerticalScroll(id="help", classes="dialog"):
             yield Static(Group(*parts))

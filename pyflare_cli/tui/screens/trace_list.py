@@ -8,27 +8,24 @@ counts load after the first page, so that they never delay it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from pyflare_cli.errors import PyflareError
 from pyflare_cli.tui.messages import CompareTraces, OpenTrace
 from pyflare_cli.tui.model.data import LIST_COLUMNS, Facets, SortKey, TracePage
+from pyflare_cli.tui.screens.base import PyflareScreen
 from pyflare_cli.tui.screens.picker import QueryPicker
 from pyflare_cli.tui.widgets.facets import FacetList, toggle_term
 from pyflare_cli.tui.widgets.query_bar import QueryBar
 from pyflare_cli.tui.widgets.trace_table import MARK, TraceTable
-
-if TYPE_CHECKING:
-    from pyflare_cli.tui.app import PyflareApp
 
 PAGE_SIZE = 200
 PREFETCH = 20
@@ -38,7 +35,7 @@ ASCENDING_FIRST = {"root", "models", "trace"}
 SEARCH_PLACEHOLDER = "search: service:api status:error duration:>1s model:gpt-4o*   (/ to focus)"
 
 
-class TraceListScreen(Screen[None]):
+class TraceListScreen(PyflareScreen[None]):
     """Traces of the store matching the query, newest first unless sorted otherwise."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -65,14 +62,6 @@ class TraceListScreen(Screen[None]):
         self._keep: str | None = None
         self._timer: Timer | None = None
 
-    @property
-    def pyflare(self) -> PyflareApp:
-        from pyflare_cli.tui.app import PyflareApp
-
-        app = self.app
-        assert isinstance(app, PyflareApp)
-        return app
-
     def compose(self) -> ComposeResult:
         yield Static(id="list-title", classes="title")
         yield QueryBar(
@@ -88,7 +77,7 @@ class TraceListScreen(Screen[None]):
 
     def on_mount(self) -> None:
         app = self.pyflare
-        if app.size.width < 110:
+        if self.app.size.width < 110:
             self.add_class("-no-facets")
         self.table.reset(self.sort)
         self.table.focus()

@@ -8,7 +8,7 @@ same analysis calls as ``pyflare trace show``), then handed to the
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import polars as pl
 from rich.text import Text
@@ -16,7 +16,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from pyflare_cli.analysis.traces.summary import summarize_traces
@@ -24,11 +23,9 @@ from pyflare_cli.errors import PyflareError
 from pyflare_cli.render.units import count, format_duration, format_tokens, money
 from pyflare_cli.tui.model.history import QueryHistory
 from pyflare_cli.tui.model.waterfall import WaterfallModel
+from pyflare_cli.tui.screens.base import PyflareScreen
 from pyflare_cli.tui.widgets.query_bar import QueryBar
 from pyflare_cli.tui.widgets.waterfall_view import WaterfallView
-
-if TYPE_CHECKING:
-    from pyflare_cli.tui.app import PyflareApp
 
 
 def headline(spans: pl.DataFrame) -> Text:
@@ -51,7 +48,7 @@ def headline(spans: pl.DataFrame) -> Text:
     return text
 
 
-class WaterfallScreen(Screen[None]):
+class WaterfallScreen(PyflareScreen[None]):
     """One trace as a waterfall; ``span_id`` is selected once it is loaded."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -66,14 +63,6 @@ class WaterfallScreen(Screen[None]):
         self.span_id = span_id
         self.model: WaterfallModel | None = None
         self.find_history = QueryHistory()
-
-    @property
-    def pyflare(self) -> PyflareApp:
-        from pyflare_cli.tui.app import PyflareApp
-
-        app = self.app
-        assert isinstance(app, PyflareApp)
-        return app
 
     def compose(self) -> ComposeResult:
         yield Static(f"trace {self.trace_id}", id="wf-title", classes="title")
