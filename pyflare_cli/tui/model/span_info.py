@@ -3,19 +3,16 @@
 Attributes are grouped GenAI/LLM first: a key belongs there when its namespace is one that
 :mod:`pyflare_cli.semconv` reads for an AI convention (``gen_ai.``, ``llm.``,
 ``openinference.``, ``traceloop.``, ``langfuse.`` ...), so adding a convention there also
-groups its attributes here. Prompt and completion text is pretty-printed when it is JSON.
+groups its attributes here. Prompt and completion text is re-indented when it is JSON.
+Drawing all this is :mod:`pyflare_cli.tui.widgets.span_view`'s job.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from rich.console import RenderableType
-from rich.json import JSON
-from rich.table import Table
-from rich.text import Text
 
 from pyflare_cli.semconv import OTEL, RULES
 
@@ -34,33 +31,30 @@ def group_attributes(attributes: dict[str, str] | None) -> dict[str, list[tuple[
     return groups
 
 
-def key_values(pairs: list[tuple[str, str]], *, title: str | None = None) -> Table:
-    """A two-column table of (key, value); long values wrap."""
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column(overflow="fold")
-    if title:
-        table.title = title
-        table.title_justify = "left"
-        table.title_style = "bold"
-    for key, value in pairs:
-        table.add_row(key, Text(value))
-    if not pairs:
-        table.add_row(Text("none", style="dim"), "")
-    return table
+@dataclass(frozen=True)
+class PrettyText:
+    """Prompt or completion text as the detail shows it (drawn by the widgets)."""
+
+    text: str | None
+    """The text, re-indented when it is JSON; None when the span recorded none."""
+    json: bool = False
+    """Whether ``text`` is indented JSON (the widgets highlight it as such)."""
 
 
-def pretty(text: str | None) -> RenderableType:
-    """``text`` as indented, highlighted JSON when it parses as an object or array."""
+def pretty_text(text: str | None) -> PrettyText:
+    """``text``, as indented JSON (2 spaces, non-ASCII kept) when it parses as an object or
+    array, else as it is."""
     if text is None or text == "":
-        return Text("none", style="dim")
+        return PrettyText(None)
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
         try:
-            return JSON.from_data(json.loads(stripped), indent=2)
+            data = json.loads(stripped)
         except ValueError:
             pass
-    return Text(text)
+        else:
+            return PrettyText(json.dumps(data, indent=2, ensure_ascii=False), json=True)
+    return PrettyText(text)
 
 
 def describe(value: Any) -> str:

@@ -21,8 +21,9 @@ from textual.widgets.option_list import Option
 from pyflare_cli.render.units import format_duration, money
 from pyflare_cli.render.waterfall import ERROR
 from pyflare_cli.tui.messages import OpenTrace
-from pyflare_cli.tui.model.span_info import describe, group_attributes, key_values, pretty
+from pyflare_cli.tui.model.span_info import describe, group_attributes, pretty_text
 from pyflare_cli.tui.model.waterfall import WaterfallModel
+from pyflare_cli.tui.widgets.span_view import key_values, pretty
 
 TABS = ("overview", "attributes", "events", "links", "text")
 
@@ -169,7 +170,7 @@ class DetailScreen(Screen[None]):
         parts: list[RenderableType] = []
         for label, column in (("input", "input_text"), ("output", "output_text")):
             parts.append(Text(label, style="bold underline"))
-            parts.append(pretty(self.row.get(column)))
+            parts.append(pretty(pretty_text(self.row.get(column))))
             parts.append(Text(""))
         return Group(*parts)
 

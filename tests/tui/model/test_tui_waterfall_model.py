@@ -10,7 +10,6 @@ from tui_support import NOW, synthetic_trace
 from pyflare_cli.analysis.traces.tree import breakdown, build_tree, find_critical_path
 from pyflare_cli.errors import QuerySyntaxError
 from pyflare_cli.tui.model.diff import compare_traces
-from pyflare_cli.tui.model.span_info import GENAI, OTHER, group_attributes, pretty
 from pyflare_cli.tui.model.waterfall import WaterfallModel
 from pyflare_cli.tui.widgets.waterfall_rows import HEADER_LINES, RowPainter, layout, ticks
 
@@ -166,11 +165,3 @@ def test_compare_marks_missing_slower_and_changed() -> None:
     assert slower and slower[0].a is not None and slower[0].a.span_id == "0000000000000002"
     changed = [row for row in diff.rows if row.changes]
     assert any(key == "status_code" for row in changed for key, _, _ in row.changes)
-
-
-def test_attribute_groups_and_pretty_text() -> None:
-    groups = group_attributes({"gen_ai.request.model": "gpt-4o", "http.route": "/chat"})
-    assert groups[GENAI] == [("gen_ai.request.model", "gpt-4o")]
-    assert groups[OTHER] == [("http.route", "/chat")]
-    assert type(pretty('{"a": [1, 2]}')).__name__ == "JSON"
-    assert type(pretty("plain words")).__name__ == "Text"
