@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from pyflare_cli.alerting.check import evaluate_all, load_window, run_check
-from pyflare_cli.alerting.rules import load_rules
+from pyflare_cli.alerting.rules.parse import load_rules
 from pyflare_cli.store.scan import scan_spans
 
 KINDS = [

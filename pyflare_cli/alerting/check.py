@@ -16,10 +16,10 @@ from typing import Any
 
 import polars as pl
 
-from pyflare_cli.alerting.engine import run_rules
-from pyflare_cli.alerting.evaluate import Sample, evaluate_pattern, evaluate_windowed
+from pyflare_cli.alerting.engine.evaluate import Sample, evaluate_pattern, evaluate_windowed
+from pyflare_cli.alerting.engine.state_machine import run_rules
 from pyflare_cli.alerting.model import Alert
-from pyflare_cli.alerting.rules import (
+from pyflare_cli.alerting.rules.model import (
     Anomaly,
     BudgetCondition,
     Change,
@@ -28,7 +28,7 @@ from pyflare_cli.alerting.rules import (
     Rule,
     RuleFile,
 )
-from pyflare_cli.alerting.state_store import AlertStore
+from pyflare_cli.alerting.state.alerts import AlertStore
 from pyflare_cli.analysis.cost.budgets import Budget
 from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.errors import PyflareError
@@ -214,14 +214,12 @@ def _notify(
 ) -> list[Any]:
     if not rule_file.notifications:
         return []
-    from pyflare_cli.alerting.notify import Notifier
-    from pyflare_cli.alerting.notify_targets import parse_targets
-    from pyflare_cli.alerting.silences import (
-        SilenceStore,
-        muted,
-        parse_inhibit_rules,
-        parse_maintenance,
-    )
+    from pyflare_cli.alerting.muting.inhibition import parse_inhibit_rules
+    from pyflare_cli.alerting.muting.maintenance import parse_maintenance
+    from pyflare_cli.alerting.muting.mute import muted
+    from pyflare_cli.alerting.notify.notifier import Notifier
+    from pyflare_cli.alerting.notify.targets import parse_targets
+    from pyflare_cli.alerting.state.silences import SilenceStore
 
     where = str(rule_file.path)
     targets = parse_targets(rule_file.notifications or [], f"{where}: notifications")

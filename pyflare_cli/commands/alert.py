@@ -1,8 +1,8 @@
 """``pyflare alert``: evaluate alert rules over the store, keep their states, notify, test.
 
 Thin: rules come from :mod:`alerting.rules`, one evaluation is :func:`alerting.check.run_check`,
-states live in :class:`alerting.state_store.AlertStore`, silences in
-:class:`alerting.silences.SilenceStore`; rendering is :mod:`render.alerts`.
+states live in :class:`alerting.state.alerts.AlertStore`, silences in
+:class:`alerting.state.silences.SilenceStore`; rendering is :mod:`render.alerts`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pyflare_cli.errors import GateFailed, UsageError
 
 if TYPE_CHECKING:
     from pyflare_cli.alerting.check import CheckOutcome
-    from pyflare_cli.alerting.rules import RuleFile
+    from pyflare_cli.alerting.rules.model import RuleFile
 
 alert_app = typer.Typer(
     help="Alert rules over the span store: states, silences, notifications, rule tests."
@@ -64,7 +64,7 @@ def _rule_path(rules: Path | None, config: Path | None) -> Path:
 
 
 def _load(rules: Path | None, config: Path | None) -> RuleFile:
-    from pyflare_cli.alerting.rules import load_rules
+    from pyflare_cli.alerting.rules.parse import load_rules
 
     return load_rules(_rule_path(rules, config))
 
@@ -232,7 +232,7 @@ def list_alerts(
 
         pyflare alert list --state firing
     """
-    from pyflare_cli.alerting.state_store import AlertStore
+    from pyflare_cli.alerting.state.alerts import AlertStore
     from pyflare_cli.render.alerts import emit_alerts
     from pyflare_cli.render.output import console
     from pyflare_cli.store.layout import resolve_store
@@ -261,7 +261,7 @@ def history(
 
         pyflare alert history --since 24h
     """
-    from pyflare_cli.alerting.state_store import AlertStore
+    from pyflare_cli.alerting.state.alerts import AlertStore
     from pyflare_cli.analysis.search.time_bounds import time_bound
     from pyflare_cli.render.alerts import emit_rows
     from pyflare_cli.render.output import console
@@ -304,7 +304,7 @@ def ack(
 
         pyflare alert ack 3f2a9c1e --comment "looking into it"
     """
-    from pyflare_cli.alerting.state_store import AlertStore
+    from pyflare_cli.alerting.state.alerts import AlertStore
     from pyflare_cli.store.layout import resolve_store
 
     alert = AlertStore(resolve_store(store)).acknowledge(alert_id, _who(by), comment, now())
@@ -323,7 +323,7 @@ def resolve(
 
         pyflare alert resolve 3f2a9c1e
     """
-    from pyflare_cli.alerting.state_store import AlertStore
+    from pyflare_cli.alerting.state.alerts import AlertStore
     from pyflare_cli.store.layout import resolve_store
 
     alert = AlertStore(resolve_store(store)).resolve(alert_id, _who(by), now())
@@ -385,7 +385,8 @@ def run_rule_tests(
 
         pyflare alert test docs/examples/alerts.test.yaml
     """
-    from pyflare_cli.alerting.rule_tests import report_lines, run_test_file, summary
+    from pyflare_cli.alerting.rule_tests.report import report_lines, summary
+    from pyflare_cli.alerting.rule_tests.run import run_test_file
 
     results = run_test_file(test_file, only=run or ())
     for line in report_lines(results):
@@ -412,8 +413,9 @@ def silence_add(
 
         pyflare alert silence add -m 'model=~gpt-4.*' -d 2h -c "provider incident"
     """
-    from pyflare_cli.alerting.silences import SilenceStore, parse_matchers
-    from pyflare_cli.alerting.state_store import alerts_folder
+    from pyflare_cli.alerting.muting.matchers import parse_matchers
+    from pyflare_cli.alerting.state.alerts import alerts_folder
+    from pyflare_cli.alerting.state.silences import SilenceStore
     from pyflare_cli.analysis.search.time_bounds import parse_duration_ns, time_bound
     from pyflare_cli.store.layout import resolve_store
 
@@ -448,8 +450,8 @@ def silence_list(
 
         pyflare alert silence list
     """
-    from pyflare_cli.alerting.silences import SilenceStore
-    from pyflare_cli.alerting.state_store import alerts_folder
+    from pyflare_cli.alerting.state.alerts import alerts_folder
+    from pyflare_cli.alerting.state.silences import SilenceStore
     from pyflare_cli.render.alerts import emit_rows
     from pyflare_cli.render.output import console
     from pyflare_cli.store.layout import resolve_store
@@ -482,8 +484,8 @@ def silence_expire(
 
         pyflare alert silence expire 1a2b3c4d
     """
-    from pyflare_cli.alerting.silences import SilenceStore
-    from pyflare_cli.alerting.state_store import alerts_folder
+    from pyflare_cli.alerting.state.alerts import alerts_folder
+    from pyflare_cli.alerting.state.silences import SilenceStore
     from pyflare_cli.store.layout import resolve_store
 
     try:

@@ -4,7 +4,7 @@ Pure: spans and ``now`` in, :class:`Sample` lists out. The windowed conditions (
 change, anomaly) are built as lazy queries and collected together, so 100 rules over a
 million spans share one pass of Polars' engine. Drift and budget conditions call the
 same analyses as `pyflare drift` and `pyflare cost budget`; composite conditions are
-resolved by the engine from the alert states (:mod:`alerting.engine`).
+resolved by the state machine from the alert states (:mod:`engine.state_machine`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
-from pyflare_cli.alerting.measures import fill_empty, label_expr, windows_frame
-from pyflare_cli.alerting.rules import Anomaly, Change, Pattern, Rule, Threshold
+from pyflare_cli.alerting.engine.measures import fill_empty, label_expr, windows_frame
+from pyflare_cli.alerting.rules.model import Anomaly, Change, Pattern, Rule, Threshold
 from pyflare_cli.analysis.search.compile import compile_query
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {

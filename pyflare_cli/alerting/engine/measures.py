@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from pyflare_cli.alerting.rules import Measure
+from pyflare_cli.alerting.rules.model import Measure
 from pyflare_cli.analysis.search.compile import compile_query
 
 LABEL_EXPRS: dict[str, pl.Expr] = {

@@ -15,17 +15,31 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from pyflare_cli.alerting.evaluate import Sample
+from pyflare_cli.alerting.engine.evaluate import Sample
 from pyflare_cli.alerting.model import Alert, State, fingerprint
-from pyflare_cli.alerting.rules import Composite, Rule
-from pyflare_cli.alerting.state_store import transition_event
-from pyflare_cli.alerting.templating import render
+from pyflare_cli.alerting.rules.model import Composite, Rule
+from pyflare_cli.alerting.rules.templating import render
 
 
 @dataclass(frozen=True)
 class Step:
     alerts: dict[str, Alert]
     events: list[dict[str, Any]]
+
+
+def transition_event(alert: Alert, now: datetime, to: str, **more: Any) -> dict[str, Any]:
+    """The history line of ``alert`` moving to ``to`` at ``now`` (``more`` adds fields)."""
+    return {
+        "time": now,
+        "fingerprint": alert.fingerprint,
+        "alertname": alert.name,
+        "severity": alert.severity,
+        "from": alert.state,
+        "to": to,
+        "value": alert.value,
+        "labels": alert.labels,
+        **more,
+    }
 
 
 def _labels(rule: Rule, sample: Sample) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """The bodies pyflare posts to a receiver: Alertmanager webhook, Slack and PagerDuty Events v2.
 
-Kept apart from :mod:`pyflare_cli.alerting.notify` (which decides *when* to send and makes
+Kept apart from :mod:`notify.notifier` (which decides *when* to send and makes
 sure nothing is lost) because these are pure functions of what is sent, with each
 receiver's limits applied here: Slack's 3000 characters per text block and 50 blocks per
 message, PagerDuty's 1024-character summary. Every builder returns plain JSON-ready data,

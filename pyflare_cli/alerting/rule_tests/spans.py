@@ -3,38 +3,30 @@
 `pyflare alert test` describes spans compactly (``{from: 0m, to: 30m, every: 10s,
 model: gpt-4o-mini, status: error}``); this module turns such items into a frame with every
 canonical column plus ``cost_usd``, vectorised, and reads fixture files with pyflare's own
-decoders. The test file format is :mod:`alerting.rule_tests`.
+decoders. The test file format is :mod:`rule_tests.spec`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from pyflare_cli.alerting.yaml_lines import line_of
-from pyflare_cli.analysis.search.time_bounds import parse_duration_ns
-from pyflare_cli.errors import UsageError
+from pyflare_cli.alerting.rule_tests.times import Where, duration_ns, ns_of, offset_ns, utc
+from pyflare_cli.alerting.rules.yaml_lines import line_of
 from pyflare_cli.schema import AI_KINDS, POLARS_SCHEMA, STATUS_CODES
 
-DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
-DEFAULT_INTERVAL = timedelta(minutes=1)
 DEFAULT_DURATION_NS = 1_000_000_000
 MAX_SPANS = 5_000_000
 """Spans of one test at most: a typo such as ``every: 1ms`` over a day stops here."""
-MAX_EVALUATIONS = 100_000
 SPAN_SCHEMA: dict[str, pl.DataType] = {**POLARS_SCHEMA, "cost_usd": pl.Float64()}
 """The canonical columns plus ``cost_usd``, as :func:`check.evaluate_all` reads them."""
 
-FILE_KEYS = {"rules", "tests", "interval", "start"}
-TEST_KEYS = {"name", "start", "interval", "spans", "checks"}
-CHECK_KEYS = {"at", "alerts"}
-EXPECTED_KEYS = {"alertname", "state", "labels", "annotations", "value"}
 FIXTURE_KEYS = {"file", "shift_to"}
 TIME_KEYS = {"at", "from", "to", "every", "count"}
 STRING_FIELDS: dict[str, tuple[str, ...]] = {
@@ -71,93 +63,6 @@ DEFAULTS: dict[str, Any] = {
     "events": [],
     "links": [],
 }
-
-
-class Where:
-    """Error context: the file, the line, and what is being read."""
-
-    def __init__(self, path: str, line: int, what: str) -> None:
-        self.path, self.line, self.what = path, line, what
-
-    def at(self, value: Any, what: str) -> Where:
-        return Where(self.path, line_of(value, self.line), what)
-
-    @property
-    def source(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else self.path
-
-    def error(self, reason: str) -> UsageError:
-        return UsageError(f"{self.source}: {self.what}: {reason}")
-
-
-# --- times and durations -----------------------------------------------------------------
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def instant(value: Any, where: Where, key: str) -> datetime:
-    """An absolute time: a YAML timestamp or an ISO text (naive means UTC)."""
-    if isinstance(value, datetime):
-        return _utc(value)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            return _utc(datetime.fromisoformat(value.strip()))
-        except ValueError:
-            pass
-    raise where.error(f"{key} {value!r} is not a time such as 2026-01-01T00:00:00Z")
-
-
-def duration_ns(value: Any, where: Where, key: str, signed: bool = False) -> int:
-    """Nanoseconds of ``90s``, ``1m30s``, ``300ms`` or plain seconds (``-1h`` if signed)."""
-    ns: int | None = None
-    if isinstance(value, bool):
-        ns = None
-    elif isinstance(value, int | float):
-        ns = round(value * 1e9) if math.isfinite(value) else None
-    elif isinstance(value, str):
-        text = value.strip()
-        negative = signed and text.startswith("-")
-        ns = parse_duration_ns(text[1:] if negative else text)
-        if ns is not None and negative:
-            ns = -ns
-    if ns is None or (ns < 0 and not signed):
-        raise where.error(f"{key} {value!r} is not a duration such as 300ms, 30s, 5m, 1h")
-    return ns
-
-
-def offset_ns(value: Any, start: datetime, where: Where, key: str) -> int:
-    """A time as nanoseconds after ``start``: an offset (``16m``, ``-1h``) or an ISO time."""
-    if isinstance(value, datetime | date) or (
-        isinstance(value, str) and value.strip()[:1].isdigit() and "-" in value.strip()[1:]
-    ):
-        return ns_of(instant(value, where, key) - start)
-    return duration_ns(value, where, key, signed=True)
-
-
-def ns_of(delta: timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
-
-
-def text_of(ns: int) -> str:
-    """``16m``, ``1h30m``, ``-90s``, ``250ms``: an offset as a test file writes it."""
-    if ns == 0:
-        return "0s"
-    sign, ns = ("-" if ns < 0 else ""), abs(ns)
-    parts = []
-    for unit, size in (("d", 86_400 * 10**9), ("h", 3600 * 10**9), ("m", 60 * 10**9)):
-        if ns >= size:
-            parts.append(f"{ns // size}{unit}")
-            ns %= size
-    if ns:
-        parts.append(f"{ns / 1e9:g}s" if ns % 1_000_000 == 0 else f"{ns}ns")
-    return sign + "".join(parts)
-
-
-# --- spans --------------------------------------------------------------------------------
 
 
 def _cycle(value: Any) -> list[Any]:
@@ -327,7 +232,7 @@ def _compact(item: dict[str, Any], start: datetime, where: Where, first_id: int)
 
 
 def _fixture(item: dict[str, Any], start: datetime, where: Where, base: Path) -> pl.DataFrame:
-    from pyflare_cli.query.spans import priced
+    from pyflare_cli.query.prices import priced
     from pyflare_cli.sources.opening import UnreadableInput, sniff
     from pyflare_cli.sources.tasks import decode, split
 
@@ -349,7 +254,7 @@ def _fixture(item: dict[str, Any], start: datetime, where: Where, base: Path) ->
         raise where.error(f"span file {path} holds no spans")
     first = spans.get_column("start_time").min()
     assert isinstance(first, datetime)
-    delta = pl.duration(nanoseconds=ns_of(start - _utc(first)) + shift, time_unit="ns")
+    delta = pl.duration(nanoseconds=ns_of(start - utc(first)) + shift, time_unit="ns")
     shifted = spans.with_columns(pl.col("start_time") + delta, pl.col("end_time") + delta)
     return (
         priced(shifted.lazy())

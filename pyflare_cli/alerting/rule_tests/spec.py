@@ -3,9 +3,9 @@
 A test file names a rule file, and holds tests: input spans described compactly, and the
 alerts expected at given times. Each test evaluates every rule at ``start``, ``start +
 interval``, ... up to its last check, carrying the alert states from one evaluation to
-the next exactly as consecutive `pyflare alert check` runs do (:func:`engine.run_rules`
-over the samples of :func:`check.evaluate_all`), and at each check compares the alerts
-that are firing with the expected ones.
+the next exactly as consecutive `pyflare alert check` runs do (:mod:`rule_tests.run`), and
+at each check compares the alerts that are firing with the expected ones
+(:mod:`rule_tests.compare`). This module reads and checks the test file.
 
 ```yaml
 rules: alerts.yaml                # relative to this file; or the rule file's content inline
@@ -73,63 +73,41 @@ refused.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
-from pyflare_cli.alerting.check import evaluate_all, lookback
-from pyflare_cli.alerting.engine import run_rules
-from pyflare_cli.alerting.model import Alert
-from pyflare_cli.alerting.rule_test_spans import (
-    CHECK_KEYS,
-    DEFAULT_INTERVAL,
-    DEFAULT_START,
-    EXPECTED_KEYS,
-    FILE_KEYS,
-    MAX_EVALUATIONS,
-    TEST_KEYS,
+from pyflare_cli.alerting.rule_tests.spans import spans_from_spec
+from pyflare_cli.alerting.rule_tests.times import (
     Where,
     duration_ns,
     instant,
     ns_of,
     offset_ns,
-    spans_from_spec,
     text_of,
 )
-from pyflare_cli.alerting.rules import (
+from pyflare_cli.alerting.rules.model import (
     BudgetCondition,
     Composite,
     DriftCondition,
     Rule,
     RuleFile,
-    load_rules,
-    parse_rules,
 )
-from pyflare_cli.alerting.state_store import KEEP_RESOLVED
-from pyflare_cli.alerting.yaml_lines import line_of, load_yaml
+from pyflare_cli.alerting.rules.parse import load_rules, parse_rules
+from pyflare_cli.alerting.rules.yaml_lines import line_of, load_yaml
 from pyflare_cli.errors import UsageError
 
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One check of one test: whether the alerts were the expected ones, else the diff.
-
-    ``diff`` lines start with ``-`` (expected, not there), ``+`` (there, not expected) or
-    ``~`` (there, but its state, annotations or value differ), and indented details.
-    """
-
-    test: str
-    at: str
-    passed: bool
-    diff: list[str]
-    time: datetime | None = None
-    source: str = ""
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+DEFAULT_INTERVAL = timedelta(minutes=1)
+MAX_EVALUATIONS = 100_000
+FILE_KEYS = {"rules", "tests", "interval", "start"}
+TEST_KEYS = {"name", "start", "interval", "spans", "checks"}
+CHECK_KEYS = {"at", "alerts"}
+EXPECTED_KEYS = {"alertname", "state", "labels", "annotations", "value"}
 
 
 @dataclass(frozen=True)
@@ -167,9 +145,6 @@ class RuleTestFile:
     tests: tuple[RuleTest, ...] = field(default_factory=tuple)
 
 
-# --- the test file ------------------------------------------------------------------------
-
-
 def _keys(section: dict[str, Any], allowed: set[str], where: Where) -> None:
     unknown = sorted(set(section) - allowed, key=str)
     if unknown:
@@ -187,7 +162,7 @@ def _rule_file(value: Any, path: Path, where: Where) -> RuleFile:
     return load_rules(rules_path)
 
 
-def _store_bound(rules: Sequence[Rule]) -> dict[str, str]:
+def store_bound(rules: Sequence[Rule]) -> dict[str, str]:
     """Rules that need a store (drift, budget, or a composite over one), and why."""
     needs: dict[str, str] = {}
     for rule in rules:  # composites only name rules before them
@@ -313,7 +288,7 @@ def _test(
     if not isinstance(checks, list) or not checks:
         raise where.error("checks must be a non-empty list")
     rules = {rule.name: rule for rule in rule_file.rules}
-    needs = _store_bound(rule_file.rules)
+    needs = store_bound(rule_file.rules)
     parsed = tuple(_check(c, test, rules, needs, where) for c in checks)
     return RuleTest(name, start, interval, spans, parsed, where.source)
 
@@ -339,211 +314,3 @@ def load_test_file(path: Path) -> RuleTestFile:
         raise where.error("tests must be a non-empty list")
     parsed = tuple(_test(t, (start, interval), rule_file, path, where.line) for t in tests)
     return RuleTestFile(path, rule_file, parsed)
-
-
-# --- running and comparing ----------------------------------------------------------------
-
-
-def _value_matches(expected: float, actual: float | None) -> bool:
-    """Whether ``actual`` rounds to ``expected`` at the precision ``expected`` is written."""
-    if actual is None or math.isnan(actual):
-        return math.isnan(expected)
-    text = repr(expected)
-    if "e" in text or "inf" in text or "nan" in text:
-        return math.isclose(actual, expected, rel_tol=1e-9)
-    decimals = len(text.partition(".")[2].rstrip("0"))
-    return abs(actual - expected) <= 0.5 * 10.0**-decimals + 1e-12 * max(1.0, abs(expected))
-
-
-def _matches(expected: Expected, alert: Alert) -> bool:
-    return (
-        alert.labels == expected.labels
-        and alert.state == expected.state
-        and all(alert.annotations.get(k) == v for k, v in expected.annotations.items())
-        and (expected.value is None or _value_matches(expected.value, alert.value))
-    )
-
-
-def _label_text(labels: dict[str, str]) -> str:
-    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "alertname")
-    return f"{labels.get('alertname', '')}{{{inner}}}"
-
-
-def _value_text(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.6g}"
-
-
-def _describe_expected(expected: Expected) -> list[str]:
-    value = "" if expected.value is None else f" value={_value_text(expected.value)}"
-    lines = [f"- {_label_text(expected.labels)} {expected.state}{value}  ({expected.source})"]
-    lines += [f"      {k}: {v!r}" for k, v in sorted(expected.annotations.items())]
-    return lines
-
-
-def _describe_actual(alert: Alert) -> list[str]:
-    lines = [f"+ {_label_text(alert.labels)} {alert.state} value={_value_text(alert.value)}"]
-    lines += [f"      {k}: {v!r}" for k, v in sorted(alert.annotations.items())]
-    return lines
-
-
-def _differences(expected: Expected, alert: Alert) -> list[str]:
-    lines = [f"~ {_label_text(alert.labels)}  ({expected.source})"]
-    if alert.state != expected.state:
-        lines.append(f"      state: expected {expected.state}, got {alert.state}")
-    for key, want in sorted(expected.annotations.items()):
-        got = alert.annotations.get(key)
-        if got != want:
-            shown = "no such annotation" if got is None else repr(got)
-            lines.append(f"      {key}: expected {want!r}, got {shown}")
-    if expected.value is not None and not _value_matches(expected.value, alert.value):
-        lines.append(
-            f"      value: expected {_value_text(expected.value)}, got {_value_text(alert.value)}"
-        )
-    return lines
-
-
-def compare(
-    expected: Sequence[Expected], alerts: Sequence[Alert], hidden: Sequence[Alert] = ()
-) -> list[str]:
-    """The diff between the expected alerts and the alerts that are there ([] when equal).
-
-    ``alerts`` are the ones to compare (firing, plus pending if the check expects some);
-    ``hidden`` the others (pending ones), named when an expected alert is one of them.
-    """
-    remaining = sorted(alerts, key=lambda a: (a.name, sorted(a.labels.items()), a.state))
-    missing: list[Expected] = []
-    for item in expected:
-        hit = next((a for a in remaining if _matches(item, a)), None)
-        if hit is None:
-            missing.append(item)
-        else:
-            remaining.remove(hit)
-    lines: list[str] = []
-    for item in missing:
-        twin = next((a for a in remaining if a.labels == item.labels), None)
-        if twin is not None:
-            remaining.remove(twin)
-            lines += _differences(item, twin)
-            continue
-        lines += _describe_expected(item)
-        shadow = next((a for a in hidden if a.labels == item.labels), None)
-        if shadow is not None:
-            lines.append(
-                f"      (it is {shadow.state}, value={_value_text(shadow.value)}: "
-                "expect state: pending to compare pending alerts)"
-            )
-    for alert in remaining:
-        lines += _describe_actual(alert)
-    return lines
-
-
-def evaluations(
-    rule_file: RuleFile, test: RuleTest, until: datetime | None = None
-) -> Iterator[tuple[datetime, dict[str, Alert]]]:
-    """The alerts after each evaluation at ``start + k * interval``, up to ``until``.
-
-    ``until`` defaults to the test's last check. The states carry from one evaluation to
-    the next as the state store carries them between `pyflare alert check` runs.
-    """
-    rules = rule_file.rules
-    needs = _store_bound(rules)
-    evaluable = [r for r in rules if r.name not in needs and not isinstance(r.condition, Composite)]
-    spans = test.spans.sort("start_time", maintain_order=True)
-    times = spans.get_column("start_time").cast(pl.Int64).to_numpy()
-    reach = ns_of(lookback(evaluable))
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    last = until or max(check.time for check in test.checks)
-    alerts: dict[str, Alert] = {}
-    for k in range((last - test.start) // test.interval + 1):
-        now = test.start + test.interval * k
-        now_ns = ns_of(now - epoch)
-        low, high = np.searchsorted(times, [now_ns - reach, now_ns], side="left")
-        window = spans.slice(int(low), int(high - low))  # what `check` would load
-        samples, errors = evaluate_all(Path("."), evaluable, window, now)
-        if errors:
-            name, reason = next(iter(errors.items()))
-            raise UsageError(
-                f"{test.source}: test {test.name!r}: alert {name} cannot be evaluated "
-                f"at {now:%Y-%m-%dT%H:%M:%SZ}: {reason}"
-            )
-        step = run_rules(rules, samples, alerts, now)
-        alerts = {
-            fp: alert
-            for fp, alert in step.alerts.items()
-            if not (
-                alert.state == "resolved"
-                and alert.ended_at
-                and now - alert.ended_at > KEEP_RESOLVED
-            )
-        }  # as the state store keeps them
-        yield now, alerts
-
-
-def run_test(rule_file: RuleFile, test: RuleTest) -> list[CheckResult]:
-    """Evaluate the rules over the test's spans at every evaluation time; one result per check."""
-    wanted = {check.time for check in test.checks}
-    states = {now: alerts for now, alerts in evaluations(rule_file, test) if now in wanted}
-    results = []
-    for check in test.checks:
-        pending = any(e.state == "pending" for e in check.alerts)
-        shown = [
-            a
-            for a in states[check.time].values()
-            if a.state == "firing" or (pending and a.state == "pending")
-        ]
-        hidden = [a for a in states[check.time].values() if a.state == "pending" and not pending]
-        diff = compare(check.alerts, shown, hidden)
-        results.append(CheckResult(test.name, check.at, not diff, diff, check.time, check.source))
-    return results
-
-
-def run_test_file(path: Path, only: Sequence[str] = ()) -> list[CheckResult]:
-    """Run every test of the file (or those whose name contains one of ``only``).
-
-    Raises :class:`UsageError` naming file:line when the test file or its rules are bad.
-    """
-    loaded = load_test_file(path)
-    tests = [t for t in loaded.tests if not only or any(o in t.name for o in only)]
-    if only and not tests:
-        raise UsageError(f"{path}: no test name contains {' or '.join(map(repr, only))}")
-    results: list[CheckResult] = []
-    for test in tests:
-        results.extend(run_test(loaded.rules, test))
-    return results
-
-
-# --- reporting ----------------------------------------------------------------------------
-
-
-def report_lines(results: Sequence[CheckResult]) -> list[str]:
-    """A readable report: one line per test, and each failing check with its diff."""
-    lines: list[str] = []
-    by_test: dict[str, list[CheckResult]] = {}
-    for result in results:
-        by_test.setdefault(result.test, []).append(result)
-    for name, checks in by_test.items():
-        failed = [c for c in checks if not c.passed]
-        if not failed:
-            lines.append(f"PASS  {name} ({len(checks)} checks)")
-            continue
-        lines.append(f"FAIL  {name} ({len(failed)} of {len(checks)} checks failed)")
-        for check in failed:
-            moment = f" ({check.time:%Y-%m-%dT%H:%M:%SZ})" if check.time else ""
-            lines.append(f"  at {check.at}{moment}, {check.source}:")
-            lines += [f"    {line}" for line in check.diff]
-    if any(not r.passed for r in results):
-        lines.append("(- expected but not there, + there but not expected, ~ there but different)")
-    return lines
-
-
-def summary(results: Sequence[CheckResult]) -> str:
-    """``2 of 9 checks failed in 1 of 5 tests: name`` or ``9 checks of 5 tests passed``."""
-    tests = list(dict.fromkeys(r.test for r in results))
-    failed_tests = list(dict.fromkeys(r.test for r in results if not r.passed))
-    failed = sum(not r.passed for r in results)
-    if not failed:
-        return f"all {len(results)} checks of {len(tests)} tests passed"
-    return (
-        f"{failed} of {len(results)} checks failed in {len(failed_tests)} of {len(tests)} "
-        f"tests: {'; '.join(failed_tests)}"
-    )

@@ -1,4 +1,4 @@
-"""Alert rules: the YAML rule file, checked at load time with the file, line and reason.
+"""Reading alert rules: the YAML rule file, checked at load time with the file, line and reason.
 
 ```yaml
 groups:
@@ -16,14 +16,13 @@ groups:
 ```
 
 A rule has exactly one condition: ``threshold``, ``change``, ``anomaly``, ``pattern``,
-``drift``, ``budget``, ``all`` or ``any`` (see docs/alert.md). Evaluation is
-:mod:`alerting.evaluate`; templates are :mod:`alerting.templating`.
+``drift``, ``budget``, ``all`` or ``any`` (see docs/alert.md). What a checked rule holds
+is :mod:`rules.model`; templates are :mod:`rules.templating`; evaluation is
+:mod:`alerting.engine`.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,127 +30,32 @@ from typing import Any
 import polars as pl
 
 from pyflare_cli.alerting.model import SEVERITIES
-from pyflare_cli.alerting.templating import check_template
-from pyflare_cli.alerting.yaml_lines import line_of, load_yaml
+from pyflare_cli.alerting.rules.model import (
+    AGGREGATES,
+    CONDITIONS,
+    DIMENSIONS,
+    FIELDS,
+    MEASURE_KEYS,
+    NAME,
+    OPS,
+    RULE_KEYS,
+    Anomaly,
+    BudgetCondition,
+    Change,
+    Composite,
+    Condition,
+    DriftCondition,
+    Measure,
+    Pattern,
+    Rule,
+    RuleFile,
+    Threshold,
+)
+from pyflare_cli.alerting.rules.templating import check_template
+from pyflare_cli.alerting.rules.yaml_lines import line_of, load_yaml
 from pyflare_cli.analysis.search.compile import parse as parse_query
 from pyflare_cli.analysis.search.time_bounds import parse_duration_ns
 from pyflare_cli.errors import QuerySyntaxError, UsageError
-
-AGGREGATES = ("count", "rate", "error_rate", "sum", "avg", "min", "max", "quantile")
-FIELDS = ("duration", "input_tokens", "output_tokens", "total_tokens", "cost")
-DIMENSIONS = (
-    "model",
-    "provider",
-    "service",
-    "operation",
-    "user",
-    "environment",
-    "tool",
-    "agent",
-    "status",
-    "type",
-)
-OPS = (">", ">=", "<", "<=", "==", "!=")
-CONDITIONS = ("threshold", "change", "anomaly", "pattern", "drift", "budget", "all", "any")
-RULE_KEYS = {"alert", "window", "for", "keep_firing_for", "severity", "labels", "annotations"}
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class Measure:
-    """An aggregate of the spans in a window, optionally per label set (``by``)."""
-
-    aggregate: str
-    field: str | None = None
-    quantile: float | None = None
-    where: str | None = None
-    by: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Threshold:
-    measure: Measure
-    op: str
-    value: float
-
-
-@dataclass(frozen=True)
-class Change:
-    """The measure against the same measure over the previous window."""
-
-    measure: Measure
-    compare: str  # ratio | delta
-    op: str
-    value: float
-
-
-@dataclass(frozen=True)
-class Anomaly:
-    """The measure outside mean +- k SDs (or median +- k MADs) of the last ``windows``."""
-
-    measure: Measure
-    windows: int = 12
-    method: str = "stddev"  # stddev | mad
-    k: float = 3.0
-    direction: str = "above"  # above | below | both
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """Error messages matching a regex, or mined into a template, at least ``min_count``."""
-
-    regex: str | None
-    template: str | None
-    min_count: int
-    where: str | None = None
-    by: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DriftCondition:
-    model: str
-    fail_on: str = "drifted"
-    reference_days: int = 7
-
-
-@dataclass(frozen=True)
-class BudgetCondition:
-    name: str
-    statuses: tuple[str, ...] = ("exceeded",)
-
-
-@dataclass(frozen=True)
-class Composite:
-    mode: str  # all | any
-    rules: tuple[str, ...]
-
-
-Condition = Threshold | Change | Anomaly | Pattern | DriftCondition | BudgetCondition | Composite
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    group: str
-    condition: Condition
-    window: timedelta
-    for_: timedelta = timedelta(0)
-    keep_firing_for: timedelta = timedelta(0)
-    severity: str = "warning"
-    labels: dict[str, str] = field(default_factory=dict)
-    annotations: dict[str, str] = field(default_factory=dict)
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class RuleFile:
-    """The rules, and the file's other sections (notifications, maintenance, inhibition)."""
-
-    path: Path
-    rules: tuple[Rule, ...]
-    notifications: Any = None
-    maintenance: Any = None
-    inhibit_rules: Any = None
 
 
 class _Where:
@@ -251,9 +155,6 @@ def _op(value: Any, where: _Where, what: str) -> str:
     if value not in OPS:
         raise where.error(f"{what}.op {value!r} is not one of {' '.join(OPS)}")
     return str(value)
-
-
-MEASURE_KEYS = {"aggregate", "field", "quantile", "where", "by"}
 
 
 def _condition(kind: str, section: Any, where: _Where) -> Condition:

@@ -9,20 +9,21 @@ keeps two evaluators (an overlapping cron run) from interleaving.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pyflare_cli.alerting.engine.state_machine import transition_event
 from pyflare_cli.alerting.model import Alert
 from pyflare_cli.errors import UsageError
+from pyflare_cli.store.lock import file_lock
 
 FOLDER = "alerts"
+LOCK_FILE = ".lock"
 KEEP_RESOLVED = timedelta(days=7)
 
 
@@ -64,16 +65,9 @@ class AlertStore:
         self.state_path = self.folder / "state.json"
         self.history_path = self.folder / "history.jsonl"
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def locked(self) -> AbstractContextManager[None]:
+        """One evaluator or command changing the alerts at a time (``alerts/.lock``)."""
+        return file_lock(self.folder / LOCK_FILE)
 
     def load(self) -> dict[str, Alert]:
         try:
@@ -150,7 +144,7 @@ class AlertStore:
             updated = replace(alert, acknowledged_at=now, acknowledged_by=who, ack_comment=comment)
             alerts[alert.fingerprint] = updated
             self.save(alerts, now)
-            self.record([_event(updated, now, "ack", comment=comment, by=who)])
+            self.record([transition_event(updated, now, "ack", comment=comment, by=who)])
             return updated
 
     def resolve(self, prefix: str, who: str, now: datetime) -> Alert:
@@ -164,22 +158,5 @@ class AlertStore:
             )
             alerts[alert.fingerprint] = updated
             self.save(alerts, now)
-            self.record([_event(updated, now, "resolved", by=who, manual=True)])
+            self.record([transition_event(updated, now, "resolved", by=who, manual=True)])
             return updated
-
-
-def _event(alert: Alert, now: datetime, to: str, **more: Any) -> dict[str, Any]:
-    return {
-        "time": now,
-        "fingerprint": alert.fingerprint,
-        "alertname": alert.name,
-        "severity": alert.severity,
-        "from": alert.state,
-        "to": to,
-        "value": alert.value,
-        "labels": alert.labels,
-        **more,
-    }
-
-
-transition_event = _event

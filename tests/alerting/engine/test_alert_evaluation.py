@@ -8,8 +8,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pyflare_cli.alerting.evaluate import Sample, evaluate_pattern, evaluate_windowed
-from pyflare_cli.alerting.rules import Anomaly, Change, Measure, Pattern, Rule, Threshold
+from pyflare_cli.alerting.engine.evaluate import Sample, evaluate_pattern, evaluate_windowed
+from pyflare_cli.alerting.rules.model import Anomaly, Change, Measure, Pattern, Rule, Threshold
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 MIN = timedelta(minutes=1)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pyflare_cli.alerting.engine import run_rules, step_rule
-from pyflare_cli.alerting.evaluate import Sample
+from pyflare_cli.alerting.engine.evaluate import Sample
+from pyflare_cli.alerting.engine.state_machine import run_rules, step_rule
 from pyflare_cli.alerting.model import Alert, fingerprint
-from pyflare_cli.alerting.rules import Composite, Measure, Rule, Threshold
+from pyflare_cli.alerting.rules.model import Composite, Measure, Rule, Threshold
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -134,14 +134,3 @@ def test_a_rule_without_samples_keeps_its_alerts() -> None:
     step = run_rules([rule()], {"High": [active()]}, {}, T0)
     kept = run_rules([rule()], {}, step.alerts, T0 + MIN)  # evaluation failed this time
     assert only(kept.alerts).state == "firing"
-
-
-def test_default_inhibition_mutes_the_same_alert_one_level_down_only() -> None:
-    from pyflare_cli.alerting.silences import DEFAULT_INHIBIT, inhibited
-
-    critical = {"alertname": "HighErrorRate", "severity": "critical", "model": "gpt-4o"}
-    same = {**critical, "severity": "warning"}
-    other_model = {**same, "model": "claude"}
-    assert inhibited(same, [critical], DEFAULT_INHIBIT)
-    assert not inhibited(other_model, [critical], DEFAULT_INHIBIT)
-    assert not inhibited(critical, [critical], DEFAULT_INHIBIT)

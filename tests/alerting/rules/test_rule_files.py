@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pyflare_cli.alerting.rules import (
+from pyflare_cli.alerting.rules.model import (
     Anomaly,
     BudgetCondition,
     Change,
@@ -15,9 +15,8 @@ from pyflare_cli.alerting.rules import (
     DriftCondition,
     Pattern,
     Threshold,
-    load_rules,
 )
-from pyflare_cli.alerting.templating import check_template, render
+from pyflare_cli.alerting.rules.parse import load_rules
 from pyflare_cli.errors import UsageError
 
 GOOD = """\
@@ -133,14 +132,3 @@ def test_file_level_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(UsageError, match="'A' must come before it"):
         load_rules(write(tmp_path, later))
-
-
-def test_templates() -> None:
-    labels = {"model": "gpt-4o"}
-    assert render("{{ $labels.model }}: {{ $value | percent }}", labels, 0.123) == "gpt-4o: 12.3%"
-    assert render("{{$value|duration}}", labels, 1500.0) == "1.50s"
-    assert render("{{ $value | humanize }}", labels, 12_345.0) == "12.3k"
-    assert render("{{ $value }} {{ $labels.missing }}!", labels, None) == "n/a !"
-    assert check_template("{{ $value | round }}") is None
-    assert check_template("{{ .Value }}") is not None
-    assert check_template("{{ $value ") is not None

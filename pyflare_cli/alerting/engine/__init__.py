@@ -1,0 +1,1 @@
+"""Alert evaluation, pure: measures over windows, conditions into samples, the state machine."""

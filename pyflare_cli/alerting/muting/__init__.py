@@ -1,0 +1,1 @@
+"""What keeps an alert quiet without changing it: matchers, silences, maintenance, inhibition."""

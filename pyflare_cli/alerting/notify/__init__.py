@@ -1,0 +1,1 @@
+"""Alert notifications: targets, grouping and pacing, payloads, the outbox and HTTP delivery."""

@@ -1,0 +1,1 @@
+"""Alert rules: the rule model, reading rule files with file and line, annotation templates."""

@@ -1,0 +1,1 @@
+"""Alerting's files under the store's ``alerts/`` folder: alert states, history, silences."""
