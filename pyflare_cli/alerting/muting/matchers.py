@@ -147,6 +147,7 @@ def all_match(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
 
 
 def matcher_list(value: Any, where: str) -> tuple[Matcher, ...]:
+    """A configuration list of matcher texts; UsageError naming ``where[j]`` when one is bad."""
     if not isinstance(value, list):
         raise UsageError(f"{where}: must be a list of matchers such as 'model=~gpt-4.*'")
     out: list[Matcher] = []

@@ -37,6 +37,7 @@ class Books:
 
 
 def check_state(data: Any) -> dict[str, dict[str, dict[str, Any]]]:
+    """The group records of a ``notify_state.json`` document (an error when it is not one)."""
     groups = data["groups"]
     for records in groups.values():
         for record in records.values():
@@ -51,6 +52,7 @@ def check_state(data: Any) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def check_outbox(data: Any) -> list[dict[str, Any]]:
+    """The entries of an ``outbox.json`` document (an error when it is not one)."""
     entries = data["entries"]
     for entry in entries:
         time_of(entry["queued_at"])
@@ -110,5 +112,6 @@ class NotifierFiles:
             raise StoreWriteError(f"{path}: cannot write notification state ({exc})") from None
 
     def save(self, books: Books) -> None:
+        """Write both files, each atomically."""
         self._write(STATE_FILE, {"version": 1, "groups": books.groups})
         self._write(OUTBOX_FILE, {"version": 1, "entries": books.outbox})

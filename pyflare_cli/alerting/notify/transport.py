@@ -46,10 +46,12 @@ class Sent:
 
 
 def backoff(attempt: int) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (0-based): 0.5, 1, 2, ..."""
     return float(BACKOFF_START * 2**attempt)
 
 
 def retry_after(response: httpx.Response) -> float | None:
+    """The response's ``Retry-After`` in seconds (capped), None when absent or a date."""
     try:
         seconds = float(response.headers.get("Retry-After", ""))
     except ValueError:
@@ -60,6 +62,7 @@ def retry_after(response: httpx.Response) -> float | None:
 
 
 def sent_status(result: Sent) -> Literal["sent", "failed", "skipped"]:
+    """``sent`` when nothing is left, ``failed`` when tried, ``skipped`` when never tried."""
     if not result.left:
         return "sent"
     return "failed" if result.attempts else "skipped"
