@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.analysis.cost.pricing import model_pairs, price_table
-from pyflare_cli.query.spans import resolutions
+from pyflare_cli.query.prices import resolutions
 from pyflare_cli.store.scan import scan_spans
 
 SQL = """

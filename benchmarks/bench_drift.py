@@ -57,13 +57,8 @@ from pyflare_cli.analysis.drift.features import Feature
 from pyflare_cli.analysis.drift.model import DriftSettings
 from pyflare_cli.analysis.drift.report import compare
 from pyflare_cli.config.file import load_config
-from pyflare_cli.query.drift_samples import (
-    Window,
-    current_window,
-    features_of,
-    model_sample,
-    reference_window,
-)
+from pyflare_cli.query.drift_samples import features_of, model_sample
+from pyflare_cli.query.windows import Window, current_window, reference_window
 from pyflare_cli.schema import COLUMNS, POLARS_SCHEMA
 from pyflare_cli.store.catalog import Catalog, SourceRecord
 from pyflare_cli.store.layout import StoreLayout

@@ -91,7 +91,8 @@ def load_window(
     Attribute maps and prices are the costly parts of a read: they are skipped when no
     rule mentions an attribute or a cost.
     """
-    from pyflare_cli.query.spans import SpanQuery, priced
+    from pyflare_cli.query.prices import priced
+    from pyflare_cli.query.spans import SpanQuery
     from pyflare_cli.store.scan import scan_spans
 
     since, until = SpanQuery((now - lookback(rules)).isoformat(), now.isoformat()).bounds(now)
@@ -110,17 +111,26 @@ def load_window(
     return spans.with_columns(pl.lit(None, pl.Float64).alias("cost_usd")).collect()
 
 
-def _drift(root: Path, rule: Rule, condition: DriftCondition, now: datetime) -> list[Sample]:
+def _drift(
+    root: Path,
+    rule: Rule,
+    condition: DriftCondition,
+    now: datetime,
+    price_rules: tuple[PriceRule, ...],
+) -> list[Sample]:
     from pyflare_cli.analysis.drift.features import BUILT_IN
     from pyflare_cli.analysis.drift.model import DriftSettings
     from pyflare_cli.analysis.drift.report import compare
-    from pyflare_cli.query.drift_samples import Window, features_of, model_sample
+    from pyflare_cli.query.drift_samples import features_of, model_sample
+    from pyflare_cli.query.windows import reference_window, trailing_window
 
     features = list(BUILT_IN)
-    current = Window(now - rule.window, now)
-    reference = Window(current.start - timedelta(days=condition.reference_days), current.start)
+    current = trailing_window(rule.window, now)
+    reference = reference_window(None, condition.reference_days, current, now)
     frames = [
-        features_of(model_sample(root, w, None, now, (), condition.model), features, ()).collect()
+        features_of(
+            model_sample(root, w, None, now, price_rules, condition.model), features, ()
+        ).collect()
         for w in (reference, current)
     ]
     if frames[0].height == 0 or frames[1].height == 0:
@@ -137,14 +147,12 @@ def _budget(
     now: datetime,
     price_rules: tuple[PriceRule, ...],
 ) -> list[Sample]:
-    from pyflare_cli.analysis.cost.budgets import evaluate_budgets
-    from pyflare_cli.query.spans import SpanQuery, load_spans
+    from pyflare_cli.query.budgets import budget_status
 
     chosen = [b for b in budgets if b.name == condition.name]
     if not chosen:
         raise PyflareError(f"budget {condition.name!r} is not in pyflare.yaml")
-    spans = load_spans(root, SpanQuery("40d"), now, price_rules)
-    status = evaluate_budgets(spans, chosen, now).row(0, named=True)
+    status = budget_status(root, chosen, now, price_rules).row(0, named=True)
     value = status.get("spent_usd")
     return [
         Sample(
@@ -173,7 +181,7 @@ def evaluate_all(
             if isinstance(condition, Pattern):
                 samples[rule.name] = evaluate_pattern(lazy, rule, condition, now)
             elif isinstance(condition, DriftCondition):
-                samples[rule.name] = _drift(root, rule, condition, now)
+                samples[rule.name] = _drift(root, rule, condition, now, price_rules)
             elif isinstance(condition, BudgetCondition):
                 samples[rule.name] = _budget(root, condition, budgets, now, price_rules)
         except PyflareError as exc:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import polars as pl
 import typer
 
-from pyflare_cli.analysis.cost.price_rules import PriceRule, litellm_rules
+from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.analysis.cost.pricing import model_pairs, resolve, sum_micros, unpriced
 from pyflare_cli.analysis.cost.report import (
     DIMENSIONS,
@@ -32,7 +32,10 @@ from pyflare_cli.commands.options import (
 )
 from pyflare_cli.config.file import load_config
 from pyflare_cli.errors import GateFailed, UsageError
-from pyflare_cli.query.spans import SpanQuery, load_spans, prices_version, resolutions
+from pyflare_cli.query.prices import price_rules as rules_of
+from pyflare_cli.query.prices import resolutions
+from pyflare_cli.query.spans import SpanQuery, load_spans
+from pyflare_cli.query.windows import current_window
 from pyflare_cli.render.output import console, emit, to_json
 from pyflare_cli.render.sparkline import sparkline
 from pyflare_cli.render.units import count, money
@@ -61,27 +64,7 @@ def register(app: typer.Typer) -> None:
 
 def price_rules(config: Path | None, prices: Path | None) -> tuple[tuple[PriceRule, ...], str]:
     """Rules from ``pyflare.yaml`` then ``--prices``, and the price data version text."""
-    cfg = load_config(config)
-    rules = cfg.price_rules
-    version = f"genai-prices {prices_version()}"
-    if cfg.price_rules:
-        version += f" + {cfg.path} ({len(cfg.price_rules)} rule(s))"
-    if prices is not None:
-        try:
-            data = json.loads(prices.read_text())
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"--prices {prices}: cannot read it as JSON ({exc})") from None
-        extra = litellm_rules(data, str(prices))
-        rules = rules + extra
-        version += f" + {prices.name} ({len(extra)} model(s))"
-    return rules, version
-
-
-def _window(since: str, until: str | None, at: datetime) -> tuple[datetime, datetime]:
-    query = SpanQuery(since, until)
-    start, end = query.bounds(at)
-    assert start is not None
-    return start, end or at
+    return rules_of(load_config(config), prices)
 
 
 @cost_app.callback()
@@ -119,12 +102,10 @@ def report(
     at = now()
     root = resolve_store(store)
     rules, version = price_rules(config, prices)
-    start, end = _window(since, until, at)
-    length = end - start
-    current = load_spans(root, SpanQuery(start.isoformat(), end.isoformat(), where), at, rules)
-    previous = load_spans(
-        root, SpanQuery((start - length).isoformat(), start.isoformat(), where), at, rules
-    )
+    window = current_window(since, until, at)
+    start, end, length = window.start, window.end, window.length
+    current = load_spans(root, SpanQuery(*window.query_bounds, where), at, rules)
+    previous = load_spans(root, SpanQuery(*window.previous().query_bounds, where), at, rules)
     table = cost_table(current, groups, every)
     if every is None:
         table = with_change(table, cost_table(previous, groups), groups)
@@ -236,7 +217,7 @@ def prices_cmd(
     if model is not None:
         pairs = [(provider, model)]
     else:
-        start, _ = _window(since, None, now())
+        start = current_window(since, None, now()).start
         spans = scan_spans(root, start)
         pairs = [(p, m) for p, m in model_pairs(spans).sort("model").collect().iter_rows()]
     found = resolutions(pairs, root, rules) if model is None else [resolve(provider, model, rules)]
@@ -342,7 +323,8 @@ def check(
         budget_lines = budget_breaches(_budgets(budget_names, config, prices, store), statuses)
     rules, _ = price_rules(config, prices)
     at = now()
-    spans = load_spans(resolve_store(store), SpanQuery(since, until, where), at, rules)
+    window = current_window(since, until, at)
+    spans = load_spans(resolve_store(store), SpanQuery(*window.query_bounds, where), at, rules)
     stats = spans.select(
         sum_micros().alias("total"),
         pl.col("cost_micros").max().alias("largest"),
@@ -371,7 +353,7 @@ def _budgets(
     names: list[str] | None, config: Path | None, prices: Path | None, store: Path | None
 ) -> pl.DataFrame:
     """The status of the configured budgets (``names`` selects some)."""
-    from pyflare_cli.analysis.cost.budgets import evaluate_budgets
+    from pyflare_cli.query.budgets import budget_status
 
     cfg = load_config(config)
     chosen = cfg.budgets
@@ -385,12 +367,7 @@ def _budgets(
     if not chosen:
         raise UsageError("no budgets: add a budgets section to pyflare.yaml (see docs/cost.md)")
     rules, _ = price_rules(config, prices)
-    root = resolve_store(store)
-    at = now()
-    # Enough history for the longest period plus the 7-day rate of the projection.
-    spans = load_spans(root, SpanQuery("40d"), at, rules)
-    first = scan_spans(root).select(pl.col("start_time").min()).collect().item()
-    return evaluate_budgets(spans, chosen, at, history_start=first)
+    return budget_status(resolve_store(store), chosen, now(), rules)
 
 
 @cost_app.command("budget")
@@ -468,7 +445,7 @@ def forecast(
     rules, version = price_rules(config, prices)
     at = now()
     today = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    start, _ = _window(since, None, at)
+    start = current_window(since, None, at).start
     first_day = (start + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     query = SpanQuery(first_day.isoformat(), today.isoformat(), where)
     spans = load_spans(resolve_store(store), query, at, rules)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pyflare_cli.analysis.cost.price_rules import PriceRule
     from pyflare_cli.analysis.drift.features import Feature
     from pyflare_cli.analysis.drift.model import DriftSettings
-    from pyflare_cli.query.drift_samples import Window
+    from pyflare_cli.query.windows import Window
 
 drift_app = typer.Typer(
     help="Drift of a model's inputs, outputs, embeddings and error behaviour; a CI gate."
@@ -158,7 +158,7 @@ def _reference_frame(
     baseline: Path | None,
     reference: str | None,
     reference_days: int,
-    current_start: datetime,
+    current: Window,
     where: str | None,
     at: datetime,
     model: str | None,
@@ -166,13 +166,8 @@ def _reference_frame(
 ) -> tuple[pl.DataFrame, str]:
     """The reference feature frame and how to name it in the report."""
     from pyflare_cli.analysis.drift.features import model_filter
-    from pyflare_cli.query.drift_samples import (
-        Window,
-        features_of,
-        load_baseline,
-        model_sample,
-        reference_window,
-    )
+    from pyflare_cli.query.drift_samples import features_of, load_baseline, model_sample
+    from pyflare_cli.query.windows import reference_window
 
     pairs = plan.settings.concept
     if baseline is not None:
@@ -189,7 +184,6 @@ def _reference_frame(
         if model and frame.height == 0 and meta.get("model") not in (None, model):
             raise UsageError(f"--baseline {baseline}: it holds {meta['model']}, not {model}")
         return frame, f"baseline {baseline.name} ({meta.get('window', '?')})"
-    current = Window(current_start, at)
     window = reference_window(reference, reference_days, current, at)
     spans_ref = model_sample(root, window, where, at, rules, model)
     return features_of(spans_ref, plan.features, pairs).collect(), window.label()
@@ -209,7 +203,8 @@ def _samples(
 ) -> tuple[pl.DataFrame, str, pl.DataFrame, Window]:
     """Reference and current feature frames; exit 2 when a named model has no spans."""
     from pyflare_cli.config.file import load_config
-    from pyflare_cli.query.drift_samples import current_window, features_of, model_sample
+    from pyflare_cli.query.drift_samples import features_of, model_sample
+    from pyflare_cli.query.windows import current_window
     from pyflare_cli.store.layout import resolve_store
 
     at = now()
@@ -217,7 +212,7 @@ def _samples(
     window = current_window(since, until, at)
     rules = load_config(config).price_rules
     ref, ref_label = _reference_frame(
-        root, plan, baseline, reference, reference_days, window.start, where, at, model, rules
+        root, plan, baseline, reference, reference_days, window, where, at, model, rules
     )
     spans = model_sample(root, window, where, at, rules, model)
     cur = features_of(spans, plan.features, plan.settings.concept).collect()
@@ -395,12 +390,8 @@ def baseline_save(
         pyflare drift baseline save --model gpt-4o --since 7d --out base.parquet
     """
     from pyflare_cli.config.file import load_config
-    from pyflare_cli.query.drift_samples import (
-        current_window,
-        model_sample,
-        parse_range,
-        save_baseline,
-    )
+    from pyflare_cli.query.drift_samples import model_sample, save_baseline
+    from pyflare_cli.query.windows import current_window, parse_range
     from pyflare_cli.store.layout import resolve_store
 
     if bool(model) == all_models:

@@ -11,7 +11,7 @@ import typer
 
 from pyflare_cli.commands.options import StoreOption
 from pyflare_cli.errors import UsageError
-from pyflare_cli.query.spans import priced
+from pyflare_cli.query.prices import priced
 from pyflare_cli.render.output import console, emit
 from pyflare_cli.store.layout import resolve_store
 from pyflare_cli.store.scan import scan_spans

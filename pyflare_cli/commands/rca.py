@@ -110,8 +110,8 @@ def rca(
     """
     from pyflare_cli.analysis.rca.model import RcaSettings
     from pyflare_cli.analysis.rca.report import analyse
-    from pyflare_cli.analysis.search.time_bounds import time_bound
     from pyflare_cli.config.file import load_config
+    from pyflare_cli.query.windows import baseline_window, current_window
     from pyflare_cli.render.output import console
     from pyflare_cli.render.rca_report import emit_report
     from pyflare_cli.store.layout import resolve_store
@@ -128,10 +128,8 @@ def rca(
         raise UsageError("--format csv: the report has sections; use table, json or markdown")
     at = now()
     root = resolve_store(store)
-    start = time_bound(since, at)
-    end = time_bound(until, at) if until else at
-    if end <= start:
-        raise UsageError(f"--since {since}: the window ends before it starts")
+    target_window = current_window(since, until, at)
+    start, end = target_window.start, target_window.end
     rules = load_config(config).price_rules
     window = _load(root, start, end, where, span_filter, at, rules)
     if vs_rest:
@@ -145,10 +143,8 @@ def rca(
         baseline = chosen.filter(~pl.col("__in")).drop("__in")
         target_label, baseline_label = f"--select {select!r}", "the rest of the window"
     else:
-        b_start = time_bound(baseline_since, at) if baseline_since else start - (end - start)
-        b_end = time_bound(baseline_until, at) if baseline_until else start
-        if b_end <= b_start:
-            raise UsageError("--baseline-since/--baseline-until: the baseline window is empty")
+        base = baseline_window(baseline_since, baseline_until, target_window, at)
+        b_start, b_end = base.start, base.end
         target = window
         baseline = _load(root, b_start, b_end, where, span_filter, at, rules)
         target_label = f"{start:%m-%d %H:%M}..{end:%m-%d %H:%M}"

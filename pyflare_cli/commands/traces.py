@@ -24,7 +24,8 @@ from pyflare_cli.commands.options import (
     WhereOption,
 )
 from pyflare_cli.errors import UsageError
-from pyflare_cli.query.spans import SpanQuery, list_traces, load_spans, priced
+from pyflare_cli.query.prices import priced
+from pyflare_cli.query.spans import SpanQuery, list_traces, load_spans
 from pyflare_cli.render.output import console, emit
 from pyflare_cli.render.units import count, duration, money
 from pyflare_cli.render.waterfall import Waterfall, render_breakdown

@@ -1,16 +1,15 @@
 """The samples `pyflare drift` compares: time windows of the store, or a frozen baseline file.
 
-Turns the drift options (``--reference A..B``, ``--reference-days``, ``--baseline``) into
-windows and loads the model's spans as feature frames, so the command and any later
-caller (alerts, the TUI) read drift data the same way. A baseline is a Parquet file of
-the reference spans' raw columns, with what it was made from in its metadata.
+Loads a model's spans in a window (:mod:`query.windows` decides the windows) as feature
+frames, so the command and alert drift checks read drift data the same way. A baseline is
+a Parquet file of the reference spans' raw columns, with what it was made from in its
+metadata.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,9 @@ from pyflare_cli import __version__
 from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.analysis.drift.concept import ConceptPair, concept_exprs
 from pyflare_cli.analysis.drift.features import Feature, feature_frame, model_filter
-from pyflare_cli.analysis.search.time_bounds import time_bound
 from pyflare_cli.errors import UsageError
 from pyflare_cli.query.spans import SpanQuery, load_spans
+from pyflare_cli.query.windows import Window
 
 BASELINE_KEY = b"pyflare.drift_baseline"
 BASELINE_COLUMNS = (
@@ -47,54 +46,6 @@ BASELINE_COLUMNS = (
     "attributes",
 )
 """What a baseline keeps of each span: every input of every feature, nothing else."""
-
-
-@dataclass(frozen=True)
-class Window:
-    start: datetime
-    end: datetime
-
-    def label(self) -> str:
-        return f"{self.start:%Y-%m-%d %H:%M}..{self.end:%Y-%m-%d %H:%M} UTC"
-
-    @property
-    def query_bounds(self) -> tuple[str, str]:
-        return self.start.isoformat(), self.end.isoformat()
-
-
-def parse_range(text: str, now: datetime, option: str) -> Window:
-    """``A..B`` with ISO dates or relative times; a date-only end includes that whole day."""
-    start_text, sep, end_text = text.partition("..")
-    if not sep or not start_text.strip() or not end_text.strip():
-        raise UsageError(f"{option} {text!r}: use START..END, e.g. 2026-11-01..2026-11-07")
-    start = time_bound(start_text, now)
-    end = time_bound(end_text, now)
-    if len(end_text.strip()) == 10 and end_text.strip()[4] == "-":
-        end += timedelta(days=1)
-    if end <= start:
-        raise UsageError(f"{option} {text!r}: the end must be after the start")
-    return Window(start, end)
-
-
-def current_window(since: str, until: str | None, now: datetime) -> Window:
-    start = time_bound(since, now)
-    end = time_bound(until, now) if until else now
-    if end <= start:
-        bound = f"--until {until}" if until else f"now ({now:%Y-%m-%d %H:%M} UTC)"
-        raise UsageError(f"--since {since} starts after {bound}: the window is empty")
-    return Window(start, end)
-
-
-def reference_window(reference: str | None, days: int, current: Window, now: datetime) -> Window:
-    """``--reference A..B``, else the ``days`` days that end where the current window starts."""
-    if reference:
-        window = parse_range(reference, now, "--reference")
-        if window.start < current.end and current.start < window.end:
-            raise UsageError(
-                f"--reference {reference} overlaps the current window {current.label()}"
-            )
-        return window
-    return Window(current.start - timedelta(days=days), current.start)
 
 
 def model_sample(

@@ -129,6 +129,13 @@ def _between(start: datetime, end: datetime) -> pl.Expr:
     return pl.col("start_time").is_between(pl.lit(start), pl.lit(end), closed="left")
 
 
+def first_needed(budgets: Sequence[Budget], now: datetime) -> datetime:
+    """The earliest span start :func:`evaluate_budgets` reads: periods and the 7-day rate."""
+    now = _aware(now).astimezone(UTC)
+    starts = [period_bounds(b.period, now, b.timezone)[0] for b in budgets]
+    return min([now - RATE_WINDOW, *starts])
+
+
 def evaluate_budgets(
     spans: pl.LazyFrame,
     budgets: Sequence[Budget],

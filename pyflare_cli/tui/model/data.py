@@ -34,7 +34,8 @@ from pyflare_cli.analysis.traces.summary import (
     with_details,
 )
 from pyflare_cli.errors import UsageError
-from pyflare_cli.query.spans import SpanQuery, load_spans, priced
+from pyflare_cli.query.prices import priced
+from pyflare_cli.query.spans import SpanQuery, load_spans
 from pyflare_cli.store.layout import StoreLayout
 from pyflare_cli.store.scan import scan_spans
 

@@ -17,6 +17,7 @@ from pyflare_cli.analysis.cost.budgets import (
     Period,
     breaches,
     evaluate_budgets,
+    first_needed,
     period_bounds,
 )
 
@@ -425,3 +426,11 @@ def test_only_spans_with_tokens_count_as_unpriced() -> None:
     ).lazy()
     status = evaluate_budgets(spans, [Budget("b", "day", 1_000_000)], now)
     assert status.item(0, "unpriced_spans") == 1
+
+
+def test_first_needed_covers_every_period_and_the_rate_window() -> None:
+    assert first_needed([], NOW) == NOW - timedelta(days=7)
+    day = Budget("d", "day", USD)
+    assert first_needed([day], NOW) == NOW - timedelta(days=7)
+    month = Budget("m", "month", USD, timezone="Europe/Paris")
+    assert first_needed([day, month], NOW) == utc(2025, 4, 30, 22)  # May 1st in Paris

@@ -1,0 +1,117 @@
+"""Prices as every reader of the store applies them: the rules in force and the answer cache.
+
+The price rules are those of ``pyflare.yaml``, then those of a LiteLLM price file when a
+command is given one (``--prices``), then genai-prices. Looking a model up in genai-prices
+imports the package (pydantic, its data), which costs more than a whole listing, so the
+answers are cached under the store, keyed by the package version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import astuple
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.price_rules import PriceRule, Rates, litellm_rules
+from pyflare_cli.analysis.cost.pricing import (
+    Resolution,
+    genai_rates,
+    model_pairs,
+    price_table,
+    resolve,
+    with_cost,
+)
+from pyflare_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from pyflare_cli.config.file import Config
+
+PRICE_CACHE = Path(".cache") / "prices.json"
+"""Under the store: genai-prices answers already looked up, keyed by the package version."""
+
+CachedLookup = dict[tuple[str | None, str], tuple[Rates, str] | None]
+
+
+def prices_version() -> str:
+    try:
+        return metadata.version("genai-prices")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def price_rules(cfg: Config, prices: Path | None = None) -> tuple[tuple[PriceRule, ...], str]:
+    """The rules of ``cfg`` then of the LiteLLM file ``prices``, and the price data version."""
+    rules = cfg.price_rules
+    version = f"genai-prices {prices_version()}"
+    if cfg.price_rules:
+        version += f" + {cfg.path} ({len(cfg.price_rules)} rule(s))"
+    if prices is not None:
+        try:
+            data = json.loads(prices.read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--prices {prices}: cannot read it as JSON ({exc})") from None
+        extra = litellm_rules(data, str(prices))
+        rules = rules + extra
+        version += f" + {prices.name} ({len(extra)} model(s))"
+    return rules, version
+
+
+def _load_cache(path: Path) -> CachedLookup:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != f"2:{prices_version()}":
+        return {}
+    cache: CachedLookup = {}
+    for provider, model, found in data.get("rates", []):
+        cache[(provider, model)] = (Rates(*found[0]), found[1]) if found else None
+    return cache
+
+
+def _save_cache(path: Path, cache: CachedLookup) -> None:
+    rows = [
+        [p, m, [list(astuple(f[0])), f[1]] if f else None]
+        for (p, m), f in sorted(cache.items(), key=str)
+    ]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(json.dumps({"version": f"2:{prices_version()}", "rates": rows}))
+        os.replace(temp, path)
+    except OSError:
+        pass  # a read-only store still answers, only more slowly
+
+
+def resolutions(
+    pairs: list[tuple[str | None, str]], root: Path | None, rules: tuple[PriceRule, ...] = ()
+) -> list[Resolution]:
+    """Resolve every pair, with genai-prices answers cached under the store at ``root``."""
+    if root is None:
+        return [resolve(p, m, rules) for p, m in pairs]
+    cache = _load_cache(root / PRICE_CACHE)
+    size = len(cache)
+
+    def cached(provider: str | None, model: str) -> tuple[Rates, str] | None:
+        key = (provider, model)
+        if key not in cache:
+            cache[key] = genai_rates(provider, model)
+        return cache[key]
+
+    out = [resolve(p, m, rules, cached) for p, m in pairs]
+    if len(cache) != size:
+        _save_cache(root / PRICE_CACHE, cache)
+    return out
+
+
+def priced(
+    spans: pl.LazyFrame, root: Path | None = None, rules: tuple[PriceRule, ...] = ()
+) -> pl.LazyFrame:
+    """``spans`` with ``cost_micros``, ``cost_usd`` and ``cost_source`` (see pricing)."""
+    pairs = [(p, m) for p, m in model_pairs(spans).collect().iter_rows()]
+    return with_cost(spans, price_table(resolutions(pairs, root, rules)))
