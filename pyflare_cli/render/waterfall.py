@@ -1,17 +1,18 @@
 """The terminal waterfall of one trace, and the table of where its time goes.
 
-`pyflare trace show` prints :class:`Waterfall`; the TUI asks it for single rows
-(:meth:`Waterfall.row`) so that it only draws what is on screen. Every mark has a glyph as
-well as a colour, because output piped to a file or a CI log has no colour:
+`pyflare trace show` prints :class:`Waterfall`. The TUI draws its rows one at a time with
+the same pieces (:func:`ruler`, :func:`row_runs`, :func:`fit`) over the same geometry
+(:mod:`pyflare_cli.render.waterfall_geometry`), adding zoom and folding. Every mark has a
+glyph as well as a colour, because output piped to a file or a CI log has no colour:
 ``✖`` error, ``◆`` on the critical path, ``█`` critical time on a bar, ``•`` span event,
 ``[orphan]`` parent missing.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import zlib
+from collections.abc import Callable
+from fractions import Fraction
 from functools import lru_cache
 
 import polars as pl
@@ -23,14 +24,18 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Span, Text
 
-from pyflare_cli.analysis.traces.tree import (
-    CriticalPath,
-    TraceTree,
-    build_tree,
-    find_critical_path,
-    span_intervals,
-)
+from pyflare_cli.analysis.traces.tree import CriticalPath, TraceTree
 from pyflare_cli.render.units import format_duration, format_tokens
+from pyflare_cli.render.waterfall_geometry import (
+    DURATION_WIDTH,
+    MARK_WIDTH,
+    Layout,
+    TraceColumns,
+    bar,
+    clean,
+    layout,
+    ticks,
+)
 
 __all__ = ["Waterfall", "format_duration", "format_tokens", "render_breakdown", "service_colour"]
 
@@ -49,9 +54,10 @@ PALETTE = (
     "steel_blue1",
 )
 ERROR = "bold red"
-BAR, CRITICAL, EVENT = "━", "█", "•"
-DURATION_WIDTH = 8
-MARK_WIDTH = 3
+LABEL_SHARE = Fraction(2, 5)
+"""The printed waterfall's labels take 2/5 of the free width (the TUI's, denser, 1/2)."""
+TICK_SPACING = 12
+"""About one ruler tick every 12 cells (the TUI's, 10)."""
 LEGEND = (
     ("error", "✖ error"),
     ("path", "◆ critical path  █ critical time  ━ span"),
@@ -59,16 +65,9 @@ LEGEND = (
     ("orphan", "[orphan] parent missing"),
     ("dup", "[dup] duplicate span id"),
 )
-_BOLD_RUN = re.compile(rb"\x01+")
-_CONTROL = {i: " " for i in (*range(32), 127)}
 
-
-def _clean(value: object) -> str:
-    """User text made safe for one terminal line (no newlines or escape codes)."""
-    if value is None:
-        return ""
-    text = str(value)
-    return text if text.isprintable() else text.translate(_CONTROL)
+Run = tuple[str, str]
+"""A piece of a line: text and a Rich style."""
 
 
 @lru_cache(maxsize=1024)
@@ -79,24 +78,86 @@ def service_colour(service: str | None) -> str:
     return PALETTE[zlib.crc32(service.encode()) % len(PALETTE)]
 
 
-def _ticks(total_ns: int, bar_width: int) -> list[tuple[int, str]]:
-    """(cell, label) pairs of a 1-2-2.5-5 ruler over ``total_ns`` spread across the bar."""
-    raw = max(1.0, total_ns / max(2, bar_width // 12))
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    unit, scale = next(
-        ((u, s) for u, s in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)) if total_ns >= 2 * s),
-        ("ns", 1.0),
+def fit(runs: list[Run], width: int) -> list[Run]:
+    """Cut or pad runs to exactly ``width`` cells, with an ellipsis when cut."""
+    total = sum(cell_len(text) for text, _ in runs)
+    if total <= width:
+        return [*runs, (" " * (width - total), "")]
+    fitted: list[Run] = []
+    room = width - 1
+    for text, style in runs:
+        cells = cell_len(text)
+        if cells >= room:
+            fitted.append((set_cell_size(text, room) + "…", style))
+            break
+        fitted.append((text, style))
+        room -= cells
+    return fitted
+
+
+def tokens_text(tokens_in: object, tokens_out: object) -> str | None:
+    """``1.2k→340`` (``?`` for a missing side), or None when both are missing."""
+    if tokens_in is None and tokens_out is None:
+        return None
+    return "→".join(
+        format_tokens(t) if isinstance(t, int) else "?" for t in (tokens_in, tokens_out)
     )
-    ticks: list[tuple[int, str]] = []
-    free = 0
-    for k in range(int(total_ns // step) + 1):
-        cell = round(k * step / total_ns * bar_width)
-        label = f"{k * step / scale:.3f}".rstrip("0").rstrip(".") + unit
-        if cell >= free and cell + len(label) <= bar_width:
-            ticks.append((cell, label))
-            free = cell + len(label) + 1
-    return ticks
+
+
+def ruler(lay: Layout, start_ns: int, end_ns: int, spacing: int) -> list[list[Run]]:
+    """The two ruler lines over [start_ns, end_ns] (relative to the trace): column titles
+    and tick labels, then tick marks aligned with the bars."""
+    labels = [" "] * lay.bar
+    rule = ["─"] * lay.bar
+    for cell, label in ticks(start_ns, end_ns, lay.bar, spacing):
+        labels[cell : cell + len(label)] = label
+        rule[cell] = "┬"
+    lead = " " * MARK_WIDTH + "span".ljust(lay.label) + " " + "duration".rjust(DURATION_WIDTH)
+    top = [(lead + " ", "bold"), ("".join(labels), "bold")]
+    bottom = [(" " * lay.bar_start, ""), ("".join(rule), "dim")]
+    return [top, bottom]
+
+
+def row_runs(
+    columns: TraceColumns,
+    ni: int,
+    lay: Layout,
+    label: list[Run],
+    window: tuple[int, int],
+    colour: Callable[[str | None], str],
+) -> list[Run]:
+    """The line of node ``ni``: marks, ``label`` (``lay.label`` cells), duration and the bar
+    of ``window``, coloured by service (``colour``) or red for an error."""
+    r = columns.rows[ni]
+    error = columns.error[r]
+    tint = "red" if error else colour(columns.service[r])
+    start, end = int(columns.start[r]), int(columns.end[r])
+    drawn = bar(start, end, window, lay.bar, columns.segments.get(r, []), columns.events[r])
+    return [
+        ("✖" if error else " ", ERROR),
+        ("◆ " if r in columns.on_path else "  ", "bold"),
+        *label,
+        (f" {format_duration(end - start):>{DURATION_WIDTH}} ", ERROR if error else "dim"),
+        *((text, f"bold {tint}" if strong else tint) for text, strong in drawn),
+    ]
+
+
+def segments(runs: list[Run]) -> list[Segment]:
+    """Runs as Rich segments, the cheap form for a line-by-line widget."""
+    parse = Style.parse
+    return [Segment(text, parse(style)) for text, style in runs if text]
+
+
+def text(runs: list[Run]) -> Text:
+    """Runs as one line of Rich text."""
+    spans: list[Span] = []
+    at = 0
+    for piece, style in runs:
+        if style and piece:
+            spans.append(Span(at, at + len(piece), style))
+        at += len(piece)
+    plain = "".join(piece for piece, _ in runs)
+    return Text(plain, no_wrap=True, overflow="crop", end="", spans=spans)
 
 
 class Waterfall:
@@ -112,42 +173,20 @@ class Waterfall:
         width: int | None = None,
         legend: bool = True,
     ) -> None:
-        self.tree = tree if tree is not None else build_tree(spans)
-        self.critical = critical if critical is not None else find_critical_path(self.tree, spans)
+        self.columns = columns = TraceColumns(spans, tree=tree, critical=critical)
+        self.tree = columns.tree
+        self.critical = columns.path
         self.max_rows = max_rows
         self.width = width
         self.legend = legend
-        self._start, self._end = span_intervals(spans)
-        self._t0 = int(self._start.min()) if spans.height else 0
-        self._total = max(1, int(self._end.max()) - self._t0) if spans.height else 1
-
-        def column(name: str) -> list[object]:
-            return spans[name].to_list() if name in spans.columns else [None] * spans.height
-
-        self._service = column("service_name")
-        self._name = column("name")
-        self._model = column("model")
-        self._tokens_in = column("input_tokens")
-        self._tokens_out = column("output_tokens")
-        self._error = [isinstance(s, str) and s.lower() == "error" for s in column("status_code")]
-        self._events: list[list[int] | None] = (
-            spans.select(
-                pl.col("events").list.eval(pl.element().struct.field("time").dt.epoch("ns"))
-            )
-            .to_series()
-            .to_list()
-            if "events" in spans.columns
-            else [None] * spans.height
-        )
-        self._on_path = set(self.critical.rows)
-        self._segments: dict[int, list[tuple[int, int]]] = {}
-        for seg in self.critical.segments:
-            self._segments.setdefault(seg.row, []).append((seg.start_ns, seg.end_ns))
-        self._guides: dict[int, list[str]] = {}
+        self._window = t0, t1 = columns.t0, columns.t1
+        if any(not t0 <= t <= t1 for times in columns.events for t in times):
+            # Printed, every event shows: one outside the trace's time sits at the bar's edge.
+            columns.events = [[min(max(t, t0), t1) for t in times] for times in columns.events]
         self._present = {
-            "error": any(self._error),
+            "error": any(columns.error),
             "path": bool(self.tree.nodes),
-            "event": any(self._events),
+            "event": any(columns.events),
             "orphan": any(node.is_orphan for node in self.tree.nodes),
             "dup": any(node.is_duplicate for node in self.tree.nodes),
         }
@@ -158,140 +197,45 @@ class Waterfall:
         n = len(self.tree.nodes)
         return n if self.max_rows is None else max(0, min(n, self.max_rows))
 
-    def _layout(self, width: int) -> tuple[int, int]:
-        """Cells for the label and for the bar at this total width."""
-        fixed = MARK_WIDTH + DURATION_WIDTH + 2
-        label = max(16, min(60, (width - fixed) * 2 // 5))
-        bar = max(8, width - fixed - label)
-        return max(8, width - fixed - bar), bar
-
-    def _guide(self, node_index: int, label_width: int) -> str:
-        """Tree guide (``│ ├─ └─``); deep trees keep only the innermost levels, after ``…``."""
-        keep = max(2, label_width // 3) & ~1
-        if keep not in self._guides:
-            nodes = self.tree.nodes
-            cont = [""] * len(nodes)
-            guides = [""] * len(nodes)
-            for ni, node in enumerate(nodes):
-                if node.parent is None:
-                    continue
-                last = nodes[node.parent].children[-1] == ni
-                base = cont[node.parent]
-                guides[ni] = base + ("└─" if last else "├─")
-                cont[ni] = (base + ("  " if last else "│ "))[-keep:]
-            self._guides[keep] = guides
-        guide = self._guides[keep][node_index]
-        return "…" + guide[-(keep - 1) :] if len(guide) > keep else guide
-
     def header(self, width: int) -> list[Text]:
         """The ruler: tick labels, then tick marks, aligned with the bars."""
-        label_width, bar_width = self._layout(width)
-        lead = Text(" " * MARK_WIDTH + "span".ljust(label_width) + " ", style="bold")
-        lead.append("duration".rjust(DURATION_WIDTH) + " ")
-        labels = [" "] * bar_width
-        rule = ["─"] * bar_width
-        for cell, label in _ticks(self._total, bar_width):
-            labels[cell : cell + len(label)] = label
-            rule[cell] = "┬" if cell < bar_width - 1 else "┐"
-        rule[0] = "┌" if rule[0] == "─" else rule[0]
-        top = lead + Text("".join(labels), style="bold")
-        bottom = Text(" " * (width - bar_width)) + Text("".join(rule), style="dim")
-        return [top, bottom]
+        total = self.columns.t1 - self.columns.t0
+        return [text(line) for line in ruler(layout(width, LABEL_SHARE), 0, total, TICK_SPACING)]
 
-    def _cells(self, start_ns: int, end_ns: int, bar_width: int) -> tuple[int, int]:
-        scale = bar_width / self._total
-        c0 = min(bar_width - 1, max(0, int((start_ns - self._t0) * scale + 0.5)))
-        c1 = min(bar_width, max(c0 + 1, int((end_ns - self._t0) * scale + 0.5)))
-        return c0, c1
-
-    def _label(self, node_index: int, width: int) -> list[tuple[str, str]]:
+    def _label(self, ni: int, width: int) -> list[Run]:
         """Guide, flags, service, name and model/tokens, cut or padded to ``width`` cells."""
-        node = self.tree.nodes[node_index]
+        c = self.columns
+        node = self.tree.nodes[ni]
         r = node.row
-        service = _clean(self._service[r])
-        runs = [(self._guide(node_index, width), "dim")]
+        service = clean(c.service[r])
+        runs = [(c.guide(ni, max(1, width // 6)), "dim")]
         if node.is_orphan:
             runs.append(("[orphan] ", "yellow"))
         if node.is_duplicate:
             runs.append(("[dup] ", "yellow"))
         runs.append((f"{service or '?'} ", service_colour(service)))
-        name_style = ERROR if self._error[r] else "bold" if r in self._on_path else ""
-        runs.append((_clean(self._name[r]) or "?", name_style))
-        model, t_in, t_out = self._model[r], self._tokens_in[r], self._tokens_out[r]
-        if model is not None or t_in is not None or t_out is not None:
-            runs.append((f" {_clean(model) or '?'}", "magenta"))
-            if t_in is not None or t_out is not None:
-                tokens = (format_tokens(t) if isinstance(t, int) else "?" for t in (t_in, t_out))
-                runs.append((" " + "→".join(tokens), "dim"))
-        total = sum(cell_len(text) for text, _ in runs)
-        if total <= width:
-            return [*runs, (" " * (width - total), "")]
-        fitted: list[tuple[str, str]] = []
-        room = width - 1
-        for text, style in runs:
-            cells = cell_len(text)
-            if cells >= room:
-                fitted.append((set_cell_size(text, room) + "…", style))
-                break
-            fitted.append((text, style))
-            room -= cells
-        return fitted
+        name_style = ERROR if c.error[r] else "bold" if r in c.on_path else ""
+        runs.append((clean(c.name[r]) or "?", name_style))
+        model, tokens = c.model[r], tokens_text(c.input_tokens[r], c.output_tokens[r])
+        if model is not None or tokens is not None:
+            runs.append((f" {clean(model) or '?'}", "magenta"))
+            if tokens is not None:
+                runs.append((" " + tokens, "dim"))
+        return fit(runs, width)
 
-    def _runs(self, node_index: int, width: int) -> list[tuple[str, str]]:
+    def _runs(self, ni: int, width: int) -> list[Run]:
         """The line of one span as (text, style) pieces exactly ``width`` cells wide."""
-        label_width, bar_width = self._layout(width)
-        r = self.tree.nodes[node_index].row
-        error = self._error[r]
-        service = self._service[r]
-        colour = "red" if error else service_colour(service if isinstance(service, str) else None)
-        duration = format_duration(int(self._end[r] - self._start[r]))
-        runs = [
-            ("✖" if error else " ", ERROR),
-            ("◆ " if r in self._on_path else "  ", "bold"),
-            *self._label(node_index, label_width),
-            (f" {duration:>{DURATION_WIDTH}} ", ERROR if error else "dim"),
-        ]
-
-        c0, c1 = self._cells(int(self._start[r]), int(self._end[r]), bar_width)
-        bar = [" "] * bar_width
-        bar[c0:c1] = BAR * (c1 - c0)
-        bold = bytearray(bar_width)
-        for s, e in self._segments.get(r, ()):
-            a, b = self._cells(s, e, bar_width)
-            bar[a:b] = CRITICAL * (b - a)
-            bold[a:b] = b"\x01" * (b - a)
-        for t in self._events[r] or ():
-            if t is not None:
-                cell = min(bar_width - 1, max(0, int((t - self._t0) * bar_width / self._total)))
-                bar[cell] = EVENT
-                bold[cell] = 1
-        plain = "".join(bar)
-        at = 0
-        for match in _BOLD_RUN.finditer(bold):
-            runs.append((plain[at : match.start()], colour))
-            runs.append((plain[match.start() : match.end()], f"bold {colour}"))
-            at = match.end()
-        runs.append((plain[at:], colour))
-        return runs
+        lay = layout(width, LABEL_SHARE)
+        label = self._label(ni, lay.label)
+        return row_runs(self.columns, ni, lay, label, self._window, service_colour)
 
     def row(self, node_index: int, width: int) -> Text:
         """The line of one span (``node_index`` into ``tree.nodes``) at this total width."""
-        runs = self._runs(node_index, width)
-        spans: list[Span] = []
-        at = 0
-        for text, style in runs:
-            if style and text:
-                spans.append(Span(at, at + len(text), style))
-            at += len(text)
-        plain = "".join(text for text, _ in runs)
-        return Text(plain, no_wrap=True, overflow="crop", end="", spans=spans)
+        return text(self._runs(node_index, width))
 
     def row_segments(self, node_index: int, width: int) -> list[Segment]:
         """:meth:`row` as Rich segments, the cheap form for a line-by-line TUI widget."""
-        parse = Style.parse
-        return [
-            Segment(text, parse(style)) for text, style in self._runs(node_index, width) if text
-        ]
+        return segments(self._runs(node_index, width))
 
     def footer(self) -> list[Text]:
         """The truncation notice and the legend of the marks that occur."""
@@ -340,9 +284,9 @@ def render_breakdown(frame: pl.DataFrame, *, title: str | None = None) -> Table:
     numbers: list[list[Text]] = []
     for row in frame.iter_rows(named=True):
         service = row["service_name"]
-        names.append([Text(_clean(service) or "?", style=service_colour(service))])
+        names.append([Text(clean(service) or "?", style=service_colour(service))])
         if by_operation:
-            names[-1].append(Text(_clean(row["name"]) or "?"))
+            names[-1].append(Text(clean(row["name"]) or "?"))
         share = float(row["share"] or 0.0)
         errors = int(row["errors"] or 0)
         numbers.append(

@@ -3,8 +3,10 @@
 Everything here is plain Python over the results of :mod:`pyflare_cli.analysis.traces.tree`
 (tree, critical path, self times, breakdown) and :mod:`pyflare_cli.analysis.search.compile` (the
 in-trace search uses the query language), so it is tested without a terminal and the
-widget only draws. Operations are O(visible rows) or O(n) at worst, never O(n · depth), so
-a 10,000-span trace stays interactive.
+widget only draws. The per-span columns are the printed waterfall's
+(:class:`~pyflare_cli.render.waterfall_geometry.TraceColumns`), so both draw the same data.
+Operations are O(visible rows) or O(n) at worst, never O(n · depth), so a 10,000-span
+trace stays interactive.
 """
 
 from __future__ import annotations
@@ -16,81 +18,34 @@ from typing import Literal
 import polars as pl
 
 from pyflare_cli.analysis.search.compile import compile_query
-from pyflare_cli.analysis.traces.tree import (
-    breakdown,
-    build_tree,
-    find_critical_path,
-    self_times,
-    span_intervals,
-)
+from pyflare_cli.analysis.traces.tree import breakdown, self_times
+from pyflare_cli.render.waterfall_geometry import TraceColumns
 
 MIN_WINDOW_NS = 1_000
 """The narrowest time window zoom allows (1 µs)."""
 
 
-def _values(spans: pl.DataFrame, name: str) -> list[object]:
-    return spans[name].to_list() if name in spans.columns else [None] * spans.height
-
-
-class WaterfallModel:
+class WaterfallModel(TraceColumns):
     """Tree, critical path and display state of one trace (spans sorted any way)."""
 
     def __init__(self, spans: pl.DataFrame) -> None:
-        self.spans = spans
-        self.tree = build_tree(spans)
-        self.path = find_critical_path(self.tree, spans)
-        self.start, self.end = span_intervals(spans)
+        super().__init__(spans)
+        self.window = (self.t0, self.t1)
         nodes = self.tree.nodes
         n = len(nodes)
-        self.t0 = int(self.start.min()) if n else 0
-        self.t1 = max(self.t0 + 1, int(self.end.max())) if n else 1
-        self.window = (self.t0, self.t1)
-        self.rows = [node.row for node in nodes]
-        self.parent = [node.parent for node in nodes]
-        self.depth = [node.depth for node in nodes]
-        self.is_last = [
-            node.parent is None or nodes[node.parent].children[-1] == ni
-            for ni, node in enumerate(nodes)
-        ]
         self.subtree_end = list(range(1, n + 1))
         for ni in range(n - 1, -1, -1):
             if nodes[ni].children:
                 self.subtree_end[ni] = self.subtree_end[nodes[ni].children[-1]]
-
-        self.service = [None if s is None else str(s) for s in _values(spans, "service_name")]
-        self.name = [None if s is None else str(s) for s in _values(spans, "name")]
-        self.model = [None if s is None else str(s) for s in _values(spans, "model")]
-        self.input_tokens = _values(spans, "input_tokens")
-        self.output_tokens = _values(spans, "output_tokens")
-        self.error = [
-            isinstance(s, str) and s.lower() == "error" for s in _values(spans, "status_code")
-        ]
-        self.events: list[list[int]] = (
-            [
-                [t for t in times if t is not None] if times else []
-                for times in spans.select(
-                    pl.col("events").list.eval(pl.element().struct.field("time").dt.epoch("ns"))
-                )
-                .to_series()
-                .to_list()
-            ]
-            if "events" in spans.columns
-            else [[] for _ in range(spans.height)]
-        )
         self.errors_below = [0] * n
         for ni in range(n - 1, 0, -1):
             p = self.parent[ni]
             if p is not None:
                 self.errors_below[p] += self.errors_below[ni] + int(self.error[self.rows[ni]])
-
-        self.on_path = set(self.path.rows)
         self.errors_off_path = sum(
             1 for r, bad in enumerate(self.error) if bad and r not in self.on_path
         )
         self.path_nodes = sorted(self.tree.node_of_row[r] for r in self.path.rows)
-        self.segments: dict[int, list[tuple[int, int]]] = {}
-        for seg in self.path.segments:
-            self.segments.setdefault(seg.row, []).append((seg.start_ns, seg.end_ns))
 
         self.collapsed: set[int] = set()
         self.critical_only = False
@@ -103,9 +58,6 @@ class WaterfallModel:
         self._by_span_id: dict[str, int] | None = None
         self._self_time: pl.Series | None = None
         self._refresh()
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
     # -- visible rows -------------------------------------------------------------------
 

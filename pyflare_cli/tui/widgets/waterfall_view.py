@@ -21,8 +21,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from pyflare_cli.render.waterfall_geometry import MARK_WIDTH
 from pyflare_cli.tui.model.waterfall import WaterfallModel
-from pyflare_cli.tui.widgets.waterfall_rows import HEADER_LINES, MARK_WIDTH, RowPainter
+from pyflare_cli.tui.widgets.waterfall_rows import HEADER_LINES, RowPainter
 
 _CACHE_SIZE = 512
 
