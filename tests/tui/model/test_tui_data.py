@@ -12,8 +12,6 @@ from pyflare_cli.errors import QuerySyntaxError, UsageError
 from pyflare_cli.query.spans import SpanQuery, list_traces, load_spans
 from pyflare_cli.tui.model.data import SortKey, TraceSource
 from pyflare_cli.tui.model.history import QueryHistory
-from pyflare_cli.tui.widgets.facets import facet_term, toggle_term
-from pyflare_cli.tui.widgets.query_bar import error_text, suggest
 
 
 @pytest.fixture
@@ -93,25 +91,3 @@ def test_history_recalls_and_persists(tmp_path: Path) -> None:
     assert [history.newer(), history.newer(), history.newer()] == ["a:1", "", None]
     assert QueryHistory(path).recent == ["a:1", "b:2"]
     assert history.entries()[0] == ("saved  errors", "status:error")
-
-
-def test_facet_terms_quote_and_toggle() -> None:
-    assert facet_term("service", "rag-api") == "service:rag-api"
-    assert facet_term("model", "my model*") == 'model:"my model*"'
-    query = toggle_term("status:error", "service:api")
-    assert query == "status:error service:api"
-    assert toggle_term(query, "service:api") == "status:error"
-
-
-def test_completion_and_error_text() -> None:
-    assert suggest("status:error mod") == "status:error model:"
-    assert suggest("-stat") == "-status:"
-    assert suggest("status:er") == "status:error"
-    assert suggest("zzz") is None
-    with pytest.raises(QuerySyntaxError) as raised:
-        from pyflare_cli.analysis.search.compile import parse
-
-        parse("service:api modle:x")
-    text = error_text("service:api modle:x", raised.value)
-    assert "at 1:13" in text.plain and "did you mean 'model'" in text.plain
-    assert text.plain.endswith("service:api modle:x")
