@@ -48,7 +48,6 @@ def test_guides_keep_the_innermost_levels() -> None:
 
 
 def test_layout_splits_the_free_width() -> None:
-    assert layout(120, Fraction(1, 2)) == layout(120, Fraction(1, 2))
     half, fifths = layout(113, Fraction(1, 2)), layout(113, Fraction(2, 5))
     assert (half.label, half.bar) == (50, 50) and (fifths.label, fifths.bar) == (40, 60)
     assert layout(400, Fraction(1, 2)).label == 60
