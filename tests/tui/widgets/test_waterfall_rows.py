@@ -1,5 +1,5 @@
-"""The TUI's waterfall lines: exact widths, marks, arrows outside the window, and the same
-ruler, marks and bars as the printed waterfall."""
+"""The TUI's waterfall lines: exact widths, marks, arrows outside the window, clean labels,
+and the same marks and bars as the printed waterfall."""
 
 from __future__ import annotations
 
