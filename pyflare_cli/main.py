@@ -1,21 +1,107 @@
-"""The ``pyflare`` command: the Typer root app, exit-code policy and command registration."""
+"""The ``pyflare`` command: the Typer root app, exit-code policy and lazy command registration.
+
+Commands are listed from a static table (name, module, one-line help) so that ``pyflare
+--version`` and ``pyflare --help`` import no command module, and ``pyflare COMMAND``
+imports only that command's module: start-up stays at Typer's own cost.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
-from typing import Annotated, Any
+from collections.abc import Iterator, MutableMapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer import _click as click  # Typer vendors its own Click; its classes are these
+from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
 from pyflare_cli import __version__
 from pyflare_cli.errors import PyflareError
 
+if TYPE_CHECKING:
+    from typer._click.shell_completion import CompletionItem
+
 INTERNAL_ERROR = 3
 BROKEN_PIPE = 141
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ingest": ("ingest", "Ingest OTLP dumps and span exports into the store."),
+    "receive": (
+        "receive",
+        "Receive spans over OTLP/HTTP and OTLP/gRPC into the store, until Ctrl-C or SIGTERM.",
+    ),
+    "traces": ("traces", "List traces, one row per trace, most interesting first."),
+    "query": ("query", "Run read-only SQL over the store; the table is `spans`."),
+    "rca": (
+        "rca",
+        "Find why errors, latency or cost rose: slices, new versions, failure templates, causes.",
+    ),
+    "tui": (
+        "tui",
+        "Explore traces in the terminal: the trace list, waterfalls, span details, "
+        "per-trace statistics and comparisons.",
+    ),
+    "demo": ("demo", "Generate demo traces into the store (or a file) and show what to try next."),
+    "store": ("store", "Inspect and maintain the span store."),
+    "trace": ("traces", "Look at one trace."),
+    "cost": (
+        "cost",
+        "LLM spend: by model, user, service or any attribute; prices; top traces; a CI gate.",
+    ),
+    "drift": (
+        "drift",
+        "Drift of a model's inputs, outputs, embeddings and error behaviour; a CI gate.",
+    ),
+    "alert": (
+        "alert",
+        "Alert rules over the span store: states, silences, notifications, rule tests.",
+    ),
+    "bench": (
+        "bench",
+        "Benchmarks of every stage on generated data, an OTLP load generator, a CI gate.",
+    ),
+}
+"""Command name -> (module under ``pyflare_cli.commands``, the first paragraph of its help),
+in the order ``pyflare --help`` lists them; tests/commands/test_startup.py checks the texts."""
+
+
+def load_commands(module: str) -> dict[str, click.Command]:
+    """Import one command module and convert what its ``register`` adds into Click commands."""
+    holder = typer.Typer(rich_markup_mode="markdown")
+    importlib.import_module(f"pyflare_cli.commands.{module}").register(holder)
+    return dict(typer.main.get_group(holder).commands)
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The root's commands: names known from :data:`COMMANDS`, modules imported on lookup."""
+
+    def __init__(self, added: MutableMapping[str, click.Command]) -> None:
+        self._loaded: dict[str, click.Command] = dict(added)
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded and name in COMMANDS:
+            self._loaded.update(load_commands(COMMANDS[name][0]))
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from COMMANDS
+        yield from (name for name in self._loaded if name not in COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS) + sum(name not in COMMANDS for name in self._loaded)
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS or name in self._loaded
 
 
 class PyflareGroup(TyperGroup):
@@ -50,8 +136,41 @@ class PyflareGroup(TyperGroup):
             ctx.exit(INTERNAL_ERROR)
 
 
+class RootGroup(PyflareGroup):
+    """``pyflare`` itself: lists commands by name and help from :data:`COMMANDS` without
+    importing them, and imports a command's module only when it is looked up to run or to
+    show its own help."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(self.commands)
+        self._listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if self._listing and cmd_name in COMMANDS:
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        self._listing = True
+        try:
+            return super().shell_complete(ctx, incomplete)
+        finally:
+            self._listing = False
+
+
 app = typer.Typer(
-    cls=PyflareGroup,
+    cls=RootGroup,
     name="pyflare",
     help="Trace analysis for LLM and ML workloads, from a local Parquet span store.\n\n"
     "Start with `pyflare demo`, then `pyflare traces`.",
@@ -79,42 +198,6 @@ def root(
 ) -> None:
     """Trace analysis for LLM and ML workloads."""
     ctx.meta["pyflare.debug"] = debug
-
-
-def _register() -> None:
-    from pyflare_cli.commands import (
-        alert,
-        bench,
-        cost,
-        demo,
-        drift,
-        ingest,
-        query,
-        rca,
-        receive,
-        store,
-        traces,
-        tui,
-    )
-
-    for module in (
-        ingest,
-        receive,
-        store,
-        traces,
-        query,
-        cost,
-        drift,
-        rca,
-        alert,
-        bench,
-        tui,
-        demo,
-    ):
-        module.register(app)
-
-
-_register()
 
 
 def run() -> None:

@@ -5,22 +5,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
-from pyflare_cli.analysis.cost.price_rules import PriceRule
-from pyflare_cli.analysis.cost.pricing import model_pairs, resolve, sum_micros, unpriced
-from pyflare_cli.analysis.cost.report import (
-    DIMENSIONS,
-    EVERY,
-    cost_series,
-    cost_table,
-    top_spans_by_cost,
-    top_traces_by_cost,
-    with_change,
-)
 from pyflare_cli.clock import now
 from pyflare_cli.commands.options import (
     ConfigOption,
@@ -30,17 +18,17 @@ from pyflare_cli.commands.options import (
     UntilOption,
     WhereOption,
 )
-from pyflare_cli.config.file import load_config
 from pyflare_cli.errors import GateFailed, UsageError
-from pyflare_cli.query.prices import price_rules as rules_of
-from pyflare_cli.query.prices import resolutions
-from pyflare_cli.query.spans import SpanQuery, load_spans
-from pyflare_cli.query.windows import current_window
-from pyflare_cli.render.output import console, emit, to_json
-from pyflare_cli.render.sparkline import sparkline
 from pyflare_cli.render.units import count, money
 from pyflare_cli.store.layout import resolve_store
-from pyflare_cli.store.scan import scan_spans
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pyflare_cli.analysis.cost.price_rules import PriceRule
+
+DIMENSIONS = ("model", "provider", "service", "user", "session", "agent", "tool", "environment")
+"""The keys of ``analysis.cost.report.DIMENSIONS``, named here so that help needs no Polars."""
 
 cost_app = typer.Typer(
     help="LLM spend: by model, user, service or any attribute; prices; top traces; a CI gate."
@@ -64,6 +52,9 @@ def register(app: typer.Typer) -> None:
 
 def price_rules(config: Path | None, prices: Path | None) -> tuple[tuple[PriceRule, ...], str]:
     """Rules from ``pyflare.yaml`` then ``--prices``, and the price data version text."""
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.query.prices import price_rules as rules_of
+
     return rules_of(load_config(config), prices)
 
 
@@ -93,6 +84,15 @@ def report(
     """
     if ctx.invoked_subcommand is not None:
         return
+    import polars as pl
+
+    from pyflare_cli.analysis.cost.pricing import sum_micros, unpriced
+    from pyflare_cli.analysis.cost.report import EVERY, cost_series, cost_table, with_change
+    from pyflare_cli.query.spans import SpanQuery, load_spans
+    from pyflare_cli.query.windows import current_window
+    from pyflare_cli.render.output import console, emit, to_json
+    from pyflare_cli.render.sparkline import sparkline
+
     groups = by or []
     for name in groups:
         if name not in DIMENSIONS and not (name.startswith("attr.") and len(name) > 5):
@@ -151,6 +151,8 @@ def report(
 
 
 def _display(result: pl.DataFrame, groups: list[str], every: str | None) -> pl.DataFrame:
+    import polars as pl
+
     columns: list[pl.Expr] = []
     if every is not None:
         columns.append(pl.col("period").dt.strftime("%Y-%m-%d %H:%M"))
@@ -212,6 +214,14 @@ def prices_cmd(
 
         pyflare cost prices gpt-4o --provider openai
     """
+    import polars as pl
+
+    from pyflare_cli.analysis.cost.pricing import model_pairs, resolve
+    from pyflare_cli.query.prices import resolutions
+    from pyflare_cli.query.windows import current_window
+    from pyflare_cli.render.output import console, emit
+    from pyflare_cli.store.scan import scan_spans
+
     rules, version = price_rules(config, prices)
     root = resolve_store(store)
     if model is not None:
@@ -274,6 +284,10 @@ def top(
 
         pyflare cost top -n 5 --since 24h
     """
+    from pyflare_cli.analysis.cost.report import top_spans_by_cost, top_traces_by_cost
+    from pyflare_cli.query.spans import SpanQuery, load_spans
+    from pyflare_cli.render.output import console, emit
+
     rules, _ = price_rules(config, prices)
     at = now()
     spans = load_spans(resolve_store(store), SpanQuery(since, None, where), at, rules)
@@ -313,6 +327,13 @@ def check(
 
         pyflare cost check --max-total 50 --max-per-request 0.25 --since 24h
     """
+    import polars as pl
+
+    from pyflare_cli.analysis.cost.pricing import sum_micros
+    from pyflare_cli.query.spans import SpanQuery, load_spans
+    from pyflare_cli.query.windows import current_window
+    from pyflare_cli.render.output import console
+
     if max_total is None and max_per_request is None and not budget_names:
         raise UsageError("give --max-total, --max-per-request and/or --budget NAME")
     budget_lines: list[str] = []
@@ -353,6 +374,7 @@ def _budgets(
     names: list[str] | None, config: Path | None, prices: Path | None, store: Path | None
 ) -> pl.DataFrame:
     """The status of the configured budgets (``names`` selects some)."""
+    from pyflare_cli.config.file import load_config
     from pyflare_cli.query.budgets import budget_status
 
     cfg = load_config(config)
@@ -389,6 +411,10 @@ def budget(
 
         pyflare cost budget --config pyflare.yaml
     """
+    import polars as pl
+
+    from pyflare_cli.render.output import console, emit
+
     frame = _budgets(names, config, prices, store)
     out = console()
     if fmt is not OutputFormat.table:
@@ -438,7 +464,14 @@ def forecast(
 
         pyflare cost forecast --days 30 --since 28d
     """
+    import polars as pl
+
     from pyflare_cli.analysis.cost import forecast as fc
+    from pyflare_cli.analysis.cost.report import DIMENSIONS as COLUMNS
+    from pyflare_cli.query.spans import SpanQuery, load_spans
+    from pyflare_cli.query.windows import current_window
+    from pyflare_cli.render.output import console, emit
+    from pyflare_cli.render.sparkline import sparkline
 
     if by is not None and by not in DIMENSIONS:
         raise UsageError(f"--by {by!r}: use one of {', '.join(DIMENSIONS)}")
@@ -450,7 +483,7 @@ def forecast(
     query = SpanQuery(first_day.isoformat(), today.isoformat(), where)
     spans = load_spans(resolve_store(store), query, at, rules)
     if by is not None:
-        spans = spans.with_columns(pl.col(DIMENSIONS[by]).alias(by))
+        spans = spans.with_columns(pl.col(COLUMNS[by]).alias(by))
     series = fc.daily_series(spans, by).collect()
     out = console()
     try:

@@ -7,19 +7,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from pyflare_cli.commands.options import ConfigOption, FormatOption, OutputFormat, StoreOption
-from pyflare_cli.config.file import load_config
 from pyflare_cli.errors import UsageError
-from pyflare_cli.render.output import console, emit
 from pyflare_cli.render.units import count
 from pyflare_cli.store.layout import resolve_store
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from pyflare_cli.ingest.report import IngestReport
 
 HELP = """Ingest OTLP dumps and span exports into the store.
@@ -49,6 +46,10 @@ def ingest(
     ] = 0,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from pyflare_cli.config.file import load_config
     from pyflare_cli.ingest.inputs import STDIN, expand_paths
     from pyflare_cli.ingest.pipeline import Ingestor
 
@@ -84,6 +85,10 @@ def ingest(
     elif fmt is OutputFormat.table:
         _print_summary(report, Console(highlight=False))
     else:
+        import polars as pl
+
+        from pyflare_cli.render.output import console, emit
+
         details = pl.DataFrame([f.__dict__ for f in report.files], infer_schema_length=None)
         emit(details, fmt.value, console())
     if report.failed and len(report.failed) == len(report.files):

@@ -6,15 +6,11 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from pyflare_cli.commands.options import StoreOption
 from pyflare_cli.errors import UsageError
-from pyflare_cli.query.prices import priced
-from pyflare_cli.render.output import console, emit
 from pyflare_cli.store.layout import resolve_store
-from pyflare_cli.store.scan import scan_spans
 
 HELP = """Run read-only SQL over the store; the table is `spans`.
 
@@ -48,6 +44,12 @@ def query(
         int, typer.Option("--limit", "-n", min=0, help="At most this many rows (0: all).")
     ] = 0,
 ) -> None:
+    import polars as pl
+
+    from pyflare_cli.query.prices import priced
+    from pyflare_cli.render.output import console, emit
+    from pyflare_cli.store.scan import scan_spans
+
     if fmt not in QUERY_FORMATS:
         raise UsageError(f"--format {fmt!r} is not one of {', '.join(QUERY_FORMATS)}")
     if output is not None and output.suffix == ".parquet":

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pyflare_cli.commands.options import ConfigOption, StoreOption
-from pyflare_cli.config.file import load_config
 from pyflare_cli.errors import UsageError
 from pyflare_cli.render.units import count, size
 from pyflare_cli.store.layout import resolve_store
@@ -101,6 +100,7 @@ def receive(
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
 ) -> None:
+    from pyflare_cli.config.file import load_config
     from pyflare_cli.receiver.server import Receiver, ReceiverConfig, split_address
 
     if (tls_cert is None) != (tls_key is None):

@@ -6,17 +6,11 @@ import json
 from dataclasses import asdict
 from typing import Annotated
 
-import polars as pl
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from pyflare_cli.analysis.search.compile import time_bound
 from pyflare_cli.clock import now
 from pyflare_cli.commands.options import FormatOption, OutputFormat, StoreOption
-from pyflare_cli.render.output import console, emit
 from pyflare_cli.render.units import count, size
-from pyflare_cli.store.info import store_info
 from pyflare_cli.store.layout import resolve_store
 
 store_app = typer.Typer(
@@ -38,6 +32,13 @@ def info(store: StoreOption = None, fmt: FormatOption = OutputFormat.table) -> N
 
         pyflare store info --format json
     """
+    import polars as pl
+    from rich.console import Console
+    from rich.table import Table
+
+    from pyflare_cli.render.output import console, emit
+    from pyflare_cli.store.info import store_info
+
     result = store_info(resolve_store(store))
     data = asdict(result) | {"bytes_per_span": round(result.bytes_per_span, 1)}
     if fmt is OutputFormat.json:
@@ -105,6 +106,7 @@ def prune_cmd(
 
         pyflare store prune --older-than 30d
     """
+    from pyflare_cli.analysis.search.time_bounds import time_bound
     from pyflare_cli.store.maintenance import prune
 
     cutoff = time_bound(older_than, now())

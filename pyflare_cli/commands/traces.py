@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
-from pyflare_cli.analysis.traces.summary import (
-    TRACE_SORTS,
-    summarize_traces,
-    trace_ids_with_prefix,
-)
-from pyflare_cli.analysis.traces.tree import breakdown, build_tree, find_critical_path, self_times
 from pyflare_cli.clock import now
 from pyflare_cli.commands.options import (
     FormatOption,
@@ -24,13 +17,14 @@ from pyflare_cli.commands.options import (
     WhereOption,
 )
 from pyflare_cli.errors import UsageError
-from pyflare_cli.query.prices import priced
-from pyflare_cli.query.spans import SpanQuery, list_traces, load_spans
-from pyflare_cli.render.output import console, emit
 from pyflare_cli.render.units import count, duration, money
-from pyflare_cli.render.waterfall import Waterfall, render_breakdown
 from pyflare_cli.store.layout import resolve_store
-from pyflare_cli.store.scan import scan_spans
+
+if TYPE_CHECKING:
+    import polars as pl
+
+SORTS = ("start", "duration", "cost", "errors", "spans", "tokens")
+"""The keys of ``analysis.traces.summary.TRACE_SORTS``, named here so that help needs no Polars."""
 
 TRACES_HELP = """List traces, one row per trace, most interesting first.
 
@@ -59,14 +53,19 @@ def traces(
     since: SinceOption = None,
     until: UntilOption = None,
     sort: Annotated[
-        str, typer.Option("--sort", "-s", help=f"One of: {', '.join(TRACE_SORTS)}.")
+        str, typer.Option("--sort", "-s", help=f"One of: {', '.join(SORTS)}.")
     ] = "start",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows to show.")] = 20,
     store: StoreOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    if sort not in TRACE_SORTS:
-        raise UsageError(f"--sort {sort!r} is not one of {', '.join(TRACE_SORTS)}")
+    import polars as pl
+
+    from pyflare_cli.query.spans import SpanQuery, list_traces, load_spans
+    from pyflare_cli.render.output import console, emit
+
+    if sort not in SORTS:
+        raise UsageError(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
     spans = load_spans(resolve_store(store), SpanQuery(since, until, where), now())
     result = list_traces(spans, sort, limit)
     if fmt is not OutputFormat.table:
@@ -107,6 +106,20 @@ def show(
 
         pyflare trace show 4bf92f35
     """
+    import polars as pl
+
+    from pyflare_cli.analysis.traces.summary import trace_ids_with_prefix
+    from pyflare_cli.analysis.traces.tree import (
+        breakdown,
+        build_tree,
+        find_critical_path,
+        self_times,
+    )
+    from pyflare_cli.query.prices import priced
+    from pyflare_cli.render.output import console, emit
+    from pyflare_cli.render.waterfall import Waterfall, render_breakdown
+    from pyflare_cli.store.scan import scan_spans
+
     root = resolve_store(store)
     matches = trace_ids_with_prefix(scan_spans(root), trace_id).collect()
     ids = matches.get_column("trace_id").to_list()
@@ -141,6 +154,8 @@ def show(
 
 def _headline(spans: pl.DataFrame) -> str:
     """``trace 5b8e… · 12 spans · 1.50s · 1 error · $0.0031 · 2025-11-20 12:00:00 UTC``."""
+    from pyflare_cli.analysis.traces.summary import summarize_traces
+
     summary = summarize_traces(spans.lazy()).collect().row(0, named=True)
     parts = [
         f"trace {summary['trace_id']}",

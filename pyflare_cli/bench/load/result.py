@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from pyflare_cli.bench.load.schedule import Stage
 from pyflare_cli.bench.load.thresholds import Verdict
 
@@ -42,6 +40,8 @@ class LatencySummary:
 
     @classmethod
     def of(cls, seconds: Sequence[float]) -> LatencySummary | None:
+        import numpy as np  # here: `pyflare bench --help` declares options from this package
+
         if not seconds:
             return None
         ms = np.asarray(seconds, dtype=np.float64) * 1e3
