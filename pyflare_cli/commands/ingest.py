@@ -25,7 +25,9 @@ Formats are recognised by content: OTLP protobuf (one request or a length-delimi
 stream), OTLP/JSON and JSON Lines (the Collector's file exporter), Arize/Phoenix
 exports (JSONL, JSON, CSV, Parquet); `.gz` and `.zst` are opened transparently.
 Folders are walked recursively; `-` reads standard input. Ingesting the same file
-twice adds nothing; unreadable records go to the dead-letter folder.
+twice adds nothing; unreadable records go to the dead-letter folder. A file that
+cannot be read at all is named on stderr, the others still go in, and the run
+exits 2.
 
 Example:
 
@@ -91,7 +93,8 @@ def ingest(
 
         details = pl.DataFrame([f.__dict__ for f in report.files], infer_schema_length=None)
         emit(details, fmt.value, console())
-    if report.failed and len(report.failed) == len(report.files):
+    if report.failed:
+        # The readable files are in; a refused one still makes the run fail (exit 2).
         raise typer.Exit(2)
 
 

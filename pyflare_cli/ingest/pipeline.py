@@ -12,6 +12,7 @@ import errno
 import os
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import polars as pl
+import zstandard
+from google.protobuf.message import DecodeError
 
 from pyflare_cli.errors import StoreWriteError
 from pyflare_cli.ingest.inputs import STDIN, file_digest, spool_stdin
@@ -39,6 +42,19 @@ if TYPE_CHECKING:
 
 STORE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 """Write errors that say the store is unusable, not that an input is unreadable."""
+DATA_ERRORS: tuple[type[Exception], ...] = (
+    EOFError,
+    RecursionError,
+    ValueError,
+    zlib.error,
+    zstandard.ZstdError,
+    DecodeError,
+)
+"""What the decoders raise on a file's content (not the store's): that file alone is refused.
+
+Anything else (a locked catalog, a bug) still stops the run, so that the receiver retries
+and a defect is never reported as a bad input.
+"""
 PARALLEL_MIN_BYTES = 4 << 20
 """Below this much input, worker start-up costs more than it saves."""
 
@@ -165,8 +181,29 @@ class Decoder:
             for future in in_flight:
                 yield future.result()
             raise
-        for future in in_flight:
-            yield future.result()
+        except BaseException:
+            # The file is refused as a whole: the tasks still running must not leave parts.
+            _discard(in_flight)
+            raise
+        try:
+            while in_flight:
+                yield in_flight.pop(0).result()
+        except BaseException:
+            _discard(in_flight)
+            raise
+
+
+def _discard(futures: list[Future[TaskOutcome]]) -> None:
+    """Cancel ``futures``, wait for those already running and delete the parts they wrote."""
+    for future in futures:
+        if future.cancel():
+            continue
+        try:
+            outcome = future.result()
+        except BaseException:
+            continue
+        for temporary, _final in outcome.parts:
+            temporary.unlink(missing_ok=True)
 
 
 @dataclass
@@ -271,6 +308,12 @@ class Ingestor:
         except UnreadableInput as exc:
             result.status = "failed"
             result.error = f"{result.path}: {_reason(exc)}"
+        except DATA_ERRORS as exc:
+            # A file the decoders choke on (a truncated .gz, a broken .zst, JSON nested
+            # past the recursion limit...) is refused alone; the run goes on.
+            result.status = "failed"
+            result.error = f"{result.path}: {_refusal(exc)}"
+            result.spans = result.traces = result.dead_lettered = result.skipped = 0
         finally:
             if spooled is not None:
                 spooled.unlink(missing_ok=True)
@@ -315,7 +358,13 @@ class Ingestor:
                 dead.write([DeadLetter(result.path, "rest of the file", _reason(exc), None)])
             result.spans = writer.rows
             result.dead_lettered = dead.count
-            if writer.rows == 0 and dead.count == 0 and result.skipped == result.sampled_out == 0:
+            if writer.rows == 0 and result.skipped == result.sampled_out == 0:
+                if dead.count:
+                    # Not one record was a span: an unknown format, never "ingested".
+                    raise UnreadableInput(
+                        f"no span could be read ({dead.count} record(s) dead-lettered -> "
+                        f"{dead.path})"
+                    )
                 raise UnreadableInput("no spans found")
             if trace_ids:
                 result.traces = pl.concat(trace_ids).n_unique()
@@ -345,6 +394,18 @@ class Ingestor:
             dead.close()
             if dead.count:
                 result.dead_letter_file = str(dead.path)
+
+
+def _refusal(exc: BaseException) -> str:
+    """Why a file the decoders raised on is refused, in words a user can act on."""
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, EOFError):
+        return f"truncated compressed data ({detail})"
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply to read"
+    if type(exc).__module__.startswith(("zstandard", "gzip", "zlib")):
+        return f"corrupt compressed data ({detail})"
+    return f"cannot be read ({detail})"
 
 
 def _reason(exc: BaseException) -> str:

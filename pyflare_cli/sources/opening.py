@@ -146,31 +146,41 @@ def _sniff_json(head: bytes, whole: bool) -> Format:
     first_line = complete[0]
     try:
         first = json.loads(first_line)
-    except ValueError:
+    except (ValueError, RecursionError):
         first = None
     if first is not None:
-        kind = _json_kind(first)
-        rest = head[len(first_line) :].strip()
+        kind = _json_kind(first) or _first_known_kind(complete[1:])
         if kind == "phoenix":
             return Format.PHOENIX_JSONL
-        if rest or kind == "otlp":
+        if kind == "otlp":
             return Format.OTLP_JSONL
-        raise UnreadableInput("JSON that is neither OTLP (resourceSpans) nor a Phoenix span export")
+        raise UnreadableInput(_UNKNOWN_JSON)
     following = next((line for line in complete[1:] if line.strip()), b"")
     if first_line.strip() in (b"{", b"[") or following[:1] in (b" ", b"\t", b"}", b"]"):
         # A pretty-printed document spans many lines: it is one OTLP/JSON request.
         return Format.OTLP_JSON
     # JSON Lines whose first line is broken: the lines that parse tell the kind.
-    for line in complete[1:]:
+    kind = _first_known_kind(complete[1:])
+    if kind == "phoenix":
+        return Format.PHOENIX_JSONL
+    if kind == "otlp":
+        return Format.OTLP_JSONL
+    return _jsonl_by_markers(head)
+
+
+_UNKNOWN_JSON = "JSON that is neither OTLP (resourceSpans) nor a Phoenix span export"
+
+
+def _first_known_kind(lines: list[bytes]) -> str | None:
+    """The kind of the first of ``lines`` that parses as a record pyflare knows."""
+    for line in lines:
         try:
             kind = _json_kind(json.loads(line))
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
-        if kind == "phoenix":
-            return Format.PHOENIX_JSONL
-        if kind == "otlp":
-            return Format.OTLP_JSONL
-    return _jsonl_by_markers(head)
+        if kind is not None:
+            return kind
+    return None
 
 
 def _jsonl_by_markers(head: bytes) -> Format:
@@ -180,4 +190,6 @@ def _jsonl_by_markers(head: bytes) -> Format:
     )
     if phoenix >= 0 and (otlp < 0 or phoenix < otlp):
         return Format.PHOENIX_JSONL
+    if otlp < 0:
+        raise UnreadableInput(_UNKNOWN_JSON)
     return Format.OTLP_JSONL

@@ -51,7 +51,7 @@ def test_unreadable_file_is_named_and_others_still_go_in(tmp_path: Path) -> None
     result = invoke(
         "ingest", str(junk), str(good), "--store", str(tmp_path / "s"), "--format", "json"
     )
-    assert result.exit_code == 0
+    assert result.exit_code == 2
     assert json.loads(result.stdout)["spans"] == 4
     assert "junk.bin" in result.stderr
     assert result.stderr.count("\n") == 1
