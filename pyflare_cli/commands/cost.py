@@ -1,8 +1,11 @@
-"""``pyflare cost``: spend by any dimension, prices and why, the costliest traces, the CI gate."""
+"""``pyflare cost``: spend by any dimension, prices and why, the costliest traces, the CI gate.
+
+Thin: options become a window and price rules (:mod:`query`), the figures come from
+:mod:`analysis.cost`, and :mod:`render.cost` prints them; the config is read once per run.
+"""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,13 +22,12 @@ from pyflare_cli.commands.options import (
     WhereOption,
 )
 from pyflare_cli.errors import GateFailed, UsageError
-from pyflare_cli.render.units import count, money
 from pyflare_cli.store.layout import resolve_store
 
 if TYPE_CHECKING:
-    import polars as pl
-
+    from pyflare_cli.analysis.cost.budgets import Budget
     from pyflare_cli.analysis.cost.price_rules import PriceRule
+    from pyflare_cli.config.file import Config
 
 DIMENSIONS = ("model", "provider", "service", "user", "session", "agent", "tool", "environment")
 """The keys of ``analysis.cost.report.DIMENSIONS``, named here so that help needs no Polars."""
@@ -90,8 +92,8 @@ def report(
     from pyflare_cli.analysis.cost.report import EVERY, cost_series, cost_table, with_change
     from pyflare_cli.query.spans import SpanQuery, load_spans
     from pyflare_cli.query.windows import current_window
-    from pyflare_cli.render.output import console, emit, to_json
-    from pyflare_cli.render.sparkline import sparkline
+    from pyflare_cli.render.cost import SpendReport, emit_spend
+    from pyflare_cli.render.output import console
 
     groups = by or []
     for name in groups:
@@ -103,94 +105,34 @@ def report(
     root = resolve_store(store)
     rules, version = price_rules(config, prices)
     window = current_window(since, until, at)
-    start, end, length = window.start, window.end, window.length
     current = load_spans(root, SpanQuery(*window.query_bounds, where), at, rules)
     previous = load_spans(root, SpanQuery(*window.previous().query_bounds, where), at, rules)
     table = cost_table(current, groups, every)
     if every is None:
         table = with_change(table, cost_table(previous, groups), groups)
-    result, missing, totals, before_totals, series = pl.collect_all(
+    step = "hour" if window.length <= timedelta(days=2) else "day"
+    rows, missing, total, before, series = pl.collect_all(
         [
             table,
             unpriced(current),
             current.select(sum_micros()),
             previous.select(sum_micros()),
-            cost_series(current, "hour" if length <= timedelta(days=2) else "day"),
+            cost_series(current, step),
         ]
     )
-    total = totals.item() or 0
-    before = before_totals.item() or 0
-    out = console()
-    if fmt is OutputFormat.json:
-        payload = {
-            "since": start.isoformat(),
-            "until": end.isoformat(),
-            "total_usd": total / 1e6,
-            "total_micros": total,
-            "previous_usd": before / 1e6,
-            "change": (total - before) / before if before else None,
-            "price_data": version,
-            "rows": json.loads(to_json(result.drop("cost_micros"))),
-            "unpriced": json.loads(to_json(missing)),
-        }
-        out.print(json.dumps(payload, indent=2), markup=False, soft_wrap=True)
-        return
-    if fmt is not OutputFormat.table:
-        emit(result.drop("cost_micros"), fmt.value, out)
-        return
-    change = f", {(total - before) / before:+.1%} vs the previous period" if before else ""
-    out.print(
-        f"cost {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC: {money(total / 1e6)}{change}",
-        soft_wrap=True,
+    report = SpendReport(
+        window.start,
+        window.end,
+        rows,
+        missing,
+        total.item() or 0,
+        before.item() or 0,
+        series,
+        groups,
+        every,
+        version,
     )
-    if series.height > 1:
-        out.print(sparkline(series["cost_micros"].to_list()))
-    emit(_display(result, groups, every), "table", out)
-    _print_unpriced(out, missing)
-    out.print(f"prices: {version}", soft_wrap=True, style="dim")
-
-
-def _display(result: pl.DataFrame, groups: list[str], every: str | None) -> pl.DataFrame:
-    import polars as pl
-
-    columns: list[pl.Expr] = []
-    if every is not None:
-        columns.append(pl.col("period").dt.strftime("%Y-%m-%d %H:%M"))
-    columns += [pl.col(name) for name in groups]
-
-    def fmt(name: str, fn: object) -> pl.Expr:
-        return pl.col(name).map_elements(fn, return_dtype=pl.String).alias(name)  # type: ignore[arg-type]
-
-    columns += [
-        fmt("cost_usd", money),
-        pl.col("requests"),
-        fmt("input_tokens", count),
-        fmt("output_tokens", count),
-        fmt("cached_tokens", count),
-        fmt("reasoning_tokens", count),
-        fmt("usd_per_request", lambda v: money(v)),
-        fmt("usd_per_1k_tokens", lambda v: money(v)),
-        pl.col("share").map_elements(lambda v: f"{v:.1%}", return_dtype=pl.String),
-    ]
-    if "change" in result.columns:
-        columns.append(pl.col("change").map_elements(lambda v: f"{v:+.1%}", return_dtype=pl.String))
-    if result.get_column("unpriced").sum():
-        columns.append(pl.col("unpriced"))
-    return result.select(columns)
-
-
-def _print_unpriced(out: object, missing: pl.DataFrame) -> None:
-    if missing.height == 0:
-        return
-    names = ", ".join(
-        f"{m or '(no model)'} ({n})" for m, n in missing.select("model", "spans").rows()[:5]
-    )
-    spans, tokens = int(missing["spans"].sum()), int(missing["tokens"].sum())
-    out.print(  # type: ignore[attr-defined]
-        f"unpriced: {spans} span(s), {count(tokens)} tokens: {names}; "
-        "see pyflare cost prices --missing",
-        soft_wrap=True,
-    )
+    emit_spend(console(), report, fmt.value)
 
 
 @cost_app.command("prices")
@@ -214,55 +156,22 @@ def prices_cmd(
 
         pyflare cost prices gpt-4o --provider openai
     """
-    import polars as pl
-
     from pyflare_cli.analysis.cost.pricing import model_pairs, resolve
     from pyflare_cli.query.prices import resolutions
     from pyflare_cli.query.windows import current_window
-    from pyflare_cli.render.output import console, emit
+    from pyflare_cli.render.cost import emit_prices
+    from pyflare_cli.render.output import console
     from pyflare_cli.store.scan import scan_spans
 
     rules, version = price_rules(config, prices)
     root = resolve_store(store)
     if model is not None:
-        pairs = [(provider, model)]
+        found = [resolve(provider, model, rules)]
     else:
         start = current_window(since, None, now()).start
-        spans = scan_spans(root, start)
-        pairs = [(p, m) for p, m in model_pairs(spans).sort("model").collect().iter_rows()]
-    found = resolutions(pairs, root, rules) if model is None else [resolve(provider, model, rules)]
-    rows = []
-    for res in found:
-        if missing and res.rates is not None:
-            continue
-        rates = res.rates.per_million_usd() if res.rates else {}
-        rows.append(
-            {
-                "provider": res.provider,
-                "model": res.model,
-                **{
-                    f"{k}_per_m": rates.get(k)
-                    for k in ("input", "output", "cache_read", "cache_write", "reasoning")
-                },
-                "resolved_by": res.reason,
-            }
-        )
-    frame = pl.DataFrame(rows, infer_schema_length=None)
-    out = console()
-    if frame.height == 0:
-        out.print("every model has a price" if missing else "no models in the store")
-        return
-    if fmt is not OutputFormat.table:
-        emit(frame, fmt.value, out)
-        return
-    emit(frame, "table", out)
-    if missing:
-        out.print("\nAdd a price to pyflare.yaml (USD per million tokens), e.g.:", soft_wrap=True)
-        snippet = ["prices:"]
-        for row in rows:
-            snippet += [f"  - model: {row['model']}", "    input: 0.0", "    output: 0.0"]
-        out.print("\n".join(snippet), markup=False)
-    out.print(f"prices: {version}", style="dim", soft_wrap=True)
+        pairs = model_pairs(scan_spans(root, start)).sort("model").collect().iter_rows()
+        found = resolutions([(p, m) for p, m in pairs], root, rules)
+    emit_prices(console(), found, missing, fmt.value, version)
 
 
 @cost_app.command("top")
@@ -329,55 +238,43 @@ def check(
     """
     import polars as pl
 
+    from pyflare_cli.analysis.cost.budgets import breaches as budget_breaches
     from pyflare_cli.analysis.cost.pricing import sum_micros
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.query.budgets import budget_status
+    from pyflare_cli.query.prices import price_rules as rules_of
     from pyflare_cli.query.spans import SpanQuery, load_spans
     from pyflare_cli.query.windows import current_window
+    from pyflare_cli.render.cost import emit_gate, gate_breaches
     from pyflare_cli.render.output import console
 
     if max_total is None and max_per_request is None and not budget_names:
         raise UsageError("give --max-total, --max-per-request and/or --budget NAME")
-    budget_lines: list[str] = []
-    if budget_names:
-        from pyflare_cli.analysis.cost.budgets import breaches as budget_breaches
-
-        statuses = ("exceeded", "projected") if fail_projected else ("exceeded",)
-        budget_lines = budget_breaches(_budgets(budget_names, config, prices, store), statuses)
-    rules, _ = price_rules(config, prices)
+    cfg = load_config(config)
+    chosen = _chosen_budgets(cfg, budget_names) if budget_names else ()
+    rules, _ = rules_of(cfg, prices)
     at = now()
+    root = resolve_store(store)
+    breaches: list[str] = []
+    if chosen:
+        statuses = ("exceeded", "projected") if fail_projected else ("exceeded",)
+        breaches += budget_breaches(budget_status(root, chosen, at, rules), statuses)
     window = current_window(since, until, at)
-    spans = load_spans(resolve_store(store), SpanQuery(*window.query_bounds, where), at, rules)
+    spans = load_spans(root, SpanQuery(*window.query_bounds, where), at, rules)
     stats = spans.select(
         sum_micros().alias("total"),
         pl.col("cost_micros").max().alias("largest"),
     ).collect()
     total = (stats.item(0, "total") or 0) / 1e6
     largest = (stats.item(0, "largest") or 0) / 1e6
-    breaches = list(budget_lines)
-    if max_total is not None and total > max_total:
-        breaches.append(
-            f"total {money(total)} is over --max-total {money(max_total)} "
-            f"by {money(total - max_total)} ({total / max_total:.0%})"
-        )
-    if max_per_request is not None and largest > max_per_request:
-        breaches.append(
-            f"a call costs {money(largest)}, over --max-per-request {money(max_per_request)}"
-        )
-    out = console()
+    breaches += gate_breaches(total, largest, max_total, max_per_request)
+    emit_gate(console(), breaches, total, largest)
     if breaches:
-        for line in breaches:
-            out.print(f"FAIL {line}", soft_wrap=True)
         raise typer.Exit(GateFailed.exit_code)
-    out.print(f"ok: total {money(total)}, largest call {money(largest)}", soft_wrap=True)
 
 
-def _budgets(
-    names: list[str] | None, config: Path | None, prices: Path | None, store: Path | None
-) -> pl.DataFrame:
-    """The status of the configured budgets (``names`` selects some)."""
-    from pyflare_cli.config.file import load_config
-    from pyflare_cli.query.budgets import budget_status
-
-    cfg = load_config(config)
+def _chosen_budgets(cfg: Config, names: list[str] | None) -> tuple[Budget, ...]:
+    """The configured budgets (``names`` selects some); exit 2 for an unknown name or none."""
     chosen = cfg.budgets
     if names:
         known = {b.name for b in cfg.budgets}
@@ -388,8 +285,7 @@ def _budgets(
         chosen = tuple(b for b in cfg.budgets if b.name in names)
     if not chosen:
         raise UsageError("no budgets: add a budgets section to pyflare.yaml (see docs/cost.md)")
-    rules, _ = price_rules(config, prices)
-    return budget_status(resolve_store(store), chosen, now(), rules)
+    return chosen
 
 
 @cost_app.command("budget")
@@ -411,27 +307,17 @@ def budget(
 
         pyflare cost budget --config pyflare.yaml
     """
-    import polars as pl
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.query.budgets import budget_status
+    from pyflare_cli.query.prices import price_rules as rules_of
+    from pyflare_cli.render.cost import emit_budgets
+    from pyflare_cli.render.output import console
 
-    from pyflare_cli.render.output import console, emit
-
-    frame = _budgets(names, config, prices, store)
-    out = console()
-    if fmt is not OutputFormat.table:
-        emit(frame.drop("limit_micros", "spent_micros", "projected_micros"), fmt.value, out)
-        return
-    shown = frame.select(
-        "name",
-        "scope",
-        "period",
-        pl.col("spent_usd").map_elements(money, return_dtype=pl.String).alias("spent"),
-        pl.col("limit_usd").map_elements(money, return_dtype=pl.String).alias("limit"),
-        pl.col("share").map_elements(lambda v: f"{v:.0%}", return_dtype=pl.String),
-        pl.col("projected_usd").map_elements(money, return_dtype=pl.String).alias("projected"),
-        "unpriced_spans",
-        "status",
-    )
-    emit(shown, "table", out)
+    cfg = load_config(config)
+    chosen = _chosen_budgets(cfg, names)
+    rules, _ = rules_of(cfg, prices)
+    frame = budget_status(resolve_store(store), chosen, now(), rules)
+    emit_budgets(console(), frame, fmt.value)
 
 
 @cost_app.command("forecast")
@@ -470,8 +356,8 @@ def forecast(
     from pyflare_cli.analysis.cost.report import DIMENSIONS as COLUMNS
     from pyflare_cli.query.spans import SpanQuery, load_spans
     from pyflare_cli.query.windows import current_window
-    from pyflare_cli.render.output import console, emit
-    from pyflare_cli.render.sparkline import sparkline
+    from pyflare_cli.render.cost import emit_backtest, emit_forecast
+    from pyflare_cli.render.output import console
 
     if by is not None and by not in DIMENSIONS:
         raise UsageError(f"--by {by!r}: use one of {', '.join(DIMENSIONS)}")
@@ -490,13 +376,7 @@ def forecast(
         if backtest_days is not None:
             if by is not None:
                 raise UsageError("--backtest scores the total; leave out --by")
-            result = fc.backtest(series, backtest_days, level=level)
-            mape = "n/a" if result.mape is None else f"{result.mape:.1%}"
-            out.print(
-                f"backtest: fitted on {result.days_fit} days, tested on {result.days_tested}: "
-                f"{result.coverage:.0%} of days inside the {level:.0%} interval, MAPE {mape}",
-                soft_wrap=True,
-            )
+            emit_backtest(out, fc.backtest(series, backtest_days, level=level), level)
             return
         if by is None:
             frame = fc.forecast_daily(series, days, level=level)
@@ -508,21 +388,4 @@ def forecast(
             skipped = [f"{s.group} ({s.days} days)" for s in groups.skipped]
     except fc.NotEnoughHistory as exc:
         raise UsageError(f"{str(exc).rstrip('.')}: widen --since or wait for more days") from None
-    if fmt is not OutputFormat.table:
-        emit(frame, fmt.value, out)
-        return
-    if total is not None:
-        out.print(
-            f"next {days} days: {money(total.forecast_usd)} "
-            f"({money(total.lower_usd)} .. {money(total.upper_usd)} at {level:.0%})",
-            soft_wrap=True,
-        )
-        out.print(sparkline(frame["forecast_usd"].to_list()))
-    shown = frame.with_columns(
-        pl.col(c).map_elements(money, return_dtype=pl.String)
-        for c in ("forecast_usd", "lower_usd", "upper_usd")
-    )
-    emit(shown, "table", out)
-    if skipped:
-        out.print(f"too little history, not forecast: {', '.join(skipped)}", soft_wrap=True)
-    out.print(f"prices: {version}", style="dim", soft_wrap=True)
+    emit_forecast(out, frame, total, skipped, days, level, fmt.value, version)
