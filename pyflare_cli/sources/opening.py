@@ -1,7 +1,8 @@
 """Open an input transparently (gzip, zstd, stdin) and tell its format from its content.
 
 Extensions are hints at most: a `.json` that holds JSON Lines, a protobuf dump called
-`.bin`, or a gzip file without `.gz` are all recognised by their first bytes.
+`.bin`, a gzip file without `.gz`, or the Collector file exporter's length-prefixed
+messages in a `.json` are all recognised by their first bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import zstandard
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from pyflare_cli.sources.collector import looks_framed
+
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 PARQUET_MAGIC = b"PAR1"
@@ -28,6 +31,7 @@ class Format(StrEnum):
 
     OTLP_PROTO = "otlp-proto"
     OTLP_PROTO_STREAM = "otlp-proto-stream"
+    COLLECTOR_FRAMED = "otlp-collector-framed"
     OTLP_JSON = "otlp-json"
     OTLP_JSONL = "otlp-jsonl"
     PHOENIX_JSONL = "phoenix-jsonl"
@@ -83,6 +87,8 @@ def sniff(path: Path) -> Format:
         raise UnreadableInput("empty file")
     if head.startswith(PARQUET_MAGIC):
         return Format.PHOENIX_PARQUET
+    if head[0] != 0x0A and looks_framed(head, whole):
+        return Format.COLLECTOR_FRAMED
     text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text_head[:1] in (b"{", b"["):
         return _sniff_json(text_head, whole)

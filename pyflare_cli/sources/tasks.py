@@ -8,7 +8,6 @@ task size times the number of tasks in flight, never by the input size.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,10 +15,11 @@ from pathlib import Path
 from typing import IO
 
 import polars as pl
+import zstandard
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from pyflare_cli.sources import otlp_json, otlp_proto, phoenix
+from pyflare_cli.sources import collector, otlp_json, otlp_proto, phoenix
 from pyflare_cli.sources.normalize import normalize
 from pyflare_cli.sources.opening import Format, UnreadableInput, is_compressed, open_binary
 from pyflare_cli.sources.raw import DeadLetter, RawBatch
@@ -94,9 +94,12 @@ def split(path: Path, fmt: Format, label: str) -> Iterator[Task]:
     if fmt in (Format.PHOENIX_CSV, Format.PHOENIX_PARQUET, Format.PHOENIX_JSON):
         yield Task(label, fmt, [("file", str(path).encode())])
         return
-    if not is_compressed(path) and fmt in (Format.OTLP_PROTO_STREAM, Format.OTLP_JSONL):
+    plain = not is_compressed(path)
+    if plain and fmt in (Format.OTLP_PROTO_STREAM, Format.OTLP_JSONL, Format.COLLECTOR_FRAMED):
         with open(path, "rb") as handle:
-            if fmt is Format.OTLP_PROTO_STREAM:
+            if fmt is Format.COLLECTOR_FRAMED:
+                yield from _split_framed(handle, label, str(path))
+            elif fmt is Format.OTLP_PROTO_STREAM:
                 yield from _split_stream(handle, label, str(path))
             else:
                 yield from _split_line_blocks(handle, label, str(path), fmt)
@@ -106,6 +109,8 @@ def split(path: Path, fmt: Format, label: str) -> Iterator[Task]:
             yield from _split_single_proto(stream.read(), label)
         elif fmt is Format.OTLP_PROTO_STREAM:
             yield from _split_stream(stream, label)
+        elif fmt is Format.COLLECTOR_FRAMED:
+            yield from _split_framed(stream, label)
         elif fmt is Format.OTLP_JSON:
             yield Task(label, fmt, [("document", stream.read())])
         else:
@@ -169,6 +174,27 @@ def _split_stream(stream: IO[bytes], label: str, file: str | None = None) -> Ite
         if task.size >= TASK_BYTES:
             yield task
             task = Task(label, Format.OTLP_PROTO, file=file)
+    if task.items or task.ranges:
+        yield task
+
+
+def _split_framed(stream: IO[bytes], label: str, file: str | None = None) -> Iterator[Task]:
+    """Tasks of the Collector's 4-byte-prefixed messages; with ``file``, as byte ranges."""
+    task = Task(label, Format.COLLECTOR_FRAMED, file=file)
+    try:
+        for position, offset, payload, length in collector.frames(stream, file is not None):
+            if payload is None:
+                task.ranges.append((position, offset, length))
+            else:
+                task.items.append((position, payload))
+            task.size += length
+            if task.size >= TASK_BYTES:
+                yield task
+                task = Task(label, Format.COLLECTOR_FRAMED, file=file)
+    except collector.Truncated as exc:
+        if task.items or task.ranges:
+            yield task  # the complete messages before the cut still go in
+        raise UnreadableInput(str(exc)) from None
     if task.items or task.ranges:
         yield task
 
@@ -237,11 +263,8 @@ def _decode_one_by_one(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded
         try:
             decoded = _decode_payloads(task, [(position, payload)])
         except Exception as exc:
-            record = (
-                payload.decode("utf-8", "replace")
-                if task.format is not Format.OTLP_PROTO
-                else _b64(payload)
-            )
+            binary = task.format in (Format.OTLP_PROTO, Format.COLLECTOR_FRAMED)
+            record = _b64(payload) if binary else payload.decode("utf-8", "replace")
             reason = f"cannot be stored: {type(exc).__name__}: {exc}"
             dead.append(DeadLetter(task.source, position, reason, record))
             continue
@@ -257,7 +280,15 @@ def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
     dead: list[DeadLetter] = []
     skipped = 0
     for position, payload in payloads:
-        if task.format is Format.OTLP_PROTO:
+        is_json = task.format is not Format.OTLP_PROTO
+        if task.format is Format.COLLECTOR_FRAMED:
+            try:
+                is_json, payload = collector.unframe(payload)
+            except zstandard.ZstdError as exc:
+                reason = f"zstd frame does not decompress: {exc}"
+                dead.append(DeadLetter(task.source, position, reason, _b64(payload)))
+                continue
+        if not is_json:
             request = ExportTraceServiceRequest()
             try:
                 request.ParseFromString(payload)
@@ -268,7 +299,7 @@ def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
             dead.extend(otlp_proto.decode_request(request, batch, task.source, position))
             continue
         try:
-            document = json.loads(payload)
+            document = otlp_json.load(payload)
         except ValueError as exc:
             text = payload.decode("utf-8", "replace")
             dead.append(DeadLetter(task.source, position, f"invalid JSON: {exc}", text))
