@@ -8,6 +8,7 @@ task size times the number of tasks in flight, never by the input size.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -299,7 +300,7 @@ def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
             dead.extend(otlp_proto.decode_request(request, batch, task.source, position))
             continue
         try:
-            document = otlp_json.load(payload)
+            document = json.loads(payload)
         except ValueError as exc:
             text = payload.decode("utf-8", "replace")
             dead.append(DeadLetter(task.source, position, f"invalid JSON: {exc}", text))
