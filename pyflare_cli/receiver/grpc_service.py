@@ -10,11 +10,7 @@ import hmac
 from typing import Any
 
 import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from pyflare_cli.receiver.intake import MAX_ACTIVE_EXPORTS, Intake, Refused
 from pyflare_cli.sources.otlp_wire import varint
@@ -53,17 +49,23 @@ def retry_status(code: grpc.StatusCode, message: str, seconds: int) -> bytes:
     )
 
 
-class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    """Accepts exports into the same spool as OTLP/HTTP."""
+SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+
+
+class TraceService:
+    """Accepts exports into the same spool as OTLP/HTTP.
+
+    The method takes the request's bytes, not a parsed message: gRPC's own deserializer
+    answers an undecodable message with UNKNOWN (and logs a traceback); parsing here
+    answers INVALID_ARGUMENT, and the bytes go to the spool without being serialized again.
+    """
 
     def __init__(self, intake: Intake, api_key: str | None) -> None:
         self.intake = intake
         self.api_key = api_key
         self._active = 0
 
-    async def Export(
-        self, request: ExportTraceServiceRequest, context: Any
-    ) -> ExportTraceServiceResponse:
+    async def Export(self, body: bytes, context: Any) -> ExportTraceServiceResponse:
         try:
             if self.api_key is not None and not self._authorized(context):
                 raise Refused("unauthenticated", "missing or wrong API key")
@@ -73,7 +75,7 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
             self._active += 1
             try:
                 self.intake.check_capacity()
-                verdict = await self.intake.accept_request(request, request.SerializeToString())
+                verdict = await self.intake.accept_proto(body)
             finally:
                 self._active -= 1
         except Refused as refused:
@@ -121,7 +123,13 @@ def build_server(
         ],
     )
     servicer = TraceService(intake, api_key)
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    export = grpc.unary_unary_rpc_method_handler(
+        servicer.Export,
+        request_deserializer=None,  # bytes: see TraceService
+        response_serializer=ExportTraceServiceResponse.SerializeToString,
+    )
+    handler = grpc.method_handlers_generic_handler(SERVICE, {"Export": export})
+    server.add_generic_rpc_handlers((handler,))
     try:
         if tls is not None:
             credentials = grpc.ssl_server_credentials([(tls[1], tls[0])])

@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from pyflare_cli.receiver.spool import Spool
 from pyflare_cli.receiver.stats import Stats
 from pyflare_cli.receiver.validate import Verdict, check_json, check_proto
+from pyflare_cli.sources import otlp_json
 
 MAX_ACTIVE_EXPORTS = 256
 """Exports handled at once per transport; more are refused as busy (429 / RESOURCE_EXHAUSTED).
@@ -62,7 +63,9 @@ class Intake:
             # assume UTF-8: such a body would be stored altered. OTLP/JSON is UTF-8.
             raise Refused("invalid", "JSON body is not UTF-8")
         try:
-            document: Any = json.loads(body)
+            document: Any = otlp_json.load(body)
+        except otlp_json.BadDocument as exc:
+            raise Refused("invalid", f"body is refused: {exc}") from None
         except ValueError as exc:
             raise Refused("invalid", f"body is not JSON: {exc}") from None
         verdict, had_traces = check_json(document)

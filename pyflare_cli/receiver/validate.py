@@ -43,6 +43,7 @@ def check_proto(request: ExportTraceServiceRequest) -> Verdict:
                     span.parent_span_id,
                     span.start_time_unix_nano,
                     span.end_time_unix_nano,
+                    span.events,
                 )
                 if problem is not None:
                     rejected += 1

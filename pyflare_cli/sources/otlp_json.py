@@ -24,10 +24,80 @@ from pyflare_cli.sources.raw import (
 )
 
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_DEPTH = 128
+"""The deepest JSON nesting a document may have: an OTLP request needs about 12 levels, plus
+3 per level of nested arrayValue/kvlistValue. Deeper documents are refused as a whole, the
+same way wherever they are read (the receiver before its answer, ingest, the flusher), not
+at whatever depth Python's recursion limit happens to give out."""
+DECODE_ERRORS = (TypeError, ValueError, AttributeError, OverflowError, RecursionError)
+"""What decoding a malformed part of a document can raise; the part is refused, never the call."""
 
 
 class BadRecord(ValueError):
     """A field of one span that cannot be decoded; the message is the dead-letter reason."""
+
+
+class BadDocument(ValueError):
+    """A JSON payload that is refused whole (too deep, or a number no store can hold)."""
+
+
+def load(payload: bytes | str) -> Any:
+    """Parse one OTLP/JSON payload: the one parser of the receiver, ingest and the flusher.
+
+    Beyond :func:`json.loads`: ``NaN``/``Infinity`` and numbers that overflow a double
+    (``1e400``) are refused, nesting is bounded by :data:`MAX_DEPTH`, and lone UTF-16
+    surrogates (valid JSON escapes, but no UTF-8 string can hold them) become U+FFFD.
+    """
+    try:
+        document = json.loads(payload, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise BadDocument(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
+    fix = _SURROGATE_ESCAPE.search(raw) is not None
+    if isinstance(document, dict | list):
+        _inspect(document, fix)
+    elif fix and isinstance(document, str):
+        document = _SURROGATE.sub("\ufffd", document)
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    raise BadDocument(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise BadDocument(f"number {text[:40]} overflows a 64-bit float")
+    return number
+
+
+def _inspect(document: dict[str, Any] | list[Any], fix: bool) -> None:
+    """Check the nesting depth without recursion; with ``fix``, replace lone surrogates."""
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadDocument(f"JSON nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            if fix:
+                fixed = {_clean(k): _clean(v) for k, v in node.items()}
+                node.clear()
+                node.update(fixed)
+            children = node.values()
+        else:
+            if fix:
+                node[:] = [_clean(v) for v in node]
+            children = node  # type: ignore[assignment]
+        for child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+
+
+def _clean(value: Any) -> Any:
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _get(d: dict[str, Any], camel: str, snake: str) -> Any:
@@ -81,13 +151,25 @@ def _time(value: Any, what: str) -> int:
             return int(value)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return int(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
-    raise BadRecord(f"invalid {what} {value!r}: want integer nanoseconds")
+    raise BadRecord(f"invalid {what} {str(value)[:40]!r}: want integer nanoseconds")
+
+
+def _text(value: Any, what: str, default: str | None) -> str | None:
+    """A field that must be a string (an object, number or bool is no name or message)."""
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise BadRecord(f"invalid {what} {str(value)[:40]!r}: want a string")
+    return value
 
 
 def native_value(value: Any) -> Any:
-    """A JSON AnyValue (``{"stringValue": ...}``) as a plain JSON value."""
+    """A JSON AnyValue (``{"stringValue": ...}``) as a plain JSON value.
+
+    Recursive, but :func:`load` bounds the depth of any document it returns.
+    """
     if not isinstance(value, dict):
         return value
     for key, item in value.items():
@@ -161,7 +243,7 @@ def decode_document(
         mark = len(batch)
         try:
             dead.extend(_decode_resource_spans(resource_spans, batch, source, where, rs_index))
-        except (BadRecord, TypeError, ValueError, AttributeError) as exc:
+        except DECODE_ERRORS as exc:
             # The resource or a scope itself is malformed: refuse this resourceSpans whole.
             _rollback(batch, mark)
             position = f"{where}, resourceSpans[{rs_index}]"
@@ -193,12 +275,12 @@ def _decode_resource_spans(
     resource_index = batch.add_resource(pairs)
     for ss_index, scope_spans in enumerate(scope_list):
         scope = scope_spans.get("scope") or scope_spans.get("instrumentationLibrary") or {}
-        scope_name = scope.get("name") or None
+        scope_name = _text(scope.get("name"), "scope name", None) or None
         for span_index, span in enumerate(scope_spans.get("spans") or []):
             mark = len(batch)
             try:
                 _decode_span(span, batch, scope_name, resource_index)
-            except (BadRecord, TypeError, ValueError, AttributeError) as exc:
+            except DECODE_ERRORS as exc:
                 _rollback(batch, mark)
                 position = (
                     f"{where}, resourceSpans[{rs_index}].scopeSpans[{ss_index}].spans[{span_index}]"
@@ -228,9 +310,11 @@ def _decode_span(span: dict[str, Any], batch: RawBatch, scope: str | None, resou
     events = span.get("events") or []
     links = span.get("links") or []
     event_rows = [
-        (_time(_get(e, "timeUnixNano", "time_unix_nano"), "event time"), str(e.get("name", "")), e)
+        (_event_time(_get(e, "timeUnixNano", "time_unix_nano")), str(e.get("name", "")), e)
         for e in events
     ]
+    name = _text(span.get("name"), "name", "")
+    message = _text(status.get("message"), "status.message", None) or None
     link_rows = [
         (
             decode_id(_get(lk, "traceId", "trace_id"), 16, "link traceId"),
@@ -242,12 +326,12 @@ def _decode_span(span: dict[str, Any], batch: RawBatch, scope: str | None, resou
     batch.trace_id.append(trace_id or "")
     batch.span_id.append(span_id or "")
     batch.parent_span_id.append(parent)
-    batch.name.append(str(span.get("name", "")))
+    batch.name.append(name or "")
     batch.kind.append(kind)
     batch.start_ns.append(start)
     batch.end_ns.append(end)
     batch.status_code.append(code)
-    batch.status_message.append(status.get("message") or None)
+    batch.status_message.append(message)
     batch.scope_name.append(scope)
     batch.resource_index.append(resource)
     _add_pairs(batch.attributes, span.get("attributes"))
@@ -261,6 +345,13 @@ def _decode_span(span: dict[str, Any], batch: RawBatch, scope: str | None, resou
         batch.link_span_id.append(link_span or "")
         _add_pairs(batch.link_attributes, link.get("attributes"))
     batch.link_offsets.append(len(batch.link_span_id))
+
+
+def _event_time(value: Any) -> int:
+    time_ns = _time(value, "event time")
+    if not 0 <= time_ns < MAX_TIME_NS:
+        raise BadRecord(f"event time {time_ns} is outside 1970..2262 (int64 nanoseconds)")
+    return time_ns
 
 
 def _rollback(batch: RawBatch, mark: int) -> None:

@@ -131,13 +131,15 @@ def decode_request(
                     or not 0 < start <= end < MAX_TIME_NS
                     or not any(trace_id)
                     or not any(span_id)
+                    or (span.events and late_event(span.events))
                 ):
                     dead.append(
                         DeadLetter(
                             source,
                             f"{where}, resource_spans[{rs_index}].scope_spans[{ss_index}]"
                             f".spans[{span_index}]",
-                            span_problem(trace_id, span_id, parent, start, end) or "invalid span",
+                            span_problem(trace_id, span_id, parent, start, end, span.events)
+                            or "invalid span",
                             MessageToDict(span),
                         )
                     )
@@ -172,10 +174,19 @@ def decode_request(
     return dead
 
 
+def late_event(events: Any) -> bool:
+    """Whether an event's time is past what an int64 nanosecond timestamp holds."""
+    return any(event.time_unix_nano >= MAX_TIME_NS for event in events)
+
+
 def span_problem(
-    trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int
+    trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int, events: Any = ()
 ) -> str | None:
-    """Why a span cannot be stored (its ids or times), or None when it can."""
+    """Why a span cannot be stored (its ids or times), or None when it can.
+
+    The one rule of the receiver's answer and of ingest: :func:`decode_request` refuses
+    exactly the spans this names (its inline test is the fast path of the same checks).
+    """
     if len(trace_id) != 16 or not any(trace_id):
         return f"invalid trace_id {trace_id.hex()!r}: want 16 non-zero bytes"
     if len(span_id) != 8 or not any(span_id):
@@ -188,4 +199,10 @@ def span_problem(
         return f"end_time_unix_nano {end} is past the year 2262 (the int64 nanosecond limit)"
     if end < start:
         return f"end_time_unix_nano {end} is before start_time_unix_nano {start}"
+    for event in events:
+        if event.time_unix_nano >= MAX_TIME_NS:
+            return (
+                f"event time_unix_nano {event.time_unix_nano} is past the year 2262 "
+                "(the int64 nanosecond limit)"
+            )
     return None

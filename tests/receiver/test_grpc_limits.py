@@ -27,11 +27,11 @@ from pyflare_cli.receiver.validate import Verdict
 def test_review_grpc_bounds_exports_in_flight(start_receiver: Callable[..., Running]) -> None:
     running = start_receiver(http=None)
 
-    async def slow(request: ExportTraceServiceRequest, body: bytes) -> Verdict:
+    async def slow(body: bytes) -> Verdict:
         await asyncio.sleep(3)  # a slow disk: every export waits for its fsync
         return Verdict(0, 0)
 
-    running.receiver.intake.accept_request = slow  # type: ignore[method-assign]
+    running.receiver.intake.accept_proto = slow  # type: ignore[method-assign]
 
     async def flood() -> list[grpc.StatusCode]:
         async with grpc.aio.insecure_channel(running.grpc_target) as channel:
