@@ -355,7 +355,7 @@ class Ingestor:
             except UnreadableInput as exc:
                 if writer.rows == 0 and dead.count == 0:
                     raise
-                dead.write([DeadLetter(result.path, "rest of the file", _reason(exc), None)])
+                dead.write([DeadLetter(result.path, "rest of the file", _reason(exc), exc.record)])
             result.spans = writer.rows
             result.dead_lettered = dead.count
             if writer.rows == 0 and result.skipped == result.sampled_out == 0:

@@ -49,6 +49,8 @@ class Spool:
     _seq: int = 0
     _written: int = 0
     _synced: int = 0
+    _failed: int = 0
+    """Tickets up to this one were in a segment whose fsync failed: never acknowledged."""
     _lock: asyncio.Lock | None = None
     _owner_fd: int | None = None
     unflushed: int = 0
@@ -117,16 +119,23 @@ class Spool:
         async with self._lock:
             if self._synced >= ticket:
                 return
+            self._check_not_failed(ticket)
             upto = self._written
             handles = [s.handle for s in (*self._sealing, *self._open.values())]
             try:
                 await asyncio.get_running_loop().run_in_executor(None, _flush_and_sync, handles)
             except OSError:
                 # After a failed fsync the kernel may report later ones as good: never
-                # write to these segments again; new requests start new segments.
+                # write to these segments again; new requests start new segments. Every
+                # request written so far and not yet durable fails, not only this one.
+                self._failed = self._written
                 self._retire_open()
                 raise
             self._synced = max(self._synced, upto)
+
+    def _check_not_failed(self, ticket: int) -> None:
+        if ticket <= self._failed:
+            raise OSError("an fsync of the spool failed before this request was durable; retry it")
 
     def _retire_open(self) -> None:
         for segment in list(self._open.values()):
@@ -155,8 +164,14 @@ class Spool:
                 return []
             upto = self._written
             handles = [s.handle for s in self._sealing]
-            await asyncio.get_running_loop().run_in_executor(None, _flush_and_sync, handles)
-            self._synced = max(self._synced, upto)
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, _flush_and_sync, handles)
+            except OSError:
+                # What was acknowledged is on disk already; what was not is refused (its
+                # sync() fails), and the segment still goes to the flusher as it is.
+                self._failed = self._written
+            else:
+                self._synced = max(self._synced, upto)
             sealed = []
             for segment in self._sealing:
                 segment.handle.close()

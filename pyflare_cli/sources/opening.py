@@ -43,6 +43,9 @@ class Format(StrEnum):
 class UnreadableInput(ValueError):
     """The whole input cannot be read; the message says why (one line)."""
 
+    record: object = None
+    """The bytes that could not be read (base64), when they are known: a torn tail."""
+
 
 def open_binary(path: Path) -> IO[bytes]:
     """A buffered binary stream of the decompressed content of ``path``."""

@@ -8,7 +8,7 @@ task size times the number of tasks in flight, never by the input size.
 
 from __future__ import annotations
 
-import json
+import base64
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from pyflare_cli.sources import collector, otlp_json, otlp_proto, phoenix
 from pyflare_cli.sources.normalize import normalize
 from pyflare_cli.sources.opening import Format, UnreadableInput, is_compressed, open_binary
+from pyflare_cli.sources.otlp_wire import varint
 from pyflare_cli.sources.raw import DeadLetter, RawBatch
 
 TASK_BYTES = 8 << 20
@@ -150,7 +151,13 @@ def _split_stream(stream: IO[bytes], label: str, file: str | None = None) -> Ite
         first = read(1)
         if not first:
             break
-        length, used = _varint(stream, first)
+        try:
+            length, used = _varint(stream, first)
+        except UnreadableInput as exc:
+            # A crash can tear the last record anywhere, its length prefix included.
+            if task.items or task.ranges:
+                yield task  # the complete requests before the cut still go in
+            raise _torn(stream, offset, f"request {index} at byte {offset}: {exc}") from None
         body = offset + used
         position = f"request {index} (byte {offset})"
         if end is not None:
@@ -162,9 +169,9 @@ def _split_stream(stream: IO[bytes], label: str, file: str | None = None) -> Ite
         if got != length:
             if task.items or task.ranges:
                 yield task  # the complete requests before the cut still go in
-            raise UnreadableInput(
-                f"request {index} at byte {offset} is truncated: {got} of {length} bytes"
-            )
+            message = f"request {index} at byte {offset} is truncated: {got} of {length} bytes"
+            tail = None if end is not None else varint(length) + payload
+            raise _torn(stream, offset, message, tail) from None
         if end is not None:
             task.ranges.append((position, body, length))
         else:
@@ -177,6 +184,23 @@ def _split_stream(stream: IO[bytes], label: str, file: str | None = None) -> Ite
             task = Task(label, Format.OTLP_PROTO, file=file)
     if task.items or task.ranges:
         yield task
+
+
+TAIL_BYTES = 16 << 20
+"""At most this much of a torn tail is kept in its dead letter."""
+
+
+def _torn(
+    stream: IO[bytes], offset: int, message: str, tail: bytes | None = None
+) -> UnreadableInput:
+    """The error for a torn tail at ``offset``, carrying its bytes for the dead letter."""
+    if tail is None and stream.seekable():
+        stream.seek(offset)
+        tail = stream.read(TAIL_BYTES)
+    error = UnreadableInput(message)
+    if tail is not None:
+        error.record = base64.b64encode(tail[:TAIL_BYTES]).decode("ascii")
+    return error
 
 
 def _split_framed(stream: IO[bytes], label: str, file: str | None = None) -> Iterator[Task]:
@@ -300,7 +324,7 @@ def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
             dead.extend(otlp_proto.decode_request(request, batch, task.source, position))
             continue
         try:
-            document = json.loads(payload)
+            document = otlp_json.load(payload)
         except ValueError as exc:
             text = payload.decode("utf-8", "replace")
             dead.append(DeadLetter(task.source, position, f"invalid JSON: {exc}", text))

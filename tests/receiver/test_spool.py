@@ -6,6 +6,8 @@ import asyncio
 import os
 from pathlib import Path
 
+import pytest
+
 from pyflare_cli.receiver.spool import OPEN_SUFFIX, Spool
 from pyflare_cli.sources.opening import Format, sniff
 from pyflare_cli.sources.otlp_wire import read_delimited
@@ -159,3 +161,62 @@ def test_a_failed_fsync_retires_the_segment(tmp_path: Path) -> None:
     assert [p.suffix for p in spool.sealed()] == [".pb"]  # never written to again
     spool.append("pb", b"\x0a\x00")
     assert len(list(tmp_path.glob(f"*{OPEN_SUFFIX}"))) == 1
+
+
+def test_every_request_not_fsynced_fails_after_a_failed_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After EIO, the first request got 503 and the next one in the same segment got 200:
+    # its sync() found the segment retired and fsynced only the new, empty ones.
+    import pyflare_cli.receiver.spool as module
+
+    real = module._flush_and_sync
+    calls = []
+
+    def fail_once(handles: list[object]) -> None:
+        calls.append(len(handles))
+        if len(calls) == 1:
+            raise OSError(5, "Input/output error")
+        real(handles)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "_flush_and_sync", fail_once)
+
+    async def scenario() -> list[str]:
+        spool = Spool(tmp_path)
+        first = spool.append("pb", b"\x0a\x00")
+        second = spool.append("pb", b"\x0a\x00")
+        answers = await asyncio.gather(
+            spool.sync(first), spool.sync(second), return_exceptions=True
+        )
+        later = spool.append("pb", b"\x0a\x00")  # a new segment: fsynced for real
+        answers.append(await spool.sync(later))
+        spool.close()
+        return [type(a).__name__ for a in answers]
+
+    assert asyncio.run(scenario()) == ["OSError", "OSError", "NoneType"]
+
+
+def test_a_failed_fsync_while_sealing_fails_the_waiting_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyflare_cli.receiver.spool as module
+
+    def failing(handles: list[object]) -> None:
+        raise OSError(5, "Input/output error")
+
+    async def scenario() -> tuple[list[Path], str]:
+        spool = Spool(tmp_path)
+        ticket = spool.append("pb", b"\x0a\x00")
+        monkeypatch.setattr(module, "_flush_and_sync", failing)
+        sealed = await spool.seal()  # the tick must survive it; the segment still goes on
+        try:
+            await spool.sync(ticket)
+        except OSError as exc:
+            return sealed, str(exc)
+        finally:
+            spool.close()
+        return sealed, "acknowledged"
+
+    sealed, answer = asyncio.run(scenario())
+    assert [p.suffix for p in sealed] == [".pb"]
+    assert "fsync" in answer
