@@ -1,13 +1,13 @@
 """``pyflare drift``: feature, prediction, embedding and concept drift per model; a CI gate.
 
-Thin: options become windows and settings (:mod:`drift_samples`, :mod:`drift_config`),
-the analysis is :mod:`analysis.drift`, the output :mod:`render.drift_report`. Heavy
-imports (SciPy) happen inside the commands so other commands start fast.
+Thin: options become windows (:mod:`query.windows`), samples (:mod:`query.drift_samples`)
+and settings (:mod:`commands.drift_plan`, from the config read once per run); the analysis
+is :mod:`analysis.drift`, the output :mod:`render.drift_report`. Heavy imports (SciPy)
+happen inside the commands so other commands start fast.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from pyflare_cli.analysis.cost.price_rules import PriceRule
-    from pyflare_cli.analysis.drift.features import Feature
-    from pyflare_cli.analysis.drift.model import DriftSettings
+    from pyflare_cli.commands.drift_plan import Plan
     from pyflare_cli.query.windows import Window
 
 drift_app = typer.Typer(
@@ -43,8 +42,6 @@ baseline_app = typer.Typer(help="Freeze a reference sample in a file, for CI.")
 drift_app.add_typer(baseline_app, name="baseline")
 
 FAIL_ON = ("drifted", "warning", "insufficient")
-CONCEPT_INPUTS = {"error": ("prompt_chars",), "attr": ("input_tokens", "prompt_chars")}
-"""Failed calls report no token counts, so errors are conditioned on the prompt length."""
 
 ModelOption = Annotated[
     str | None, typer.Option("--model", "-m", help="The model (response or request name).")
@@ -84,72 +81,6 @@ ThresholdOption = Annotated[
 
 def register(app: typer.Typer) -> None:
     app.add_typer(drift_app, name="drift")
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to compare, decided from the options and ``pyflare.yaml``."""
-
-    features: list[Feature]
-    settings: DriftSettings
-
-
-def _plan(
-    config: Path | None,
-    feature: list[str] | None,
-    only: bool,
-    method: list[str] | None,
-    threshold: list[str] | None,
-    drift_share: float | None,
-    min_samples: int | None,
-    correction: str | None,
-    outcome: str | None,
-    seed: int,
-) -> Plan:
-    from pyflare_cli.analysis.drift.concept import ConceptPair
-    from pyflare_cli.analysis.drift.features import BUILT_IN, parse_feature
-    from pyflare_cli.analysis.drift.model import DriftSettings
-    from pyflare_cli.config.drift import (
-        CORRECTIONS,
-        check_feature,
-        check_method,
-        check_outcome,
-        parse_drift,
-        parse_threshold_text,
-        split_option,
-    )
-    from pyflare_cli.config.file import load_config
-
-    cfg = load_config(config)
-    section = parse_drift(cfg.raw.get("drift"), str(cfg.path))
-    extra = [check_feature(f, "--feature") for f in feature or []]
-    if only and not extra:
-        raise UsageError("--only needs at least one --feature")
-    names = extra if only else [f.name for f in BUILT_IN] + list(section.features) + extra
-    features = [parse_feature(n) for n in dict.fromkeys(names)]
-    overall_method, methods = split_option(method or [], "--method", check_method)
-    overall_threshold, thresholds = split_option(
-        threshold or [], "--threshold", parse_threshold_text
-    )
-    if correction is not None and correction not in CORRECTIONS:
-        raise UsageError(f"--correction {correction!r}: use none or bonferroni")
-    chosen_outcome = check_outcome(outcome, "--outcome") if outcome else section.outcome
-    compared = {f.name for f in features}
-    outcome_name = chosen_outcome or "error"
-    inputs = CONCEPT_INPUTS["error" if outcome_name == "error" else "attr"]
-    pairs = tuple(ConceptPair(name, outcome_name) for name in inputs if name in compared)
-    settings = DriftSettings(
-        methods={**section.methods, **methods},
-        thresholds={**section.thresholds, **thresholds},
-        method=overall_method,
-        threshold=overall_threshold,
-        drift_share=drift_share or section.drift_share or 0.5,
-        min_samples=min_samples or section.min_samples or 30,
-        correction=correction or section.correction or "none",  # type: ignore[arg-type]
-        seed=seed,
-        concept=pairs,
-    )
-    return Plan(features, settings)
 
 
 def _reference_frame(
@@ -192,7 +123,7 @@ def _reference_frame(
 def _samples(
     plan: Plan,
     store: Path | None,
-    config: Path | None,
+    rules: tuple[PriceRule, ...],
     since: str,
     until: str | None,
     reference: str | None,
@@ -202,7 +133,6 @@ def _samples(
     model: str | None,
 ) -> tuple[pl.DataFrame, str, pl.DataFrame, Window]:
     """Reference and current feature frames; exit 2 when a named model has no spans."""
-    from pyflare_cli.config.file import load_config
     from pyflare_cli.query.drift_samples import features_of, model_sample
     from pyflare_cli.query.windows import current_window
     from pyflare_cli.store.layout import resolve_store
@@ -210,7 +140,6 @@ def _samples(
     at = now()
     root = resolve_store(store)
     window = current_window(since, until, at)
-    rules = load_config(config).price_rules
     ref, ref_label = _reference_frame(
         root, plan, baseline, reference, reference_days, window, where, at, model, rules
     )
@@ -282,6 +211,8 @@ def drift(
     if ctx.invoked_subcommand is not None:
         return
     from pyflare_cli.analysis.drift.report import compare
+    from pyflare_cli.commands.drift_plan import plan_of
+    from pyflare_cli.config.file import load_config
     from pyflare_cli.render.drift_report import emit_reports
     from pyflare_cli.render.output import console
 
@@ -289,8 +220,9 @@ def drift(
         raise UsageError(f"--fail-on {fail_on!r}: use drifted, warning or insufficient")
     if bool(model) == all_models:
         raise UsageError("name a model with --model, or use --all-models")
-    plan = _plan(
-        config,
+    cfg = load_config(config)
+    plan = plan_of(
+        cfg,
         feature,
         only,
         method,
@@ -301,8 +233,9 @@ def drift(
         outcome,
         seed,
     )
+    rules = cfg.price_rules
     ref, ref_label, cur, window = _samples(
-        plan, store, config, since, until, reference, reference_days, baseline, where, model
+        plan, store, rules, since, until, reference, reference_days, baseline, where, model
     )
     if model:
         targets = [(model, ref, cur)]
@@ -352,14 +285,18 @@ def history(
         pyflare drift history --model gpt-4o --every day --since 7d
     """
     from pyflare_cli.analysis.drift.history import EVERY, drift_history
+    from pyflare_cli.commands.drift_plan import plan_of
+    from pyflare_cli.config.file import load_config
     from pyflare_cli.render.drift_history import emit_history
     from pyflare_cli.render.output import console
 
     if every not in EVERY:
         raise UsageError(f"--every {every!r}: use hour, day or week")
-    plan = _plan(config, feature, only, method, None, None, None, None, None, 0)
+    cfg = load_config(config)
+    plan = plan_of(cfg, feature, only, method, None, None, None, None, None, 0)
+    rules = cfg.price_rules
     ref, ref_label, cur, _ = _samples(
-        plan, store, config, since, until, reference, reference_days, baseline, where, model
+        plan, store, rules, since, until, reference, reference_days, baseline, where, model
     )
     table, trends = drift_history(model, ref, cur, plan.features, plan.settings, every)
     emit_history(console(), model, table, trends, fmt.value, ref_label)
@@ -420,13 +357,8 @@ def baseline_show(path: Annotated[Path, typer.Argument(help="A baseline file.")]
 
         pyflare drift baseline show base.parquet
     """
-    import polars as pl
-
     from pyflare_cli.query.drift_samples import load_baseline
+    from pyflare_cli.render.drift_report import baseline_lines
 
-    frame, meta = load_baseline(path)
-    for key in ("model", "window", "where", "created", "pyflare_version", "spans"):
-        typer.echo(f"{key}: {meta.get(key) if meta.get(key) is not None else '-'}")
-    counts = frame.group_by("model").agg(pl.len().alias("spans")).sort("model")
-    for name, n in counts.iter_rows():
-        typer.echo(f"  {name}: {n:,} spans")
+    for line in baseline_lines(*load_baseline(path)):
+        typer.echo(line)

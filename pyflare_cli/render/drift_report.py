@@ -117,3 +117,13 @@ def emit_reports(
         for r in reports
     ]
     emit(pl.concat(frames) if frames else pl.DataFrame(), fmt, out)
+
+
+def baseline_lines(spans: pl.DataFrame, meta: dict[str, Any]) -> list[str]:
+    """``drift baseline show``: what the file was saved from, then its spans per model."""
+    lines = [
+        f"{key}: {meta.get(key) if meta.get(key) is not None else '-'}"
+        for key in ("model", "window", "where", "created", "pyflare_version", "spans")
+    ]
+    counts = spans.group_by("model").agg(pl.len().alias("spans")).sort("model")
+    return lines + [f"  {name}: {n:,} spans" for name, n in counts.iter_rows()]
