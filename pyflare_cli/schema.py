@@ -156,6 +156,7 @@ AI_KINDS = (
     "guardrail",
     "evaluator",
     "workflow",
+    "prompt",
 )
 
 

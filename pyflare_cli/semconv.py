@@ -15,8 +15,18 @@ Transforms applied to the raw string value before the first-present choice:
 
 - ``lower``: lower-case it.
 - ``first``: the value is a JSON array; take its first element.
-- ``json:<field>``: the value is a JSON object; take ``field``.
+- ``json:<field>``: the value is a JSON object; take ``field`` (``a.b`` for a nested one).
+- ``jsonpath:<path>``: take the JSONPath ``path`` (``$[0].finish_reason``).
+- ``sum:<field>,<field>``: the value is a JSON object; add up these numeric fields.
 - ``map:<table>``: translate through :data:`VALUE_MAPS` (unknown values give null).
+- ``text``: the readable text of structured messages (:mod:`pyflare_cli.sources.messages`).
+
+A key may hold ``{n}`` more than once (``...messages.{n}.message.contents.{n}...``): the
+values are then ordered by each index in turn.
+
+Columns outside the canonical schema (``level``, ``system_instructions``) are read here
+and folded into canonical columns by normalisation: a Langfuse ``ERROR`` level makes the
+span an error, system instructions open the input text.
 """
 
 from __future__ import annotations
@@ -53,6 +63,7 @@ VALUE_MAPS: dict[str, dict[str, str]] = {
         "invoke_agent": "agent",
         "create_agent": "agent",
         "invoke_workflow": "workflow",
+        "retrieval": "retriever",
     },
     "openinference_kind": {
         "llm": "llm",
@@ -64,6 +75,8 @@ VALUE_MAPS: dict[str, dict[str, str]] = {
         "chain": "chain",
         "guardrail": "guardrail",
         "evaluator": "evaluator",
+        "prompt": "prompt",
+        # "unknown" is the spec's own word for "not said": no kind.
     },
     "traceloop_kind": {
         "workflow": "workflow",
@@ -86,6 +99,7 @@ VALUE_MAPS: dict[str, dict[str, str]] = {
         "retriever": "retriever",
         "evaluator": "evaluator",
         "guardrail": "guardrail",
+        "span": "chain",
     },
 }
 
@@ -138,14 +152,18 @@ RULES: tuple[Rule, ...] = tuple(
         ("gen_ai.response.model", GENAI),
         ("llm.response.model", OPENLLMETRY),
         ("langfuse.observation.model.name", LANGFUSE),
+        ("llm.response.model_name", OPENINFERENCE),
         ("llm.model_name", OPENINFERENCE),
         ("embedding.model_name", OPENINFERENCE),
+        ("reranker.model_name", OPENINFERENCE),
     )
     + _rules(
         "request_model",
         ("gen_ai.request.model", GENAI),
         ("llm.request.model", OPENLLMETRY),
+        ("llm.request.model_name", OPENINFERENCE),
         ("llm.invocation_parameters", OPENINFERENCE, "json:model"),
+        ("embedding.invocation_parameters", OPENINFERENCE, "json:model"),
     )
     + _rules(
         "input_tokens",
@@ -154,6 +172,8 @@ RULES: tuple[Rule, ...] = tuple(
         ("llm.token_count.prompt", OPENINFERENCE),
         ("llm.usage.prompt_tokens", OPENLLMETRY),
         ("langfuse.observation.usage_details", LANGFUSE, "json:input"),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:prompt_tokens"),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:input_tokens"),
     )
     + _rules(
         "output_tokens",
@@ -162,6 +182,8 @@ RULES: tuple[Rule, ...] = tuple(
         ("llm.token_count.completion", OPENINFERENCE),
         ("llm.usage.completion_tokens", OPENLLMETRY),
         ("langfuse.observation.usage_details", LANGFUSE, "json:output"),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:completion_tokens"),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:output_tokens"),
     )
     + _rules(
         "total_tokens",
@@ -169,6 +191,7 @@ RULES: tuple[Rule, ...] = tuple(
         ("llm.token_count.total", OPENINFERENCE),
         ("llm.usage.total_tokens", OPENLLMETRY),
         ("langfuse.observation.usage_details", LANGFUSE, "json:total"),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:total_tokens"),
     )
     + _rules(
         "cache_read_tokens",
@@ -178,6 +201,13 @@ RULES: tuple[Rule, ...] = tuple(
         ("llm.token_count.prompt_details.cache_read", OPENINFERENCE),
         ("llm.usage.cache_read_input_tokens", OPENLLMETRY),
         ("langfuse.observation.usage_details", LANGFUSE, "json:cache_read_input_tokens"),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:input_cached_tokens"),
+        (
+            "langfuse.observation.usage_details",
+            LANGFUSE,
+            "json:prompt_tokens_details.cached_tokens",
+        ),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:input_token_details.cache_read"),
     )
     + _rules(
         "cache_write_tokens",
@@ -187,6 +217,8 @@ RULES: tuple[Rule, ...] = tuple(
         ("llm.token_count.prompt_details.cache_write", OPENINFERENCE),
         ("llm.usage.cache_creation_input_tokens", OPENLLMETRY),
         ("langfuse.observation.usage_details", LANGFUSE, "json:cache_creation_input_tokens"),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:input_cache_creation"),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:input_token_details.cache_creation"),
     )
     + _rules(
         "reasoning_tokens",
@@ -196,6 +228,13 @@ RULES: tuple[Rule, ...] = tuple(
         ("llm.token_count.completion_details.reasoning", OPENINFERENCE),
         ("llm.usage.reasoning_tokens", OPENLLMETRY),
         ("langfuse.observation.usage_details", LANGFUSE, "json:reasoning_tokens"),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:output_reasoning_tokens"),
+        (
+            "langfuse.observation.usage_details",
+            LANGFUSE,
+            "json:completion_tokens_details.reasoning_tokens",
+        ),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:output_token_details.reasoning"),
     )
     + _rules(
         "reported_cost_usd",
@@ -203,10 +242,13 @@ RULES: tuple[Rule, ...] = tuple(
         ("llm.cost.total", OPENINFERENCE),
         ("gen_ai.usage.cost_usd", OPENLLMETRY),
         ("langfuse.observation.cost_details", LANGFUSE, "json:total"),
+        ("langfuse.observation.cost_details", LANGFUSE, "sum:input,output"),
     )
     + _rules(
         "finish_reason",
         ("gen_ai.response.finish_reasons", GENAI, "first"),
+        ("gen_ai.output.messages", GENAI, "jsonpath:$[0].finish_reason"),
+        ("llm.finish_reason", OPENINFERENCE),
         ("llm.output_messages.0.message.finish_reason", OPENINFERENCE),
         ("gen_ai.completion.0.finish_reason", OPENLLMETRY),
         ("llm.response.finish_reason", OPENLLMETRY),
@@ -222,6 +264,8 @@ RULES: tuple[Rule, ...] = tuple(
         ("gen_ai.agent.name", GENAI),
         ("agent.name", OPENINFERENCE),
         ("traceloop.agent.name", OPENLLMETRY),
+        ("langfuse.observation.metadata.agent_name", LANGFUSE),
+        ("langfuse.trace.metadata.agent_name", LANGFUSE),
     )
     + _rules(
         "user_id",
@@ -240,25 +284,38 @@ RULES: tuple[Rule, ...] = tuple(
     )
     + _rules(
         "input_text",
-        ("langfuse.observation.input", LANGFUSE),
-        ("gen_ai.input.messages", GENAI),
-        ("gen_ai.prompt", GENAI_OLD),
-        ("event:gen_ai.content.prompt:gen_ai.prompt", GENAI_OLD),
+        ("langfuse.observation.input", LANGFUSE, "text"),
+        ("gen_ai.input.messages", GENAI, "text"),
+        ("gen_ai.retrieval.query.text", GENAI),
+        ("gen_ai.tool.call.arguments", GENAI),
+        ("gen_ai.prompt", GENAI_OLD, "text"),
+        ("event:gen_ai.content.prompt:gen_ai.prompt", GENAI_OLD, "text"),
         ("llm.input_messages.{n}.message.content", OPENINFERENCE),
-        ("input.value", OPENINFERENCE),
+        ("llm.input_messages.{n}.message.contents.{n}.message_content.text", OPENINFERENCE),
+        ("input.value", OPENINFERENCE, "text"),
         ("gen_ai.prompt.{n}.content", OPENLLMETRY),
-        ("traceloop.entity.input", OPENLLMETRY),
+        ("traceloop.entity.input", OPENLLMETRY, "text"),
     )
     + _rules(
         "output_text",
-        ("langfuse.observation.output", LANGFUSE),
-        ("gen_ai.output.messages", GENAI),
-        ("gen_ai.completion", GENAI_OLD),
-        ("event:gen_ai.content.completion:gen_ai.completion", GENAI_OLD),
+        ("langfuse.observation.output", LANGFUSE, "text"),
+        ("gen_ai.output.messages", GENAI, "text"),
+        ("gen_ai.tool.call.result", GENAI),
+        ("gen_ai.completion", GENAI_OLD, "text"),
+        ("event:gen_ai.content.completion:gen_ai.completion", GENAI_OLD, "text"),
         ("llm.output_messages.{n}.message.content", OPENINFERENCE),
-        ("output.value", OPENINFERENCE),
+        ("llm.output_messages.{n}.message.contents.{n}.message_content.text", OPENINFERENCE),
+        ("output.value", OPENINFERENCE, "text"),
         ("gen_ai.completion.{n}.content", OPENLLMETRY),
-        ("traceloop.entity.output", OPENLLMETRY),
+        ("traceloop.entity.output", OPENLLMETRY, "text"),
+    )
+    + _rules(
+        "system_instructions",
+        ("gen_ai.system_instructions", GENAI, "text"),
+    )
+    + _rules(
+        "level",
+        ("langfuse.observation.level", LANGFUSE, "lower"),
     )
     + _rules(
         "error_type",
@@ -290,6 +347,8 @@ INT_COLUMNS = (
 FLOAT_COLUMNS = ("reported_cost_usd",)
 PROMOTED_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(rule.column for rule in RULES))
 """Columns filled from attributes (``response_model`` is folded into ``model`` later)."""
+HELPER_COLUMNS = ("response_model", "system_instructions", "level")
+"""Promoted columns that normalisation folds into canonical ones, then drops."""
 
 INDEX_PLACEHOLDER = "{n}"
 
@@ -308,5 +367,6 @@ def text_source_keys() -> frozenset[str]:
     return frozenset(
         rule.key
         for rule in RULES
-        if rule.column in ("input_text", "output_text") and ":" not in rule.key
+        if rule.column in ("input_text", "output_text", "system_instructions")
+        and ":" not in rule.key
     )

@@ -84,11 +84,8 @@ def _attribute_regex(config: RedactionConfig) -> str:
     keys = sorted(semconv.text_source_keys() | event_keys | set(config.attributes))
     parts = []
     for key in keys:
-        if semconv.INDEX_PLACEHOLDER in key:
-            head, tail = key.split(semconv.INDEX_PLACEHOLDER)
-            parts.append(f"{re.escape(head)}\\d+{re.escape(tail)}")
-        else:
-            parts.append(re.escape(key))
+        pieces = key.split(semconv.INDEX_PLACEHOLDER)
+        parts.append("\\d+".join(re.escape(piece) for piece in pieces))
     return "^(?:" + "|".join(parts) + ")$"
 
 

@@ -13,6 +13,7 @@ import polars as pl
 
 from pyflare_cli import semconv
 from pyflare_cli.schema import COLUMNS, POLARS_SCHEMA
+from pyflare_cli.sources.messages import readable
 
 UNKNOWN_SERVICE = "unknown_service"
 
@@ -39,8 +40,8 @@ _EVENT_NAMES = sorted({r.key.split(":")[1] for r in semconv.RULES if r.key.start
 
 
 def _index_regex(key: str) -> str:
-    head, tail = key.split(semconv.INDEX_PLACEHOLDER)
-    return f"^{re.escape(head)}(\\d+){re.escape(tail)}$"
+    pieces = key.split(semconv.INDEX_PLACEHOLDER)
+    return "^" + "(\\d+)".join(re.escape(piece) for piece in pieces) + "$"
 
 
 _INDEX_REGEXES = [_index_regex(r.key) for r in _INDEXED_RULES]
@@ -80,6 +81,17 @@ def _transform_expr(transform: str | None) -> pl.Expr:
         return value.str.json_path_match("$[0]")
     if transform.startswith("json:"):
         return value.str.json_path_match(f"$.{transform[5:]}")
+    if transform.startswith("jsonpath:"):
+        return value.str.json_path_match(transform[9:])
+    if transform.startswith("sum:"):
+        fields = [
+            value.str.json_path_match(f"$.{name}").cast(pl.Float64, strict=False)
+            for name in transform[4:].split(",")
+        ]
+        present = pl.any_horizontal(field.is_not_null() for field in fields)
+        return pl.when(present).then(pl.sum_horizontal(fields)).cast(pl.String)
+    if transform == "text":
+        return value.map_elements(readable, return_dtype=pl.String, skip_nulls=True)
     if transform.startswith("map:"):
         mapping = semconv.VALUE_MAPS[transform[4:]]
         return value.str.to_lowercase().replace_strict(
@@ -108,11 +120,16 @@ def _indexed(long: pl.LazyFrame) -> pl.LazyFrame:
     parts = []
     for rule, regex in zip(_INDEXED_RULES, _INDEX_REGEXES, strict=True):
         priority = _PRIORITY[(rule.column, rule.key, rule.transform)]
+        groups = rule.key.count(semconv.INDEX_PLACEHOLDER)
+        indices = [f"index{g}" for g in range(1, groups + 1)]
         part = (
             few.filter(pl.col("key").str.contains(regex))
-            .with_columns(pl.col("key").str.extract(regex, 1).cast(pl.Int64).alias("index"))
+            .with_columns(
+                pl.col("key").str.extract(regex, g).cast(pl.Int64).alias(name)
+                for g, name in enumerate(indices, start=1)
+            )
             .group_by("row")
-            .agg(pl.col("value").sort_by("index").str.join("\n"))
+            .agg(pl.col("value").sort_by(indices).str.join("\n"))
             .select(
                 "row",
                 pl.lit(rule.column).alias("column"),
@@ -179,6 +196,16 @@ def normalize(raw: pl.DataFrame) -> pl.DataFrame:
             "error_message",
             pl.when(pl.col("status_code") == "error").then(pl.col("status_message")),
         ).alias("error_message"),
+        # Langfuse's ERROR level is an error even when the OTel status says nothing.
+        pl.when(pl.col("level") == "error")
+        .then(pl.lit("error"))
+        .otherwise(pl.col("status_code"))
+        .alias("status_code"),
+        # The system instructions are the first thing the model read.
+        pl.when(pl.col("system_instructions").is_not_null())
+        .then(pl.concat_str("system_instructions", "input_text", separator="\n", ignore_nulls=True))
+        .otherwise(pl.col("input_text"))
+        .alias("input_text"),
     )
     frame = frame.with_columns(
         pl.coalesce(

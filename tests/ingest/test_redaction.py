@@ -127,7 +127,7 @@ def test_applies_to_text_and_their_source_attributes_only(otlp: Any) -> None:
     }
     frame = spans(otlp, attributes)
     out = redact(frame, config(email="mask")).row(0, named=True)
-    assert out["input_text"] == '[{"content": "[REDACTED:email]"}]'
+    assert out["input_text"] == "[REDACTED:email]"  # the readable text of the messages
     assert out["output_text"] == "Hello [REDACTED:email]"
     assert out["attributes"] == {
         "llm.input_messages.0.message.content": "I am [REDACTED:email]",
