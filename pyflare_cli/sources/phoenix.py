@@ -6,10 +6,17 @@ Phoenix's ``get_spans_dataframe()`` and its exports flatten each span into colum
 strings or epoch numbers. ``span_kind`` is the OpenInference kind (LLM, CHAIN, ...), so it
 becomes the ``openinference.span.kind`` attribute and the OTel kind stays unspecified.
 Exports are small next to OTLP traffic, so a per-record loop is fine here.
+
+``get_spans_dataframe().to_csv()`` writes list and dict cells (``events``,
+``attributes.llm.input_messages``, ``attributes.metadata``) as Python literals
+(``[{'name': 'exception', ...}]``): they are parsed with :func:`ast.literal_eval`, which
+reads literals only and never runs code. A span whose events still cannot be read keeps
+its other fields, with the raw events in the ``pyflare.unreadable_events`` attribute.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from collections.abc import Iterable
@@ -60,7 +67,8 @@ def read_file(path: Path, fmt: Format, source: str) -> tuple[pl.DataFrame, list[
                 raise UnreadableInput("a JSON array of spans was expected")
             rows: Iterable[Any] = loaded
         elif fmt is Format.PHOENIX_CSV:
-            rows = pl.read_csv(data, infer_schema=False).iter_rows(named=True)
+            table = pl.read_csv(data, infer_schema=False)
+            rows = (_csv_row(row) for row in table.iter_rows(named=True))
         else:
             rows = pl.read_parquet(data).iter_rows(named=True)
     except (pl.exceptions.PolarsError, ValueError) as exc:
@@ -126,17 +134,13 @@ def _decode_record(
     if status not in _STATUS:
         raise BadRecord(f"invalid status_code {status!r}")
     events = _field(record, "events") or []
-    if isinstance(events, str):
-        events = json.loads(events)
-    # Decode the events before appending anything, so a bad one leaves no partial row.
-    event_rows = []
-    for event in events if isinstance(events, list) else []:
-        if not isinstance(event, dict):
-            raise BadRecord(f"invalid event {event!r}: want an object")
-        event_attributes: dict[str, str | None] = {}
-        _flatten("", event.get("attributes") or {}, event_attributes)
-        time_ns = parse_time(event.get("timestamp") or event.get("time"), "event")
-        event_rows.append((time_ns, str(event.get("name", "")), list(event_attributes.items())))
+    try:
+        event_rows = _events(events)
+    except (BadRecord, ValueError, TypeError, AttributeError):
+        # The span is still good: keep it, and its events as they were written.
+        event_rows = []
+        raw = events if isinstance(events, str) else json.dumps(_jsonable(events), default=str)
+        attributes[UNREADABLE_EVENTS] = raw
     batch.trace_id.append(trace_id or "")
     batch.span_id.append(span_id or "")
     batch.parent_span_id.append(parent)
@@ -156,6 +160,67 @@ def _decode_record(
         batch.event_attributes.add_row(pairs)
     batch.event_offsets.append(len(batch.event_name))
     batch.link_offsets.append(len(batch.link_span_id))
+
+
+UNREADABLE_EVENTS = "pyflare.unreadable_events"
+MAX_LITERAL_CHARS = 1 << 20
+"""Cells longer than this are kept as text: literal_eval's cost grows with nesting."""
+
+
+def _events(events: Any) -> list[tuple[int, str, list[tuple[str, str | None]]]]:
+    """(time, name, attributes) of each event; raises when any cannot be read."""
+    if isinstance(events, str):
+        events = _literal(events)
+        if isinstance(events, str):
+            raise BadRecord("events are neither JSON nor a Python literal")
+    rows = []
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict):
+            raise BadRecord(f"invalid event {event!r}: want an object")
+        event_attributes: dict[str, str | None] = {}
+        _flatten("", event.get("attributes") or {}, event_attributes)
+        time_ns = parse_time(event.get("timestamp") or event.get("time"), "event")
+        rows.append((time_ns, str(event.get("name", "")), list(event_attributes.items())))
+    return rows
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A CSV row without pandas' empty (NaN) cells, list and dict cells parsed.
+
+    A cell that is valid JSON was a string in the frame (``llm.invocation_parameters``
+    holds JSON text) and stays one; a list or dict cell is written by ``str()``, as a
+    Python literal, which JSON does not read.
+    """
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if value is None or value == "":
+            continue
+        if value[:1] in ("[", "{") and not _is_json(value):
+            value = _literal(value)
+        out[key] = value
+    return out
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _literal(text: str) -> Any:
+    """``text`` as JSON or a Python literal (``ast.literal_eval``, never ``eval``); else itself."""
+    if len(text) > MAX_LITERAL_CHARS:
+        return text
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return text
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, str | None]) -> None:

@@ -269,19 +269,22 @@ def test_bad_records_are_dead_lettered_and_leave_no_partial_row() -> None:
         record("0000000000000008", status_message=404),
     ]
     spans, dead = records(*rows)
-    assert spans["span_id"].to_list() == ["0000000000000001", "0000000000000008"]
-    assert [len(e) for e in spans["events"].to_list()] == [1, 0]
-    assert spans["status_message"].to_list() == [None, "404"]
-    assert [d.position for d in dead] == [f"line {i}" for i in (2, 3, 4, 5, 6, 7, 8, 9)]
+    # Spans whose only fault is an unreadable event are kept, the events raw.
+    kept = ["0000000000000001", "0000000000000002", "0000000000000003", "0000000000000008"]
+    assert spans["span_id"].to_list() == kept
+    assert [len(e) for e in spans["events"].to_list()] == [1, 0, 0, 0]
+    unreadable = [a.get("pyflare.unreadable_events") for a in spans["attributes"].to_list()]
+    assert unreadable[0] is None and unreadable[3] is None
+    assert "nope" in unreadable[1] and unreadable[2] == "[3]"
+    assert spans["status_message"].to_list() == [None, None, None, "404"]
+    assert [d.position for d in dead] == [f"line {i}" for i in (4, 5, 6, 7, 8, 9)]
     reasons = [d.reason for d in dead]
-    assert reasons[0] == "invalid event 'nope'"
-    assert reasons[1] == "invalid event 3: want an object"
-    assert reasons[2] == "end_time is before start_time"
-    assert reasons[3] == "invalid status_code 'MAYBE'"
-    assert "invalid context.span_id 'zz'" in reasons[4]
-    assert reasons[5] == "a span record must be a JSON object"
-    assert reasons[6] == "missing start_time"
-    assert dead[0].record["context.span_id"] == "0000000000000002"
+    assert reasons[0] == "end_time is before start_time"
+    assert reasons[1] == "invalid status_code 'MAYBE'"
+    assert "invalid context.span_id 'zz'" in reasons[2]
+    assert reasons[3] == "a span record must be a JSON object"
+    assert reasons[4] == "missing start_time"
+    assert dead[0].record["context.span_id"] == "0000000000000004"
 
 
 def test_invalid_json_lines_are_dead_lettered(tmp_path: Path) -> None:
