@@ -1,28 +1,30 @@
 """``pyflare alert``: evaluate alert rules over the store, keep their states, notify, test.
 
 Thin: rules come from :mod:`alerting.rules`, one evaluation is :func:`alerting.check.run_check`,
-states live in :class:`alerting.state.alerts.AlertStore`, silences in
-:class:`alerting.state.silences.SilenceStore`; rendering is :mod:`render.alerts`.
+states live in :class:`alerting.state.alerts.AlertStore`, the ``silence`` sub-commands in
+:mod:`commands.alert_silence`; rendering is :mod:`render.alerts`. The rule file and the
+config are read once per evaluation.
 """
 
 from __future__ import annotations
 
-import getpass
 import signal
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pyflare_cli.clock import now
+from pyflare_cli.commands.alert_silence import Who, silence_app, who
 from pyflare_cli.commands.options import ConfigOption, FormatOption, OutputFormat, StoreOption
 from pyflare_cli.errors import GateFailed, UsageError
 
 if TYPE_CHECKING:
     from pyflare_cli.alerting.check import CheckOutcome
     from pyflare_cli.alerting.rules.model import RuleFile
+    from pyflare_cli.config.file import Config
 
 alert_app = typer.Typer(
     help="Alert rules over the span store: states, silences, notifications, rule tests."
@@ -30,7 +32,6 @@ alert_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
-silence_app = typer.Typer(help="Mute notifications of matching alerts for a while.")
 alert_app.add_typer(silence_app, name="silence")
 
 DEFAULT_RULES = "alerts.yaml"
@@ -42,19 +43,14 @@ RulesOption = Annotated[
         show_default=False,
     ),
 ]
-Who = Annotated[str | None, typer.Option("--by", help="Who (default: your user name).")]
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(alert_app, name="alert")
 
 
-def _rule_path(rules: Path | None, config: Path | None) -> Path:
-    from pyflare_cli.config.file import load_config
-
-    if rules is not None:
-        return rules
-    cfg = load_config(config)
+def _rule_path(cfg: Config) -> Path:
+    """Without ``--rules``: ``alerts.rules`` of the config (beside it), else ./alerts.yaml."""
     section = cfg.raw.get("alerts") or {}
     configured = section.get("rules") if isinstance(section, dict) else None
     if configured:
@@ -63,19 +59,16 @@ def _rule_path(rules: Path | None, config: Path | None) -> Path:
     return Path(DEFAULT_RULES)
 
 
-def _load(rules: Path | None, config: Path | None) -> RuleFile:
+def _load(rules: Path | None, config: Path | None) -> tuple[RuleFile, Config]:
+    """The rule file and the config, each read once; an explicit rule file is checked first."""
     from pyflare_cli.alerting.rules.parse import load_rules
+    from pyflare_cli.config.file import load_config
 
-    return load_rules(_rule_path(rules, config))
-
-
-def _who(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    if rules is not None:
+        rule_file = load_rules(rules)
+        return rule_file, load_config(config)
+    cfg = load_config(config)
+    return load_rules(_rule_path(cfg)), cfg
 
 
 def _severity(value: str) -> str:
@@ -87,42 +80,15 @@ def _severity(value: str) -> str:
 
 
 def _check_once(
-    rules: Path | None, config: Path | None, store: Path | None, at: datetime, notify: bool
+    loaded: tuple[RuleFile, Config], store: Path | None, at: datetime, notify: bool
 ) -> CheckOutcome:
     from pyflare_cli.alerting.check import run_check
-    from pyflare_cli.config.file import load_config
     from pyflare_cli.store.layout import resolve_store
 
-    rule_file = _load(rules, config)
-    cfg = load_config(config)
+    rule_file, cfg = loaded
     return run_check(
         resolve_store(store), rule_file, at, cfg.budgets, cfg.price_rules, notify=notify
     )
-
-
-def _report(outcome: CheckOutcome, fmt: OutputFormat) -> None:
-    from pyflare_cli.render.alerts import emit_alerts
-    from pyflare_cli.render.output import console
-
-    out = console()
-    shown = [
-        a for a in outcome.alerts if a.state in ("pending", "firing") or a in _changed(outcome)
-    ]
-    emit_alerts(out, shown, fmt.value)
-    for name, reason in outcome.errors.items():
-        typer.echo(f"warning: alert {name} not evaluated: {reason}", err=True)
-    for delivery in outcome.deliveries:
-        if delivery.status == "failed":
-            typer.echo(
-                f"warning: notification to {delivery.target} failed ({delivery.detail}); "
-                "kept for the next check",
-                err=True,
-            )
-
-
-def _changed(outcome: CheckOutcome) -> list[Any]:
-    fps = {e["fingerprint"] for e in outcome.events if e.get("to") == "resolved"}
-    return [a for a in outcome.alerts if a.fingerprint in fps]
 
 
 @alert_app.command("check")
@@ -150,11 +116,15 @@ def check(
     """
     from pyflare_cli.alerting.model import severity_rank
     from pyflare_cli.analysis.search.time_bounds import time_bound
+    from pyflare_cli.render.alerts import check_shown, check_warnings, emit_alerts
+    from pyflare_cli.render.output import console
 
     level = severity_rank(_severity(fail_severity))
     moment = time_bound(at, now()) if at else now()
-    outcome = _check_once(rules, config, store, moment, notify=not no_notify)
-    _report(outcome, fmt)
+    outcome = _check_once(_load(rules, config), store, moment, notify=not no_notify)
+    emit_alerts(console(), check_shown(outcome), fmt.value)
+    for line in check_warnings(outcome):
+        typer.echo(line, err=True)
     firing = [
         a for a in outcome.alerts if a.state == "firing" and severity_rank(a.severity) >= level
     ]
@@ -182,11 +152,12 @@ def watch(
         pyflare alert watch --interval 1m --rules alerts.yaml
     """
     from pyflare_cli.analysis.search.time_bounds import parse_duration_ns
+    from pyflare_cli.render.alerts import event_line
 
     ns = parse_duration_ns(interval)
     if ns is None or ns < 1_000_000_000:
         raise UsageError(f"--interval {interval!r}: use a duration of at least 1s, e.g. 1m")
-    _load(rules, config)  # a bad rule file stops here, before the loop
+    loaded: tuple[RuleFile, Config] | None = _load(rules, config)  # a bad file stops here
     stop = {"now": False}
 
     def request_stop(signum: int, frame: Any) -> None:
@@ -197,13 +168,12 @@ def watch(
     try:
         while not stop["now"]:
             started = time.monotonic()
-            outcome = _check_once(rules, config, store, now(), notify=True)
+            # The files are read again for every later evaluation: edits count from the next.
+            outcome = _check_once(loaded or _load(rules, config), store, now(), notify=True)
+            loaded = None
             runs += 1
             for event in outcome.events:
-                typer.echo(
-                    f"{event['time']:%Y-%m-%d %H:%M:%S} {event['alertname']} "
-                    f"{event.get('from')} -> {event['to']} {event.get('labels') or ''}"
-                )
+                typer.echo(event_line(event))
             for name, reason in outcome.errors.items():
                 typer.echo(f"warning: alert {name} not evaluated: {reason}", err=True)
             if max_runs is not None and runs >= max_runs:
@@ -263,7 +233,7 @@ def history(
     """
     from pyflare_cli.alerting.state.alerts import AlertStore
     from pyflare_cli.analysis.search.time_bounds import time_bound
-    from pyflare_cli.render.alerts import emit_rows
+    from pyflare_cli.render.alerts import emit_rows, history_rows
     from pyflare_cli.render.output import console
     from pyflare_cli.store.layout import resolve_store
 
@@ -273,22 +243,9 @@ def history(
     if since:
         bound = time_bound(since, now())
         events = [e for e in events if datetime.fromisoformat(e["time"]) >= bound]
-    rows = [
-        {
-            "time": e["time"][:19].replace("T", " "),
-            "alert": e.get("alertname") or e.get("target", "-"),
-            "change": f"{e.get('from', '')} -> {e['to']}" if e.get("from") else e["to"],
-            "id": (e.get("fingerprint") or "")[:8] or "-",
-            "detail": e.get("comment") or e.get("detail") or e.get("labels") or "-",
-        }
-        for e in events[-limit:]
-    ]
-    emit_rows(
-        console(),
-        rows if fmt is not OutputFormat.json else events[-limit:],
-        fmt.value,
-        "no history",
-    )
+    shown = events[-limit:]
+    rows = history_rows(shown) if fmt is not OutputFormat.json else shown
+    emit_rows(console(), rows, fmt.value, "no history")
 
 
 @alert_app.command("ack")
@@ -307,7 +264,7 @@ def ack(
     from pyflare_cli.alerting.state.alerts import AlertStore
     from pyflare_cli.store.layout import resolve_store
 
-    alert = AlertStore(resolve_store(store)).acknowledge(alert_id, _who(by), comment, now())
+    alert = AlertStore(resolve_store(store)).acknowledge(alert_id, who(by), comment, now())
     typer.echo(f"acknowledged {alert.fingerprint[:8]} {alert.name} ({alert.state})")
 
 
@@ -326,7 +283,7 @@ def resolve(
     from pyflare_cli.alerting.state.alerts import AlertStore
     from pyflare_cli.store.layout import resolve_store
 
-    alert = AlertStore(resolve_store(store)).resolve(alert_id, _who(by), now())
+    alert = AlertStore(resolve_store(store)).resolve(alert_id, who(by), now())
     typer.echo(f"resolved {alert.fingerprint[:8]} {alert.name}")
 
 
@@ -340,23 +297,13 @@ def list_rules(
 
         pyflare alert rules --rules alerts.yaml
     """
-    from pyflare_cli.render.alerts import emit_rows
+    from pyflare_cli.alerting.rules.parse import load_rules
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.render.alerts import emit_rows, rule_rows
     from pyflare_cli.render.output import console
 
-    rule_file = _load(rules, config)
-    rows = [
-        {
-            "alert": r.name,
-            "group": r.group,
-            "condition": type(r.condition).__name__.lower().replace("condition", ""),
-            "window": str(r.window),
-            "for": str(r.for_),
-            "severity": r.severity,
-            "source": r.source,
-        }
-        for r in rule_file.rules
-    ]
-    emit_rows(console(), rows, fmt.value, "no rules")
+    path = rules if rules is not None else _rule_path(load_config(config))
+    emit_rows(console(), rule_rows(load_rules(path)), fmt.value, "no rules")
 
 
 @alert_app.command("test")
@@ -394,102 +341,3 @@ def run_rule_tests(
     if any(not result.passed for result in results):
         raise GateFailed(summary(results))
     typer.echo(summary(results))
-
-
-@silence_app.command("add")
-def silence_add(
-    matcher: Annotated[
-        list[str], typer.Option("--matcher", "-m", help="label=value, !=, =~regex or !~regex.")
-    ],
-    duration: Annotated[str, typer.Option("--duration", "-d", help="How long: 30m, 2h, 1d.")],
-    comment: Annotated[str, typer.Option("--comment", "-c", help="Why.")],
-    start: Annotated[str | None, typer.Option("--start", help="Start (ISO); default now.")] = None,
-    by: Who = None,
-    store: StoreOption = None,
-) -> None:
-    """Silence matching alerts' notifications for a while (their states still change).
-
-    Example:
-
-        pyflare alert silence add -m 'model=~gpt-4.*' -d 2h -c "provider incident"
-    """
-    from pyflare_cli.alerting.muting.matchers import parse_matchers
-    from pyflare_cli.alerting.state.alerts import alerts_folder
-    from pyflare_cli.alerting.state.silences import SilenceStore
-    from pyflare_cli.analysis.search.time_bounds import parse_duration_ns, time_bound
-    from pyflare_cli.store.layout import resolve_store
-
-    try:
-        matchers = parse_matchers(matcher)
-    except ValueError as exc:
-        raise UsageError(f"--matcher: {exc}") from None
-    ns = parse_duration_ns(duration)
-    if ns is None or ns <= 0:
-        raise UsageError(f"--duration {duration!r}: use a duration such as 30m, 2h or 1d")
-    at = now()
-    begins = time_bound(start, at) if start else at
-    silences = SilenceStore(alerts_folder(resolve_store(store)))
-    try:
-        silence = silences.add(
-            matchers, begins, begins + timedelta(microseconds=ns // 1000), _who(by), comment, at
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    typer.echo(f"silence {silence.id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC")
-
-
-@silence_app.command("list")
-def silence_list(
-    include_expired: Annotated[bool, typer.Option("--all", help="Also expired ones.")] = False,
-    store: StoreOption = None,
-    fmt: FormatOption = OutputFormat.table,
-) -> None:
-    """Pending and active silences (and expired ones with --all).
-
-    Example:
-
-        pyflare alert silence list
-    """
-    from pyflare_cli.alerting.state.alerts import alerts_folder
-    from pyflare_cli.alerting.state.silences import SilenceStore
-    from pyflare_cli.render.alerts import emit_rows
-    from pyflare_cli.render.output import console
-    from pyflare_cli.store.layout import resolve_store
-
-    at = now()
-    silences = SilenceStore(alerts_folder(resolve_store(store))).list(at, include_expired)
-    rows = [
-        {
-            "id": s.id,
-            "state": s.state(at),
-            "matchers": " ".join(str(m) for m in s.matchers),
-            "starts": f"{s.starts_at:%Y-%m-%d %H:%M}",
-            "ends": f"{s.ends_at:%Y-%m-%d %H:%M}",
-            "by": s.created_by,
-            "comment": s.comment,
-        }
-        for s in silences
-    ]
-    emit_rows(console(), rows, fmt.value, "no silences")
-
-
-@silence_app.command("expire")
-def silence_expire(
-    silence_id: Annotated[str, typer.Argument(help="Silence id (a prefix is enough).")],
-    store: StoreOption = None,
-) -> None:
-    """End a silence now.
-
-    Example:
-
-        pyflare alert silence expire 1a2b3c4d
-    """
-    from pyflare_cli.alerting.state.alerts import alerts_folder
-    from pyflare_cli.alerting.state.silences import SilenceStore
-    from pyflare_cli.store.layout import resolve_store
-
-    try:
-        silence = SilenceStore(alerts_folder(resolve_store(store))).expire(silence_id, now())
-    except KeyError as exc:
-        raise UsageError(str(exc.args[0]) if exc.args else f"no silence {silence_id!r}") from None
-    typer.echo(f"expired silence {silence.id}")

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from rich.console import Console
 
 from pyflare_cli.alerting.model import Alert
 from pyflare_cli.render.output import _jsonable, emit
+
+if TYPE_CHECKING:
+    from pyflare_cli.alerting.check import CheckOutcome
+    from pyflare_cli.alerting.muting.silences import Silence
+    from pyflare_cli.alerting.rules.model import RuleFile
 
 STATE_ORDER = {"firing": 0, "pending": 1, "resolved": 2, "inactive": 3}
 
@@ -102,3 +107,78 @@ def _text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def check_shown(outcome: CheckOutcome) -> list[Alert]:
+    """``alert check`` lists the pending and firing alerts and those it just resolved."""
+    resolved = {e["fingerprint"] for e in outcome.events if e.get("to") == "resolved"}
+    return [
+        a for a in outcome.alerts if a.state in ("pending", "firing") or a.fingerprint in resolved
+    ]
+
+
+def check_warnings(outcome: CheckOutcome) -> list[str]:
+    """Rules that could not be evaluated, and notifications kept for the next check."""
+    lines = [
+        f"warning: alert {name} not evaluated: {reason}" for name, reason in outcome.errors.items()
+    ]
+    lines += [
+        f"warning: notification to {d.target} failed ({d.detail}); kept for the next check"
+        for d in outcome.deliveries
+        if d.status == "failed"
+    ]
+    return lines
+
+
+def event_line(event: dict[str, Any]) -> str:
+    """One state change as ``alert watch`` prints it."""
+    return (
+        f"{event['time']:%Y-%m-%d %H:%M:%S} {event['alertname']} "
+        f"{event.get('from')} -> {event['to']} {event.get('labels') or ''}"
+    )
+
+
+def history_rows(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``alert history``: one row per event, newest last."""
+    return [
+        {
+            "time": e["time"][:19].replace("T", " "),
+            "alert": e.get("alertname") or e.get("target", "-"),
+            "change": f"{e.get('from', '')} -> {e['to']}" if e.get("from") else e["to"],
+            "id": (e.get("fingerprint") or "")[:8] or "-",
+            "detail": e.get("comment") or e.get("detail") or e.get("labels") or "-",
+        }
+        for e in events
+    ]
+
+
+def rule_rows(rule_file: RuleFile) -> list[dict[str, Any]]:
+    """``alert rules``: one row per rule, with the file and line it comes from."""
+    return [
+        {
+            "alert": r.name,
+            "group": r.group,
+            "condition": type(r.condition).__name__.lower().replace("condition", ""),
+            "window": str(r.window),
+            "for": str(r.for_),
+            "severity": r.severity,
+            "source": r.source,
+        }
+        for r in rule_file.rules
+    ]
+
+
+def silence_rows(silences: Sequence[Silence], at: datetime) -> list[dict[str, Any]]:
+    """``alert silence list``: one row per silence, its state as of ``at``."""
+    return [
+        {
+            "id": s.id,
+            "state": s.state(at),
+            "matchers": " ".join(str(m) for m in s.matchers),
+            "starts": f"{s.starts_at:%Y-%m-%d %H:%M}",
+            "ends": f"{s.ends_at:%Y-%m-%d %H:%M}",
+            "by": s.created_by,
+            "comment": s.comment,
+        }
+        for s in silences
+    ]
