@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -98,7 +99,11 @@ def process_task(task: Task, root: Path, treatment: Treatment, owner: int) -> Ta
     spans = treatment.apply(decoded.spans)
     sampled_out = decoded.spans.height - spans.height if treatment.sampling else 0
     writer = SpanWriter(StoreLayout(root), owner=owner)
-    writer.write(spans)
+    try:
+        writer.write(spans)
+    except BaseException:
+        writer.abort()  # the parts written before the error: the main process never sees them
+        raise
     return TaskOutcome(
         parts=list(writer.pending),
         rows=writer.rows,
@@ -152,7 +157,12 @@ class Decoder:
         previous = os.environ.get("POLARS_MAX_THREADS")
         os.environ["POLARS_MAX_THREADS"] = "1"
         try:
-            return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            return ProcessPoolExecutor(
+                self.workers,
+                mp_context=get_context("spawn"),
+                initializer=die_with_parent,
+                initargs=(os.getpid(),),
+            )
         finally:
             if previous is None:
                 del os.environ["POLARS_MAX_THREADS"]
@@ -204,6 +214,21 @@ def _discard(futures: list[Future[TaskOutcome]]) -> None:
             continue
         for temporary, _final in outcome.parts:
             temporary.unlink(missing_ok=True)
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker start-up: exit when ``parent`` is gone (SIGKILLed, say), not live on as an orphan.
+
+    A killed receiver's decode workers (hundreds of MB each) kept each other alive through
+    the pool's pipes; a daemon thread here notices the new parent and ends the process.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="pyflare-parent-watch", daemon=True).start()
 
 
 @dataclass
@@ -305,6 +330,7 @@ class Ingestor:
                 ) from exc
             result.status = "failed"
             result.error = f"{result.path}: {_reason(exc)}"
+            result.retryable = True
         except UnreadableInput as exc:
             result.status = "failed"
             result.error = f"{result.path}: {_reason(exc)}"

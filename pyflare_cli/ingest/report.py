@@ -23,6 +23,9 @@ class FileResult:
     error: str | None = None
     dead_letter_file: str | None = None
     sampled_out: int = 0
+    retryable: bool = False
+    """Failed for an OS error (too many open files, no memory...), not for its content: the
+    receiver keeps such a spool segment and tries again instead of dead-lettering it."""
 
 
 @dataclass

@@ -9,6 +9,7 @@ not yet deleted before a crash adds nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -68,6 +69,9 @@ class Flusher:
     def pending(self) -> int:
         return self._queue.qsize()
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _ingestor(self) -> Ingestor:
         root, redaction, sampling, workers = self._settings
         ingestor = Ingestor(root, redaction=redaction, sampling=sampling)
@@ -76,22 +80,32 @@ class Flusher:
         return ingestor
 
     def _run(self) -> None:
-        # The ingestor (and its SQLite catalog) lives and dies on this thread.
-        ingestor = self._ingestor()
+        # The ingestor (and its SQLite catalog) lives and dies on this thread. Nothing may
+        # end the thread but the drain: a store that cannot be opened (a corrupt catalog)
+        # is reported for each segment, which stays in the spool and comes back later.
+        ingestor: Ingestor | None = None
         try:
             while True:
                 segment = self._queue.get()
                 if segment is None:
                     return
-                result = self._flush(ingestor, segment)
-                if not result.removed:
+                try:
+                    if ingestor is None:
+                        ingestor = self._ingestor()
+                    result = self._flush(ingestor, segment)
+                except Exception as exc:
+                    error = f"cannot open the store: {type(exc).__name__}: {exc}"
+                    result = FlushResult(segment.name, 0, 0, 0, 0.0, error, removed=False)
+                if not result.removed and ingestor is not None:
                     # The error may have broken the ingestor for good (a worker process
                     # that died breaks its pool): take a fresh one for what follows.
                     ingestor.close()
-                    ingestor = self._ingestor()
-                self._on_flush(result)
+                    ingestor = None
+                with contextlib.suppress(Exception):
+                    self._on_flush(result)
         finally:
-            ingestor.close()
+            if ingestor is not None:
+                ingestor.close()
 
     def _flush(self, ingestor: Ingestor, segment: Path) -> FlushResult:
         started = time.perf_counter()
@@ -103,6 +117,10 @@ class Flusher:
             report = ingestor.ingest([str(segment)], label=label, fmt=fmt)
             (result,) = report.files
             seconds = time.perf_counter() - started
+            if result.status == "failed" and result.retryable:
+                # An OS error (EMFILE, ENOMEM, EAGAIN...) says nothing about the segment:
+                # keep it, to be submitted again; only content goes to the dead letters.
+                return FlushResult(segment.name, size, 0, 0, seconds, result.error, removed=False)
             if result.status == "failed":
                 # Nothing of it could be read (a torn, never-acknowledged tail, say): keep
                 # the segment as a dead letter with the reason rather than delete it.

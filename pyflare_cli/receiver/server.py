@@ -29,7 +29,9 @@ TICK_SECONDS = 0.2
 SHUTDOWN_GRACE_SECONDS = 5
 """At shutdown, HTTP requests still running after this are cancelled (never acknowledged)."""
 FLUSH_RETRY_SECONDS = 10.0
-"""A segment kept after a flush error is submitted again this much later."""
+"""A segment kept after a flush error is submitted again this much later (doubled for each
+failure in a row, up to :data:`FLUSH_RETRY_MAX_SECONDS`)."""
+FLUSH_RETRY_MAX_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,15 @@ class Receiver:
 
     def health(self) -> dict[str, object]:
         pending = self._flusher.pending() if hasattr(self, "_flusher") else 0
-        return self.stats.snapshot(self.spool.unflushed, pending)
+        alive = self._flusher.alive() if hasattr(self, "_flusher") else True
+        flusher = self.stats.flusher(alive, pending)
+        snapshot = self.stats.snapshot(self.spool.unflushed, pending)
+        status = "ok" if flusher["state"] == "ok" else "degraded"
+        return {"status": status, **snapshot, "flusher": flusher}
+
+    def liveness(self) -> dict[str, object]:
+        """What /healthz tells a client without the API key: up or not, nothing more."""
+        return {"status": self.health()["status"]}
 
     def _flushed(self, result: FlushResult) -> None:
         """Called on the flusher thread; state changes go back to the event loop."""
@@ -110,9 +120,15 @@ class Receiver:
         elif self._loop is not None:
             # Kept after an error (a locked catalog, a dead worker...): try it again later,
             # not only at the next start. (After the drain, nothing reads the queue.)
+            self.stats.flush_retries += 1
+            self.stats.flush_failures += 1
+            delay = min(
+                FLUSH_RETRY_SECONDS * 2 ** (self.stats.flush_failures - 1), FLUSH_RETRY_MAX_SECONDS
+            )
             segment = self.spool.folder / result.segment
-            self._loop.call_later(FLUSH_RETRY_SECONDS, self._flusher.submit, segment)
+            self._loop.call_later(delay, self._flusher.submit, segment)
         if result.error is None:
+            self.stats.flush_failures = 0
             self.stats.flushes += 1
             self.stats.spans_flushed += result.spans
         self.stats.last_flush = time.monotonic()

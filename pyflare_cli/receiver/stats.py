@@ -19,6 +19,10 @@ class Stats:
     spans_flushed: int = 0
     last_flush: float | None = None
     last_flush_error: str | None = None
+    flush_retries: int = 0
+    """Segments kept after an error (an OS error, a locked or unreadable catalog), in total."""
+    flush_failures: int = 0
+    """Flushes failed in a row; reset by a good one. Sets the retry backoff."""
     _window: list[tuple[float, int]] = field(default_factory=list)
 
     def accepted(self, spans: int, rejected: int) -> None:
@@ -42,6 +46,17 @@ class Stats:
             return 0.0
         span = max(now - recent[0][0], 1.0)
         return sum(n for _, n in recent) / span
+
+    def flusher(self, alive: bool, pending_segments: int) -> dict[str, object]:
+        """The flusher's state, for /healthz and the operator: never silently stuck."""
+        state = "stopped" if not alive else ("failing" if self.flush_failures else "ok")
+        return {
+            "state": state,
+            "segments_pending": pending_segments,
+            "retries": self.flush_retries,
+            "failures_in_a_row": self.flush_failures,
+            "last_error": self.last_flush_error,
+        }
 
     def snapshot(self, spool_bytes: int, pending_segments: int) -> dict[str, object]:
         return {

@@ -96,7 +96,13 @@ class SpanWriter:
             folder.mkdir(parents=True, exist_ok=True)
             name = f"{uuid.uuid4().hex}.parquet"
             temp = folder / temp_name(self.owner, name)
-            write_parquet(sort_for_store(part), temp)
+            try:
+                write_parquet(sort_for_store(part), temp)
+            except BaseException:
+                # A part cut short (a full disk) is no part: its owner is alive, so
+                # recover() would leave it until a restart.
+                temp.unlink(missing_ok=True)
+                raise
             self.pending.append((temp, folder / f"{PART_PREFIX}{name}"))
             self.rows += part.height
 

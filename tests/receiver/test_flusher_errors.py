@@ -161,3 +161,72 @@ def test_review_a_dead_worker_process_does_not_break_every_later_flush(tmp_path:
         assert not second.exists()
     finally:
         flusher.drain_and_stop()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.EMFILE, "Too many open files"),
+        OSError(errno.ENOMEM, "Cannot allocate memory"),
+        OSError(errno.EAGAIN, "Resource temporarily unavailable"),
+    ],
+    ids=["EMFILE", "ENOMEM", "EAGAIN"],
+)
+def test_a_transient_os_error_keeps_the_segment_and_retries_it(
+    start_receiver: Callable[..., Running], monkeypatch: pytest.MonkeyPatch, error: OSError
+) -> None:
+    # ingest reports an OSError that is not a full disk as an unreadable input, and the
+    # flusher moved the whole acknowledged segment to the dead letters.
+    monkeypatch.setattr(server_module, "FLUSH_RETRY_SECONDS", 0.2, raising=False)
+    real = writer_module.write_parquet
+    failures = iter([True, True])
+
+    def flaky(*args: object, **kwargs: object) -> None:
+        if next(failures, False):
+            raise error
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer_module, "write_parquet", flaky)
+    seen: list[FlushResult] = []
+    running = start_receiver(grpc=None)
+    running.receiver.on_flush = seen.append
+    _post(running, 1)
+    assert running.stored(at_least=1, timeout=30).height == 1
+    assert not list((running.root / "dead_letter").rglob("spool-*"))
+    assert seen[0].error and error.strerror.lower() in seen[0].error.lower()  # type: ignore[union-attr]
+    assert not seen[0].removed
+    health = httpx.get(f"{running.http_url}/healthz").json()
+    assert health["flusher"]["retries"] >= 1
+
+
+def test_a_corrupt_catalog_is_visible_in_healthz_and_the_flusher_lives_on(
+    start_receiver: Callable[..., Running], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The flusher thread died at start on a corrupt catalog while the receiver kept
+    # answering 200 with last_flush_error: null; nothing ever reached the store.
+    monkeypatch.setattr(server_module, "FLUSH_RETRY_SECONDS", 0.2, raising=False)
+    catalog = tmp_path / "store" / "catalog.sqlite"
+    catalog.parent.mkdir(parents=True)
+    catalog.write_bytes(b"this is not a database" * 100)
+    running = start_receiver(grpc=None)
+    _post(running, 1)
+    deadline = time.monotonic() + 30
+    health: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        health = httpx.get(f"{running.http_url}/healthz").json()
+        if health["flusher"]["retries"]:  # type: ignore[index]
+            break
+        time.sleep(0.05)
+    flusher = health["flusher"]
+    assert health["status"] == "degraded"
+    assert flusher["state"] == "failing"  # type: ignore[index]
+    assert "catalog" in flusher["last_error"] or "database" in flusher["last_error"]  # type: ignore[index]
+    # Once the catalog is readable again the kept segment goes in: the thread lived on.
+    catalog.unlink()
+    assert running.stored(at_least=1, timeout=30).height == 1
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if httpx.get(f"{running.http_url}/healthz").json()["flusher"]["state"] == "ok":
+            break
+        time.sleep(0.05)
+    assert httpx.get(f"{running.http_url}/healthz").json()["status"] == "ok"

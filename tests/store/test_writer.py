@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
+import pytest
 from polars.testing import assert_frame_equal
 
 from pyflare_cli.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, arrow_schema
@@ -205,3 +206,22 @@ def test_recover_keeps_temporary_parts_of_a_live_process(tmp_store: Path) -> Non
     finally:
         catalog.close()
     assert live.exists() and not dead.exists()
+
+
+def test_a_part_cut_short_by_a_full_disk_is_removed(
+    tmp_store: Path, make_spans: MakeSpans, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # write_table wrote half a part and raised ENOSPC: the .tmp part stayed (its owner, the
+    # running receiver, is alive, so recover() kept it) until the next start.
+    import errno
+
+    def half_then_full(table: object, where: object, **kwargs: object) -> None:
+        where.write(b"PAR1" + b"\0" * 1000)  # type: ignore[attr-defined]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", half_then_full)
+    writer = SpanWriter(StoreLayout(tmp_store))
+    with pytest.raises(OSError):
+        writer.write(spans_across_midnight(make_spans))
+    assert not list(tmp_store.rglob("*.parquet"))
+    assert not writer.pending
