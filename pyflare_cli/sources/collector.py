@@ -31,8 +31,11 @@ class Truncated(Exception):
 
 
 def _message_starts(head: bytes) -> bool:
+    # The top byte of a real prefix is 0 (a message under 16 MiB). That also tells it from
+    # protobuf's varint framing, whose first byte is never 0 (an empty request) and whose
+    # 4-byte varints (0x80 and up) can be followed by a request's 0x0a, too.
     length = int.from_bytes(head[:PREFIX_BYTES], "big")
-    return length > 0 and head[PREFIX_BYTES:].startswith(_PAYLOAD_STARTS)
+    return head[0] == 0 and length > 0 and head[PREFIX_BYTES:].startswith(_PAYLOAD_STARTS)
 
 
 def looks_framed(head: bytes, whole: bool) -> bool:
@@ -50,11 +53,12 @@ def looks_framed(head: bytes, whole: bool) -> bool:
     return len(rest) < PREFIX_BYTES + 1 or _message_starts(rest)
 
 
-def frames(stream: IO[bytes], ranged: bool) -> Iterator[tuple[str, int, bytes | None, int]]:
+def frames(stream: IO[bytes], ranged: bool) -> Iterator[tuple[str, int, bytes | None, int, int]]:
     """(position, payload offset, payload or None when ``ranged``, length) of each message.
 
     With ``ranged`` the stream is a plain file whose payloads are skipped, not read, so a
     worker process can read them itself. Raises :class:`Truncated` at a cut message.
+    The last field is the message's decompressed size where its zstd header says it.
     """
     end = os.fstat(stream.fileno()).st_size if ranged else None
     index, offset = 0, 0
@@ -68,16 +72,33 @@ def frames(stream: IO[bytes], ranged: bool) -> Iterator[tuple[str, int, bytes | 
         body = offset + PREFIX_BYTES
         if end is not None:
             got = min(length, end - body)
-            stream.seek(got, os.SEEK_CUR)
+            header = stream.read(min(got, _ZSTD_HEADER_BYTES))
+            stream.seek(got - len(header), os.SEEK_CUR)
             payload = None
         else:
             payload = stream.read(length)
             got = len(payload)
+            header = payload[:_ZSTD_HEADER_BYTES]
         if got != length:
             raise Truncated(index, offset, got, length)
-        yield f"message {index} (byte {offset})", body, payload, length
+        yield f"message {index} (byte {offset})", body, payload, length, _weight(header, length)
         offset = body + length
         index += 1
+
+
+_ZSTD_HEADER_BYTES = 18
+"""The longest zstd frame header: enough to read the frame's content size."""
+
+
+def _weight(header: bytes, length: int) -> int:
+    """What a message costs to decode: its decompressed size when it is a zstd frame."""
+    if not header.startswith(ZSTD_MAGIC):
+        return length
+    try:
+        size = zstandard.frame_content_size(header)
+    except zstandard.ZstdError:
+        return length
+    return size if size > 0 else length * 10  # unknown size: assume a typical ratio
 
 
 def unframe(payload: bytes) -> tuple[bool, bytes]:

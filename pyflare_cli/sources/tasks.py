@@ -207,12 +207,12 @@ def _split_framed(stream: IO[bytes], label: str, file: str | None = None) -> Ite
     """Tasks of the Collector's 4-byte-prefixed messages; with ``file``, as byte ranges."""
     task = Task(label, Format.COLLECTOR_FRAMED, file=file)
     try:
-        for position, offset, payload, length in collector.frames(stream, file is not None):
+        for position, offset, payload, length, weight in collector.frames(stream, file is not None):
             if payload is None:
                 task.ranges.append((position, offset, length))
             else:
                 task.items.append((position, payload))
-            task.size += length
+            task.size += weight  # decompressed: a task's memory, not its bytes on disk
             if task.size >= TASK_BYTES:
                 yield task
                 task = Task(label, Format.COLLECTOR_FRAMED, file=file)

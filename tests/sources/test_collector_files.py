@@ -171,3 +171,14 @@ def test_a_corrupt_zstd_message_is_one_dead_letter(tmp_path: Path) -> None:
     assert sum(d.spans.height for d in decoded) == 4
     (letter,) = [letter for d in decoded for letter in d.dead]
     assert letter.position == f"message 1 (byte {4 + len(_zstd(requests[0].SerializeToString()))})"
+
+
+def test_a_varint_stream_with_a_big_first_request_is_not_taken_for_prefixes() -> None:
+    from pyflare_cli.sources.collector import looks_framed
+    from pyflare_cli.sources.otlp_wire import varint
+
+    # A 5.5 MB request: a 4-byte varint, then the request's 0x0a, as `pyflare demo` writes.
+    head = varint(5_500_000) + b"\x0a" + b"\x00" * 100
+    assert len(varint(5_500_000)) == 4
+    assert not looks_framed(head, whole=False)
+    assert looks_framed((5_500_000).to_bytes(4, "big") + b"\x0a" + b"\x00" * 100, whole=False)
