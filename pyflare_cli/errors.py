@@ -46,6 +46,11 @@ class GateFailed(PyflareError):
     exit_code = 1
 
 
+class DamagedStore(UsageError):
+    """A part or the catalog of a store cannot be read: exit 2 with the file named, and the
+    way out (``pyflare store check`` / ``pyflare store repair``)."""
+
+
 class StoreWriteError(PyflareError):
     """The store cannot be written (disk full, read-only): not the input's fault.
 

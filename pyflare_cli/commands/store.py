@@ -1,4 +1,4 @@
-"""``pyflare store info|compact|prune``: look after the span store."""
+"""``pyflare store info|compact|prune|check|repair``: look after the span store."""
 
 from __future__ import annotations
 
@@ -117,3 +117,85 @@ def prune_cmd(
         f"{verb} {len(report.partitions)} day(s) ({days}): {report.files} files, "
         f"{count(report.rows)} spans, {size(report.bytes)}"
     )
+
+
+@store_app.command("check")
+def check_cmd(store: StoreOption = None, fmt: FormatOption = OutputFormat.table) -> None:
+    """Read every part in full and open the catalog; exit 1 when anything is damaged.
+
+    Finds what a query would trip on (a part cut short by a full disk, garbled bytes,
+    a catalog that is no database) and names each file; `store repair` fixes them.
+
+    Example:
+
+        pyflare store check --store ./.pyflare
+    """
+    from pyflare_cli.errors import GateFailed
+    from pyflare_cli.store.check import check_store
+
+    result = check_store(resolve_store(store))
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(_check_json(result), indent=2))
+    else:
+        sources = "none" if result.catalog_sources is None else str(result.catalog_sources)
+        typer.echo(
+            f"checked {result.parts} part(s), {count(result.rows)} spans readable; "
+            f"catalog sources: {sources}"
+        )
+        for damage in result.damage:
+            typer.echo(f"damaged {damage.kind}: {damage.path}: {damage.reason}")
+        for stray in result.stray_temporary:
+            typer.echo(f"stray temporary part (repair or the next ingest removes it): {stray}")
+    if not result.ok:
+        raise GateFailed(
+            f"{len(result.damage)} damaged file(s) in {result.root}; "
+            f"`pyflare store repair --store {result.root}` moves them to quarantine/"
+        )
+
+
+@store_app.command("repair")
+def repair_cmd(store: StoreOption = None) -> None:
+    """Move damaged parts and catalog to `<store>/quarantine/` and rebuild the catalog.
+
+    Nothing is deleted: each moved file keeps a `.reason` file beside it. Sources that
+    lost a part are listed: ingest them again to restore their spans.
+
+    Example:
+
+        pyflare store repair --store ./.pyflare
+    """
+    from pyflare_cli.store.repair import repair
+
+    report = repair(resolve_store(store), now())
+    if report.check.ok:
+        strays = report.stray_removed
+        typer.echo(
+            f"nothing to repair: {report.check.parts} part(s) and the catalog are readable"
+            + (f"; removed {strays} stray temporary part(s)" if strays else "")
+        )
+        return
+    for relative, reason in report.quarantined:
+        typer.echo(f"quarantined {relative}: {reason}")
+    if report.catalog_rebuilt:
+        lost = f", {report.sources_lost} unreadable" if report.sources_lost else ""
+        typer.echo(f"catalog rebuilt: {report.sources_kept} source(s) kept{lost}")
+    for source in report.forgotten:
+        typer.echo(f"lost spans of {source}: ingest it again to restore them")
+    typer.echo(f"moved to {report.quarantine}")
+
+
+def _check_json(result: object) -> dict[str, object]:
+    from pyflare_cli.store.check import StoreCheck
+
+    assert isinstance(result, StoreCheck)
+    return {
+        "store": str(result.root),
+        "ok": result.ok,
+        "parts": result.parts,
+        "rows": result.rows,
+        "catalog_sources": result.catalog_sources,
+        "damage": [
+            {"path": str(d.path), "kind": d.kind, "reason": d.reason} for d in result.damage
+        ],
+        "stray_temporary": [str(p) for p in result.stray_temporary],
+    }

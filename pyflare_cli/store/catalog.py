@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyflare_cli.errors import DamagedStore
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
     sha256 TEXT PRIMARY KEY,
@@ -54,8 +56,18 @@ class Catalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.OperationalError:
+            self._db.close()
+            raise  # locked, or a read-only folder: not damage
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise DamagedStore(
+                f"{path}: damaged catalog ({exc}); run `pyflare store check --store "
+                f"{path.parent}`, then `pyflare store repair --store {path.parent}`"
+            ) from None
 
     def close(self) -> None:
         self._db.close()

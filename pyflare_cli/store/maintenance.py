@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.store.catalog import Catalog
+from pyflare_cli.store.check import locate_damage, require_readable_parts
 from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX, StoreLayout
 from pyflare_cli.store.lock import process_alive, store_lock
 from pyflare_cli.store.writer import (
@@ -52,6 +53,7 @@ def compact(root: Path, min_files: int = 2) -> CompactReport:
     """
     layout = StoreLayout(root)
     report = CompactReport()
+    require_readable_parts(layout.span_files())  # name a damaged part before changing anything
     catalog = Catalog(layout.catalog)
     renames: dict[str, list[str]] = {}
     removed: set[str] = set()
@@ -76,7 +78,10 @@ def _compact_partitions(
         parts = sorted(folder.glob(f"{PART_PREFIX}*.parquet"))
         if not parts:
             continue
-        frame = pl.read_parquet(parts)
+        try:
+            frame = pl.read_parquet(parts)
+        except Exception as exc:  # damage inside a part: name it (exit 2), not ComputeError
+            raise locate_damage(parts, exc) from None
         unique = frame.unique(subset=["trace_id", "span_id"], keep="first", maintain_order=True)
         report.partitions += 1
         report.files_before += len(parts)
@@ -136,6 +141,7 @@ def prune(root: Path, before: date, dry_run: bool = False) -> PruneReport:
             report.files += len(parts)
             report.bytes += sum(p.stat().st_size for p in parts)
             if parts:
+                require_readable_parts(parts)
                 report.rows += pl.scan_parquet(parts).select(pl.len()).collect().item()
             if dry_run:
                 continue

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.schema import POLARS_SCHEMA
+from pyflare_cli.store.check import require_readable_parts
 from pyflare_cli.store.layout import PART_PREFIX, StoreLayout
 
 
@@ -38,6 +39,8 @@ def scan_spans(
     files = span_files(StoreLayout(root), since, until)
     if not files:
         return pl.LazyFrame(schema=POLARS_SCHEMA)
+    # A truncated or garbled part fails the whole query with an error naming no file.
+    require_readable_parts(files)
     frame = pl.scan_parquet(files)
     if since is not None:
         frame = frame.filter(pl.col("start_time") >= _utc(since))

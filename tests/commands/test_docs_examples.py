@@ -51,6 +51,7 @@ def test_example_runs(
     writes = (
         "pyflare store compact",
         "pyflare store prune",
+        "pyflare store repair",
         "pyflare ingest",
         "pyflare demo",
         "pyflare alert check",

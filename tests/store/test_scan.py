@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pyflare_cli.errors import DamagedStore
 from pyflare_cli.schema import POLARS_SCHEMA
 from pyflare_cli.store.layout import StoreLayout
 from pyflare_cli.store.scan import scan_spans, span_files
@@ -68,7 +69,7 @@ def test_pruned_partitions_are_not_even_opened(store: Path) -> None:
     broken.write_bytes(b"not parquet at all")
     since = DAY + timedelta(days=2)
     assert ids(store, since) == ["d2h18", "d2h6", "d3h18", "d3h6"]
-    with pytest.raises(pl.exceptions.PolarsError):
+    with pytest.raises(DamagedStore, match=r"part-broken\.parquet"):
         scan_spans(store).collect()
 
 
