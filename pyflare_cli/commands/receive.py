@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -120,12 +121,22 @@ def receive(
         addresses[option] = value
     if addresses["--http"] is None and addresses["--grpc"] is None:
         raise UsageError("--http and --grpc are both off: nothing to receive on")
+    if os.environ.get("PYFLARE_API_KEY") == "" and api_key is None:
+        api_key = ""  # Click reads an empty variable as unset: that is not "no key wanted"
+    if api_key is not None and not api_key.strip():
+        # An empty PYFLARE_API_KEY (a typo in a deployment, say) silently meant "no key".
+        raise UsageError("--api-key (or $PYFLARE_API_KEY) is empty: give a key, or unset it")
+    exposed = [
+        value
+        for option, value in addresses.items()
+        if value is not None and not _loopback(value, 4318 if option == "--http" else 4317)
+    ]
     cfg = load_config(config)
     receiver_config = ReceiverConfig(
         root=resolve_store(store),
         http=addresses["--http"],
         grpc=addresses["--grpc"],
-        api_key=api_key or None,
+        api_key=api_key,
         tls_cert=tls_cert,
         tls_key=tls_key,
         max_body=parse_size(max_body, "--max-body"),
@@ -136,12 +147,35 @@ def receive(
         workers=workers or None,
     )
     view = _OperatorView(quiet)
+    if exposed and api_key is None:
+        tls = "" if tls_cert else " and TLS (--tls-cert/--tls-key)"
+        view.err.print(
+            f"warning: {', '.join(exposed)} is reachable beyond this machine without an API"
+            f" key: anyone who can connect can write spans; set --api-key{tls}",
+            markup=False,
+            soft_wrap=True,
+        )
     receiver = Receiver(receiver_config, on_flush=view.flushed)
     view.receiver = receiver
     try:
         asyncio.run(_serve(receiver, view))
     except OSError as exc:
         raise UsageError(f"cannot listen: {exc.strerror or exc}") from None
+
+
+def _loopback(address: str, default_port: int) -> bool:
+    """Whether ``address`` binds to this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    from pyflare_cli.receiver.server import split_address
+
+    host, _ = split_address(address, default_port)
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 async def _serve(receiver: Receiver, view: _OperatorView) -> None:

@@ -57,6 +57,8 @@ class HttpApp:
     max_body: int
     api_key: str | None = None
     health: Callable[[], dict[str, object]] | None = None
+    liveness: Callable[[], dict[str, object]] | None = None
+    """What /healthz shows a client without the API key: paths and counters are not public."""
     _active: int = field(default=0, init=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -68,7 +70,10 @@ class HttpApp:
         path, method = scope["path"], scope["method"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if path == "/healthz" and method in ("GET", "HEAD"):
-            body = json.dumps({"status": "ok", **(self.health() if self.health else {})})
+            report = self.health
+            if self.api_key is not None and not _authorized(headers, self.api_key):
+                report = self.liveness
+            body = json.dumps({"status": "ok", **(report() if report else {})})
             await _respond(send, 200, body.encode(), JSON)
             return
         if path in ("/v1/metrics", "/v1/logs"):

@@ -162,7 +162,7 @@ class Receiver:
         try:
             if cfg.http is not None:
                 sock = self._bind_http()
-                app = HttpApp(self.intake, cfg.max_body, cfg.api_key, self.health)
+                app = HttpApp(self.intake, cfg.max_body, cfg.api_key, self.health, self.liveness)
                 http_server = _QuietServer(
                     uvicorn.Config(
                         app,

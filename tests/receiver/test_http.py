@@ -121,3 +121,16 @@ def test_api_key(start_receiver: Callable[..., Running]) -> None:
     assert _post(running, PB_BODY, {**PB, "authorization": "Bearer s3cret"}).status_code == 200
     assert _post(running, PB_BODY, {**PB, "x-api-key": "s3cret"}).status_code == 200
     assert running.receiver.stats.refused["unauthenticated"] == 2
+
+
+def test_healthz_without_the_key_shows_liveness_only(
+    start_receiver: Callable[..., Running],
+) -> None:
+    # Paths, counters and flush errors (which name files) were public with a key set.
+    running = start_receiver(api_key="s3cret")
+    anonymous = httpx.get(f"{running.http_url}/healthz")
+    assert anonymous.status_code == 200 and anonymous.json() == {"status": "ok"}
+    wrong = httpx.get(f"{running.http_url}/healthz", headers={"x-api-key": "nope"})
+    assert wrong.json() == {"status": "ok"}
+    full = httpx.get(f"{running.http_url}/healthz", headers={"x-api-key": "s3cret"}).json()
+    assert full["status"] == "ok" and "flusher" in full and "spool_bytes" in full

@@ -51,3 +51,66 @@ def test_sizes() -> None:
     assert parse_size("1000", "x") == 1000
     with pytest.raises(UsageError):
         parse_size("-", "x")
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--api-key", ""], {}), (["--api-key", "  "], {}), ([], {"PYFLARE_API_KEY": ""})],
+    ids=["option", "blank", "environment"],
+)
+def test_an_empty_api_key_is_refused(args: list[str], env: dict[str, str], tmp_path: Path) -> None:
+    # PYFLARE_API_KEY="" turned authentication off without a word.
+    result = CliRunner().invoke(app, ["receive", *args, "--store", str(tmp_path)], env=env)
+    assert result.exit_code == 2
+    assert "empty" in result.stderr and result.stderr.count("\n") == 1
+
+
+def _serve(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """Start ``pyflare receive`` on a free port, wait for /healthz, stop it: (port, stderr)."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pyflare_cli",
+            "receive",
+            "--store",
+            str(tmp_path / "s"),
+            "--grpc",
+            "off",
+            "--http",
+            f"0.0.0.0:{port}",
+            *args,
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    return port, err.decode()
+
+
+def test_a_non_loopback_address_without_a_key_is_warned_about(tmp_path: Path) -> None:
+    _, err = _serve(tmp_path)
+    assert "warning: 0.0.0.0:" in err and "--api-key" in err
+    _, err = _serve(tmp_path, "--api-key", "k")
+    assert "warning" not in err
