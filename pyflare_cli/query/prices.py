@@ -11,21 +11,23 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import astuple
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pyflare_cli.analysis.cost.price_rules import PriceRule, Rates, litellm_rules
+from pyflare_cli.analysis.cost.price_rules import PriceRule, litellm_rules
 from pyflare_cli.analysis.cost.pricing import (
     Resolution,
-    genai_rates,
+    genai_schedule,
     model_pairs,
     price_table,
     resolve,
     with_cost,
 )
+from pyflare_cli.analysis.cost.schedule import Band, BandRates
 from pyflare_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
 PRICE_CACHE = Path(".cache") / "prices.json"
 """Under the store: genai-prices answers already looked up, keyed by the package version."""
 
-CachedLookup = dict[tuple[str | None, str], tuple[Rates, str] | None]
+CachedLookup = dict[tuple[str | None, str], tuple[tuple[Band, ...], str] | None]
+CACHE_FORMAT = 3
 
 
 def prices_version() -> str:
@@ -66,23 +69,53 @@ def _load_cache(path: Path) -> CachedLookup:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("version") != f"2:{prices_version()}":
+    if not isinstance(data, dict) or data.get("version") != f"{CACHE_FORMAT}:{prices_version()}":
         return {}
     cache: CachedLookup = {}
-    for provider, model, found in data.get("rates", []):
-        cache[(provider, model)] = (Rates(*found[0]), found[1]) if found else None
+    try:
+        for provider, model, found in data.get("rates", []):
+            cache[(provider, model)] = (
+                (tuple(_band_of(b) for b in found[0]), found[1]) if found else None
+            )
+    except (TypeError, ValueError, IndexError):
+        return {}
     return cache
+
+
+def _band_json(band: Band) -> list[object]:
+    return [
+        list(astuple(band.rates)) if band.rates else None,
+        band.source,
+        band.since.isoformat() if band.since else None,
+        band.until.isoformat() if band.until else None,
+        band.day_from_us,
+        band.day_to_us,
+        band.above,
+        band.upto,
+    ]
+
+
+def _band_of(row: list[Any]) -> Band:
+    rates, source, since, until, *rest = row
+    return Band(
+        BandRates(*rates) if rates else None,
+        source,
+        datetime.fromisoformat(since) if since else None,
+        datetime.fromisoformat(until) if until else None,
+        *rest,
+    )
 
 
 def _save_cache(path: Path, cache: CachedLookup) -> None:
     rows = [
-        [p, m, [list(astuple(f[0])), f[1]] if f else None]
+        [p, m, [[_band_json(b) for b in f[0]], f[1]] if f else None]
         for (p, m), f in sorted(cache.items(), key=str)
     ]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_text(json.dumps({"version": f"2:{prices_version()}", "rates": rows}))
+        version = f"{CACHE_FORMAT}:{prices_version()}"
+        temp.write_text(json.dumps({"version": version, "rates": rows}))
         os.replace(temp, path)
     except OSError:
         pass  # a read-only store still answers, only more slowly
@@ -97,10 +130,10 @@ def resolutions(
     cache = _load_cache(root / PRICE_CACHE)
     size = len(cache)
 
-    def cached(provider: str | None, model: str) -> tuple[Rates, str] | None:
+    def cached(provider: str | None, model: str) -> tuple[tuple[Band, ...], str] | None:
         key = (provider, model)
         if key not in cache:
-            cache[key] = genai_rates(provider, model)
+            cache[key] = genai_schedule(provider, model)
         return cache[key]
 
     out = [resolve(p, m, rules, cached) for p, m in pairs]

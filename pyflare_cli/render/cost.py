@@ -120,21 +120,25 @@ def _print_unpriced(out: Console, missing: pl.DataFrame) -> None:
 def emit_prices(
     out: Console, found: Sequence[Resolution], missing: bool, fmt: str, price_data: str
 ) -> None:
-    """``cost prices``: each model's rates per million tokens and the rule that gave them;
-    with ``missing``, only the unpriced ones and a ``prices:`` snippet to fill in."""
+    """``cost prices``: each model's rates per million tokens, one row per band (the dates,
+    daily window and input tier it applies to) and the rule that gave them; with
+    ``missing``, only the unpriced ones and a ``prices:`` snippet to fill in."""
     rows = []
     for res in found:
-        if missing and res.rates is not None:
+        if missing and res.priced:
             continue
-        rates = res.rates.per_million_usd() if res.rates else {}
-        rows.append(
-            {
-                "provider": res.provider,
-                "model": res.model,
-                **{f"{k}_per_m": rates.get(k) for k in RATE_KINDS},
-                "resolved_by": res.reason,
-            }
-        )
+        for band in res.bands or (None,):
+            rates = band.rates.per_million_usd() if band and band.rates else {}
+            rows.append(
+                {
+                    "provider": res.provider,
+                    "model": res.model,
+                    "applies": band.conditions() if band else "",
+                    **{f"{k}_per_m": _float(rates.get(k)) for k in RATE_KINDS},
+                    "per_request": _float(rates.get("request")),
+                    "resolved_by": band.source if band else res.reason,
+                }
+            )
     frame = pl.DataFrame(rows, infer_schema_length=None)
     if frame.height == 0:
         out.print("every model has a price" if missing else "no models in the store")
@@ -150,6 +154,10 @@ def emit_prices(
             snippet += [f"  - model: {row['model']}", "    input: 0.0", "    output: 0.0"]
         out.print("\n".join(snippet), markup=False)
     out.print(f"prices: {price_data}", style="dim", soft_wrap=True)
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(str(value))
 
 
 def emit_budgets(out: Console, frame: pl.DataFrame, fmt: str) -> None:

@@ -46,7 +46,8 @@ def test_prices_are_cached_under_the_store(tmp_path: Path) -> None:
     cache_file = tmp_path / PRICE_CACHE
     data = json.loads(cache_file.read_text())
     assert data["rates"][0][:2] == ["openai", "gpt-4o"]
-    data["rates"][0][2][0] = [9_000_000, 10_000_000, 1_000_000, 1_000_000, 10_000_000]
+    # the first band's rates (atto-dollars per token): $9 per million input tokens
+    data["rates"][0][2][0][0][0] = [9 * 10**12, 10 * 10**12, 10**12, 10**12, 10**13, 0]
     cache_file.write_text(json.dumps(data))
     assert priced(_llm_spans(), tmp_path).collect().item(0, "cost_usd") == pytest.approx(9.0)
     data["version"] = "0.0.0-other"

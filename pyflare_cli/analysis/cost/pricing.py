@@ -17,15 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from functools import lru_cache
 
 import polars as pl
 
-from pyflare_cli.analysis.cost.price_rules import MICROS, PriceRule, Rates
+from pyflare_cli.analysis.cost.price_rules import PriceRule
+from pyflare_cli.analysis.cost.schedule import Band, BandRates, genai_bands, rule_bands
 
 PICO = 10**12
 PICO_PER_MICRO = 10**6
+ATTO_PER_PICO = 10**6
 
 RATE_COLUMNS = (
     "rate_input",
@@ -33,12 +34,19 @@ RATE_COLUMNS = (
     "rate_cache_read",
     "rate_cache_write",
     "rate_reasoning",
+    "rate_request",
 )
+BAND_COLUMNS = ("since", "until", "day_from_us", "day_to_us", "above", "upto")
 PRICE_SCHEMA = pl.Schema(
     {
         "provider": pl.String(),
         "model": pl.String(),
-        "effective_from": pl.Datetime("ns", "UTC"),
+        "since": pl.Datetime("ns", "UTC"),
+        "until": pl.Datetime("ns", "UTC"),
+        "day_from_us": pl.Int64(),
+        "day_to_us": pl.Int64(),
+        "above": pl.Int64(),
+        "upto": pl.Int64(),
         **{name: pl.Int64() for name in RATE_COLUMNS},
         "price_source": pl.String(),
     }
@@ -47,26 +55,19 @@ PRICE_SCHEMA = pl.Schema(
 
 @dataclass(frozen=True)
 class Resolution:
-    """The price a model resolves to and why (which rule, from which source)."""
+    """The price schedule a model resolves to and why (which rule, from which source)."""
 
     provider: str | None
     model: str
-    rates: Rates | None
+    bands: tuple[Band, ...]
     reason: str
-    rules: tuple[PriceRule, ...] = ()
-    """Dated rules: every configured rule that applies, with its effective date."""
+
+    @property
+    def priced(self) -> bool:
+        return any(band.rates is not None for band in self.bands)
 
 
-def _genai_micros(model: str, provider: str | None, **tokens: int) -> int:
-    from genai_prices import Usage, calc_price  # heavy: imported only when pricing
-
-    result = calc_price(Usage(**tokens), model_ref=model, provider_id=provider)
-    return int((Decimal(str(result.total_price)) * MICROS).to_integral_value())
-
-
-@lru_cache(maxsize=4096)
-def genai_rates(provider: str | None, model: str) -> tuple[Rates, str] | None:
-    """The ``genai-prices`` price of a model and the name it matched, or None."""
+def _attempts(provider: str | None, model: str) -> list[tuple[str, str | None]]:
     attempts: list[tuple[str, str | None]] = [(model, provider)]
     if provider is not None:
         attempts.append((model, None))
@@ -74,29 +75,26 @@ def genai_rates(provider: str | None, model: str) -> tuple[Rates, str] | None:
         head, tail = model.split("/", 1)
         attempts.append((tail, head))
         attempts.append((tail, None))
-    million = MICROS
-    for name, prov in attempts:
+    return attempts
+
+
+@lru_cache(maxsize=4096)
+def genai_schedule(provider: str | None, model: str) -> tuple[tuple[Band, ...], str] | None:
+    """The ``genai-prices`` schedule of a model and the name it matched, or None."""
+    from genai_prices import data_snapshot  # heavy: imported only when pricing
+
+    snapshot = data_snapshot.get_snapshot()
+    for name, prov in _attempts(provider, model):
         try:
-            input_rate = _genai_micros(name, prov, input_tokens=million)
-            rates = Rates(
-                input=input_rate,
-                output=_genai_micros(name, prov, output_tokens=million),
-                cache_read=_genai_micros(
-                    name, prov, input_tokens=million, cache_read_tokens=million
-                ),
-                cache_write=_genai_micros(
-                    name, prov, input_tokens=million, cache_write_tokens=million
-                ),
-                reasoning=_genai_micros(name, prov, output_tokens=million),
-            )
+            found, info = snapshot.find_provider_model(name, None, prov, None)
         except (LookupError, ValueError):
             continue
-        where = f"{prov}/{name}" if prov else name
-        return rates, f"genai-prices: {where}"
+        where = f"genai-prices: {found.id}/{info.id}"
+        return genai_bands(info, where), where
     return None
 
 
-GenaiLookup = Callable[[str | None, str], "tuple[Rates, str] | None"]
+GenaiLookup = Callable[[str | None, str], "tuple[tuple[Band, ...], str] | None"]
 
 
 def resolve(
@@ -105,42 +103,66 @@ def resolve(
     rules: tuple[PriceRule, ...] = (),
     genai: GenaiLookup | None = None,
 ) -> Resolution:
-    """The price of one (provider, model) pair: first matching rule, else genai-prices.
+    """The prices of one (provider, model) pair: matching rules, else genai-prices.
 
-    ``genai`` replaces the package lookup (the CLI passes a cached one).
+    Of the matching rules, the first undated one applies from the start and each dated
+    one from its date. ``genai`` replaces the package lookup (the CLI passes a cached one).
     """
     matching = [rule for rule in rules if rule.matches(provider, model)]
     if matching:
-        undated = [rule for rule in matching if rule.effective_from is None]
-        dated = tuple(rule for rule in matching if rule.effective_from is not None)
-        first = undated[0] if undated else None
-        reason = (
-            first.describe()
-            if first
-            else "dated rules only: " + ", ".join(rule.describe() for rule in dated)
-        )
-        return Resolution(provider, model, first.rates if first else None, reason, dated)
-    found = (genai or genai_rates)(provider, model)
+        undated = [rule for rule in matching if rule.effective_from is None][:1]
+        dated = [rule for rule in matching if rule.effective_from is not None]
+        entries = [
+            (
+                None
+                if rule.effective_from is None
+                else datetime.combine(rule.effective_from, datetime.min.time(), UTC),
+                BandRates.from_rates(rule.rates),
+                rule.describe(),
+            )
+            for rule in undated + dated
+        ]
+        reason = ", ".join(rule.describe() for rule in undated + dated)
+        return Resolution(provider, model, rule_bands(entries), reason)
+    found = (genai or genai_schedule)(provider, model)
     if found is None:
-        return Resolution(provider, model, None, "no price: no rule and unknown to genai-prices")
+        return Resolution(provider, model, (), "no price: no rule and unknown to genai-prices")
     return Resolution(provider, model, found[0], found[1])
 
 
 def price_table(resolutions: list[Resolution]) -> pl.DataFrame:
-    """One row per price in force: undated prices, and each dated rule from its date."""
+    """One row per band of every model: bands of one model never overlap."""
     rows: list[tuple[object, ...]] = []
     for res in resolutions:
-        if res.rates is not None:
-            rows.append((res.provider, res.model, None, *_tuple(res.rates), res.reason))
-        for rule in res.rules:
-            assert rule.effective_from is not None
-            start = datetime.combine(rule.effective_from, datetime.min.time(), UTC)
-            rows.append((res.provider, res.model, start, *_tuple(rule.rates), rule.describe()))
+        for band in res.bands:
+            rates = band.rates
+            values = (
+                (
+                    rates.input,
+                    rates.output,
+                    rates.cache_read,
+                    rates.cache_write,
+                    rates.reasoning,
+                    rates.request,
+                )
+                if rates
+                else (None,) * len(RATE_COLUMNS)
+            )
+            rows.append(
+                (
+                    res.provider,
+                    res.model,
+                    band.since,
+                    band.until,
+                    band.day_from_us,
+                    band.day_to_us,
+                    band.above,
+                    band.upto,
+                    *values,
+                    band.source,
+                )
+            )
     return pl.DataFrame(rows, schema=PRICE_SCHEMA, orient="row")
-
-
-def _tuple(rates: Rates) -> tuple[int, int, int, int, int]:
-    return rates.input, rates.output, rates.cache_read, rates.cache_write, rates.reasoning
 
 
 def model_pairs(spans: pl.LazyFrame) -> pl.LazyFrame:
@@ -148,54 +170,78 @@ def model_pairs(spans: pl.LazyFrame) -> pl.LazyFrame:
     return spans.select("provider", "model").filter(pl.col("model").is_not_null()).unique()
 
 
-def _span_cost_pico() -> pl.Expr:
-    """Exact integer pico-dollars (10^-12 USD) of one span, given its rate columns."""
-    tokens = {
-        name: pl.col(name).fill_null(0)
-        for name in (
-            "input_tokens",
-            "output_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "reasoning_tokens",
-        )
-    }
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+
+def _span_cost_atto() -> pl.Expr:
+    """Exact integer atto-dollars (10^-18 USD) of one span, given its band's rate columns.
+
+    Cached tokens are part of the input and reasoning tokens part of the output
+    (DESIGN.md): each token is charged once, at its most specific rate, as genai-prices'
+    leaf values do. Cache tokens beyond the input are charged as cache tokens and the
+    plain input is taken as zero (the report counts such spans, see ``cache_excess``).
+    """
+    tokens = {name: pl.col(name).fill_null(0).cast(pl.Int128) for name in TOKEN_COLUMNS}
     cached = tokens["cache_read_tokens"] + tokens["cache_write_tokens"]
     uncached = (tokens["input_tokens"] - cached).clip(lower_bound=0)
     reasoning = pl.min_horizontal(tokens["reasoning_tokens"], tokens["output_tokens"])
     plain_output = tokens["output_tokens"] - reasoning
-    scaled = (
+    return (
         uncached * pl.col("rate_input")
         + tokens["cache_read_tokens"] * pl.col("rate_cache_read")
         + tokens["cache_write_tokens"] * pl.col("rate_cache_write")
         + plain_output * pl.col("rate_output")
         + reasoning * pl.col("rate_reasoning")
+        + pl.col("rate_request")
     )
-    # tokens x micro-dollars per million tokens = pico-dollars, exact: no rounding at all.
-    return scaled
+
+
+def _in_band() -> pl.Expr:
+    """The band (joined on provider and model) that applies to the span's time and size."""
+    start = pl.col("start_time").fill_null(datetime(1970, 1, 1, tzinfo=UTC))
+    day_us = (start - start.dt.truncate("1d")).dt.total_microseconds()
+    size = pl.col("input_tokens").fill_null(0)
+    return pl.col("price_source").is_null() | (
+        (pl.col("since").is_null() | (start >= pl.col("since")))
+        & (pl.col("until").is_null() | (start < pl.col("until")))
+        & (
+            pl.col("day_from_us").is_null()
+            | ((day_us >= pl.col("day_from_us")) & (day_us < pl.col("day_to_us")))
+        )
+        & (pl.col("above").is_null() | (size > pl.col("above")))
+        & (pl.col("upto").is_null() | (size <= pl.col("upto")))
+    )
 
 
 def with_cost(spans: pl.LazyFrame, prices: pl.DataFrame) -> pl.LazyFrame:
     """``spans`` plus ``cost_pico``, ``cost_micros``, ``cost_usd`` and ``cost_source``.
 
-    ``cost_pico`` is exact (integer pico-dollars): sum it (:func:`sum_micros`) and round
-    once, so totals are exact to the micro-dollar however many small calls they add up.
-    ``cost_micros`` is the span's own cost rounded half up to micro-dollars.
-    ``cost_source`` is ``"price"`` (computed from a price), ``"reported"`` (the span's own
-    ``reported_cost_usd``, for models without a price) or null (unpriced).
+    Each span is priced by the band in force at its start time, for its own input size
+    (the tier is picked per span): one join on (provider, model) and one filter, since a
+    model's bands never overlap. ``cost_pico`` is the span's cost in integer pico-dollars
+    (computed exactly in atto-dollars, rounded once): sum it (:func:`sum_micros`) and
+    round once, so totals are exact to the micro-dollar. ``cost_micros`` is the span's own
+    cost rounded half up to micro-dollars. ``cost_source`` is ``"price"``, ``"reported"``
+    (the span's own ``reported_cost_usd``, for models without a price) or null (unpriced).
     """
-    reported_usage = pl.any_horizontal(pl.col("input_tokens", "output_tokens").is_not_null())
-    if prices.filter(pl.col("effective_from").is_not_null()).height:
-        joined = _join_dated(spans, prices)
-    else:
-        joined = spans.join(
-            prices.lazy().drop("effective_from", "price_source"),
-            on=["provider", "model"],
-            how="left",
-            nulls_equal=True,
-            maintain_order="left",
-        )
-    computed = pl.when(reported_usage & pl.col("rate_input").is_not_null()).then(_span_cost_pico())
+    joined = spans.join(
+        prices.lazy(),
+        on=["provider", "model"],
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    ).filter(_in_band())
+    priced_here = has_usage() & pl.col("rate_input").is_not_null()
+    atto = _span_cost_atto()
+    computed = pl.when(priced_here).then(
+        ((atto + ATTO_PER_PICO // 2) // ATTO_PER_PICO).cast(pl.Int64)
+    )
     reported = (pl.col("reported_cost_usd") * PICO).round(0).cast(pl.Int64)
     return (
         joined.with_columns(computed.alias("_computed"))
@@ -211,33 +257,8 @@ def with_cost(spans: pl.LazyFrame, prices: pl.DataFrame) -> pl.LazyFrame:
             ((pl.col("cost_pico") + PICO_PER_MICRO // 2) // PICO_PER_MICRO).alias("cost_micros")
         )
         .with_columns((pl.col("cost_pico") / PICO).alias("cost_usd"))
-        .drop("_computed", *RATE_COLUMNS)
+        .drop("_computed", *RATE_COLUMNS, *BAND_COLUMNS, "price_source")
     )
-
-
-def _join_dated(spans: pl.LazyFrame, prices: pl.DataFrame) -> pl.LazyFrame:
-    """Join with prices that change over time: each span takes the latest one in force."""
-    candidates = (
-        spans.with_row_index("_span")
-        .join(
-            prices.lazy().drop("price_source"),
-            on=["provider", "model"],
-            how="left",
-            nulls_equal=True,
-        )
-        .filter(
-            pl.col("effective_from").is_null() | (pl.col("effective_from") <= pl.col("start_time"))
-        )
-    )
-    best = (
-        candidates.sort("_span", pl.col("effective_from"), nulls_last=False)
-        .group_by("_span", maintain_order=True)
-        .last()
-    )
-    everything = spans.with_row_index("_span").join(
-        best.select("_span", *RATE_COLUMNS), on="_span", how="left", maintain_order="left"
-    )
-    return everything.drop("_span")
 
 
 def sum_micros(column: str = "cost_pico") -> pl.Expr:

@@ -9,13 +9,14 @@ import pytest
 
 from pyflare_cli.analysis.cost.price_rules import PriceRule, Rates, complete_rates, litellm_rules
 from pyflare_cli.analysis.cost.pricing import (
-    genai_rates,
+    genai_schedule,
     model_pairs,
     price_table,
     resolve,
     unpriced,
     with_cost,
 )
+from pyflare_cli.analysis.cost.schedule import BandRates
 from pyflare_cli.config.prices import parse_price_rules
 from pyflare_cli.errors import UsageError
 
@@ -121,12 +122,15 @@ def test_rule_kinds_and_provider() -> None:
         ],
         "pyflare.yaml",
     )
-    assert resolve(None, "exact-one", rules).rates == complete_rates({"input": M, "output": 2 * M})
+    (band,) = resolve(None, "exact-one", rules).bands
+    assert band.rates == BandRates.from_rates(complete_rates({"input": M, "output": 2 * M}))
     azure = resolve("azure", "azure/gpt-4o-2024-08-06", rules, genai=lambda *_: None)
-    assert azure.rates is not None and azure.rates.input == 5 * M
+    assert azure.bands[0].rates == BandRates.from_rates(
+        complete_rates({"input": 5 * M, "output": 15 * M})
+    )
     assert "prefix 'azure/gpt-4o'" in azure.reason
-    assert resolve("acme", "acme-chat-v2", rules).rates is not None
-    assert resolve("other", "acme-chat-v2", rules, genai=lambda *_: None).rates is None
+    assert resolve("acme", "acme-chat-v2", rules).priced
+    assert not resolve("other", "acme-chat-v2", rules, genai=lambda *_: None).priced
 
 
 def test_effective_dates_pick_the_price_in_force() -> None:
@@ -143,13 +147,27 @@ def test_effective_dates_pick_the_price_in_force() -> None:
 
 
 def test_genai_prices_and_routed_names() -> None:
-    found = genai_rates("openai", "gpt-4o")
+    found = genai_schedule("openai", "gpt-4o")
     assert found is not None
-    rates, reason = found
-    assert rates.output > rates.input > rates.cache_read > 0 and "genai-prices" in reason
-    routed = genai_rates(None, "openrouter/meta-llama/llama-3.1-70b-instruct")
+    (band,), reason = found
+    rates = band.rates
+    assert rates is not None and rates.output > rates.input > rates.cache_read > 0
+    assert "genai-prices" in reason
+    routed = genai_schedule(None, "openrouter/meta-llama/llama-3.1-70b-instruct")
     assert routed is not None and "openrouter/meta-llama" in routed[1]
-    assert genai_rates(None, "no-such-model-xyz") is None
+    assert genai_schedule(None, "no-such-model-xyz") is None
+
+
+def test_dated_rules_without_an_undated_one_leave_earlier_calls_unpriced() -> None:
+    rules = parse_price_rules(
+        [{"model": "gpt-4o", "input": 1, "output": 4, "effective_from": "2026-11-10"}],
+        "pyflare.yaml",
+    )
+    before, after = T1, datetime(2026, 11, 15, tzinfo=UTC)
+    spans = _spans(start_time=[before, after], input_tokens=[M, M], output_tokens=[0, 0])
+    out = _costs(spans, rules)
+    assert out["cost_micros"].to_list() == [None, 1_000_000]
+    assert out["cost_source"].to_list() == [None, "price"]
 
 
 def test_litellm_file() -> None:
