@@ -1,0 +1,101 @@
+"""``pyflare stats`` from the store: the window and the one before it, the unit rows of
+each, and every frame the report needs, collected together.
+
+The TUI or an alert can ask the same question with the same :class:`StatsRequest`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.price_rules import PriceRule
+from pyflare_cli.analysis.stats.figures import (
+    stats_table,
+    truncated,
+    weekday_hour,
+    with_change,
+)
+from pyflare_cli.analysis.stats.units import unit_rows
+from pyflare_cli.errors import UsageError
+from pyflare_cli.query.spans import SpanQuery, load_spans
+from pyflare_cli.query.windows import Window, current_window
+
+UNIT_NAMES = {
+    "llm": "LLM and embedding calls",
+    "span": "spans",
+    "trace": "traces",
+    "call": "calls",
+}
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    """What ``pyflare stats`` was asked (``every``: hour, day, week, weekday-hour or None)."""
+
+    by: tuple[str, ...]
+    unit: str
+    since: str
+    until: str | None = None
+    where: str | None = None
+    every: str | None = None
+    tz: str = "UTC"
+    series: bool = False
+    """Also the per-period figures of every group over the window, for sparklines."""
+
+
+@dataclass(frozen=True)
+class StatsResult:
+    request: StatsRequest
+    window: Window
+    table: pl.DataFrame
+    """Per group over the whole window, with ``previous_*`` and ``*_change``."""
+    periods: pl.DataFrame | None
+    """Per period and group (``--every hour|day|week``) or per weekday and hour."""
+    series: pl.DataFrame | None
+    step: str
+
+    @property
+    def unpriced(self) -> int:
+        return int(self.table.get_column("unpriced").sum() or 0)
+
+
+def sparkline_step(window: Window) -> str:
+    """Hours for a window of up to two days, else days."""
+    return "hour" if window.length <= timedelta(days=2) else "day"
+
+
+def load_stats(
+    root: Path, request: StatsRequest, now: datetime, rules: tuple[PriceRule, ...] = ()
+) -> StatsResult:
+    """Every frame of the report in one ``collect_all``; exit 2 on an empty window."""
+    window = current_window(request.since, request.until, now)
+    by = list(request.by)
+    spans = load_spans(root, SpanQuery(*window.query_bounds, request.where), now, rules)
+    before = load_spans(root, SpanQuery(*window.previous().query_bounds, request.where), now, rules)
+    rows = unit_rows(spans, request.unit, by)
+    table = with_change(
+        stats_table(rows, by), stats_table(unit_rows(before, request.unit, by), by), by
+    )
+    frames = [table]
+    if request.every == "weekday-hour":
+        frames.append(weekday_hour(rows, by, request.tz))
+    elif request.every is not None:
+        frames.append(stats_table(rows, by, truncated(request.every)))
+    step = sparkline_step(window)
+    if request.series:
+        frames.append(stats_table(rows, by, truncated(step)))
+    collected = pl.collect_all(frames)
+    result = collected[0].filter(pl.col("requests") > 0)
+    if result.is_empty():
+        where = f" matching --where {request.where!r}" if request.where else ""
+        raise UsageError(
+            f"no {UNIT_NAMES[request.unit]}{where} in {window.label()} "
+            f"(--unit {request.unit}): nothing to report"
+        )
+    periods = collected[1] if request.every is not None else None
+    series = collected[-1] if request.series else None
+    return StatsResult(request, window, result, periods, series, step)
