@@ -60,6 +60,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "alert",
         "Alert rules over the span store: states, silences, notifications, rule tests.",
     ),
+    "stats": (
+        "stats",
+        "Usage analytics per group: requests, errors, latency percentiles, tokens and cost.",
+    ),
     "bench": (
         "bench",
         "Benchmarks of every stage on generated data, an OTLP load generator, a CI gate.",
