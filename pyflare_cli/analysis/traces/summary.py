@@ -44,7 +44,13 @@ def _totals(spans: pl.LazyFrame) -> list[pl.Expr]:
 _DETAILS = [
     pl.col("service_name").sort_by(_ROOT_ORDER).first().alias("root_service"),
     pl.col("name").sort_by(_ROOT_ORDER).first().alias("root_name"),
-    pl.col("model").drop_nulls().unique().sort().alias("models"),
+    # The models of spans that generated tokens (LLM calls) first, then the others
+    # (embedding, reranker, ...), each group by name: the head is the model people ask about.
+    pl.col("model")
+    .sort_by(pl.col("output_tokens").is_null(), pl.col("model"))
+    .drop_nulls()
+    .unique(maintain_order=True)
+    .alias("models"),
 ]
 COLUMNS = (
     "trace_id",
