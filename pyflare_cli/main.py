@@ -64,6 +64,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stats",
         "Usage analytics per group: requests, errors, latency percentiles, tokens and cost.",
     ),
+    "eval": (
+        "eval",
+        "Quality and safety of LLM outputs: scores in the traces, offline evaluators, a CI gate.",
+    ),
     "bench": (
         "bench",
         "Benchmarks of every stage on generated data, an OTLP load generator, a CI gate.",

@@ -59,6 +59,7 @@ def test_example_runs(
         "pyflare alert ack",
         "pyflare alert resolve",
         "pyflare alert silence",
+        "pyflare eval run",
     )
     if command.startswith(writes):
         import shutil

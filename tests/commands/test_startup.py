@@ -34,7 +34,7 @@ HEAVY = (
 )
 LISTED = [
     *("ingest", "receive", "traces", "query", "rca", "tui", "demo"),
-    *("store", "trace", "cost", "drift", "alert", "stats", "bench"),
+    *("store", "trace", "cost", "drift", "alert", "stats", "eval", "bench"),
 ]
 """The order `pyflare --help` listed the commands in before they were loaded lazily."""
 

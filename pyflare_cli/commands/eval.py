@@ -1,0 +1,220 @@
+"""``pyflare eval``: evaluation scores already in the traces, pyflare's own evaluators, a gate.
+
+Thin: the scores come from :mod:`query.evaluations` (every convention into one table),
+the figures from :mod:`analysis.eval`, and :mod:`render.eval` prints them.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pyflare_cli.clock import now
+from pyflare_cli.commands.options import (
+    FormatOption,
+    OutputFormat,
+    StoreOption,
+    UntilOption,
+    WhereOption,
+)
+from pyflare_cli.errors import GateFailed, UsageError
+from pyflare_cli.store.layout import resolve_store
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import polars as pl
+
+    from pyflare_cli.analysis.eval.summary import Threshold
+
+GROUPS = ("model", "provider", "service", "version", "agent", "environment")
+"""The keys of ``analysis.eval.summary.GROUPS``, named here so that help needs no Polars."""
+OFFLINE = ("pii", "injection", "groundedness")
+
+eval_app = typer.Typer(
+    help="Quality and safety of LLM outputs: scores in the traces, offline evaluators, a CI gate."
+    "\n\nExample:\n\n    pyflare eval summary --by model --since 7d",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+
+SinceDefault = Annotated[
+    str, typer.Option("--since", help="Window start: 30m, 24h, 7d or an ISO date.")
+]
+ByOption = Annotated[
+    list[str] | None,
+    typer.Option("--by", "-b", help=f"Group by: {', '.join(GROUPS)} or attr.<key>."),
+]
+MinOption = Annotated[
+    list[str] | None,
+    typer.Option("--min", help="NAME=VALUE: the mean score of NAME must be at least VALUE."),
+]
+MaxOption = Annotated[
+    list[str] | None,
+    typer.Option("--max", help="NAME=VALUE: the mean score of NAME must be at most VALUE."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")
+
+
+def _groups(by: list[str] | None) -> list[str]:
+    groups = by or []
+    for name in groups:
+        if name not in GROUPS and not (name.startswith("attr.") and len(name) > 5):
+            raise UsageError(f"--by {name!r}: use {', '.join(GROUPS)} or attr.<key>")
+    return groups
+
+
+def _thresholds(minimum: list[str] | None, maximum: list[str] | None) -> list[Threshold]:
+    from pyflare_cli.analysis.eval.gate import parse_threshold
+
+    bounds = []
+    for option, values in (("--min", minimum or []), ("--max", maximum or [])):
+        for text in values:
+            try:
+                bounds.append(parse_threshold(text, option))
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+    names = [b.evaluator for b in bounds]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--min/--max: one threshold per evaluator ({', '.join(twice)} twice)")
+    return bounds
+
+
+def _summary(
+    root: Path,
+    since: str,
+    until: str | None,
+    where: str | None,
+    groups: list[str],
+    bounds: list[Threshold],
+) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """(summary with change, trend series, window label) of the window."""
+    import polars as pl
+
+    from pyflare_cli.analysis.eval.summary import series, summarise, with_change, with_groups
+    from pyflare_cli.query.evaluations import load_scores
+    from pyflare_cli.query.spans import SpanQuery
+    from pyflare_cli.query.windows import current_window
+
+    at = now()
+    window = current_window(since, until, at)
+    thresholds = {b.evaluator: b for b in bounds}
+    scores, spans = load_scores(root, SpanQuery(*window.query_bounds, where), at)
+    before, before_spans = load_scores(root, SpanQuery(*window.previous().query_bounds, where), at)
+    current = summarise(with_groups(scores, spans, groups), groups, thresholds)
+    previous = summarise(with_groups(before, before_spans, groups), groups, thresholds)
+    step = "1h" if window.length <= timedelta(days=2) else "1d"
+    table, trend = pl.collect_all([with_change(current, previous, groups), series(scores, step)])
+    return table, trend, window.label()
+
+
+@eval_app.command("summary")
+def summary(
+    by: ByOption = None,
+    since: SinceDefault = "7d",
+    until: UntilOption = None,
+    where: WhereOption = None,
+    minimum: MinOption = None,
+    maximum: MaxOption = None,
+    store: StoreOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Per evaluator: results, mean score, pass rate and the change against the previous window.
+
+    A result passes when its score meets a --min/--max threshold, else when its label
+    says so (pass, correct, factual, grounded, ...). Sources: OTel GenAI evaluation
+    events and attributes, Phoenix eval.* columns, and `pyflare eval run`.
+
+    Example:
+
+        pyflare eval summary --by model --since 7d
+    """
+    from pyflare_cli.render.eval import emit_summary, with_trend
+    from pyflare_cli.render.output import console
+
+    groups = _groups(by)
+    table, trend, label = _summary(
+        resolve_store(store), since, until, where, groups, _thresholds(minimum, maximum)
+    )
+    if fmt == OutputFormat.table:
+        table = with_trend(table, trend)
+    emit_summary(table, fmt.value, console(), label)
+
+
+@eval_app.command("check")
+def check(
+    by: ByOption = None,
+    since: SinceDefault = "7d",
+    until: UntilOption = None,
+    where: WhereOption = None,
+    minimum: MinOption = None,
+    maximum: MaxOption = None,
+    store: StoreOption = None,
+) -> None:
+    """CI gate: exit 1 naming each group whose mean score breaks a threshold, exit 2 when an
+    evaluator has no scores in the window (fail closed), else 0.
+
+    Example:
+
+        pyflare eval check --min faithfulness=0.8 --max pii=0.1 --by model
+    """
+    from pyflare_cli.analysis.eval.gate import check as gate
+    from pyflare_cli.render.eval import emit_gate
+    from pyflare_cli.render.output import console
+
+    bounds = _thresholds(minimum, maximum)
+    if not bounds:
+        raise UsageError("eval check: give at least one --min NAME=VALUE or --max NAME=VALUE")
+    groups = _groups(by)
+    table, _, label = _summary(resolve_store(store), since, until, where, groups, bounds)
+    result = gate(table, bounds, groups)
+    emit_gate(result, console(), console(sys.stderr))
+    if result.missing:
+        raise UsageError(f"no scores for {', '.join(result.missing)} in {label}")
+    if result.failures:
+        raise GateFailed(f"{len(result.failures)} group(s) break their thresholds")
+
+
+@eval_app.command("run")
+def run(
+    evaluator: Annotated[str, typer.Argument(help=f"One of: {', '.join(OFFLINE)}.")],
+    since: SinceDefault = "24h",
+    until: UntilOption = None,
+    where: WhereOption = None,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", min=1, help="Score N traces (the same N on a re-run)."),
+    ] = None,
+    store: StoreOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Score spans with an offline evaluator and store the results (a re-run replaces them).
+
+    pii: emails, phones, card numbers (Luhn), IBANs, API keys, IPs in inputs and outputs.
+    injection: prompt-injection and jailbreak rules on inputs and retrieved text.
+    groundedness: the share of a RAG answer's sentences the retrieved documents support.
+
+    Example:
+
+        pyflare eval run pii --since 7d
+    """
+    from pyflare_cli.query.evaluations import run_evaluator
+    from pyflare_cli.query.spans import SpanQuery
+    from pyflare_cli.query.windows import current_window
+    from pyflare_cli.render.eval import emit_run
+    from pyflare_cli.render.output import console
+
+    if evaluator not in OFFLINE:
+        raise UsageError(f"eval run {evaluator!r}: use {', '.join(OFFLINE)}")
+    at = now()
+    window = current_window(since, until, at)
+    root = resolve_store(store)
+    results = run_evaluator(root, evaluator, SpanQuery(*window.query_bounds, where), at, sample)
+    emit_run(results, evaluator, fmt.value, console())
