@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import time
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -40,7 +41,11 @@ STATUS_FOR = {
 RETRY_AFTER_SECONDS = 1
 BODY_TIMEOUT_SECONDS = 60.0
 """A body not complete by then gets 408, so a stalled client cannot hold a slot forever."""
+BODY_IDLE_SECONDS = 10.0
+"""A body that sends nothing for this long gets 408 (a client trickling bytes)."""
 INFLATE_PIECE = 1 << 16
+SLOW_READER_SECONDS = 1.0
+"""A request still sending its body after this may lose its slot to a new request."""
 
 
 def rpc_status(code: int, message: str) -> bytes:
@@ -60,6 +65,8 @@ class HttpApp:
     liveness: Callable[[], dict[str, object]] | None = None
     """What /healthz shows a client without the API key: paths and counters are not public."""
     _active: int = field(default=0, init=False)
+    _readers: list[_Reader] = field(default_factory=list, init=False)
+    """Requests still receiving their body, oldest first: the ones a new request may evict."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -89,7 +96,7 @@ class HttpApp:
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         as_json = content_type == JSON
         try:
-            if self._active >= MAX_ACTIVE_EXPORTS:
+            if self._active >= MAX_ACTIVE_EXPORTS and not self._evict_slow_reader():
                 raise Refused("busy", f"{MAX_ACTIVE_EXPORTS} requests in flight; retry later")
             self._active += 1
             try:
@@ -118,15 +125,35 @@ class HttpApp:
         if declared and declared.isdigit() and int(declared) > self.max_body:
             raise Refused("too_large", f"body of {declared} bytes is over {self.max_body}")
         self.intake.check_capacity()
+        reader = _Reader(time.monotonic(), asyncio.get_running_loop().create_future())
+        self._readers.append(reader)
         try:
-            body = await asyncio.wait_for(_read_body(receive, self.max_body), BODY_TIMEOUT_SECONDS)
+            body = await asyncio.wait_for(
+                _read_body(receive, self.max_body, reader), BODY_TIMEOUT_SECONDS
+            )
         except TimeoutError:
             raise Refused("timeout", f"body not complete in {BODY_TIMEOUT_SECONDS:g} s") from None
+        finally:
+            self._readers.remove(reader)
         if encoding in ("gzip", "deflate"):
             body = _inflate(body, encoding, self.max_body)
         if content_type == PROTOBUF:
             return await self.intake.accept_proto(body)
         return await self.intake.accept_json(body)
+
+    def _evict_slow_reader(self) -> bool:
+        """Free a slot from the oldest request still sending its body after a second.
+
+        Slow clients (a byte every few seconds) could otherwise hold every slot for the
+        whole body timeout while legitimate exports got 429: a fair share is that a body
+        which arrives fast is served before one that does not arrive.
+        """
+        now = time.monotonic()
+        for reader in self._readers:
+            if now - reader.started >= SLOW_READER_SECONDS and not reader.evicted.done():
+                reader.evicted.set_result(None)
+                return True
+        return False
 
     async def _refuse(self, send: Send, refused: Refused, as_json: bool) -> None:
         status = STATUS_FOR.get(refused.kind, 400)
@@ -155,11 +182,26 @@ def _authorized(headers: dict[str, str], key: str) -> bool:
     return hmac.compare_digest(headers.get("x-api-key", "").encode("latin-1"), expected)
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+@dataclass
+class _Reader:
+    started: float
+    evicted: asyncio.Future[None]
+
+
+async def _read_body(receive: Receive, limit: int, reader: _Reader) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        receiving = asyncio.ensure_future(receive())
+        done, _ = await asyncio.wait(
+            (receiving, reader.evicted), timeout=BODY_IDLE_SECONDS, return_when="FIRST_COMPLETED"
+        )
+        if receiving not in done:
+            receiving.cancel()
+            if reader.evicted.done():
+                raise Refused("timeout", "body too slow: its slot went to a faster request")
+            raise Refused("timeout", f"no body bytes for {BODY_IDLE_SECONDS:g} s")
+        message = receiving.result()
         if message["type"] == "http.disconnect":
             raise Refused("invalid", "client disconnected before the body was complete")
         chunk = message.get("body", b"")

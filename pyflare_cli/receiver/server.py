@@ -18,6 +18,7 @@ import uvicorn
 
 from pyflare_cli.ingest.redaction import RedactionConfig
 from pyflare_cli.ingest.sampling import SamplingConfig
+from pyflare_cli.receiver.connections import AcceptErrorFilter, GuardedH11, connection_limit
 from pyflare_cli.receiver.flusher import Flusher, FlushResult
 from pyflare_cli.receiver.http_app import HttpApp
 from pyflare_cli.receiver.intake import Intake
@@ -151,6 +152,7 @@ class Receiver:
     async def run(self, stop: asyncio.Event, ready: Callable[[], None] | None = None) -> None:
         cfg = self.config
         self._loop = asyncio.get_running_loop()
+        self._loop.set_exception_handler(AcceptErrorFilter())
         self._flusher = Flusher(
             cfg.root, self._flushed, cfg.redaction, cfg.sampling, workers=cfg.workers
         )
@@ -163,9 +165,11 @@ class Receiver:
             if cfg.http is not None:
                 sock = self._bind_http()
                 app = HttpApp(self.intake, cfg.max_body, cfg.api_key, self.health, self.liveness)
+                GuardedH11.limit = connection_limit()
                 http_server = _QuietServer(
                     uvicorn.Config(
                         app,
+                        http=GuardedH11,
                         log_level="warning",
                         access_log=False,
                         lifespan="off",
