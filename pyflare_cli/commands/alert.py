@@ -83,12 +83,10 @@ def _check_once(
     loaded: tuple[RuleFile, Config], store: Path | None, at: datetime, notify: bool
 ) -> CheckOutcome:
     from pyflare_cli.alerting.check import run_check
-    from pyflare_cli.store.layout import resolve_store
+    from pyflare_cli.store.layout import read_store
 
     rule_file, cfg = loaded
-    return run_check(
-        resolve_store(store), rule_file, at, cfg.budgets, cfg.price_rules, notify=notify
-    )
+    return run_check(read_store(store), rule_file, at, cfg.budgets, cfg.price_rules, notify=notify)
 
 
 @alert_app.command("check")

@@ -16,13 +16,15 @@ from pyflare_cli.clock import now
 from pyflare_cli.commands.options import (
     ConfigOption,
     FormatOption,
+    GateFormat,
+    GateFormatOption,
     OutputFormat,
     StoreOption,
     UntilOption,
     WhereOption,
 )
 from pyflare_cli.errors import GateFailed, UsageError
-from pyflare_cli.store.layout import resolve_store
+from pyflare_cli.store.layout import read_store
 
 if TYPE_CHECKING:
     from pyflare_cli.analysis.cost.budgets import Budget
@@ -102,7 +104,7 @@ def report(
     if every is not None and every not in EVERY:
         raise UsageError(f"--every {every!r}: use hour, day or week")
     at = now()
-    root = resolve_store(store)
+    root = read_store(store)
     rules, version = price_rules(config, prices)
     window = current_window(since, until, at)
     current = load_spans(root, SpanQuery(*window.query_bounds, where), at, rules)
@@ -164,10 +166,10 @@ def prices_cmd(
     from pyflare_cli.store.scan import scan_spans
 
     rules, version = price_rules(config, prices)
-    root = resolve_store(store)
     if model is not None:
         found = [resolve(provider, model, rules)]
     else:
+        root = read_store(store)
         start = current_window(since, None, now()).start
         pairs = model_pairs(scan_spans(root, start)).sort("model").collect().iter_rows()
         found = resolutions([(p, m) for p, m in pairs], root, rules)
@@ -199,7 +201,7 @@ def top(
 
     rules, _ = price_rules(config, prices)
     at = now()
-    spans = load_spans(resolve_store(store), SpanQuery(since, None, where), at, rules)
+    spans = load_spans(read_store(store), SpanQuery(since, None, where), at, rules)
     frame = (top_spans_by_cost if spans_mode else top_traces_by_cost)(spans, limit).collect()
     emit(frame.drop("cost_micros"), fmt.value, console())
 
@@ -220,56 +222,73 @@ def check(
     fail_projected: Annotated[
         bool, typer.Option("--fail-projected", help="Also fail on budgets projected to exceed.")
     ] = False,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Pass a window without spans (else exit 2).")
+    ] = False,
+    fail_on_unpriced: Annotated[
+        bool, typer.Option("--fail-on-unpriced", help="Fail when a call has tokens but no price.")
+    ] = False,
     since: SinceDefault = "24h",
     until: UntilOption = None,
     where: WhereOption = None,
     store: StoreOption = None,
     config: ConfigOption = None,
     prices: PricesOption = None,
+    fmt: GateFormatOption = GateFormat.table,
 ) -> None:
-    """A CI gate: exit 0 when every limit holds, 1 when one is breached (and by how much).
+    """A CI gate: exit 0 when every limit holds, 1 when one is breached, 2 when the data
+    cannot answer (no store, no spans in the window, an impossible limit).
 
     `--max-total` and `--max-per-request` apply to the `--since` window; `--budget NAME`
-    checks a budget of pyflare.yaml in its own current period.
+    checks a budget of pyflare.yaml in its own current period. `--format json` gives a
+    stable verdict for CI, `--format markdown` a step summary (docs/cost.md).
 
     Example:
 
         pyflare cost check --max-total 50 --max-per-request 0.25 --since 24h
     """
-    import polars as pl
-
-    from pyflare_cli.analysis.cost.budgets import breaches as budget_breaches
-    from pyflare_cli.analysis.cost.pricing import sum_micros
+    from pyflare_cli.analysis.cost.gate import gate_facts
     from pyflare_cli.config.file import load_config
     from pyflare_cli.query.budgets import budget_status
     from pyflare_cli.query.prices import price_rules as rules_of
     from pyflare_cli.query.spans import SpanQuery, load_spans
     from pyflare_cli.query.windows import current_window
-    from pyflare_cli.render.cost import emit_gate, gate_breaches
+    from pyflare_cli.render.cost import cost_verdict, emit_gate
     from pyflare_cli.render.output import console
 
     if max_total is None and max_per_request is None and not budget_names:
         raise UsageError("give --max-total, --max-per-request and/or --budget NAME")
+    for name, limit in (("--max-total", max_total), ("--max-per-request", max_per_request)):
+        if limit is not None and not (0 <= limit < float("inf")):
+            raise UsageError(f"{name} {limit}: a limit is a finite amount of USD, 0 or more")
     cfg = load_config(config)
     chosen = _chosen_budgets(cfg, budget_names) if budget_names else ()
     rules, _ = rules_of(cfg, prices)
     at = now()
-    root = resolve_store(store)
-    breaches: list[str] = []
-    if chosen:
-        statuses = ("exceeded", "projected") if fail_projected else ("exceeded",)
-        breaches += budget_breaches(budget_status(root, chosen, at, rules), statuses)
+    root = read_store(store)
+    statuses = ("exceeded", "projected") if fail_projected else ("exceeded",)
+    budgets = budget_status(root, chosen, at, rules) if chosen else None
     window = current_window(since, until, at)
     spans = load_spans(root, SpanQuery(*window.query_bounds, where), at, rules)
-    stats = spans.select(
-        sum_micros().alias("total"),
-        pl.col("cost_micros").max().alias("largest"),
-    ).collect()
-    total = (stats.item(0, "total") or 0) / 1e6
-    largest = (stats.item(0, "largest") or 0) / 1e6
-    breaches += gate_breaches(total, largest, max_total, max_per_request)
-    emit_gate(console(), breaches, total, largest)
-    if breaches:
+    facts = gate_facts(spans, max_per_request)
+    if facts.spans == 0 and not allow_empty and (max_total is not None or max_per_request):
+        raise UsageError(
+            f"no spans between {window.start:%Y-%m-%d %H:%M} and {window.end:%Y-%m-%d %H:%M} "
+            f"UTC in {root}"
+            + (f" matching {where!r}" if where else "")
+            + " (--allow-empty to pass anyway)"
+        )
+    verdict = cost_verdict(
+        facts,
+        (window.start, window.end),
+        max_total,
+        max_per_request,
+        budgets,
+        statuses,
+        fail_on_unpriced,
+    )
+    emit_gate(console(), verdict, fmt.value)
+    if not verdict.passed:
         raise typer.Exit(GateFailed.exit_code)
 
 
@@ -316,7 +335,7 @@ def budget(
     cfg = load_config(config)
     chosen = _chosen_budgets(cfg, names)
     rules, _ = rules_of(cfg, prices)
-    frame = budget_status(resolve_store(store), chosen, now(), rules)
+    frame = budget_status(read_store(store), chosen, now(), rules)
     emit_budgets(console(), frame, fmt.value)
 
 
@@ -367,7 +386,7 @@ def forecast(
     start = current_window(since, None, at).start
     first_day = (start + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     query = SpanQuery(first_day.isoformat(), today.isoformat(), where)
-    spans = load_spans(resolve_store(store), query, at, rules)
+    spans = load_spans(read_store(store), query, at, rules)
     if by is not None:
         spans = spans.with_columns(pl.col(COLUMNS[by]).alias(by))
     series = fc.daily_series(spans, by).collect()

@@ -135,10 +135,10 @@ def _samples(
     """Reference and current feature frames; exit 2 when a named model has no spans."""
     from pyflare_cli.query.drift_samples import features_of, model_sample
     from pyflare_cli.query.windows import current_window
-    from pyflare_cli.store.layout import resolve_store
+    from pyflare_cli.store.layout import read_store
 
     at = now()
-    root = resolve_store(store)
+    root = read_store(store)
     window = current_window(since, until, at)
     ref, ref_label = _reference_frame(
         root, plan, baseline, reference, reference_days, window, where, at, model, rules
@@ -329,12 +329,12 @@ def baseline_save(
     from pyflare_cli.config.file import load_config
     from pyflare_cli.query.drift_samples import model_sample, save_baseline
     from pyflare_cli.query.windows import current_window, parse_range
-    from pyflare_cli.store.layout import resolve_store
+    from pyflare_cli.store.layout import read_store
 
     if bool(model) == all_models:
         raise UsageError("name a model with --model, or use --all-models")
     at = now()
-    root = resolve_store(store)
+    root = read_store(store)
     window = (
         parse_range(reference, at, "--reference") if reference else current_window(since, until, at)
     )

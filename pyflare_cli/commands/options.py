@@ -16,6 +16,21 @@ class OutputFormat(StrEnum):
     markdown = "markdown"
 
 
+class GateFormat(StrEnum):
+    """What a gate prints: its text, a stable JSON verdict, or a CI step summary."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+GateFormatOption = Annotated[
+    GateFormat,
+    typer.Option(
+        "--format", "-f", help="table, json (the verdict) or markdown.", case_sensitive=False
+    ),
+]
+
 StoreOption = Annotated[
     Path | None,
     typer.Option(

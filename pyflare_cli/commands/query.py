@@ -10,7 +10,7 @@ import typer
 
 from pyflare_cli.commands.options import StoreOption
 from pyflare_cli.errors import UsageError
-from pyflare_cli.store.layout import resolve_store
+from pyflare_cli.store.layout import read_store
 
 HELP = """Run read-only SQL over the store; the table is `spans`.
 
@@ -58,7 +58,7 @@ def query(
         raise UsageError("--format parquet needs --output FILE")
     if not _READ_ONLY.match(sql) or ";" in sql.strip().rstrip(";"):
         raise UsageError("only one read-only SELECT or WITH statement is allowed")
-    root = resolve_store(store)
+    root = read_store(store)
     spans = priced(scan_spans(root), root)
     context = pl.SQLContext({"spans": spans})
     try:

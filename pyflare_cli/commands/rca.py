@@ -114,7 +114,7 @@ def rca(
     from pyflare_cli.query.windows import baseline_window, current_window
     from pyflare_cli.render.output import console
     from pyflare_cli.render.rca_report import emit_report
-    from pyflare_cli.store.layout import resolve_store
+    from pyflare_cli.store.layout import read_store
 
     metric = _check_metric(metric)
     if correction not in ("fdr", "bonferroni"):
@@ -127,7 +127,7 @@ def rca(
     if fmt is OutputFormat.csv:
         raise UsageError("--format csv: the report has sections; use table, json or markdown")
     at = now()
-    root = resolve_store(store)
+    root = read_store(store)
     target_window = current_window(since, until, at)
     start, end = target_window.start, target_window.end
     rules = load_config(config).price_rules

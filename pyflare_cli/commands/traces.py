@@ -18,7 +18,7 @@ from pyflare_cli.commands.options import (
 )
 from pyflare_cli.errors import UsageError
 from pyflare_cli.render.units import count, duration, money
-from pyflare_cli.store.layout import resolve_store
+from pyflare_cli.store.layout import read_store
 
 if TYPE_CHECKING:
     import polars as pl
@@ -66,7 +66,7 @@ def traces(
 
     if sort not in SORTS:
         raise UsageError(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
-    spans = load_spans(resolve_store(store), SpanQuery(since, until, where), now())
+    spans = load_spans(read_store(store), SpanQuery(since, until, where), now())
     result = list_traces(spans, sort, limit)
     if fmt is not OutputFormat.table:
         emit(result, fmt.value, console())
@@ -120,7 +120,7 @@ def show(
     from pyflare_cli.render.waterfall import Waterfall, render_breakdown
     from pyflare_cli.store.scan import scan_spans
 
-    root = resolve_store(store)
+    root = read_store(store)
     matches = trace_ids_with_prefix(scan_spans(root), trace_id).collect()
     ids = matches.get_column("trace_id").to_list()
     if not ids:

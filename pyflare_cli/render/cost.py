@@ -22,7 +22,9 @@ from pyflare_cli.render.units import count, money
 
 if TYPE_CHECKING:
     from pyflare_cli.analysis.cost.forecast import Backtest, Total
+    from pyflare_cli.analysis.cost.gate import GateFacts
     from pyflare_cli.analysis.cost.pricing import Resolution
+    from pyflare_cli.render.verdict import Verdict
 
 RATE_KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")
 
@@ -88,6 +90,7 @@ def _spend_columns(result: pl.DataFrame, groups: list[str], every: str | None) -
     columns += [
         _as_text("cost_usd", money),
         pl.col("requests"),
+        pl.col("failed"),
         _as_text("input_tokens", count),
         _as_text("output_tokens", count),
         _as_text("cached_tokens", count),
@@ -179,29 +182,120 @@ def emit_budgets(out: Console, frame: pl.DataFrame, fmt: str) -> None:
     emit(shown, "table", out)
 
 
-def gate_breaches(
-    total: float, largest: float, max_total: float | None, max_per_request: float | None
-) -> list[str]:
-    """``cost check``: what each breached limit says (empty when every limit holds)."""
-    breaches = []
-    if max_total is not None and total > max_total:
-        breaches.append(
-            f"total {money(total)} is over --max-total {money(max_total)} "
-            f"by {money(total - max_total)} ({total / max_total:.0%})"
+def cost_verdict(
+    facts: GateFacts,
+    window: tuple[datetime, datetime],
+    max_total: float | None,
+    max_per_request: float | None,
+    budgets: pl.DataFrame | None,
+    budget_statuses: Sequence[str],
+    fail_on_unpriced: bool,
+) -> Verdict:
+    """``cost check``: one check per limit, with the groups or calls that broke it."""
+    from pyflare_cli.analysis.cost.budgets import breaches as budget_lines
+    from pyflare_cli.render.verdict import Check, Verdict
+
+    total, largest = facts.total_micros / 1e6, facts.largest_micros / 1e6
+    checks = []
+    if max_total is not None:
+        over = total > max_total
+        checks.append(
+            Check(
+                "max_total",
+                not over,
+                max_total,
+                total,
+                "usd",
+                f"over by {money(total - max_total)}" if over else "",
+                facts.top_models.to_dicts() if over else (),
+            )
         )
-    if max_per_request is not None and largest > max_per_request:
-        breaches.append(
-            f"a call costs {money(largest)}, over --max-per-request {money(max_per_request)}"
+    if max_per_request is not None:
+        over = largest > max_per_request
+        checks.append(
+            Check(
+                "max_per_request",
+                not over,
+                max_per_request,
+                largest,
+                "usd",
+                f"{facts.over_limit.height} call(s) over the limit" if over else "",
+                facts.over_limit.to_dicts(),
+            )
         )
-    return breaches
+    frame = budgets if budgets is not None else pl.DataFrame()
+    for i, row in enumerate(frame.iter_rows(named=True)):
+        (line,) = budget_lines(frame.slice(i, 1), (row["status"],))
+        checks.append(
+            Check(
+                f"budget {row['name']}",
+                row["status"] not in budget_statuses,
+                row["limit_micros"] / 1e6,
+                row["spent_micros"] / 1e6,
+                "usd",
+                f"{row['status']}: {line}",
+            )
+        )
+    warnings = []
+    if facts.spans == 0:
+        warnings.append("no spans in the window: nothing was checked (--allow-empty)")
+    if facts.unpriced:
+        estimate = (
+            f"; they would add about {money(facts.estimate_micros / 1e6)} "
+            "(estimate at this window's average price per token)"
+            if facts.estimate_micros is not None
+            else ""
+        )
+        most = (
+            " - most calls are unpriced, the total is not trustworthy"
+            if (facts.unpriced * 2 > facts.requests)
+            else ""
+        )
+        warnings.append(
+            f"{facts.unpriced} span(s) report tokens but have no price{estimate}{most}; "
+            "see pyflare cost prices --missing"
+        )
+        if fail_on_unpriced:
+            checks.append(
+                Check("unpriced", False, 0, facts.unpriced, "count", "--fail-on-unpriced")
+            )
+    if facts.cache_excess:
+        warnings.append(
+            f"{facts.cache_excess} span(s) report more cache read + write tokens than input "
+            f"tokens (e.g. span {facts.cache_example}); their plain input is taken as 0"
+        )
+    return Verdict(
+        "cost check",
+        checks,
+        window[0].isoformat(),
+        window[1].isoformat(),
+        warnings,
+        {"spans": facts.spans, "requests": facts.requests, "total_usd": total},
+    )
 
 
-def emit_gate(out: Console, breaches: Sequence[str], total: float, largest: float) -> None:
-    """``cost check``: a FAIL line per breach, or the totals that passed."""
-    for line in breaches:
-        out.print(f"FAIL {line}", soft_wrap=True)
-    if not breaches:
-        out.print(f"ok: total {money(total)}, largest call {money(largest)}", soft_wrap=True)
+def emit_gate(out: Console, verdict: Verdict, fmt: str) -> None:
+    """``cost check``: a FAIL line per breach, or the totals that passed; or JSON/Markdown."""
+    from pyflare_cli.render.verdict import emit_verdict
+
+    if emit_verdict(out, verdict, fmt):
+        return
+    for check in verdict.checks:
+        if not check.passed:
+            limit = money(check.limit) if check.unit == "usd" else str(check.limit)
+            value = money(check.value) if check.unit == "usd" else str(check.value)
+            out.print(f"FAIL {check.name}: {value} (limit {limit}) {check.detail}", soft_wrap=True)
+            for row in check.offending[:5]:
+                cells = (f"{k}={money(v) if k.endswith('usd') else v}" for k, v in row.items())
+                out.print("  " + ", ".join(cells), markup=False)
+    for line in verdict.warnings:
+        out.print(f"warning: {line}", soft_wrap=True, markup=False)
+    if verdict.passed:
+        total = verdict.extra.get("total_usd", 0.0)
+        out.print(
+            f"ok: total {money(total)} over {verdict.extra.get('requests', 0)} request(s)",
+            soft_wrap=True,
+        )
 
 
 def emit_backtest(out: Console, result: Backtest, level: float) -> None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pyflare_cli.errors import UsageError
+
 DEFAULT_STORE = ".pyflare"
 STORE_ENV = "PYFLARE_STORE"
 PART_PREFIX = "part-"
@@ -22,6 +24,20 @@ def resolve_store(option: str | Path | None) -> Path:
         return Path(option)
     env = os.environ.get(STORE_ENV)
     return Path(env) if env else Path(DEFAULT_STORE)
+
+
+def read_store(option: str | Path | None) -> Path:
+    """The store a reading command looks at; one that does not exist is exit 2.
+
+    Every command that reads a store (cost, traces, query, drift, rca, alert check, tui)
+    resolves it here, so a typo in ``--store`` never reads as an empty store that passes
+    a gate.
+    """
+    root = resolve_store(option)
+    if not root.is_dir():
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise UsageError(f"store {root} {what} (give --store or set {STORE_ENV})")
+    return root
 
 
 @dataclass(frozen=True)

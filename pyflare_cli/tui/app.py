@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from pyflare_cli.clock import now as clock_now
 from pyflare_cli.config.file import Config, load_config
 from pyflare_cli.query.spans import SpanQuery
-from pyflare_cli.store.layout import resolve_store
+from pyflare_cli.store.layout import read_store, resolve_store
 from pyflare_cli.tui.colours import ServiceColours
 from pyflare_cli.tui.messages import CompareTraces, OpenTrace
 from pyflare_cli.tui.model.data import TraceSource
@@ -136,7 +136,7 @@ def create_app(
     A bad ``since`` or config raises :class:`~pyflare_cli.errors.UsageError` here, before
     the app starts; a bad ``where`` is shown in the app's search bar.
     """
-    root = resolve_store(store)
+    root = read_store(store)
     settings = config if isinstance(config, Config) else load_config(config)
     clock: Callable[[], datetime] = (lambda: now) if now is not None else clock_now
     SpanQuery(since=since).bounds(clock())  # validates --since

@@ -71,8 +71,8 @@ def test_check_exit_codes(demo_store: Path) -> None:
     assert ok.exit_code == 0 and ok.stdout.startswith("ok:")
     over = invoke("cost", "check", "--max-total", "0.01", "--max-per-request", "0.000001", *store)
     assert over.exit_code == 1
-    assert "FAIL total" in over.stdout and "over --max-total $0.01" in over.stdout
-    assert "FAIL a call costs" in over.stdout
+    assert "FAIL max_total" in over.stdout and "(limit $0.01) over by" in over.stdout
+    assert "FAIL max_per_request" in over.stdout
     assert invoke("cost", "check", *store).exit_code == 2
 
 

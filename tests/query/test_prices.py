@@ -115,7 +115,7 @@ def test_drift_and_alert_drift_checks_price_with_the_config_rules(
         "groups:\n  - name: g\n    rules:\n      - alert: Drift\n"
         "        drift: {model: gpt-4o-mini}\n"
     )
-    common = ["--store", str(tmp_path / "store"), "--config", str(config)]
+    common = ["--store", str(tmp_path), "--config", str(config)]
     env = {"PYFLARE_NOW": "2026-11-20T12:00:00+00:00"}
     for args in (
         ["drift", "--model", "gpt-4o-mini"],

@@ -123,7 +123,7 @@ def _alert_rules(tmp_path: Path, window: str, days: int) -> Path:
 def _commands(
     tmp_path: Path, since: str, until: str | None, days: int
 ) -> dict[str, tuple[str, ...]]:
-    store = ("--store", str(tmp_path / "store"))
+    store = ("--store", str(tmp_path))  # an existing (empty) store
     bound = ("--until", until) if until else ()
     at = f"{until}T00:00:00+00:00" if until else NOW
     alert_window = "0s" if days == 0 else f"{days}d"
@@ -180,7 +180,7 @@ def test_cost_rca_drift_and_alerts_agree_on_the_previous_window(
 
 
 def test_the_cost_gate_does_not_pass_on_an_empty_window(pyflare: Pyflare, tmp_path: Path) -> None:
-    store = ("--store", str(tmp_path / "store"))
+    store = ("--store", str(tmp_path))  # an existing (empty) store
     result = pyflare("cost", "check", "--max-total", "1", "--since", "1h", "--until", "2h", *store)
     assert result.exit_code == 2 and "the window is empty" in result.stderr
 

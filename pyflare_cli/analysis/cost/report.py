@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from pyflare_cli.analysis.cost.gate import is_failed, is_request
 from pyflare_cli.analysis.cost.pricing import has_usage, sum_micros
+from pyflare_cli.analysis.traces.ancestry import with_ancestry
 
 DIMENSIONS = {
     "model": "model",
@@ -16,12 +18,14 @@ DIMENSIONS = {
     "service": "service_name",
     "user": "user_id",
     "session": "session_id",
-    "agent": "agent_name",
-    "tool": "tool_name",
+    "agent": "agent",
+    "tool": "tool",
     "environment": "environment",
 }
-TRACE_WIDE = ("user_id", "session_id", "agent_name", "environment")
+TRACE_WIDE = ("user_id", "session_id", "environment")
 """Columns an LLM call inherits from its trace when it does not carry them itself."""
+BY_ANCESTRY = ("agent", "tool")
+"""Dimensions of the nearest agent/tool span above a call (analysis.traces.ancestry)."""
 EVERY = {"hour": "1h", "day": "1d", "week": "1w"}
 
 
@@ -43,10 +47,10 @@ def attributed(spans: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _aggregates() -> list[pl.Expr]:
-    calls = pl.col("model").is_not_null() | pl.col("cost_micros").is_not_null()
     return [
         sum_micros().alias("cost_micros"),
-        calls.sum().alias("requests"),
+        is_request().sum().alias("requests"),
+        (is_request() & is_failed()).sum().alias("failed"),
         pl.col("input_tokens").sum().alias("input_tokens"),
         pl.col("output_tokens").sum().alias("output_tokens"),
         pl.col("cache_read_tokens").sum().alias("cached_tokens"),
@@ -61,11 +65,9 @@ def cost_table(spans: pl.LazyFrame, by: list[str], every: str | None = None) -> 
     Adds cost per request, per 1K tokens and the share of the total.
     """
     keys = [dimension_expr(name) for name in by]
-    frame = (
-        attributed(spans)
-        if any(n in ("user", "session", "agent", "environment") for n in by)
-        else spans
-    )
+    frame = attributed(spans) if any(n in ("user", "session", "environment") for n in by) else spans
+    if any(n in BY_ANCESTRY for n in by):
+        frame = with_ancestry(frame)
     if every is not None:
         frame = frame.with_columns(pl.col("start_time").dt.truncate(EVERY[every]).alias("period"))
         keys = [pl.col("period"), *keys]
@@ -79,8 +81,10 @@ def cost_table(spans: pl.LazyFrame, by: list[str], every: str | None = None) -> 
         (pl.col("cost_micros") / total).alias("share"),
     )
     table = table.filter((pl.col("requests") > 0) | (pl.col("cost_micros") != 0))
-    order = (["period"] if every else []) + ["cost_micros"]
-    return table.sort(order, descending=[False] * (len(order) - 1) + [True], nulls_last=True)
+    # Ties are broken by the group keys, so one store always prints one table.
+    order = [*(["period"] if every else []), "cost_micros", *by]
+    descending = [False] * (1 if every else 0) + [True] + [False] * len(by)
+    return table.sort(order, descending=descending, nulls_last=True)
 
 
 def with_change(current: pl.LazyFrame, previous: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
@@ -117,7 +121,7 @@ def top_traces_by_cost(spans: pl.LazyFrame, limit: int) -> pl.LazyFrame:
             pl.col("start_time").min(),
             pl.col("service_name").sort_by(root).first().alias("root_service"),
             pl.col("name").sort_by(root).first().alias("root_name"),
-            pl.col("model").is_not_null().sum().alias("calls"),
+            is_request().sum().alias("calls"),
             pl.col("model").drop_nulls().unique().sort().alias("models"),
         )
         .filter(pl.col("cost_micros") > 0)
