@@ -46,7 +46,9 @@ def query(
 ) -> None:
     import polars as pl
 
+    from pyflare_cli.clock import now
     from pyflare_cli.query.prices import priced
+    from pyflare_cli.query.sql import run_sql
     from pyflare_cli.render.output import console, emit
     from pyflare_cli.store.scan import scan_spans
 
@@ -58,25 +60,34 @@ def query(
         raise UsageError("--format parquet needs --output FILE")
     if not _READ_ONLY.match(sql) or ";" in sql.strip().rstrip(";"):
         raise UsageError("only one read-only SELECT or WITH statement is allowed")
+    if output is not None:
+        _check_output(output)
     root = read_store(store)
     spans = priced(scan_spans(root), root)
-    context = pl.SQLContext({"spans": spans})
     try:
-        result = context.execute(sql, eager=False)
-        if limit:
-            result = result.head(limit)
-        frame = result.collect()
+        frame = run_sql(spans, sql, now(), limit)
     except (pl.exceptions.PolarsError, ValueError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "Map(" in message:
+            message += "; read an attribute with attr('key') or attributes['key']"
         raise UsageError(f"SQL error: {message}") from None
-    if fmt == "parquet":
-        assert output is not None
-        frame.write_parquet(output)
-        typer.echo(f"wrote {frame.height} rows to {output}")
-        return
     if output is not None:
-        with open(output, "w", encoding="utf-8") as handle:
-            emit(frame, fmt, console(handle))
+        try:
+            if fmt == "parquet":
+                frame.write_parquet(output)
+            else:
+                with open(output, "w", encoding="utf-8") as handle:
+                    emit(frame, fmt, console(handle))
+        except OSError as exc:
+            raise UsageError(f"--output {output}: cannot write it ({exc.strerror})") from None
         typer.echo(f"wrote {frame.height} rows to {output}")
         return
     emit(frame, fmt, console())
+
+
+def _check_output(output: Path) -> None:
+    """Exit 2 naming ``--output`` when its folder is missing or it is a folder."""
+    if output.is_dir():
+        raise UsageError(f"--output {output}: is a folder; give a file name")
+    if not output.parent.is_dir():
+        raise UsageError(f"--output {output}: the folder {output.parent} does not exist")
