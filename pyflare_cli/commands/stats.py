@@ -23,7 +23,7 @@ from pyflare_cli.commands.options import (
     WhereOption,
 )
 from pyflare_cli.errors import GateFailed, UsageError
-from pyflare_cli.store.layout import resolve_store
+from pyflare_cli.store.layout import read_store
 
 DIMENSIONS = (
     *("model", "provider", "service", "operation", "user", "session"),
@@ -137,7 +137,7 @@ def stats(
         series=fmt is OutputFormat.table and every is None,
     )
     at = now()
-    result = load_stats(resolve_store(store), request, at, rules)
+    result = load_stats(read_store(store), request, at, rules)
     if sort != "requests":
         column = "cost_usd" if sort == "cost" else sort
         result = replace(result, table=result.table.sort(column, descending=True, nulls_last=True))
