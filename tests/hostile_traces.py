@@ -38,7 +38,7 @@ NOW_ISO = NOW.isoformat()
 START_NS = int(datetime(2026, 11, 20, 11, 0, tzinfo=UTC).timestamp() * 1e9)
 
 
-def _record(count: int) -> bytes:
+def record(count: int) -> bytes:
     """``count`` traces of three spans each, as one OTLP protobuf request."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource.create({"service.name": SERVICE, BOLD: CLOSE}))
@@ -82,7 +82,7 @@ def hostile_store(root: Path, traces: int = 3) -> Path:
 
     root.parent.mkdir(parents=True, exist_ok=True)
     dump = root.parent / "hostile.pb"
-    dump.write_bytes(_record(traces))
+    dump.write_bytes(record(traces))
     result = CliRunner().invoke(
         app, ["ingest", str(dump), "--store", str(root)], env={"PYFLARE_NOW": NOW_ISO}
     )

@@ -97,7 +97,11 @@ class PyflareApp(App[None]):
             while self.screen is not shown:
                 self.pop_screen()
             if not shown.focus_span(message.span_id):
-                self.notify(f"span {message.span_id} is not in this trace", severity="warning")
+                self.notify(
+                    f"span {message.span_id} is not in this trace",
+                    severity="warning",
+                    markup=False,
+                )
             return
         self.push_screen(WaterfallScreen(message.trace_id, message.span_id))
 

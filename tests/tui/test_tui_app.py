@@ -116,6 +116,7 @@ def test_bad_where_option_and_empty_store_are_shown_in_the_app(
         assert "No spans in the store" in text_of(pilot, "#list-message")
         await press(pilot, "enter", "s", "c")  # nothing to open, sort or mark: no crash
 
+    (tmp_path / "empty").mkdir()  # a store that does not exist is exit 2 (read_store)
     drive(make_app(store=tmp_path / "empty"), empty)
 
 

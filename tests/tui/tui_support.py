@@ -152,6 +152,12 @@ def plain(widget: Static, width: int = 200) -> str:
     return console.export_text()
 
 
+def screen_text(pilot: Pilot[Any]) -> str:
+    """What the current screen shows, as plain text lines (the compositor's own strips)."""
+    strips = pilot.app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips) + "\n"
+
+
 async def settle(pilot: Pilot[Any]) -> None:
     """Wait until no worker is pending or running for three refreshes in a row, so that a
     worker a screen starts on mount (still pending) is not missed."""

@@ -113,6 +113,18 @@ class TraceSource:
         """Whether the store holds any span file at all."""
         return bool(StoreLayout(self.root).span_files())
 
+    def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        """The store's part list with sizes and times: it changes exactly when a commit,
+        compaction or prune changes what a scan reads (a few stat calls, no Parquet)."""
+        out: list[tuple[str, int, int]] = []
+        for path in StoreLayout(self.root).span_files():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # compacted away between the listing and the stat
+                continue
+            out.append((str(path), stat.st_size, stat.st_mtime_ns))
+        return tuple(out)
+
     def services(self) -> list[str]:
         """Every service name in the store (for colours), sorted."""
         frame = scan_spans(self.root).select("service_name").unique().collect()

@@ -79,7 +79,7 @@ class CompareScreen(PyflareScreen[None]):
 
     def compose(self) -> ComposeResult:
         waiting = f"comparing {self.first[:12]} (A) with {self.second[:12]} (B)…"
-        yield Static(waiting, id="cmp-title", classes="title")
+        yield Static(Text(waiting), id="cmp-title", classes="title")
         yield DataTable(id="cmp-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="cmp-changes"):
             yield Static(id="cmp-detail")

@@ -151,7 +151,7 @@ class DetailScreen(Screen[None]):
             )
             name = str(event.get("name") or "")
             style = ERROR if name == "exception" else "bold"
-            table.add_row(f"+{at}", Text(name, style=style), attrs)
+            table.add_row(Text(f"+{at}"), Text(name, style=style), Text(attrs))
         return table
 
     def _links(self) -> OptionList:

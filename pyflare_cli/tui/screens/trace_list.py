@@ -4,6 +4,12 @@ Loading happens in worker threads, page by page (the next page when the cursor n
 end), so the screen paints at once and stays responsive on a store of a million spans.
 A generation counter drops results that arrive after the query or sort changed. Facet
 counts load after the first page, so that they never delay it.
+
+With ``--follow`` the screen checks the store's part list every tick (a few ``stat``
+calls) and reloads only when it changed: then the rows already loaded are replaced in one
+go by as many rows of the new ranking, the cursor stays on its trace at the same place on
+screen, new traces are marked ``+``, and facets are counted again. An unchanged store
+costs no scan, no repaint and no "loading…".
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from pyflare_cli.tui.widgets.trace_table import MARK, TraceTable
 
 PAGE_SIZE = 200
 PREFETCH = 20
+ALL_ROWS = 1 << 40
 """Load the next page when the cursor is this close to the last loaded row."""
 ASCENDING_FIRST = {"root", "models", "trace"}
 """Columns whose first click sorts A to Z; the others start largest (or latest) first."""
@@ -61,6 +68,10 @@ class TraceListScreen(PyflareScreen[None]):
         self.facets: Facets | None = None
         self._keep: str | None = None
         self._timer: Timer | None = None
+        self._fingerprint: object = None
+        self.reloads = 0
+        """How many times the list was (re)loaded from the store: a follow test counts it."""
+        self.new_traces = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="list-title", classes="title")
@@ -120,6 +131,8 @@ class TraceListScreen(PyflareScreen[None]):
     def _load_page(self, generation: int, query: str, sort: SortKey, offset: int) -> None:
         try:
             self.pyflare.prime_colours()
+            if offset == 0:
+                self._fingerprint = self.pyflare.source.fingerprint()
             page = self.pyflare.source.page(query, sort, offset, PAGE_SIZE)
         except Exception as exc:  # shown in the app, never as a traceback
             self.app.call_from_thread(self._failed, generation, exc)
@@ -135,9 +148,39 @@ class TraceListScreen(PyflareScreen[None]):
             return
         self.app.call_from_thread(self._show_facets, generation, facets)
 
+    @work(thread=True, group="follow", exclusive=True)
+    def _follow(self, generation: int, query: str, sort: SortKey, rows: int, force: bool) -> None:
+        """Reload the rows on screen when the store changed (or ``force``), in place."""
+        source = self.pyflare.source
+        fingerprint = source.fingerprint()
+        if fingerprint == self._fingerprint and not force:
+            return
+        try:
+            source.invalidate()
+            page = source.page(query, sort, 0, max(rows, PAGE_SIZE))
+        except Exception as exc:  # shown in the app, never as a traceback
+            self.app.call_from_thread(self._failed, generation, exc)
+            return
+        self.app.call_from_thread(self._replace_rows, generation, page, fingerprint)
+
+    def _replace_rows(self, generation: int, page: TracePage, fingerprint: object) -> None:
+        """Swap in ``page`` for the loaded rows, keeping the cursor's trace where it was."""
+        if generation != self.generation:
+            return
+        self._fingerprint = fingerprint
+        self.reloads += 1
+        table = self.table
+        before = set(table.loaded_ids())
+        self.new_traces = table.replace(page.rows, fresh=bool(before), previous=before)
+        self.total = page.total
+        self._load_facets(generation, self.query_text)
+        self._message(None if self.total else "No traces in this range.")
+        self._status()
+
     def _show_page(self, generation: int, page: TracePage) -> None:
         if generation != self.generation:
             return
+        self.reloads += page.offset == 0
         self.busy = False
         self.total = page.total
         table = self.table
@@ -175,7 +218,7 @@ class TraceListScreen(PyflareScreen[None]):
 
     def _message(self, text: str | None) -> None:
         message = self.query_one("#list-message", Static)
-        message.update(text or "")
+        message.update(Text(text or ""))
         message.display = bool(text)
 
     def _status(self) -> None:
@@ -186,9 +229,11 @@ class TraceListScreen(PyflareScreen[None]):
             parts.append("loading…")
         if self.pyflare.follow:
             parts.append("‖ paused (p resumes)" if self.paused else "● live")
+            if self.new_traces:
+                parts.append(f"+{self.new_traces:,} new")
         if self.table.marked:
             parts.append(f"compare: {self.table.marked[:12]} marked")
-        self.query_one("#list-status", Static).update(" · ".join(parts))
+        self.query_one("#list-status", Static).update(Text(" · ".join(parts)))
         source = self.pyflare.source
         title = Text("pyflare ", style="bold")
         title.append(f"traces in {source.root.name}")
@@ -199,8 +244,18 @@ class TraceListScreen(PyflareScreen[None]):
     def _tick(self) -> None:
         if self.paused or not self.is_current or self.busy:
             return
-        self.pyflare.source.invalidate()
-        self.reload(keep=self.table.trace_id)
+        self.follow_now()
+
+    def follow_now(self, force: bool = False) -> None:
+        """Check the store now; reload the loaded rows in place if it changed."""
+        if not self.bar.validate(self.query_text) or not self.pyflare.source.has_spans():
+            if force:
+                self.reload()
+            return
+        rows = self.table.row_count
+        # Everything was loaded: keep it so (new traces included); else as many rows.
+        rows = ALL_ROWS if rows >= self.total else rows
+        self._follow(self.generation, self.query_text, self.sort, rows, force)
 
     # -- events -------------------------------------------------------------------------
 
@@ -263,8 +318,7 @@ class TraceListScreen(PyflareScreen[None]):
         self.toggle_class("-no-facets")
 
     def action_refresh(self) -> None:
-        self.pyflare.source.invalidate()
-        self.reload(keep=self.table.trace_id)
+        self.follow_now(force=True)
 
     def action_pause(self) -> None:
         if not self.pyflare.follow:

@@ -65,7 +65,7 @@ class WaterfallScreen(PyflareScreen[None]):
         self.find_history = QueryHistory()
 
     def compose(self) -> ComposeResult:
-        yield Static(f"trace {self.trace_id}", id="wf-title", classes="title")
+        yield Static(Text(f"trace {self.trace_id}"), id="wf-title", classes="title")
         yield WaterfallView(id="waterfall")
         yield Static("loading the trace…", id="wf-message", classes="message")
         with Horizontal(id="wf-find"):
@@ -188,7 +188,7 @@ class WaterfallScreen(PyflareScreen[None]):
             self.query_one("#find-count", Static).update(Text(f"✖ {exc}", style="red"))
             return
         label = f"{found:,} match" + ("" if found == 1 else "es") if m.query else ""
-        self.query_one("#find-count", Static).update(label)
+        self.query_one("#find-count", Static).update(Text(label))
         view = self.view
         view.refresh()
         view.focus()

@@ -23,7 +23,7 @@ def key_values(pairs: list[tuple[str, str]], *, title: str | None = None) -> Tab
         table.title_justify = "left"
         table.title_style = "bold"
     for key, value in pairs:
-        table.add_row(key, Text(value))
+        table.add_row(Text(key), Text(value))
     if not pairs:
         table.add_row(Text("none", style="dim"), "")
     return table

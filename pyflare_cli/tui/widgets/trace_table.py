@@ -82,6 +82,8 @@ class TraceTable(DataTable[Text]):
         self.colour = colour
         self.sort_key = SortKey()
         self.marked: str | None = None
+        self.fresh: set[str] = set()
+        """Traces that arrived with the last follow reload (marked ``+``)."""
 
     def reset(self, sort: SortKey) -> None:
         """Drop all rows and show the headers with ``sort``'s arrow."""
@@ -95,12 +97,36 @@ class TraceTable(DataTable[Text]):
                 label.append(" ▼" if sort.descending else " ▲", style="bold")
             self.add_column(label, key=key, width=max(widths[key], label.cell_len))
 
+    def _mark(self, trace_id: str) -> Text:
+        if trace_id == self.marked:
+            return Text("●", style="bold yellow")
+        return Text("+", style="bold green") if trace_id in self.fresh else Text(" ")
+
     def append(self, rows: pl.DataFrame) -> None:
         for row in rows.iter_rows(named=True):
             trace_id = str(row["trace_id"])
             cells = row_cells(row, self.colour, self.root_width)
-            mark = Text("●", style="bold yellow") if trace_id == self.marked else Text(" ")
-            self.add_row(mark, *(cells[key] for key in LIST_COLUMNS), key=trace_id)
+            self.add_row(self._mark(trace_id), *(cells[key] for key in LIST_COLUMNS), key=trace_id)
+
+    def loaded_ids(self) -> list[str]:
+        return [str(key.value) for key in self.rows]
+
+    def replace(self, rows: pl.DataFrame, *, fresh: bool, previous: set[str]) -> int:
+        """Show ``rows`` instead of the loaded ones; the cursor's trace keeps its place on
+        screen (or the cursor its row, when that trace is gone). With ``fresh``, rows not in
+        ``previous`` are marked new. The number of new rows."""
+        current, row, top = self.trace_id, self.cursor_row, self.scroll_y
+        ids = [str(i) for i in rows.get_column("trace_id").to_list()]
+        self.fresh = {i for i in ids if i not in previous} if fresh else set()
+        self.clear()
+        self.append(rows)
+        target = (
+            self.get_row_index(current) if current is not None and current in self.rows else row
+        )
+        target = max(0, min(target, self.row_count - 1))
+        self.move_cursor(row=target, animate=False, scroll=False)
+        self.scroll_to(y=max(0.0, top + target - row), animate=False, immediate=True)
+        return len(self.fresh)
 
     @property
     def root_width(self) -> int:
