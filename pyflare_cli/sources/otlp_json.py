@@ -26,11 +26,10 @@ from pyflare_cli.sources.raw import (
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-MAX_DEPTH = 128
-"""The deepest JSON nesting a document may have: an OTLP request needs about 12 levels, plus
-3 per level of nested arrayValue/kvlistValue. Deeper documents are refused as a whole, the
-same way wherever they are read (the receiver before its answer, ingest, the flusher), not
-at whatever depth Python's recursion limit happens to give out."""
+MAX_VALUE_DEPTH = 32
+"""The deepest nesting of arrayValue/kvlistValue in an attribute value. A deeper value
+refuses its span, the same way wherever it is read (the receiver before its answer,
+ingest, the flusher), not at whatever depth Python's recursion limit gives out."""
 DECODE_ERRORS = (TypeError, ValueError, AttributeError, OverflowError, RecursionError)
 """What decoding a malformed part of a document can raise; the part is refused, never the call."""
 
@@ -47,20 +46,23 @@ def load(payload: bytes | str) -> Any:
     """Parse one OTLP/JSON payload: the one parser of the receiver, ingest and the flusher.
 
     Beyond :func:`json.loads`: ``NaN``/``Infinity`` and numbers that overflow a double
-    (``1e400``) are refused, nesting is bounded by :data:`MAX_DEPTH`, and lone UTF-16
-    surrogates (valid JSON escapes, but no UTF-8 string can hold them) become U+FFFD.
+    (``1e400``) are refused, a document nested past the parser's recursion limit (about
+    1,000 levels) is refused with that reason instead of raising ``RecursionError``, and
+    lone UTF-16 surrogates (valid JSON escapes, but no UTF-8 string can hold them) become
+    U+FFFD. The decoder bounds the depth it reads (:data:`MAX_VALUE_DEPTH`); checking the
+    depth of every document here cost more than the decoding itself.
     """
     try:
         document = json.loads(payload, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
-        raise BadDocument(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+        raise BadDocument("JSON nested too deeply (about 1,000 levels or more)") from None
     raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
-    fix = _SURROGATE_ESCAPE.search(raw) is not None
+    if _SURROGATE_ESCAPE.search(raw) is None:
+        return document
     if isinstance(document, dict | list):
-        _inspect(document, fix)
-    elif fix and isinstance(document, str):
-        document = _SURROGATE.sub("\ufffd", document)
-    return document
+        _replace_surrogates(document)
+        return document
+    return _clean(document)
 
 
 def _no_constant(name: str) -> Any:
@@ -74,26 +76,32 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def _inspect(document: dict[str, Any] | list[Any], fix: bool) -> None:
-    """Check the nesting depth without recursion; with ``fix``, replace lone surrogates."""
-    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(document, 1)]
+def _replace_surrogates(document: dict[str, Any] | list[Any]) -> None:
+    """Replace lone surrogates in every key and string, in place, without recursion."""
+    stack: list[dict[str, Any] | list[Any]] = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            fixed = {_clean(k): _clean(v) for k, v in node.items()}
+            node.clear()
+            node.update(fixed)
+            children: Any = node.values()
+        else:
+            node[:] = [_clean(v) for v in node]
+            children = node
+        stack.extend(c for c in children if isinstance(c, dict | list))
+
+
+def _deeper_than(value: list[Any], limit: int) -> bool:
+    """Whether a plain JSON value nests more than ``limit`` levels (without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise BadDocument(f"JSON nested deeper than {MAX_DEPTH} levels")
-        if isinstance(node, dict):
-            if fix:
-                fixed = {_clean(k): _clean(v) for k, v in node.items()}
-                node.clear()
-                node.update(fixed)
-            children = node.values()
-        else:
-            if fix:
-                node[:] = [_clean(v) for v in node]
-            children = node  # type: ignore[assignment]
-        for child in children:
-            if isinstance(child, dict | list):
-                stack.append((child, depth + 1))
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 def _clean(value: Any) -> Any:
@@ -165,13 +173,17 @@ def _text(value: Any, what: str, default: str | None) -> str | None:
     return value
 
 
-def native_value(value: Any) -> Any:
+def native_value(value: Any, depth: int = 0) -> Any:
     """A JSON AnyValue (``{"stringValue": ...}``) as a plain JSON value.
 
-    Recursive, but :func:`load` bounds the depth of any document it returns.
+    Recursive, to :data:`MAX_VALUE_DEPTH` levels of arrays and key/value lists.
     """
+    if depth > MAX_VALUE_DEPTH:
+        raise BadRecord(f"attribute value nested deeper than {MAX_VALUE_DEPTH} levels")
     if not isinstance(value, dict):
-        return value
+        if isinstance(value, list) and _deeper_than(value, MAX_VALUE_DEPTH - depth):
+            raise BadRecord(f"attribute value nested deeper than {MAX_VALUE_DEPTH} levels")
+        return value  # a plain JSON value where an AnyValue belongs: kept as it is
     for key, item in value.items():
         if key in ("stringValue", "string_value", "boolValue", "bool_value"):
             return item
@@ -182,10 +194,10 @@ def native_value(value: Any) -> Any:
         if key in ("bytesValue", "bytes_value"):
             return item
         if key in ("arrayValue", "array_value"):
-            return [native_value(v) for v in (item or {}).get("values", [])]
+            return [native_value(v, depth + 1) for v in (item or {}).get("values", [])]
         if key in ("kvlistValue", "kvlist_value"):
             return {
-                kv.get("key", ""): native_value(kv.get("value"))
+                kv.get("key", ""): native_value(kv.get("value"), depth + 1)
                 for kv in (item or {}).get("values", [])
             }
     return None

@@ -18,6 +18,15 @@ from pyflare_cli.sources.raw import DeadLetter
 from pyflare_cli.store.layout import StoreLayout
 
 
+def _line(letter: DeadLetter) -> str:
+    """One dead letter as a JSON line; a record too deep to write keeps its reason and place."""
+    try:
+        return json.dumps(letter.to_json(), default=str)
+    except (RecursionError, ValueError) as exc:
+        fallback = {**letter.to_json(), "record": f"not kept: {type(exc).__name__}: {exc}"}
+        return json.dumps(fallback, default=str)
+
+
 class DeadLetterWriter:
     """Appends dead letters of one source to one JSONL file, created on first use."""
 
@@ -35,7 +44,7 @@ class DeadLetterWriter:
             self._folder.mkdir(parents=True, exist_ok=True)
             self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         for letter in letters:
-            self._handle.write(json.dumps(letter.to_json(), default=str) + "\n")
+            self._handle.write(_line(letter) + "\n")
         self.count += len(letters)
 
     def close(self) -> None:
