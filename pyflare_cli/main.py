@@ -64,6 +64,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stats",
         "Usage analytics per group: requests, errors, latency percentiles, tokens and cost.",
     ),
+    "sessions": (
+        "sessions",
+        "Sessions: user, start, duration, traces, turns, models, tools, tokens, cost.",
+    ),
+    "session": (
+        "sessions",
+        "Look at one session: its traces in time order and its conversation.",
+    ),
+    "users": (
+        "sessions",
+        "Users: sessions, requests, turns, cost, error rate, first and last seen.",
+    ),
     "eval": (
         "eval",
         "Quality and safety of LLM outputs: scores in the traces, offline evaluators, a CI gate.",

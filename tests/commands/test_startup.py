@@ -34,7 +34,8 @@ HEAVY = (
 )
 LISTED = [
     *("ingest", "receive", "traces", "query", "rca", "tui", "demo"),
-    *("store", "trace", "cost", "drift", "alert", "stats", "eval", "bench"),
+    *("store", "trace", "cost", "drift", "alert", "stats", "sessions", "session", "users"),
+    *("eval", "bench"),
 ]
 """The order `pyflare --help` listed the commands in before they were loaded lazily."""
 

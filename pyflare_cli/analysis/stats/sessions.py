@@ -1,0 +1,144 @@
+"""Sessions and users: one row per session or per user, a session's traces in time order,
+and its conversation (the LLM calls' input and output text, turn by turn).
+
+A span belongs to its own session and user, else its trace's (instrumentations often put
+``session.id`` on the request span only). A turn is an LLM call that is not an embedding;
+errors count failed traces.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.pricing import sum_micros
+from pyflare_cli.analysis.stats.dimensions import is_llm, label, with_trace_wide
+
+SESSION_SORTS = (
+    *("start", "duration", "traces", "turns", "input_tokens", "output_tokens"),
+    *("cost", "errors", "user", "session"),
+)
+USER_SORTS = ("last_seen", "sessions", "requests", "turns", "cost", "error_rate", "user")
+_ROOT_FIRST = [pl.col("parent_span_id").is_not_null(), pl.col("start_time")]
+
+
+def is_turn() -> pl.Expr:
+    """An LLM call that is not an embedding."""
+    return is_llm() & (pl.col("ai_kind") != "embedding").fill_null(True)
+
+
+def _traces(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per trace: session, user, times, calls, tokens, cost, failure, root."""
+    llm = is_llm()
+    return (
+        with_trace_wide(spans)
+        .group_by("trace_id")
+        .agg(
+            pl.col("session_id").sort_by(_ROOT_FIRST).drop_nulls().first(),
+            pl.col("user_id").sort_by(_ROOT_FIRST).drop_nulls().first(),
+            pl.col("start_time").min().alias("start"),
+            pl.col("end_time").max().alias("end"),
+            is_turn().sum().alias("turns"),
+            pl.col("input_tokens").filter(llm).sum(),
+            pl.col("output_tokens").filter(llm).sum(),
+            sum_micros().alias("cost_micros"),
+            (pl.col("status_code") == "error").any().alias("failed"),
+            pl.col("model").filter(llm).drop_nulls().unique().alias("models"),
+            label("tool").drop_nulls().unique().alias("tools"),
+            pl.col("name").sort_by(_ROOT_FIRST).first().alias("root"),
+            pl.col("service_name").sort_by(_ROOT_FIRST).first().alias("service"),
+        )
+    )
+
+
+def session_table(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """Per session: user, start, duration, traces, turns, models, tools, tokens, cost, errors."""
+    return (
+        _traces(spans)
+        .filter(pl.col("session_id").is_not_null())
+        .group_by(pl.col("session_id").alias("session"))
+        .agg(
+            pl.col("user_id").sort_by("start").drop_nulls().first().alias("user"),
+            pl.col("start").min(),
+            (pl.col("end").max() - pl.col("start").min()).dt.total_nanoseconds().alias("duration"),
+            pl.len().alias("traces"),
+            pl.col("turns").sum(),
+            pl.col("models").explode().drop_nulls().unique().sort().alias("models"),
+            pl.col("tools").explode().drop_nulls().unique().sort().alias("tools"),
+            pl.col("input_tokens").sum(),
+            pl.col("output_tokens").sum(),
+            (pl.col("cost_micros").sum() / 1_000_000).alias("cost"),
+            pl.col("failed").sum().alias("errors"),
+        )
+    )
+
+
+def user_table(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """Per user: sessions, requests (traces), turns, cost, error rate, first and last seen."""
+    return (
+        _traces(spans)
+        .filter(pl.col("user_id").is_not_null())
+        .group_by(pl.col("user_id").alias("user"))
+        .agg(
+            pl.col("session_id").drop_nulls().n_unique().alias("sessions"),
+            pl.len().alias("requests"),
+            pl.col("turns").sum(),
+            (pl.col("cost_micros").sum() / 1_000_000).alias("cost"),
+            pl.col("failed").sum().alias("errors"),
+            (pl.col("failed").sum() / pl.len()).alias("error_rate"),
+            pl.col("start").min().alias("first_seen"),
+            pl.col("end").max().alias("last_seen"),
+        )
+    )
+
+
+def sort_rows(table: pl.LazyFrame, by: str, ascending: bool) -> pl.LazyFrame:
+    """Largest (or latest) first unless ``ascending``; names ascending by default."""
+    names = by in ("user", "session")
+    descending = not ascending and not names
+    return table.sort(
+        [by, table.collect_schema().names()[0]], descending=[descending, False], nulls_last=True
+    )
+
+
+def session_traces(spans: pl.LazyFrame, session: str) -> pl.LazyFrame:
+    """The traces of one session in time order: root, service, duration, cost, outcome."""
+    return (
+        _traces(spans)
+        .filter(pl.col("session_id") == session)
+        .sort("start", "trace_id")
+        .select(
+            "trace_id",
+            "start",
+            "root",
+            "service",
+            (pl.col("end") - pl.col("start")).dt.total_nanoseconds().alias("duration"),
+            "turns",
+            (pl.col("cost_micros") / 1_000_000).alias("cost"),
+            pl.when(pl.col("failed"))
+            .then(pl.lit("error"))
+            .otherwise(pl.lit("ok"))
+            .alias("outcome"),
+        )
+    )
+
+
+def session_trace_ids(spans: pl.LazyFrame, session: str) -> pl.LazyFrame:
+    """The ids of the traces that belong to ``session`` (on any of their spans)."""
+    return spans.filter(pl.col("session_id") == session).select("trace_id").unique()
+
+
+def conversation(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """The LLM calls of ``spans`` in time order with their input and output text."""
+    return (
+        spans.filter(is_turn())
+        .sort("start_time", "span_id")
+        .select(
+            "trace_id",
+            "span_id",
+            "start_time",
+            "model",
+            "status_code",
+            "input_text",
+            "output_text",
+        )
+    )

@@ -1,0 +1,100 @@
+"""Sessions and users from the store: the tables of ``pyflare sessions`` and ``pyflare
+users``, and one session's traces and conversation for ``pyflare session show``.
+
+The conversation is redacted with the config's ``redaction`` section when it has one, so
+text ingested before redaction was configured is not shown in the clear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.price_rules import PriceRule
+from pyflare_cli.analysis.stats.sessions import (
+    conversation,
+    session_table,
+    session_trace_ids,
+    session_traces,
+    sort_rows,
+    user_table,
+)
+from pyflare_cli.errors import UsageError
+from pyflare_cli.query.spans import SpanQuery, load_spans
+
+if TYPE_CHECKING:
+    from pyflare_cli.ingest.redaction import RedactionConfig
+
+
+@dataclass(frozen=True)
+class Session:
+    """``pyflare session show``: the session's row, its traces, its turns."""
+
+    summary: pl.DataFrame
+    traces: pl.DataFrame
+    turns: pl.DataFrame
+    redacted: bool
+
+
+def list_sessions(
+    root: Path,
+    query: SpanQuery,
+    now: datetime,
+    rules: tuple[PriceRule, ...],
+    user: str | None,
+    sort: str,
+    ascending: bool,
+) -> pl.DataFrame:
+    """Every session of the window (of ``user``), sorted."""
+    table = session_table(load_spans(root, query, now, rules))
+    if user is not None:
+        table = table.filter(pl.col("user") == user)
+    return sort_rows(table, sort, ascending).collect()
+
+
+def list_users(
+    root: Path,
+    query: SpanQuery,
+    now: datetime,
+    rules: tuple[PriceRule, ...],
+    sort: str,
+    ascending: bool,
+) -> pl.DataFrame:
+    """Every user of the window, sorted."""
+    return sort_rows(user_table(load_spans(root, query, now, rules)), sort, ascending).collect()
+
+
+def show_session(
+    root: Path,
+    session: str,
+    query: SpanQuery,
+    now: datetime,
+    rules: tuple[PriceRule, ...],
+    redaction: RedactionConfig | None,
+) -> Session:
+    """One session; exit 2 naming it when the window holds none of its spans."""
+    spans = load_spans(root, query, now, rules)
+    ids = session_trace_ids(spans, session).collect().get_column("trace_id")
+    if ids.is_empty():
+        window = f" since {query.since}" if query.since else ""
+        raise UsageError(f"session {session!r}: no spans in the store{window} (try --since 90d)")
+    mine = spans.filter(pl.col("trace_id").is_in(ids.implode()))
+    summary = session_table(mine).filter(pl.col("session") == session)
+    traces = session_traces(mine, session)
+    frames = pl.collect_all([summary, traces, conversation(mine)])
+    turns = frames[2]
+    redacted = False
+    if redaction is not None and redaction.modes and not turns.is_empty():
+        from pyflare_cli.ingest.redaction import redact
+
+        full = mine.filter(pl.col("span_id").is_in(turns.get_column("span_id").implode()))
+        clean = redact(full.collect(), redaction).select("span_id", "input_text", "output_text")
+        turns = turns.drop("input_text", "output_text").join(
+            clean, on="span_id", how="left", maintain_order="left"
+        )
+        redacted = True
+    return Session(frames[0], frames[1], turns, redacted)
