@@ -20,6 +20,8 @@ Transforms applied to the raw string value before the first-present choice:
 - ``sum:<field>,<field>``: the value is a JSON object; add up these numeric fields.
 - ``map:<table>``: translate through :data:`VALUE_MAPS` (unknown values give null).
 - ``text``: the readable text of structured messages (:mod:`pyflare_cli.sources.messages`).
+- ``unquote``: a JSON string literal (``"stop"``, as Langfuse writes metadata values) is
+  decoded; any other value is kept as it is.
 
 A key may hold ``{n}`` more than once (``...messages.{n}.message.contents.{n}...``): the
 values are then ordered by each index in turn.
@@ -171,9 +173,22 @@ RULES: tuple[Rule, ...] = tuple(
         ("gen_ai.usage.prompt_tokens", GENAI_OLD),
         ("llm.token_count.prompt", OPENINFERENCE),
         ("llm.usage.prompt_tokens", OPENLLMETRY),
-        ("langfuse.observation.usage_details", LANGFUSE, "json:input"),
+        # Langfuse's usage keys are disjoint (its total is their sum): its "input" and
+        # Anthropic's raw "input_tokens" leave the cached tokens out, which GenAI's input
+        # (and pricing) counts in, so the cache keys are added back. OpenAI's raw
+        # prompt_tokens, and LangChain's input_tokens (cache reads nested under
+        # input_token_details), already include them.
         ("langfuse.observation.usage_details", LANGFUSE, "json:prompt_tokens"),
-        ("langfuse.observation.usage_details", LANGFUSE, "json:input_tokens"),
+        (
+            "langfuse.observation.usage_details",
+            LANGFUSE,
+            "sum:input,input_cached_tokens,input_cache_read,input_cache_creation",
+        ),
+        (
+            "langfuse.observation.usage_details",
+            LANGFUSE,
+            "sum:input_tokens,cache_read_input_tokens,cache_creation_input_tokens",
+        ),
     )
     + _rules(
         "output_tokens",
@@ -202,6 +217,7 @@ RULES: tuple[Rule, ...] = tuple(
         ("llm.usage.cache_read_input_tokens", OPENLLMETRY),
         ("langfuse.observation.usage_details", LANGFUSE, "json:cache_read_input_tokens"),
         ("langfuse.observation.usage_details", LANGFUSE, "json:input_cached_tokens"),
+        ("langfuse.observation.usage_details", LANGFUSE, "json:input_cache_read"),
         (
             "langfuse.observation.usage_details",
             LANGFUSE,
@@ -252,6 +268,8 @@ RULES: tuple[Rule, ...] = tuple(
         ("llm.output_messages.0.message.finish_reason", OPENINFERENCE),
         ("gen_ai.completion.0.finish_reason", OPENLLMETRY),
         ("llm.response.finish_reason", OPENLLMETRY),
+        # The Langfuse SDK's OpenAI wrapper records it for streams only, in metadata.
+        ("langfuse.observation.metadata.finish_reason", LANGFUSE, "unquote"),
     )
     + _rules(
         "tool_name",
@@ -264,8 +282,8 @@ RULES: tuple[Rule, ...] = tuple(
         ("gen_ai.agent.name", GENAI),
         ("agent.name", OPENINFERENCE),
         ("traceloop.agent.name", OPENLLMETRY),
-        ("langfuse.observation.metadata.agent_name", LANGFUSE),
-        ("langfuse.trace.metadata.agent_name", LANGFUSE),
+        ("langfuse.observation.metadata.agent_name", LANGFUSE, "unquote"),
+        ("langfuse.trace.metadata.agent_name", LANGFUSE, "unquote"),
     )
     + _rules(
         "user_id",

@@ -279,7 +279,7 @@ def test_every_rule_feeds_a_canonical_column() -> None:
         if transform.startswith("map:"):
             assert transform[4:] in semconv.VALUE_MAPS, rule
         else:
-            assert transform in ("", "lower", "first", "text") or transform.startswith(
+            assert transform in ("", "lower", "first", "text", "unquote") or transform.startswith(
                 ("json:", "jsonpath:", "sum:")
             ), rule
 

@@ -67,8 +67,49 @@ def test_langfuse_anthropic_usage_keys(otlp: Any) -> None:
             "langfuse.observation.usage_details": json.dumps(usage),
         }
     )
-    assert [row["input_tokens"], row["output_tokens"], row["total_tokens"]] == [20, 7, 27]
+    # Anthropic's input_tokens leaves the cache out; GenAI's input (and pricing) counts it.
+    assert [row["input_tokens"], row["output_tokens"], row["total_tokens"]] == [1120, 7, 1127]
     assert (row["cache_read_tokens"], row["cache_write_tokens"]) == (1000, 100)
+
+
+@pytest.mark.parametrize(
+    ("usage", "tokens"),
+    [
+        # Langfuse's own keys (what its API and UI show): disjoint, the total is their sum.
+        ({"input": 200, "input_cached_tokens": 800, "output": 50, "total": 1050}, (1000, 800)),
+        ({"input": 200, "input_cache_read": 800, "output": 50}, (1000, 800)),
+        ({"input": 200, "output": 50}, (200, None)),
+        # LangChain's usage_metadata: input_tokens already holds the cache reads.
+        (
+            {"input_tokens": 1000, "output_tokens": 50, "input_token_details": {"cache_read": 800}},
+            (1000, 800),
+        ),
+    ],
+)
+def test_langfuse_input_tokens_include_the_cache(
+    otlp: Any, usage: dict[str, Any], tokens: tuple[int, int | None]
+) -> None:
+    row = otlp.one(
+        {
+            "langfuse.observation.type": "generation",
+            "langfuse.observation.usage_details": json.dumps(usage),
+        }
+    )
+    assert (row["input_tokens"], row["cache_read_tokens"]) == tokens
+    assert row["output_tokens"] == 50
+
+
+@pytest.mark.parametrize(("value", "text"), [('"support"', "support"), ("support", "support")])
+def test_langfuse_metadata_values_are_json_encoded(otlp: Any, value: str, text: str) -> None:
+    # Langfuse SDK v3+ writes metadata values as JSON: a string arrives quoted.
+    row = otlp.one(
+        {
+            "langfuse.observation.type": "generation",
+            "langfuse.trace.metadata.agent_name": value,
+            "langfuse.observation.metadata.finish_reason": '"stop"',
+        }
+    )
+    assert (row["agent_name"], row["finish_reason"]) == (text, "stop")
 
 
 @pytest.mark.parametrize(("level", "status"), [("ERROR", "error"), ("WARNING", "unset")])

@@ -90,6 +90,9 @@ def _transform_expr(transform: str | None) -> pl.Expr:
         ]
         present = pl.any_horizontal(field.is_not_null() for field in fields)
         return pl.when(present).then(pl.sum_horizontal(fields)).cast(pl.String)
+    if transform == "unquote":
+        quoted = value.str.starts_with('"')
+        return pl.when(quoted).then(value.str.json_path_match("$")).otherwise(value)
     if transform == "text":
         return value.map_elements(readable, return_dtype=pl.String, skip_nulls=True)
     if transform.startswith("map:"):
