@@ -76,6 +76,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "sessions",
         "Users: sessions, requests, turns, cost, error rate, first and last seen.",
     ),
+    "tools": ("tools", "Tools and agents: the tool call sequences each agent runs most."),
     "eval": (
         "eval",
         "Quality and safety of LLM outputs: scores in the traces, offline evaluators, a CI gate.",
