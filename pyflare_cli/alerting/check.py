@@ -31,7 +31,7 @@ from pyflare_cli.alerting.rules.model import (
 from pyflare_cli.alerting.state.alerts import AlertStore
 from pyflare_cli.analysis.cost.budgets import Budget
 from pyflare_cli.analysis.cost.price_rules import PriceRule
-from pyflare_cli.errors import PyflareError
+from pyflare_cli.errors import PyflareError, UsageError
 
 NEEDED = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "scope_name", "start_time",
@@ -197,13 +197,18 @@ def run_check(
     price_rules: tuple[PriceRule, ...] = (),
     notify: bool = True,
 ) -> CheckOutcome:
-    """Evaluate every rule once at ``now``, persist the states and send notifications."""
+    """Evaluate every rule once at ``now``, persist the states and send notifications.
+
+    ``now`` before the last evaluation is refused (exit 2): the states only move forward.
+    """
+    store = AlertStore(root)
+    _not_before_last(store, now)
     spans = load_window(root, rule_file.rules, now, price_rules)
     samples, errors = evaluate_all(root, rule_file.rules, spans, now, budgets, price_rules)
-    store = AlertStore(root)
     with store.locked():
+        _not_before_last(store, now)  # another evaluator may have run meanwhile
         step = run_rules(rule_file.rules, samples, store.load(), now)
-        store.save(step.alerts, now)
+        store.save(step.alerts, now, evaluated=True)
         store.record(step.events)
         deliveries: list[Any] = []
         if notify:
@@ -215,6 +220,15 @@ def run_check(
         deliveries=deliveries,
         spans=spans.height,
     )
+
+
+def _not_before_last(store: AlertStore, now: datetime) -> None:
+    last = store.last_evaluation()
+    if last is not None and now < last:
+        raise UsageError(
+            f"--at {now.isoformat()} is earlier than the last evaluation "
+            f"({last.isoformat()}, {store.state_path}); alert states only move forward"
+        )
 
 
 def _notify(

@@ -83,9 +83,11 @@ def _check_once(
     loaded: tuple[RuleFile, Config], store: Path | None, at: datetime, notify: bool
 ) -> CheckOutcome:
     from pyflare_cli.alerting.check import run_check
+    from pyflare_cli.alerting.lint import lint_rule_file
     from pyflare_cli.store.layout import read_store
 
     rule_file, cfg = loaded
+    lint_rule_file(rule_file, cfg.budgets, targets=notify)
     return run_check(read_store(store), rule_file, at, cfg.budgets, cfg.price_rules, notify=notify)
 
 
@@ -140,6 +142,9 @@ def watch(
     max_runs: Annotated[
         int | None, typer.Option("--max-runs", min=1, help="Stop after N evaluations.")
     ] = None,
+    no_notify: Annotated[
+        bool, typer.Option("--no-notify", help="Update states but send nothing.")
+    ] = False,
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -167,7 +172,9 @@ def watch(
         while not stop["now"]:
             started = time.monotonic()
             # The files are read again for every later evaluation: edits count from the next.
-            outcome = _check_once(loaded or _load(rules, config), store, now(), notify=True)
+            outcome = _check_once(
+                loaded or _load(rules, config), store, now(), notify=not no_notify
+            )
             loaded = None
             runs += 1
             for event in outcome.events:
@@ -291,17 +298,21 @@ def list_rules(
 ) -> None:
     """Check the rule file and list its rules (exit 2 naming the file and line if invalid).
 
+    Checks everything `alert check` would refuse: each rule, its regexes and queries, the
+    notification targets (type, URL, routing key, ${VAR} secrets), maintenance windows,
+    inhibition rules, and that every `budget:` names a budget of pyflare.yaml.
+
     Example:
 
         pyflare alert rules --rules alerts.yaml
     """
-    from pyflare_cli.alerting.rules.parse import load_rules
-    from pyflare_cli.config.file import load_config
+    from pyflare_cli.alerting.lint import lint_rule_file
     from pyflare_cli.render.alerts import emit_rows, rule_rows
     from pyflare_cli.render.output import console
 
-    path = rules if rules is not None else _rule_path(load_config(config))
-    emit_rows(console(), rule_rows(load_rules(path)), fmt.value, "no rules")
+    rule_file, cfg = _load(rules, config)
+    lint_rule_file(rule_file, cfg.budgets)
+    emit_rows(console(), rule_rows(rule_file), fmt.value, "no rules")
 
 
 @alert_app.command("test")

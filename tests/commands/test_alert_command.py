@@ -212,3 +212,93 @@ groups:
     assert firing["DailySpend"]["value"] > 0.01
     assert "NoSuchModel" not in firing
     assert "alert NoSuchModel not evaluated" in result.stderr
+
+
+def test_alerts_of_removed_rules_resolve_and_leave(store: Path, rules: Path) -> None:
+    first = _check(store, rules, "2026-11-20T10:00")
+    assert first.exit_code == 1  # Traffic and RateLimits fire
+    only_mini = rules.parent / "only_mini.yaml"
+    only_mini.write_text(RULES.split("      - alert: Traffic")[0])
+    second = _check(store, only_mini, "2026-11-20T10:01")
+    assert second.exit_code == 0, second.output  # MiniErrors is pending: nothing fires
+    assert {a["alertname"] for a in _alerts(store)} == {"MiniErrors"}
+    history = invoke("alert", "history", "--store", str(store), "--format", "json")
+    removed = {
+        (e["alertname"], e["to"])
+        for e in json.loads(history.stdout)
+        if e.get("reason") == "rule removed"
+    }
+    assert removed == {("Traffic", "resolved"), ("RateLimits", "resolved")}
+
+
+def test_at_before_the_last_evaluation_is_refused(store: Path, rules: Path) -> None:
+    assert _check(store, rules, "2026-11-20T10:05").exit_code == 1
+    earlier = _check(store, rules, "2026-11-20T10:00")
+    assert earlier.exit_code == 2
+    assert "earlier than the last evaluation" in earlier.stderr
+    assert len(earlier.stderr.strip().splitlines()) == 1
+    assert _check(store, rules, "2026-11-20T10:05").exit_code == 1  # the same time again is ok
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("notifications:\n  - {name: x, type: email, url: 'http://127.0.0.1/'}\n",
+         "notifications[0].type: 'email' is not one of webhook, slack, pagerduty"),
+        ("notifications:\n  - {name: pd, type: pagerduty}\n",
+         "notifications[0].routing_key: missing"),
+        ("notifications:\n  - {name: hook, type: webhook, url: 'ftp://example.com/x'}\n",
+         "notifications[0].url: must be an http:// or https:// URL"),
+        ("notifications:\n  - {name: hook, type: slack, url: '${PYFLARE_NO_SUCH_VAR}'}\n",
+         "environment variable PYFLARE_NO_SUCH_VAR is not set"),
+        ("maintenance:\n  - {name: m, matchers: ['nope']}\n", "maintenance"),
+    ],
+)  # fmt: skip
+def test_rules_lint_the_notification_targets(
+    tmp_path: Path, store: Path, section: str, expected: str
+) -> None:
+    path = tmp_path / "alerts.yaml"
+    path.write_text(RULES + section)
+    result = invoke("alert", "rules", "--rules", str(path))
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr and str(path) in result.stderr
+    check = invoke("alert", "check", "--rules", str(path), "--store", str(store))
+    assert check.exit_code == 2 and expected in check.stderr
+    assert not (store / "alerts" / "state.json").exists()  # refused before any state moved
+
+
+def test_rules_lint_budget_names_and_regexes(tmp_path: Path) -> None:
+    config = tmp_path / "pyflare.yaml"
+    config.write_text("budgets:\n  - {name: daily, period: day, limit_usd: 10}\n")
+    path = tmp_path / "alerts.yaml"
+    path.write_text(
+        "groups:\n  - name: cost\n    rules:\n      - alert: Spend\n        budget: {name: dayly}\n"
+    )
+    result = invoke("alert", "rules", "--rules", str(path), "--config", str(config))
+    assert result.exit_code == 2
+    assert f"{path}:4: alert 'Spend': budget 'dayly' is not in pyflare.yaml" in result.stderr
+    assert "budgets: daily" in result.stderr
+    path.write_text(RULES.replace("(?i)rate limit", "(rate limit"))
+    bad = invoke("alert", "rules", "--rules", str(path), "--config", str(config))
+    assert bad.exit_code == 2
+    assert bad.stderr.strip().endswith("pattern.regex '(rate limit': unclosed group")
+    path.write_text(RULES.replace("(?i)rate limit", "(?<!no )rate limit"))
+    around = invoke("alert", "rules", "--rules", str(path), "--config", str(config))
+    assert around.exit_code == 2 and "look-around" in around.stderr
+    assert "col(" not in around.stderr
+
+
+def test_watch_no_notify_sends_nothing(store: Path, tmp_path: Path, webhook: str) -> None:
+    rules = tmp_path / "notify.yaml"
+    rules.write_text(
+        RULES + f"notifications:\n  - {{name: hook, type: webhook, url: '{webhook}'}}\n"
+    )
+    quiet = invoke("alert", "watch", "--rules", str(rules), "--store", str(store),
+                   "--interval", "1s", "--max-runs", "1", "--no-notify")  # fmt: skip
+    assert quiet.exit_code == 0, quiet.output
+    assert "Traffic" in quiet.stdout  # the states moved
+    assert _Hook.received == []
+    loud = invoke("alert", "watch", "--rules", str(rules), "--store", str(store),
+                  "--interval", "1s", "--max-runs", "1")  # fmt: skip
+    assert loud.exit_code == 0, loud.output
+    assert _Hook.received  # the same watch without --no-notify sends

@@ -126,14 +126,37 @@ def composite_samples(rule: Rule, alerts: dict[str, Alert]) -> list[Sample]:
     return [Sample({}, float(sum(hits)), active)]
 
 
+def drop_removed(rules: Sequence[Rule], alerts: dict[str, Alert], now: datetime) -> Step:
+    """Forget the alerts of rules no longer in the rule file, as Prometheus does on reload.
+
+    A firing one is resolved at ``now`` (a history event, and the notifier, no longer
+    passed it, tells its receivers it resolved); a pending one goes inactive; both, and
+    resolved ones, leave the state, so a removed rule cannot keep a gate red.
+    """
+    names = {rule.name for rule in rules}
+    kept: dict[str, Alert] = {}
+    events: list[dict[str, Any]] = []
+    for fp, alert in alerts.items():
+        if alert.name in names:
+            kept[fp] = alert
+        elif alert.state in ("pending", "firing"):
+            to = "resolved" if alert.state == "firing" else "inactive"
+            events.append(transition_event(alert, now, to, reason="rule removed"))
+    return Step(kept, events)
+
+
 def run_rules(
     rules: Sequence[Rule],
     samples: dict[str, list[Sample]],
     alerts: dict[str, Alert],
     now: datetime,
 ) -> Step:
-    """Step every rule in order; a rule without samples (an evaluation error) keeps its alerts."""
-    events: list[dict[str, Any]] = []
+    """Step every rule in order; a rule without samples (an evaluation error) keeps its alerts.
+
+    Alerts of rules that are no longer in ``rules`` are dropped first (:func:`drop_removed`).
+    """
+    first = drop_removed(rules, alerts, now)
+    alerts, events = first.alerts, first.events
     for rule in rules:
         if isinstance(rule.condition, Composite):
             rule_samples = composite_samples(rule, alerts)

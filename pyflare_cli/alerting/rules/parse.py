@@ -68,6 +68,13 @@ class _Where:
         return UsageError(f"{self.path}:{line or self.line}: {self.what}: {reason}")
 
 
+def regex_error(exc: Exception) -> str:
+    """The regex engine's own reason ("unclosed group"), not the expression Polars ran."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    reasons = [line.removeprefix("error:").strip() for line in lines if line.startswith("error:")]
+    return reasons[0] if reasons else lines[0].removeprefix("regex error:").strip()
+
+
 def duration(value: Any, where: _Where, key: str) -> timedelta:
     ns = parse_duration_ns(str(value)) if isinstance(value, str | int) else None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -206,8 +213,7 @@ def _condition(kind: str, section: Any, where: _Where) -> Condition:
             try:  # evaluated by Polars, whose (Rust) regexes have no look-around
                 pl.Series([""]).str.contains(str(regex))
             except pl.exceptions.PolarsError as exc:
-                reason = str(exc).strip().splitlines()[-1]
-                raise where.error(f"pattern.regex {regex!r}: {reason}") from None
+                raise where.error(f"pattern.regex {regex!r}: {regex_error(exc)}") from None
         count = section.get("min_count", 1)
         if not isinstance(count, int) or count < 1:
             raise where.error(f"pattern.min_count must be an integer >= 1, not {count!r}")

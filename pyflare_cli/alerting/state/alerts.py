@@ -69,19 +69,38 @@ class AlertStore:
         """One evaluator or command changing the alerts at a time (``alerts/.lock``)."""
         return file_lock(self.folder / LOCK_FILE)
 
-    def load(self) -> dict[str, Alert]:
+    def _raw(self) -> dict[str, Any]:
         try:
             raw = json.loads(self.state_path.read_text())
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
             raise UsageError(f"{self.state_path}: unreadable alert state ({exc})") from None
+        if not isinstance(raw, dict):
+            raise UsageError(f"{self.state_path}: unreadable alert state (not a mapping)")
+        return raw
+
+    def load(self) -> dict[str, Alert]:
+        raw = self._raw()
         try:
             return {fp: _from_json(item) for fp, item in raw.get("alerts", {}).items()}
         except (TypeError, ValueError) as exc:
             raise UsageError(f"{self.state_path}: unreadable alert state ({exc})") from None
 
-    def save(self, alerts: dict[str, Alert], now: datetime) -> None:
+    def last_evaluation(self) -> datetime | None:
+        """When the rules were last evaluated (``evaluated_at``; before it was written, the
+        newest ``last_evaluated`` of the alerts)."""
+        raw = self._raw()
+        try:
+            if raw.get("evaluated_at"):
+                return datetime.fromisoformat(raw["evaluated_at"])
+            times = [a.last_evaluated for a in self.load().values()]
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{self.state_path}: unreadable alert state ({exc})") from None
+        return max(times, default=None)
+
+    def save(self, alerts: dict[str, Alert], now: datetime, evaluated: bool = False) -> None:
+        """Replace the state; ``evaluated`` records ``now`` as the last evaluation's time."""
         kept = {
             fp: alert
             for fp, alert in alerts.items()
@@ -94,7 +113,13 @@ class AlertStore:
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         temp = self.state_path.with_suffix(f".{os.getpid()}.tmp")
-        payload = {"version": 1, "alerts": {fp: _to_json(a) for fp, a in kept.items()}}
+        payload: dict[str, Any] = {
+            "version": 1,
+            "alerts": {fp: _to_json(a) for fp, a in kept.items()},
+        }
+        previous = now if evaluated else self._raw().get("evaluated_at")
+        if previous:
+            payload["evaluated_at"] = previous if isinstance(previous, str) else now.isoformat()
         with temp.open("w") as handle:
             json.dump(payload, handle, indent=1, sort_keys=True)
             handle.flush()
