@@ -161,17 +161,22 @@ def test_proto_event_time_past_int64_is_rejected_before_the_ack(
     start_receiver: Callable[..., Running],
 ) -> None:
     running = start_receiver()
-    request = ExportTraceServiceRequest()
-    spans = request.resource_spans.add().scope_spans.add().spans
-    for index in (1, 2, 3):
-        span = spans.add()
-        span.trace_id = index.to_bytes(16, "big")
-        span.span_id = index.to_bytes(8, "big")
-        span.name = f"span {index}"
-        span.start_time_unix_nano = START + index
-        span.end_time_unix_nano = START + index + 1000
-        if index == 2:
-            span.events.add(time_unix_nano=2**64 - 1, name="late")
+
+    def build(protocol: str) -> ExportTraceServiceRequest:
+        request = ExportTraceServiceRequest()
+        spans = request.resource_spans.add().scope_spans.add().spans
+        for index in (1, 2, 3):
+            span = spans.add()
+            span.trace_id = index.to_bytes(16, "big")
+            span.span_id = index.to_bytes(8, "big")
+            span.name = f"{protocol} {index}"
+            span.start_time_unix_nano = START + index
+            span.end_time_unix_nano = START + index + 1000
+            if index == 2:
+                span.events.add(time_unix_nano=2**64 - 1, name="late")
+        return request
+
+    request = build("http")
     answer = httpx.post(
         f"{running.http_url}/v1/traces", content=request.SerializeToString(), headers=PROTOBUF
     )
@@ -185,10 +190,10 @@ def test_proto_event_time_past_int64_is_rejected_before_the_ack(
     assert "event" in response.partial_success.error_message
     with grpc.insecure_channel(running.grpc_target) as channel:
         stub = trace_service_pb2_grpc.TraceServiceStub(channel)  # type: ignore[no-untyped-call]
-        reply = stub.Export(request, timeout=30)
+        reply = stub.Export(build("grpc"), timeout=30)
         assert reply.partial_success.rejected_spans == 1
     stored = running.stored(at_least=4)
-    assert sorted(stored["name"].to_list()) == ["span 1", "span 1", "span 3", "span 3"]
+    assert sorted(stored["name"].to_list()) == ["grpc 1", "grpc 3", "http 1", "http 3"]
 
 
 def test_undecodable_grpc_message_is_invalid_argument(
