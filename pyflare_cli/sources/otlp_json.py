@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from pyflare_cli.sources.json_payload import BadDocument, load
 from pyflare_cli.sources.raw import (
     KIND_NAMES,
     MAX_TIME_NS,
@@ -24,8 +25,6 @@ from pyflare_cli.sources.raw import (
 )
 
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_VALUE_DEPTH = 32
 """The deepest nesting of arrayValue/kvlistValue in an attribute value. A deeper value
 refuses its span, the same way wherever it is read (the receiver before its answer,
@@ -34,62 +33,11 @@ DECODE_ERRORS = (TypeError, ValueError, AttributeError, OverflowError, Recursion
 """What decoding a malformed part of a document can raise; the part is refused, never the call."""
 
 
+__all__ = ["DECODE_ERRORS", "BadDocument", "BadRecord", "decode_document", "load"]
+
+
 class BadRecord(ValueError):
     """A field of one span that cannot be decoded; the message is the dead-letter reason."""
-
-
-class BadDocument(ValueError):
-    """A JSON payload that is refused whole (too deep, or a number no store can hold)."""
-
-
-def load(payload: bytes | str) -> Any:
-    """Parse one OTLP/JSON payload: the one parser of the receiver, ingest and the flusher.
-
-    Beyond :func:`json.loads`: ``NaN``/``Infinity`` and numbers that overflow a double
-    (``1e400``) are refused, a document nested past the parser's recursion limit (about
-    1,000 levels) is refused with that reason instead of raising ``RecursionError``, and
-    lone UTF-16 surrogates (valid JSON escapes, but no UTF-8 string can hold them) become
-    U+FFFD. The decoder bounds the depth it reads (:data:`MAX_VALUE_DEPTH`); checking the
-    depth of every document here cost more than the decoding itself.
-    """
-    try:
-        document = json.loads(payload, parse_constant=_no_constant, parse_float=_finite_float)
-    except RecursionError:
-        raise BadDocument("JSON nested too deeply (about 1,000 levels or more)") from None
-    raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
-    if _SURROGATE_ESCAPE.search(raw) is None:
-        return document
-    if isinstance(document, dict | list):
-        _replace_surrogates(document)
-        return document
-    return _clean(document)
-
-
-def _no_constant(name: str) -> Any:
-    raise BadDocument(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise BadDocument(f"number {text[:40]} overflows a 64-bit float")
-    return number
-
-
-def _replace_surrogates(document: dict[str, Any] | list[Any]) -> None:
-    """Replace lone surrogates in every key and string, in place, without recursion."""
-    stack: list[dict[str, Any] | list[Any]] = [document]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            fixed = {_clean(k): _clean(v) for k, v in node.items()}
-            node.clear()
-            node.update(fixed)
-            children: Any = node.values()
-        else:
-            node[:] = [_clean(v) for v in node]
-            children = node
-        stack.extend(c for c in children if isinstance(c, dict | list))
 
 
 def _deeper_than(value: list[Any], limit: int) -> bool:
@@ -102,10 +50,6 @@ def _deeper_than(value: list[Any], limit: int) -> bool:
         children = node.values() if isinstance(node, dict) else node
         stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return False
-
-
-def _clean(value: Any) -> Any:
-    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _get(d: dict[str, Any], camel: str, snake: str) -> Any:
