@@ -12,6 +12,8 @@ ERRORS = {
     "[server_error]": (500, "api_error", "The server had an error"),
     "[bad_request]": (400, "invalid_request_error", "Invalid request: bad parameter"),
 }
+VERDICT = re.compile(r"\[verdict=([\w-]+)\]")
+"""``[verdict=LABEL]``: answer a judge's JSON verdict with that label."""
 
 
 def tokens(text: str) -> int:
@@ -75,6 +77,13 @@ class Scenario:
             self.answer = f"Based on the tool: {self.tool_result}"
         else:
             self.answer = f"Here is a short answer to: {self.question}"
+        verdict = VERDICT.search(self.question)
+        if verdict is not None:
+            label = verdict.group(1)
+            self.answer = json.dumps(
+                {"label": label, "explanation": f"The fake judge found the answer {label}."}
+            )
         self.output_tokens = tokens(self.answer) if self.tool is None else 12
         self.error = next((e for marker, e in ERRORS.items() if marker in self.question), None)
         self.slow = "[timeout]" in self.question
+        self.limit_once = "[rate_limit_once]" in self.question

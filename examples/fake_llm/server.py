@@ -5,7 +5,11 @@ It answers ``POST /v1/chat/completions``, ``/v1/embeddings`` (OpenAI) and ``/v1/
 calls, deterministically: token counts are words, an answer quotes the question, a request
 with tools and no tool result yet gets a call of its first tool. Markers in the last user
 message produce errors: ``[rate_limit]`` (429), ``[server_error]`` (500), ``[bad_request]``
-(400) and ``[timeout]`` (answers after 1 s). Point the real clients at it::
+(400) and ``[timeout]`` (answers after 1 s); ``[rate_limit_once]`` is a 429 with
+``Retry-After: 1`` the first time a request body is seen, then a normal answer;
+``[verdict=LABEL]`` answers ``{"label": "LABEL", "explanation": ...}`` as an LLM judge
+would. ``requests`` records each request, ``times`` when it arrived and ``max_in_flight``
+the most requests handled at once. Point the real clients at it::
 
     with FakeLLMServer() as server:
         client = OpenAI(base_url=server.openai_url, api_key="sk-fake")
@@ -30,6 +34,11 @@ class FakeLLMServer:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.times: list[float] = []
+        self.seen: set[str] = set()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -74,7 +83,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
-        self.fake.requests.append((self.path, body))
+        fake = self.fake
+        with fake.lock:
+            fake.requests.append((self.path, body))
+            fake.times.append(time.monotonic())
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
         try:
             if self.path.endswith("/chat/completions"):
                 self._openai_chat(body)
@@ -86,10 +100,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
         except (BrokenPipeError, ConnectionResetError):
             pass
+        finally:
+            with fake.lock:
+                fake.in_flight -= 1
 
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
+    def _json(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
         self.send_header("request-id", "req_fake")
@@ -106,6 +127,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"{head}data: {text}\n\n".encode())
             self.wfile.flush()
 
+    def _limited_once(self, body: dict[str, Any], scenario: Scenario) -> bool:
+        """``[rate_limit_once]``: a 429 with Retry-After the first time this body comes."""
+        if not scenario.limit_once:
+            return False
+        key = json.dumps(body, sort_keys=True)
+        with self.fake.lock:
+            first = key not in self.fake.seen
+            self.fake.seen.add(key)
+        if first:
+            error = {"message": "Rate limit reached, retry later", "type": "rate_limit_error"}
+            self._json(429, {"error": error}, {"retry-after": "1"})
+        return first
+
     def _error(self, scenario: Scenario, anthropic: bool) -> bool:
         if scenario.slow:
             time.sleep(1.0)
@@ -120,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _openai_chat(self, body: dict[str, Any]) -> None:
         scenario = Scenario(body, anthropic=False)
-        if self._error(scenario, anthropic=False):
+        if self._limited_once(body, scenario) or self._error(scenario, anthropic=False):
             return
         if body.get("stream"):
             self._sse([(None, e) for e in chat_events(body, scenario)])

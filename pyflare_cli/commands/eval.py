@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pyflare_cli.clock import now
 from pyflare_cli.commands.options import (
+    ConfigOption,
     FormatOption,
     OutputFormat,
     StoreOption,
@@ -21,11 +23,9 @@ from pyflare_cli.commands.options import (
     WhereOption,
 )
 from pyflare_cli.errors import GateFailed, UsageError
-from pyflare_cli.store.layout import resolve_store
+from pyflare_cli.store.layout import read_store
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import polars as pl
 
     from pyflare_cli.analysis.eval.summary import Threshold
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 GROUPS = ("model", "provider", "service", "version", "agent", "environment")
 """The keys of ``analysis.eval.summary.GROUPS``, named here so that help needs no Polars."""
 OFFLINE = ("pii", "injection", "groundedness")
+JUDGE_PROMPTS = ("hallucination", "relevance", "toxicity")
+"""The keys of ``analysis.eval.judge.PROMPTS``."""
 
 eval_app = typer.Typer(
     help="Quality and safety of LLM outputs: scores in the traces, offline evaluators, a CI gate."
@@ -47,6 +49,10 @@ SinceDefault = Annotated[
 ByOption = Annotated[
     list[str] | None,
     typer.Option("--by", "-b", help=f"Group by: {', '.join(GROUPS)} or attr.<key>."),
+]
+PricesOption = Annotated[
+    Path | None,
+    typer.Option("--prices", help="judge: a LiteLLM price file for the judge model."),
 ]
 MinOption = Annotated[
     list[str] | None,
@@ -141,7 +147,7 @@ def summary(
 
     groups = _groups(by)
     table, trend, label = _summary(
-        resolve_store(store), since, until, where, groups, _thresholds(minimum, maximum)
+        read_store(store), since, until, where, groups, _thresholds(minimum, maximum)
     )
     if fmt == OutputFormat.table:
         table = with_trend(table, trend)
@@ -173,7 +179,7 @@ def check(
     if not bounds:
         raise UsageError("eval check: give at least one --min NAME=VALUE or --max NAME=VALUE")
     groups = _groups(by)
-    table, _, label = _summary(resolve_store(store), since, until, where, groups, bounds)
+    table, _, label = _summary(read_store(store), since, until, where, groups, bounds)
     result = gate(table, bounds, groups)
     emit_gate(result, console(), console(sys.stderr))
     if result.missing:
@@ -184,7 +190,7 @@ def check(
 
 @eval_app.command("run")
 def run(
-    evaluator: Annotated[str, typer.Argument(help=f"One of: {', '.join(OFFLINE)}.")],
+    evaluator: Annotated[str, typer.Argument(help=f"One of: {', '.join(OFFLINE)}, judge.")],
     since: SinceDefault = "24h",
     until: UntilOption = None,
     where: WhereOption = None,
@@ -192,18 +198,50 @@ def run(
         int | None,
         typer.Option("--sample", min=1, help="Score N traces (the same N on a re-run)."),
     ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option("--endpoint", help="judge: an OpenAI-compatible base URL, e.g. .../v1."),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="judge: the judge model.")] = None,
+    prompt: Annotated[
+        str,
+        typer.Option("--prompt", help=f"judge: the shipped prompt: {', '.join(JUDGE_PROMPTS)}."),
+    ] = "hallucination",
+    api_key_env: Annotated[
+        str,
+        typer.Option("--api-key-env", help="judge: the environment variable holding the key."),
+    ] = "OPENAI_API_KEY",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="judge: requests at once.")
+    ] = 4,
+    retries: Annotated[
+        int, typer.Option("--retries", min=0, max=10, help="judge: retries of a failed call.")
+    ] = 3,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.01, help="judge: seconds per request.")
+    ] = 60.0,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="judge: run without asking about the cost.")
+    ] = False,
+    config: ConfigOption = None,
+    prices: PricesOption = None,
     store: StoreOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Score spans with an offline evaluator and store the results (a re-run replaces them).
+    """Score spans with an evaluator and store the results (a re-run replaces them).
 
     pii: emails, phones, card numbers (Luhn), IBANs, API keys, IPs in inputs and outputs.
     injection: prompt-injection and jailbreak rules on inputs and retrieved text.
     groundedness: the share of a RAG answer's sentences the retrieved documents support.
+    judge: an LLM judges each LLM span (--prompt hallucination|relevance|toxicity) over an
+    OpenAI-compatible endpoint; the estimated cost is shown first and asked about unless
+    --yes (required when stdin is not a terminal).
 
     Example:
 
         pyflare eval run pii --since 7d
+
+        pyflare eval run judge --endpoint https://api.openai.com/v1 --model gpt-4o-mini --yes
     """
     from pyflare_cli.query.evaluations import run_evaluator
     from pyflare_cli.query.spans import SpanQuery
@@ -211,10 +249,19 @@ def run(
     from pyflare_cli.render.eval import emit_run
     from pyflare_cli.render.output import console
 
-    if evaluator not in OFFLINE:
-        raise UsageError(f"eval run {evaluator!r}: use {', '.join(OFFLINE)}")
+    if evaluator not in (*OFFLINE, "judge"):
+        raise UsageError(f"eval run {evaluator!r}: use {', '.join(OFFLINE)} or judge")
     at = now()
     window = current_window(since, until, at)
-    root = resolve_store(store)
-    results = run_evaluator(root, evaluator, SpanQuery(*window.query_bounds, where), at, sample)
+    root = read_store(store)
+    query = SpanQuery(*window.query_bounds, where)
+    if evaluator == "judge":
+        from pyflare_cli.commands.eval_judge import JudgeOptions, run_judge
+
+        options = JudgeOptions(
+            endpoint, model, prompt, api_key_env, concurrency, retries, timeout, yes
+        )
+        run_judge(root, query, at, sample, options, config, prices, fmt.value)
+        return
+    results = run_evaluator(root, evaluator, query, at, sample)
     emit_run(results, evaluator, fmt.value, console())

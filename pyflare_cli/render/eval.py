@@ -8,7 +8,9 @@ from rich.console import Console
 from rich.text import Text
 
 from pyflare_cli.analysis.eval.gate import GateResult
+from pyflare_cli.analysis.eval.judge import ANSWER_TOKENS, CHARS_PER_TOKEN, MAX_TOKENS
 from pyflare_cli.analysis.eval.pii import ORDER
+from pyflare_cli.query.judge import JudgePlan, Usage
 from pyflare_cli.render.output import emit
 from pyflare_cli.render.sparkline import sparkline
 
@@ -67,3 +69,63 @@ def emit_run(results: pl.DataFrame, evaluator: str, fmt: str, out: Console) -> N
     emit(by_label(results), "table", out)
     if evaluator == "pii":
         emit(pii_types(results), "table", out, title="found by type")
+
+
+def _usd(value: float | None) -> str:
+    return "unknown (no price for the model)" if value is None else f"${value:,.4f}"
+
+
+def emit_judge_plan(
+    plan: JudgePlan,
+    prompt: str,
+    model: str,
+    endpoint: str,
+    typical: float | None,
+    most: float | None,
+    err: Console,
+) -> None:
+    """The estimate printed before a judge run sends anything."""
+    if plan.requests == 0:
+        err.print(Text("judge: no LLM span with an output in the window: nothing to judge"))
+        return
+    err.print(
+        Text(
+            f"judge {prompt} with {model} at {endpoint}: {plan.requests:,} request(s), "
+            f"~{plan.input_tokens:,} input tokens (estimated at {CHARS_PER_TOKEN} characters "
+            f"a token), ~{plan.requests * ANSWER_TOKENS:,} output tokens"
+        )
+    )
+    err.print(
+        Text(
+            f"estimated cost: {_usd(typical)}; at most {_usd(most)} if every verdict "
+            f"takes {MAX_TOKENS} tokens"
+        )
+    )
+    if typical is None:
+        err.print(
+            Text(
+                f"warning: {model} has no price in genai-prices or the configured rules; "
+                "add a rule to pyflare.yaml or pass --prices to see the cost"
+            )
+        )
+
+
+def emit_judge_run(results: pl.DataFrame, used: Usage, err: Console) -> None:
+    """What a judge run used, and its errors (stored without a score) named loudly."""
+    err.print(
+        Text(
+            f"used {used.input_tokens:,} input and {used.output_tokens:,} output tokens "
+            f"in {used.calls:,} call(s): {_usd(used.cost_usd)}"
+        )
+    )
+    if used.errors == 0:
+        return
+    err.print(Text(f"warning: {used.errors} span(s) got no verdict (stored as errors):"))
+    reasons = (
+        results.filter(pl.col("score").is_null())
+        .group_by("explanation")
+        .len()
+        .sort("len", "explanation", descending=[True, False])
+    )
+    for reason, count in reasons.head(5).iter_rows():
+        err.print(Text(f"  {count} x {reason}"))
