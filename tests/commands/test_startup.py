@@ -35,7 +35,7 @@ HEAVY = (
 LISTED = [
     *("ingest", "receive", "traces", "query", "rca", "tui", "demo"),
     *("store", "trace", "cost", "drift", "alert", "stats", "sessions", "session", "users"),
-    *("tools", "eval", "bench"),
+    *("tools", "metrics", "eval", "bench"),
 ]
 """The order `pyflare --help` listed the commands in before they were loaded lazily."""
 

@@ -1,0 +1,102 @@
+"""The figures ``pyflare metrics`` exposes to Prometheus, as a few small grouped frames.
+
+- per (model, provider, service): model calls (any span with a model or a cost, as in
+  ``pyflare cost``: LLM, embedding and reranker calls), failed calls, input and output
+  tokens, exact cost (pico-dollars summed, rounded once), unpriced calls;
+- per service (of the root span): traces and failed traces;
+- per model: a latency histogram of LLM calls (cumulative counts at each bucket bound, the
+  sum of latencies and the count), as Prometheus histograms are;
+- per user bucket: cost and calls of the ``top`` users by cost, the rest as ``other``, so
+  the number of series stays bounded however many users there are.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.pricing import sum_micros
+from pyflare_cli.analysis.stats.dimensions import with_trace_wide
+
+BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+"""Latency bucket bounds in seconds (``+Inf`` is implied)."""
+OTHER = "other"
+
+
+def model_call() -> pl.Expr:
+    """A span that calls a model or costs something (``pyflare cost``'s requests)."""
+    return pl.col("model").is_not_null() | pl.col("cost_pico").is_not_null()
+
+
+def llm_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """Model calls per model, provider and service: calls, errors, tokens, cost, unpriced."""
+    usage = pl.any_horizontal(pl.col("input_tokens", "output_tokens").is_not_null())
+    return (
+        spans.filter(model_call())
+        .group_by(
+            pl.col("model").fill_null(""),
+            pl.col("provider").fill_null(""),
+            pl.col("service_name").fill_null("").alias("service"),
+        )
+        .agg(
+            pl.len().alias("calls"),
+            (pl.col("status_code") == "error").sum().alias("errors"),
+            pl.col("input_tokens").sum(),
+            pl.col("output_tokens").sum(),
+            sum_micros().alias("cost_micros"),
+            (usage & pl.col("cost_source").is_null()).sum().alias("unpriced"),
+        )
+        .sort("model", "provider", "service")
+    )
+
+
+def traces(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """Traces and failed traces per service of the root span."""
+    root_first = [pl.col("parent_span_id").is_not_null(), pl.col("start_time")]
+    return (
+        spans.group_by("trace_id")
+        .agg(
+            pl.col("service_name").sort_by(root_first).first().fill_null("").alias("service"),
+            (pl.col("status_code") == "error").any().alias("failed"),
+        )
+        .group_by("service")
+        .agg(pl.len().alias("traces"), pl.col("failed").sum().alias("errors"))
+        .sort("service")
+    )
+
+
+def latency_histogram(spans: pl.LazyFrame, buckets: tuple[float, ...] = BUCKETS) -> pl.LazyFrame:
+    """Per model: ``le_<bound>`` cumulative counts, ``sum_seconds`` and ``count``."""
+    seconds = pl.col("duration_ns") / 1e9
+    return (
+        spans.filter(model_call() & pl.col("duration_ns").is_not_null())
+        .group_by(pl.col("model").fill_null(""))
+        .agg(
+            *((seconds <= bound).sum().alias(f"le_{bound}") for bound in buckets),
+            seconds.sum().alias("sum_seconds"),
+            pl.len().alias("count"),
+        )
+        .sort("model")
+    )
+
+
+def user_buckets(spans: pl.LazyFrame, top: int) -> pl.LazyFrame:
+    """Cost and LLM calls of the ``top`` users by cost, and of all others as ``other``."""
+    per_user = (
+        with_trace_wide(spans)
+        .filter(model_call() & pl.col("user_id").is_not_null())
+        .group_by("user_id")
+        .agg(sum_micros().alias("cost_micros"), pl.len().alias("calls"))
+    )
+    ranked = per_user.sort(
+        ["cost_micros", "user_id"], descending=[True, False], nulls_last=True
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) < top)
+        .then(pl.col("user_id"))
+        .otherwise(pl.lit(OTHER))
+        .alias("user_bucket")
+    )
+    return (
+        ranked.group_by("user_bucket")
+        .agg(pl.col("cost_micros").sum(), pl.col("calls").sum())
+        .sort("user_bucket")
+    )

@@ -1,0 +1,54 @@
+"""The store's figures for ``pyflare metrics``: one snapshot, collected together.
+
+Budgets come from :mod:`query.budgets` (the same evaluation as ``pyflare cost budget``).
+Alert states are read by the command (alerting sits above this layer) and passed to the
+renderer beside this snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.budgets import Budget
+from pyflare_cli.analysis.cost.price_rules import PriceRule
+from pyflare_cli.analysis.stats.metrics import latency_histogram, llm_calls, traces, user_buckets
+from pyflare_cli.query.budgets import budget_status
+from pyflare_cli.query.spans import SpanQuery, load_spans
+
+
+@dataclass(frozen=True)
+class MetricsSnapshot:
+    at: datetime
+    calls: pl.DataFrame
+    traces: pl.DataFrame
+    latency: pl.DataFrame
+    users: pl.DataFrame
+    budgets: pl.DataFrame | None
+    spans: int
+
+
+def snapshot(
+    root: Path,
+    query: SpanQuery,
+    now: datetime,
+    rules: tuple[PriceRule, ...],
+    budgets: tuple[Budget, ...],
+    top_users: int,
+) -> MetricsSnapshot:
+    """Every frame of the exposition in one ``collect_all``."""
+    spans = load_spans(root, query, now, rules)
+    calls, per_service, latency, users, count = pl.collect_all(
+        [
+            llm_calls(spans),
+            traces(spans),
+            latency_histogram(spans),
+            user_buckets(spans, top_users),
+            spans.select(pl.len()),
+        ]
+    )
+    status = budget_status(root, budgets, now, rules) if budgets else None
+    return MetricsSnapshot(now, calls, per_service, latency, users, status, int(count.item()))
