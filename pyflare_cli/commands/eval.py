@@ -188,6 +188,62 @@ def check(
         raise GateFailed(f"{len(result.failures)} group(s) break their thresholds")
 
 
+@eval_app.command("health")
+def health(
+    by: Annotated[
+        str, typer.Option("--by", "-b", help="One score per model or per service.")
+    ] = "model",
+    since: SinceDefault = "24h",
+    until: UntilOption = None,
+    where: WhereOption = None,
+    minimum: MinOption = None,
+    maximum: MaxOption = None,
+    fail_below: Annotated[
+        float | None,
+        typer.Option("--fail-below", min=0, max=1, help="Exit 1 naming each group below this."),
+    ] = None,
+    config: ConfigOption = None,
+    prices: PricesOption = None,
+    store: StoreOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """One health score per model (or service) with its parts: errors, latency against the
+    previous window, drift over the same windows and evaluation pass rates.
+
+    health = weighted mean of the parts present (errors 0.3, latency 0.2, drift 0.2,
+    quality 0.3); docs/eval.md has each part's formula.
+
+    Example:
+
+        pyflare eval health --by model --since 7d
+    """
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.query.eval_health import health_report
+    from pyflare_cli.query.prices import price_rules
+    from pyflare_cli.query.windows import current_window
+    from pyflare_cli.render.eval import emit_gate_lines, emit_health
+    from pyflare_cli.render.output import console
+
+    if by not in ("model", "service"):
+        raise UsageError(f"--by {by!r}: use model or service")
+    bounds = {b.evaluator: b for b in _thresholds(minimum, maximum)}
+    at = now()
+    window = current_window(since, until, at)
+    root = read_store(store)
+    rules, _ = price_rules(load_config(config), prices)
+    table = health_report(root, window, where, by, at, bounds, rules)
+    if table.height == 0:
+        raise UsageError(f"eval health: no span with a {by} in {window.label()}")
+    emit_health(table, fmt.value, console(), window.label())
+    if fail_below is not None:
+        from pyflare_cli.analysis.eval.health import below
+
+        failing = below(table, by, fail_below)
+        emit_gate_lines(failing, console() if fmt == OutputFormat.table else console(sys.stderr))
+        if failing:
+            raise GateFailed(f"{len(failing)} {by}(s) below health {fail_below:g}")
+
+
 @eval_app.command("run")
 def run(
     evaluator: Annotated[str, typer.Argument(help=f"One of: {', '.join(OFFLINE)}, judge.")],

@@ -129,3 +129,21 @@ def emit_judge_run(results: pl.DataFrame, used: Usage, err: Console) -> None:
     )
     for reason, count in reasons.head(5).iter_rows():
         err.print(Text(f"  {count} x {reason}"))
+
+
+def emit_health(table: pl.DataFrame, fmt: str, out: Console, title: str) -> None:
+    """The health table: score, status and the parts, rounded for reading on a terminal."""
+    if fmt != "table":
+        emit(table, fmt, out)
+        return
+    shown = table.with_columns(
+        pl.col("health", "errors", "latency", "drift", "quality", "pass_rate").round(3),
+        pl.col("error_rate").round(4),
+        pl.col("p95_ms", "baseline_p95_ms").round(1),
+    )
+    emit(shown, "table", out, title=f"health {title}")
+
+
+def emit_gate_lines(failures: list[str], out: Console) -> None:
+    for line in failures:
+        out.print(Text(f"FAIL {line}"))
