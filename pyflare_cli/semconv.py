@@ -124,6 +124,7 @@ RULES: tuple[Rule, ...] = tuple(
         "service_version",
         ("resource:service.version", OTEL),
         ("resource:langfuse.release", LANGFUSE),
+        ("langfuse.release", LANGFUSE),
         ("langfuse.version", LANGFUSE),
     )
     + _rules(

@@ -19,10 +19,12 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from pyflare_cli.sources.collector import looks_framed
+from pyflare_cli.sources.langfuse_shapes import record_kind
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 PARQUET_MAGIC = b"PAR1"
+SQLITE_MAGIC = b"SQLite format 3\x00"
 SNIFF_BYTES = 1 << 16
 
 
@@ -38,6 +40,9 @@ class Format(StrEnum):
     PHOENIX_JSON = "phoenix-json"
     PHOENIX_CSV = "phoenix-csv"
     PHOENIX_PARQUET = "phoenix-parquet"
+    LANGFUSE_JSON = "langfuse-json"
+    LANGFUSE_JSONL = "langfuse-jsonl"
+    LANGFUSE_SQLITE = "langfuse-sqlite"
 
 
 class UnreadableInput(ValueError):
@@ -78,6 +83,8 @@ def _json_kind(obj: object) -> str | None:
         return "otlp"
     if any(marker in keys for marker in _PHOENIX_MARKERS) or isinstance(obj.get("context"), dict):
         return "phoenix"
+    if record_kind(obj) is not None:
+        return "langfuse"
     return None
 
 
@@ -90,6 +97,8 @@ def sniff(path: Path) -> Format:
         raise UnreadableInput("empty file")
     if head.startswith(PARQUET_MAGIC):
         return Format.PHOENIX_PARQUET
+    if head.startswith(SQLITE_MAGIC):
+        return Format.LANGFUSE_SQLITE
     if head[0] != 0x0A and looks_framed(head, whole):
         return Format.COLLECTOR_FRAMED
     text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -143,9 +152,26 @@ def _looks_like_text(head: bytes) -> bool:
     return b"\x00" not in sample
 
 
+def _langfuse_document(head: bytes) -> bool:
+    """Whether a JSON document's head reads as Langfuse's API (camelCase Langfuse fields)."""
+    return any(marker in head[:8192] for marker in _LANGFUSE_MARKERS)
+
+
+_LANGFUSE_MARKERS = (b'"traceId"', b'"parentObservationId"', b'"htmlPath"', b'"sessionId"')
+
+
 def _sniff_json(head: bytes, whole: bool) -> Format:
     if head.startswith(b"["):
+        if _langfuse_document(head) and b'"context.span_id"' not in head[:8192]:
+            return Format.LANGFUSE_JSON
         return Format.PHOENIX_JSON
+    if whole and _langfuse_document(head) and b'"resourceSpans"' not in head:
+        try:
+            document = json.loads(head)
+        except (ValueError, RecursionError):
+            document = None
+        if record_kind(document) is not None:
+            return Format.LANGFUSE_JSON
     lines = head.split(b"\n")
     complete = lines if whole else lines[:-1]
     if not complete:
@@ -159,6 +185,8 @@ def _sniff_json(head: bytes, whole: bool) -> Format:
         first = None
     if first is not None:
         kind = _json_kind(first) or _first_known_kind(complete[1:])
+        if kind == "langfuse":
+            return Format.LANGFUSE_JSONL
         if kind == "phoenix":
             return Format.PHOENIX_JSONL
         if kind == "otlp":
@@ -166,10 +194,15 @@ def _sniff_json(head: bytes, whole: bool) -> Format:
         raise UnreadableInput(_UNKNOWN_JSON)
     following = next((line for line in complete[1:] if line.strip()), b"")
     if first_line.strip() in (b"{", b"[") or following[:1] in (b" ", b"\t", b"}", b"]"):
-        # A pretty-printed document spans many lines: it is one OTLP/JSON request.
+        # A pretty-printed document spans many lines: one OTLP/JSON request, or a page
+        # of Langfuse's API.
+        if _langfuse_document(head) and b'"resourceSpans"' not in head:
+            return Format.LANGFUSE_JSON
         return Format.OTLP_JSON
     # JSON Lines whose first line is broken: the lines that parse tell the kind.
     kind = _first_known_kind(complete[1:])
+    if kind == "langfuse":
+        return Format.LANGFUSE_JSONL
     if kind == "phoenix":
         return Format.PHOENIX_JSONL
     if kind == "otlp":
@@ -177,7 +210,7 @@ def _sniff_json(head: bytes, whole: bool) -> Format:
     return _jsonl_by_markers(head)
 
 
-_UNKNOWN_JSON = "JSON that is neither OTLP (resourceSpans) nor a Phoenix span export"
+_UNKNOWN_JSON = "JSON that is neither OTLP (resourceSpans), a Phoenix nor a Langfuse export"
 
 
 def _first_known_kind(lines: list[bytes]) -> str | None:
@@ -199,6 +232,8 @@ def _jsonl_by_markers(head: bytes) -> Format:
     )
     if phoenix >= 0 and (otlp < 0 or phoenix < otlp):
         return Format.PHOENIX_JSONL
+    if otlp < 0 and _langfuse_document(head):
+        return Format.LANGFUSE_JSONL  # one long line: a compact page, or long records
     if otlp < 0:
         raise UnreadableInput(_UNKNOWN_JSON)
     return Format.OTLP_JSONL

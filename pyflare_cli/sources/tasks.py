@@ -20,7 +20,14 @@ import zstandard
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from pyflare_cli.sources import collector, otlp_json, otlp_proto, phoenix
+from pyflare_cli.sources import (
+    collector,
+    langfuse,
+    langfuse_sqlite,
+    otlp_json,
+    otlp_proto,
+    phoenix,
+)
 from pyflare_cli.sources.normalize import normalize
 from pyflare_cli.sources.opening import Format, UnreadableInput, is_compressed, open_binary
 from pyflare_cli.sources.otlp_wire import varint
@@ -91,9 +98,20 @@ def _varint(stream: IO[bytes], first: bytes) -> tuple[int, int]:
         used += 1
 
 
+_WHOLE_FILE = (
+    Format.PHOENIX_CSV,
+    Format.PHOENIX_PARQUET,
+    Format.PHOENIX_JSON,
+    # Langfuse records refer to each other (a trace fills its observations): one task.
+    Format.LANGFUSE_JSON,
+    Format.LANGFUSE_JSONL,
+    Format.LANGFUSE_SQLITE,
+)
+
+
 def split(path: Path, fmt: Format, label: str) -> Iterator[Task]:
     """The tasks of one input file (already decompressed by :func:`open_binary`)."""
-    if fmt in (Format.PHOENIX_CSV, Format.PHOENIX_PARQUET, Format.PHOENIX_JSON):
+    if fmt in _WHOLE_FILE:
         yield Task(label, fmt, [("file", str(path).encode())])
         return
     plain = not is_compressed(path)
@@ -273,6 +291,8 @@ def decode(task: Task) -> Decoded:
         Format.PHOENIX_JSONL,
     ):
         return _decode_phoenix(task)
+    if task.format in (Format.LANGFUSE_JSON, Format.LANGFUSE_JSONL, Format.LANGFUSE_SQLITE):
+        return _decode_langfuse(task)
     payloads = list(task.payloads())
     try:
         return _decode_payloads(task, payloads)
@@ -341,6 +361,32 @@ def _decode_phoenix(task: Task) -> Decoded:
     else:
         raw, dead = phoenix.read_file(Path(task.items[0][1].decode()), task.format, task.source)
     return Decoded(normalize(raw), dead, 0)
+
+
+def _decode_langfuse(task: Task) -> Decoded:
+    path = Path(task.items[0][1].decode())
+    if task.format is Format.LANGFUSE_SQLITE:
+        if is_compressed(path):
+            raise UnreadableInput("a compressed SQLite database: decompress it first")
+        raw, letters = langfuse_sqlite.read_database(path, task.source)
+        return Decoded(normalize(raw), letters, 0)
+    dead: list[DeadLetter] = []
+    documents: list[tuple[str, object]] = []
+    with open_binary(path) as stream:
+        if task.format is Format.LANGFUSE_JSON:
+            pieces: Iterator[tuple[str, bytes]] = iter([("document", stream.read())])
+        else:
+            pieces = ((f"line {n}", line) for n, line in enumerate(stream, start=1))
+        for position, payload in pieces:
+            if not payload.strip():
+                continue
+            try:
+                documents.append((position, otlp_json.load(payload)))
+            except ValueError as exc:
+                text = payload.decode("utf-8", "replace")
+                dead.append(DeadLetter(task.source, position, f"invalid JSON: {exc}", text))
+    raw, more = langfuse.decode_documents(documents, task.source)
+    return Decoded(normalize(raw), dead + more, 0)
 
 
 def _b64(payload: bytes) -> str:

@@ -1,0 +1,271 @@
+"""Read Langfuse's own exports (public API JSON pages, JSON Lines, a SQLite copy) as spans.
+
+Shapes follow Langfuse's public API (``fern/apis/server/definition`` in langfuse/langfuse,
+and the models of the ``langfuse`` SDK): ``GET /api/public/traces``, ``/observations``
+and ``/scores`` answer ``{"data": [...], "meta": {"page", "limit", "totalItems",
+"totalPages"}}``; ``GET /api/public/traces/{id}`` one trace with its ``observations`` and
+``scores`` inlined. A file may hold a page, a bare list, one trace, or JSON Lines of any
+of these records (an observation export). Each record is recognised by its fields:
+
+- an **observation** (``type`` GENERATION, SPAN, EVENT, AGENT, TOOL, ...) becomes a span:
+  GENERATION -> llm, SPAN -> chain, EVENT -> a zero-length span; ``parentObservationId``
+  is the parent. Its fields become the ``langfuse.observation.*`` attributes the Langfuse
+  SDK writes over OTLP, so :mod:`pyflare_cli.semconv`'s Langfuse rows read both alike.
+- a **trace** fills ``userId``, ``sessionId``, ``release``, ``tags`` and ``metadata``
+  (``agent_name``) into its observations; a trace with no observation in the input is
+  one span of its own, so a traces-only page is not lost.
+- a **score** becomes a zero-length evaluator span in the scored trace with the OTel
+  GenAI evaluation attributes (name, value, label, comment), linked to the observation
+  it scores: ``pyflare eval`` reads it as a result for that span (or for the trace).
+
+Langfuse ids need not be hex (``uuid4()``, ``"my-trace-1"``): a 32-hex or UUID trace id
+and a 16-hex observation id are kept (dashes dropped), any other id maps to the first
+hex digits of its SHA-256, the same in every file, and the original is kept in
+``langfuse.trace.id`` / ``langfuse.observation.id``. Exports are small next to OTLP
+traffic, so the per-record loop here is fine; the SQLite reader is in
+:mod:`pyflare_cli.sources.langfuse_sqlite`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+
+from pyflare_cli.sources.langfuse_shapes import hex_id, record_kind
+from pyflare_cli.sources.otlp_json import BadRecord
+from pyflare_cli.sources.phoenix import parse_time
+from pyflare_cli.sources.raw import DeadLetter, RawBatch
+
+SCOPE = "langfuse-export"
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _records(document: Any, position: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(position, kind, record) of every Langfuse record in a document, inlined ones too."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    kind = record_kind(document)
+    if isinstance(document, list):
+        for index, item in enumerate(document):
+            out.extend(_records(item, f"{position} [{index}]"))
+        return out
+    if kind == "page":
+        return _records(document["data"], f"{position} data")
+    if kind is None:
+        raise BadRecord("not a Langfuse trace, observation, score or page")
+    out.append((position, kind, document))
+    if kind == "trace":
+        for field in ("observations", "scores"):
+            inlined = document.get(field)
+            if isinstance(inlined, list) and inlined and isinstance(inlined[0], dict):
+                out.extend(_records(inlined, f"{position} {field}"))
+    return out
+
+
+def decode_documents(
+    documents: list[tuple[str, Any]], source: str
+) -> tuple[pl.DataFrame, list[DeadLetter]]:
+    """The raw frame of every record in ``documents`` ((position, parsed JSON) pairs)."""
+    dead: list[DeadLetter] = []
+    observations: list[tuple[str, dict[str, Any]]] = []
+    traces: dict[str, dict[str, Any]] = {}
+    scores: list[tuple[str, dict[str, Any]]] = []
+    for position, document in documents:
+        try:
+            found = _records(document, position)
+        except BadRecord as exc:
+            dead.append(DeadLetter(source, position, str(exc), _text(document)))
+            continue
+        for where, kind, record in found:
+            if kind == "trace":
+                traces[str(record["id"])] = record
+            elif kind == "observation":
+                observations.append((where, record))
+            else:
+                scores.append((where, record))
+    batch = RawBatch()
+    batch.add_resource([])
+    traced = set()
+    for where, record in observations:
+        trace = traces.get(str(record.get("traceId")))
+        traced.add(str(record.get("traceId")))
+        _add(batch, where, record, trace, source, dead, _observation)
+    for trace_id, trace in traces.items():
+        if trace_id not in traced:
+            _add(batch, f"trace {trace_id}", trace, trace, source, dead, _trace_span)
+    for where, record in scores:
+        _add(batch, where, record, traces.get(str(record.get("traceId"))), source, dead, _score)
+    return batch.to_frame(), dead
+
+
+def _add(
+    batch: RawBatch,
+    position: str,
+    record: dict[str, Any],
+    trace: dict[str, Any] | None,
+    source: str,
+    dead: list[DeadLetter],
+    build: Any,
+) -> None:
+    try:
+        span = build(record, trace)
+    except (BadRecord, TypeError, ValueError, AttributeError, KeyError) as exc:
+        dead.append(DeadLetter(source, position, str(exc), _text(record)))
+        return
+    trace_id, span_id, parent, name, start, end, error, message, attributes, links = span
+    batch.trace_id.append(trace_id)
+    batch.span_id.append(span_id)
+    batch.parent_span_id.append(parent)
+    batch.name.append(name)
+    batch.kind.append("internal")
+    batch.start_ns.append(start)
+    batch.end_ns.append(end)
+    batch.status_code.append("error" if error else "unset")
+    batch.status_message.append(message)
+    batch.scope_name.append(SCOPE)
+    batch.resource_index.append(0)
+    batch.attributes.add_row([(k, v) for k, v in attributes.items() if v is not None])
+    batch.event_offsets.append(len(batch.event_name))
+    for link_trace, link_span in links:
+        batch.link_trace_id.append(link_trace)
+        batch.link_span_id.append(link_span)
+        batch.link_attributes.add_row([])
+    batch.link_offsets.append(len(batch.link_span_id))
+
+
+def _trace_attributes(trace: dict[str, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
+    """What a trace (or the trace fields an observation carries itself) says of its spans."""
+    source = {**(trace or {}), **{k: v for k, v in record.items() if v is not None}}
+    out: dict[str, Any] = {
+        "langfuse.user.id": _text(source.get("userId")),
+        "langfuse.session.id": _text(source.get("sessionId")),
+        "langfuse.release": _text(source.get("release")),
+        "langfuse.environment": _text(source.get("environment")),
+        "langfuse.trace.name": _text((trace or {}).get("name") or record.get("traceName")),
+        "langfuse.trace.tags": _text((trace or {}).get("tags") or record.get("tags")),
+    }
+    metadata = (trace or {}).get("metadata")
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = None
+    if isinstance(metadata, dict):
+        for key, value in metadata.items():
+            out[f"langfuse.trace.metadata.{key}"] = _text(value)
+    return out
+
+
+def _usage(record: dict[str, Any]) -> tuple[str | None, str | None]:
+    """usage_details and cost_details JSON, from the newer fields or the older ``usage``."""
+    usage = record.get("usageDetails")
+    given = record.get("usage")
+    old: dict[str, Any] = given if isinstance(given, dict) else {}
+    if not usage and old:
+        usage = {k: old[k] for k in ("input", "output", "total") if old.get(k) is not None}
+    cost = record.get("costDetails")
+    if not cost:
+        totals = (record.get("calculatedTotalCost"), record.get("totalCost"), old.get("totalCost"))
+        total = next((t for t in totals if t is not None), None)
+        cost = {"total": total} if total is not None else None
+    # An all-zero usage or cost (what the API shows for a SPAN) says nothing: no tokens.
+    usage = usage if isinstance(usage, dict) and any(usage.values()) else None
+    cost = cost if isinstance(cost, dict) and any(cost.values()) else None
+    return (_text(usage) if usage else None), (_text(cost) if cost else None)
+
+
+def _observation(record: dict[str, Any], trace: dict[str, Any] | None) -> tuple[Any, ...]:
+    kind = str(record["type"]).upper()
+    start = parse_time(record.get("startTime"), "startTime")
+    end = start if kind == "EVENT" else parse_time(record.get("endTime") or start, "endTime")
+    if end < start:
+        raise BadRecord("endTime is before startTime")
+    level = str(record.get("level") or "DEFAULT").upper()
+    usage, cost = _usage(record)
+    attributes: dict[str, Any] = {
+        **_trace_attributes(trace, record),
+        "langfuse.observation.type": kind.lower(),
+        "langfuse.observation.id": str(record["id"]),
+        "langfuse.trace.id": str(record["traceId"]),
+        "langfuse.observation.parent_id": _text(record.get("parentObservationId")),
+        "langfuse.observation.model.name": _text(record.get("model")),
+        "langfuse.observation.model.parameters": _text(record.get("modelParameters")),
+        "langfuse.observation.usage_details": usage,
+        "langfuse.observation.cost_details": cost,
+        "langfuse.observation.input": _text(record.get("input")),
+        "langfuse.observation.output": _text(record.get("output")),
+        "langfuse.observation.level": level,
+        "langfuse.observation.status_message": _text(record.get("statusMessage")),
+        "langfuse.observation.completion_start_time": _text(record.get("completionStartTime")),
+        "langfuse.observation.prompt.name": _text(record.get("promptName")),
+        "langfuse.version": _text(record.get("version")),
+    }
+    metadata = record.get("metadata")
+    if isinstance(metadata, dict):
+        for key, value in metadata.items():
+            attributes[f"langfuse.observation.metadata.{key}"] = _text(value)
+    parent = record.get("parentObservationId")
+    return (
+        hex_id(record["traceId"], 32),
+        hex_id(record["id"], 16),
+        hex_id(parent, 16) if parent else None,
+        str(record.get("name") or kind.lower()),
+        start,
+        end,
+        level == "ERROR",
+        _text(record.get("statusMessage")) or None,
+        attributes,
+        [],
+    )
+
+
+def _trace_span(record: dict[str, Any], trace: dict[str, Any] | None) -> tuple[Any, ...]:
+    start = parse_time(record.get("timestamp"), "timestamp")
+    latency = record.get("latency")
+    end = start + round(float(latency) * 1e9) if isinstance(latency, int | float) else start
+    attributes = {
+        **_trace_attributes(record, {}),
+        "langfuse.trace.id": str(record["id"]),
+        "langfuse.observation.input": _text(record.get("input")),
+        "langfuse.observation.output": _text(record.get("output")),
+    }
+    name = str(record.get("name") or "trace")
+    trace_id = hex_id(record["id"], 32)
+    span_id = hex_id(f"trace:{record['id']}", 16)
+    return (trace_id, span_id, None, name, start, end, False, None, attributes, [])
+
+
+def _score(record: dict[str, Any], trace: dict[str, Any] | None) -> tuple[Any, ...]:
+    when = parse_time(record.get("timestamp") or record.get("createdAt"), "timestamp")
+    trace_id = hex_id(record["traceId"], 32)
+    scored = record.get("observationId")
+    value = record.get("value")
+    label = record.get("stringValue")
+    if label is None and isinstance(value, str):
+        value, label = None, value
+    attributes: dict[str, Any] = {
+        **_trace_attributes(trace, {}),
+        "langfuse.observation.type": "evaluator",
+        "langfuse.trace.id": str(record["traceId"]),
+        "langfuse.score.id": _text(record.get("id")),
+        "langfuse.score.source": _text(record.get("source")),
+        "langfuse.score.data_type": _text(record.get("dataType")),
+        "langfuse.observation.id": _text(scored),
+        "gen_ai.evaluation.name": str(record["name"]),
+        "gen_ai.evaluation.score.value": _text(value),
+        "gen_ai.evaluation.score.label": _text(label),
+        "gen_ai.evaluation.explanation": _text(record.get("comment")),
+    }
+    span_id = hex_id(f"score:{record.get('id') or json.dumps(record, sort_keys=True)}", 16)
+    parent = hex_id(scored, 16) if scored else None
+    links = [(trace_id, parent)] if parent else []
+    name = f"score {record['name']}"
+    return (trace_id, span_id, parent, name, when, when, False, None, attributes, links)
