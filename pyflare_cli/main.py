@@ -77,10 +77,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Users: sessions, requests, turns, cost, error rate, first and last seen.",
     ),
     "tools": ("tools", "Tools and agents: the tool call sequences each agent runs most."),
-    "metrics": (
-        "metrics",
-        "Prometheus metrics of the store: LLM calls, errors, tokens, cost, latency histograms.",
-    ),
     "eval": (
         "eval",
         "Quality and safety of LLM outputs: scores in the traces, offline evaluators, a CI gate.",
@@ -151,14 +147,31 @@ class PyflareGroup(TyperGroup):
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(BROKEN_PIPE)
         except Exception as exc:
-            if ctx.meta.get("pyflare.debug"):
-                traceback.print_exc()
-            else:
-                typer.echo(
-                    f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-                    err=True,
-                )
-            ctx.exit(INTERNAL_ERROR)
+            _unexpected(ctx, exc)
+        except BaseException as exc:  # a Rust panic inside Polars is a BaseException
+            if type(exc).__name__ != "PanicException":
+                raise
+            _unexpected(ctx, exc)
+
+
+def _unexpected(ctx: Any, exc: BaseException) -> None:
+    """Exit 2 naming the part when a read failed on a damaged store, else exit 3."""
+    damage = None
+    if "pyflare_cli.store.scan" in sys.modules:  # a span scan ran: a part may be damaged
+        from pyflare_cli.store.scan import damage_behind
+
+        damage = damage_behind(exc)
+    if ctx.meta.get("pyflare.debug"):
+        traceback.print_exc()
+    if damage is not None:
+        typer.echo(f"error: {damage.message}", err=True)
+        ctx.exit(damage.exit_code)
+    if not ctx.meta.get("pyflare.debug"):
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            err=True,
+        )
+    ctx.exit(INTERNAL_ERROR)
 
 
 class RootGroup(PyflareGroup):

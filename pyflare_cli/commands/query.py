@@ -67,6 +67,10 @@ def query(
     try:
         frame = run_sql(spans, sql, now(), limit)
     except (pl.exceptions.PolarsError, ValueError) as exc:
+        from pyflare_cli.store.scan import damage_behind
+
+        if (damage := damage_behind(exc)) is not None:  # a damaged part, not the SQL
+            raise damage from None
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "Map(" in message:
             message += "; read an attribute with attr('key') or attributes['key']"

@@ -2,7 +2,9 @@
 
 Every command and the TUI read through :func:`scan_spans`; filters on ``start_time`` that
 the caller passes as ``since``/``until`` skip whole date partitions before Parquet
-row-group statistics skip the rest.
+row-group statistics skip the rest. Damage inside a part (a garbled page under an intact
+footer) only shows when a query is collected, as a Polars error naming no file:
+:func:`damage_behind` finds the part among those this process scanned.
 """
 
 from __future__ import annotations
@@ -12,9 +14,26 @@ from pathlib import Path
 
 import polars as pl
 
+from pyflare_cli.errors import DamagedStore
 from pyflare_cli.schema import POLARS_SCHEMA
-from pyflare_cli.store.check import require_readable_parts
+from pyflare_cli.store.check import damaged_part_message, part_problem, require_readable_parts
 from pyflare_cli.store.layout import PART_PREFIX, StoreLayout
+
+_SCANNED: dict[Path, dict[Path, None]] = {}
+"""Parts of the last store this process scanned, in order (bounded by the store's parts):
+where :func:`damage_behind` looks when collecting a scan fails."""
+_READ_ERROR_MODULES = ("polars", "pyarrow", "pyo3_runtime")
+"""Errors raised by these (ComputeError, ArrowInvalid, a Rust panic) can come from a
+damaged page; other errors are bugs and stay internal errors."""
+_PLAN_ERRORS = (
+    pl.exceptions.SQLInterfaceError,
+    pl.exceptions.SQLSyntaxError,
+    pl.exceptions.ColumnNotFoundError,
+    pl.exceptions.SchemaFieldNotFoundError,
+    pl.exceptions.StructFieldNotFoundError,
+    pl.exceptions.DuplicateError,
+)
+"""Errors of a query that does not plan (a typo in SQL): not worth reading the store for."""
 
 
 def span_files(layout: StoreLayout, since: datetime | None, until: datetime | None) -> list[Path]:
@@ -41,12 +60,46 @@ def scan_spans(
         return pl.LazyFrame(schema=POLARS_SCHEMA)
     # A truncated or garbled part fails the whole query with an error naming no file.
     require_readable_parts(files)
+    if root not in _SCANNED:  # another store (tests, the TUI): forget the last one's parts
+        _SCANNED.clear()
+    _SCANNED.setdefault(root, {}).update(dict.fromkeys(files))
     frame = pl.scan_parquet(files)
     if since is not None:
         frame = frame.filter(pl.col("start_time") >= _utc(since))
     if until is not None:
         frame = frame.filter(pl.col("start_time") < _utc(until))
     return frame
+
+
+def damage_behind(error: BaseException) -> DamagedStore | None:
+    """After ``error`` escaped a command: the scanned part that cannot be read, named with
+    the way out (exit 2), when the error came from reading and such a part exists.
+
+    Reads every part scanned in this process in full, so only on the error path. pyarrow
+    reads each part's row groups first; a part it reads is then read by Polars, whose
+    decoder refuses some damage pyarrow lets through. A part gone since (compacted) is
+    not damage."""
+    module = type(error).__module__.split(".")[0]
+    if module not in _READ_ERROR_MODULES and not isinstance(error, OSError):
+        return None
+    if isinstance(error, _PLAN_ERRORS):  # a query that does not plan: no data was read
+        return None
+    for path in [part for parts in _SCANNED.values() for part in parts]:
+        if not path.exists():
+            continue
+        problem = part_problem(path)[0] or _polars_problem(path)
+        if problem is not None:
+            return DamagedStore(damaged_part_message(path, problem))
+    return None
+
+
+def _polars_problem(path: Path) -> str | None:
+    try:
+        pl.scan_parquet(path, glob=False).collect()
+    except (Exception, pl.exceptions.PanicException) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return f"{type(exc).__name__}: {first}".rstrip(": ")
+    return None
 
 
 def _utc(moment: datetime) -> datetime:

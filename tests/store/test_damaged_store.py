@@ -165,3 +165,76 @@ def test_check_on_a_healthy_store_and_a_missing_one(store: Path, tmp_path: Path)
     assert invoke("store", "repair", "--store", str(store)).stdout.startswith("nothing to repair")
     missing = invoke("store", "check", "--store", str(tmp_path / "nowhere"))
     assert missing.exit_code == 2 and "no store" in missing.stderr
+
+
+def _garble_pages(part: Path, columns: tuple[str, ...]) -> None:
+    """Overwrite the header of the first data page of ``columns``: the footer stays intact,
+    so only reading those columns finds the damage."""
+    import pyarrow.parquet as pq
+
+    group = pq.read_metadata(part).row_group(0)
+    offsets = {
+        group.column(i).path_in_schema: group.column(i).data_page_offset
+        for i in range(group.num_columns)
+    }
+    with open(part, "r+b") as handle:
+        for column in columns:
+            handle.seek(offsets[column])
+            handle.write(b"\xff" * 16)  # compact thrift: field type 15 does not exist
+    pq.read_metadata(part)  # the footer still reads: the scan's footer check passes it
+
+
+PAGE_READERS = [
+    ("traces",),
+    ("cost",),
+    ("query", "SELECT count(*) AS n, sum(input_tokens) AS t FROM spans"),
+    ("query", "SELECT input_text FROM spans"),
+    ("rca", "--since", "2d"),
+    ("stats",),
+    ("drift", "--all-models"),
+]
+
+
+@pytest.mark.parametrize("command", PAGE_READERS, ids=lambda c: " ".join(c[:2]))
+def test_a_garbled_page_under_an_intact_footer_is_named_with_exit_2(
+    store: Path, command: tuple[str, ...]
+) -> None:
+    damaged = _parts(store)[-1]
+    _garble_pages(damaged, ("trace_id", "start_time", "model", "input_tokens", "input_text"))
+    result = invoke(*command, "--store", str(store))
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(damaged) in lines[0] and "damaged Parquet part" in lines[0]
+    assert "pyflare store check" in lines[0] and "store repair" in lines[0]
+    assert "Traceback" not in result.output and "internal error" not in result.output
+
+
+def test_debug_shows_the_traceback_of_a_garbled_page_and_still_names_the_part(
+    store: Path,
+) -> None:
+    damaged = _parts(store)[-1]
+    _garble_pages(damaged, ("trace_id", "start_time"))
+    result = invoke("--debug", "traces", "--store", str(store))
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {damaged}")
+
+
+def test_a_sql_typo_on_a_damaged_store_is_still_a_sql_error(store: Path) -> None:
+    _garble_pages(_parts(store)[-1], ("input_text",))
+    result = invoke("query", "SELECT nosuch FROM spans", "--store", str(store))
+    assert result.exit_code == 2 and result.stderr.startswith("error: SQL error:")
+    healthy = invoke("query", "SELECT count(*) AS n FROM spans", "--store", str(store))
+    assert healthy.exit_code == 0, healthy.output  # a column not read is not in the way
+
+
+def test_repair_clears_a_garbled_page(store: Path) -> None:
+    damaged = _parts(store)[-1]
+    _garble_pages(damaged, ("model",))
+    assert invoke("cost", "--store", str(store)).exit_code == 2
+    assert invoke("store", "check", "--store", str(store)).exit_code == 1
+    assert invoke("store", "repair", "--store", str(store)).exit_code == 0
+    assert not damaged.exists()
+    result = invoke("cost", "--store", str(store))
+    assert result.exit_code == 0, result.output
