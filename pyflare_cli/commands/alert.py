@@ -110,19 +110,28 @@ def check(
 ) -> None:
     """Evaluate every rule once, update the alert states, notify; exit 1 on firing alerts.
 
+    --format table or csv lists the pending, firing and just-resolved alerts; json and
+    markdown print the gate's verdict, one check per rule (docs/alert.md).
+
     Example:
 
         pyflare alert check --rules alerts.yaml --fail-severity critical
     """
+    from pyflare_cli.alerting.check import lookback
     from pyflare_cli.alerting.model import severity_rank
     from pyflare_cli.analysis.search.time_bounds import time_bound
-    from pyflare_cli.render.alerts import check_shown, check_warnings, emit_alerts
+    from pyflare_cli.render.alerts import check_shown, check_verdict, check_warnings, emit_alerts
     from pyflare_cli.render.output import console
+    from pyflare_cli.render.verdict import emit_verdict
 
     level = severity_rank(_severity(fail_severity))
     moment = time_bound(at, now()) if at else now()
-    outcome = _check_once(_load(rules, config), store, moment, notify=not no_notify)
-    emit_alerts(console(), check_shown(outcome), fmt.value)
+    loaded = _load(rules, config)
+    outcome = _check_once(loaded, store, moment, notify=not no_notify)
+    window = (moment - lookback(loaded[0].rules), moment)
+    verdict = check_verdict(outcome, loaded[0].rules, fail_severity, window)
+    if not emit_verdict(console(), verdict, fmt.value):
+        emit_alerts(console(), check_shown(outcome), fmt.value)
     for line in check_warnings(outcome):
         typer.echo(line, err=True)
     firing = [

@@ -195,6 +195,14 @@ def drift(
             help="Exit 1 at this verdict or worse: drifted, warning, or insufficient (data).",
         ),
     ] = "drifted",
+    fail_on_feature: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-on-feature",
+            help="Exit 1 when this feature drifts (FEATURE, or FEATURE=insufficient to fail "
+            "also when it cannot be tested); repeatable.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the samples and permutations.")] = 0,
     store: StoreOption = None,
     config: ConfigOption = None,
@@ -202,18 +210,23 @@ def drift(
 ) -> None:
     """Compare a model's current spans with a reference window or a saved baseline.
 
-    Exit 1 when a model's verdict reaches --fail-on, 2 for a model without spans.
+    Exit 1 when a model's verdict reaches --fail-on (the share of drifted features, as
+    Evidently), or a feature under a condition (--fail-on-feature, or drift.conditions in
+    pyflare.yaml) drifted; 2 for a model without spans or a bad option. --format json or
+    markdown prints the gate's verdict (docs/drift.md).
 
     Example:
 
         pyflare drift --model gpt-4o --since 24h --reference-days 7
+
+        pyflare drift --model gpt-4o --fail-on-feature input_tokens --format markdown
     """
     if ctx.invoked_subcommand is not None:
         return
     from pyflare_cli.analysis.drift.report import compare
     from pyflare_cli.commands.drift_plan import plan_of
     from pyflare_cli.config.file import load_config
-    from pyflare_cli.render.drift_report import emit_reports
+    from pyflare_cli.render.drift_report import drift_verdict, emit_reports
     from pyflare_cli.render.output import console
 
     if fail_on not in FAIL_ON:
@@ -232,6 +245,7 @@ def drift(
         correction,
         outcome,
         seed,
+        fail_on_feature,
     )
     rules = cfg.price_rules
     ref, ref_label, cur, window = _samples(
@@ -248,15 +262,11 @@ def drift(
             for n in names
         ]
     reports = [compare(n, r, c, plan.features, plan.settings) for n, r, c in targets]
-    emit_reports(console(), reports, fmt.value, ref_label, window.label())
-    order = {
-        "drifted": ("drifted",),
-        "warning": ("warning", "drifted"),
-        "insufficient": ("insufficient data", "warning", "drifted"),
-    }[fail_on]
-    failed = [r.model for r in reports if r.verdict in order]
+    verdict = drift_verdict(reports, fail_on, plan.conditions, ref_label, window.query_bounds)
+    emit_reports(console(), reports, fmt.value, ref_label, window.label(), verdict)
+    failed = [c.name for c in verdict.checks if not c.passed]
     if failed:
-        raise GateFailed(f"drift ({fail_on} or worse): {', '.join(failed)}")
+        raise GateFailed(f"drift ({fail_on} or worse, or a feature condition): {'; '.join(failed)}")
 
 
 @drift_app.command("history")

@@ -14,6 +14,7 @@ from pyflare_cli.analysis.drift.features import BUILT_IN, parse_feature
 from pyflare_cli.analysis.drift.model import DriftSettings
 from pyflare_cli.config.drift import (
     CORRECTIONS,
+    check_condition,
     check_feature,
     check_method,
     check_outcome,
@@ -25,6 +26,7 @@ from pyflare_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from pyflare_cli.analysis.drift.features import Feature
+    from pyflare_cli.analysis.drift.gate import FeatureCondition
     from pyflare_cli.config.file import Config
 
 CONCEPT_INPUTS = {"error": ("prompt_chars",), "attr": ("input_tokens", "prompt_chars")}
@@ -37,6 +39,8 @@ class Plan:
 
     features: list[Feature]
     settings: DriftSettings
+    conditions: tuple[FeatureCondition, ...] = ()
+    """Per-feature gate conditions: pyflare.yaml's ``drift.conditions``, then the options."""
 
 
 def plan_of(
@@ -50,13 +54,17 @@ def plan_of(
     correction: str | None,
     outcome: str | None,
     seed: int,
+    fail_on_feature: list[str] | None = None,
 ) -> Plan:
     """The features to compare and the settings of the tests; exit 2 on a bad option."""
     section = parse_drift(cfg.raw.get("drift"), str(cfg.path))
     extra = [check_feature(f, "--feature") for f in feature or []]
-    if only and not extra:
-        raise UsageError("--only needs at least one --feature")
+    given = [check_condition(c, "--fail-on-feature") for c in fail_on_feature or []]
+    chosen = {c.feature: c for c in (*section.conditions, *given)}  # an option wins
+    if only and not (extra or chosen):
+        raise UsageError("--only needs at least one --feature or --fail-on-feature")
     names = extra if only else [f.name for f in BUILT_IN] + list(section.features) + extra
+    names += list(chosen)  # a feature under a condition is always compared
     features = [parse_feature(n) for n in dict.fromkeys(names)]
     overall_method, methods = split_option(method or [], "--method", check_method)
     overall_threshold, thresholds = split_option(
@@ -80,4 +88,4 @@ def plan_of(
         seed=seed,
         concept=pairs,
     )
-    return Plan(features, settings)
+    return Plan(features, settings, tuple(chosen.values()))

@@ -9,6 +9,7 @@ drift:
   min_samples: 30                  # fewer values in a window: "insufficient data"
   correction: bonferroni           # or none (the default, as Evidently)
   outcome: attr.feedback.score     # concept drift outcome; default: error
+  conditions: {input_tokens: drifted}  # the gate fails when this feature drifts
 ```
 
 Options override the file: ``--method psi`` applies to every feature it fits,
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from pyflare_cli.analysis.drift.features import FEATURES, parse_feature
+from pyflare_cli.analysis.drift.gate import FeatureCondition, parse_condition
 from pyflare_cli.analysis.drift.model import Correction
 from pyflare_cli.analysis.drift.stats import METHODS
 from pyflare_cli.config.checks import is_number, known_keys, mapping
@@ -35,6 +37,7 @@ _KEYS = (
     "min_samples",
     "correction",
     "outcome",
+    "conditions",
 )
 CORRECTIONS = ("none", "bonferroni")
 
@@ -48,6 +51,7 @@ class DriftConfig:
     min_samples: int | None = None
     correction: Correction | None = None
     outcome: str | None = None
+    conditions: tuple[FeatureCondition, ...] = ()
 
 
 def check_feature(name: str, where: str) -> str:
@@ -56,6 +60,16 @@ def check_feature(name: str, where: str) -> str:
     except ValueError as exc:
         raise UsageError(f"{where}: {exc}") from None
     return name
+
+
+def check_condition(text: str, where: str) -> FeatureCondition:
+    """A per-feature gate condition: ``input_tokens`` or ``input_tokens=insufficient``."""
+    try:
+        condition = parse_condition(text)
+    except ValueError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    check_feature(condition.feature, where)
+    return condition
 
 
 def check_method(method: str, where: str) -> str:
@@ -111,7 +125,14 @@ def parse_drift(section: Any, path: str) -> DriftConfig:
     outcome = section.get("outcome")
     if outcome is not None:
         check_outcome(str(outcome), f"{where}.outcome")
+    conditions = tuple(
+        check_condition(f"{k}={v}", f"{where}.conditions.{k}")
+        for k, v in mapping(
+            section.get("conditions"), f"{where}.conditions", "feature names to drifted"
+        ).items()
+    )
     return DriftConfig(
+        conditions=conditions,
         features=tuple(check_feature(f, f"{where}.features") for f in features),
         methods=methods,
         thresholds=thresholds,

@@ -1,4 +1,5 @@
-"""Alerts, history and silences as tables (terminal, Markdown, CSV) or JSON."""
+"""Alerts, history and silences as tables (terminal, Markdown, CSV) or JSON; ``alert
+check``'s verdict for CI (:mod:`render.verdict`: one check per rule)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from pyflare_cli.render.output import _jsonable, emit
 if TYPE_CHECKING:
     from pyflare_cli.alerting.check import CheckOutcome
     from pyflare_cli.alerting.muting.silences import Silence
-    from pyflare_cli.alerting.rules.model import RuleFile
+    from pyflare_cli.alerting.rules.model import Rule, RuleFile
+    from pyflare_cli.render.verdict import Verdict
 
 STATE_ORDER = {"firing": 0, "pending": 1, "resolved": 2, "inactive": 3}
 
@@ -182,3 +184,96 @@ def silence_rows(silences: Sequence[Silence], at: datetime) -> list[dict[str, An
         }
         for s in silences
     ]
+
+
+def condition_text(rule: Rule) -> str:
+    """A rule's condition in one line, as the verdict's limit: ``error_rate > 0.05``."""
+    from pyflare_cli.alerting.rules import model as m
+
+    c = rule.condition
+    if isinstance(c, m.Threshold | m.Change | m.Anomaly):
+        measure = c.measure.aggregate + (f"({c.measure.field})" if c.measure.field else "")
+        if c.measure.quantile is not None:
+            measure = f"q{c.measure.quantile:g}({c.measure.field})"
+        if isinstance(c, m.Threshold):
+            return f"{measure} {c.op} {c.value:g}"
+        if isinstance(c, m.Change):
+            return f"{c.compare} of {measure} to the previous window {c.op} {c.value:g}"
+        return f"{measure} {c.direction} {c.k:g} {c.method} of {c.windows} windows"
+    if isinstance(c, m.Pattern):
+        what = f"regex {c.regex}" if c.regex is not None else f"template {c.template}"
+        return f">= {c.min_count} error(s) matching {what}"
+    if isinstance(c, m.DriftCondition):
+        return f"drift of {c.model} below {c.fail_on}"
+    if isinstance(c, m.BudgetCondition):
+        return f"budget {c.name} not {' or '.join(c.statuses)}"
+    return f"{c.mode} of {', '.join(c.rules)} firing"
+
+
+def _offending(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.fingerprint[:8],
+        "state": alert.state,
+        "severity": alert.severity,
+        "labels": ", ".join(
+            f"{k}={v}"
+            for k, v in sorted(alert.labels.items())
+            if k not in ("alertname", "severity")
+        ),
+        "value": alert.value,
+        "since": _jsonable(alert.started_at or alert.active_since),
+    }
+
+
+def check_verdict(
+    outcome: CheckOutcome,
+    rules: Sequence[Rule],
+    fail_severity: str,
+    window: tuple[datetime, datetime],
+) -> Verdict:
+    """``alert check`` as a gate: one check per rule, failed while an alert of it at
+    ``fail_severity`` or above fires; its firing alerts are the offending groups."""
+    from pyflare_cli.alerting.model import severity_rank
+    from pyflare_cli.render.verdict import Check, Verdict
+
+    level = severity_rank(fail_severity)
+    checks = []
+    for rule in rules:
+        mine = [a for a in outcome.alerts if a.name == rule.name]
+        firing = [a for a in mine if a.state == "firing"]
+        pending = [a for a in mine if a.state == "pending"]
+        failing = [a for a in firing if severity_rank(a.severity) >= level]
+        values = [a.value for a in (firing or pending) if a.value is not None]
+        detail = f"{len(firing)} firing, {len(pending)} pending ({rule.severity})"
+        if firing and not failing:
+            detail += f", below --fail-severity {fail_severity}"
+        if rule.name in outcome.errors:
+            detail += f"; not evaluated: {outcome.errors[rule.name]}"
+        checks.append(
+            Check(
+                rule.name,
+                not failing,
+                condition_text(rule),
+                max(values) if values else None,
+                "",
+                detail,
+                [_offending(a) for a in failing],
+            )
+        )
+    warnings = [line.removeprefix("warning: ") for line in check_warnings(outcome)]
+    if outcome.spans == 0:
+        warnings.append(
+            "no spans in the rules' lookback window: every span-based condition saw nothing"
+        )
+    return Verdict(
+        "alert check",
+        checks,
+        window[0].isoformat(),
+        window[1].isoformat(),
+        warnings,
+        {
+            "fail_severity": fail_severity,
+            "spans": outcome.spans,
+            "alerts": [alert_json(a) for a in check_shown(outcome)],
+        },
+    )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 from rich.console import Console
 
-from pyflare_cli.render.output import emit, to_json
+from pyflare_cli.render.output import _jsonable, emit, to_json
 from pyflare_cli.render.sparkline import sparkline
 from pyflare_cli.render.units import count, money
 
@@ -318,7 +318,46 @@ def emit_forecast(
     fmt: str,
     price_data: str,
 ) -> None:
-    """``cost forecast``: the total over the horizon and its trend, then the daily rows."""
+    """``cost forecast``: the total over the horizon and its trend, then the daily rows.
+
+    JSON is one object (``horizon_days``, ``level``, ``total`` with its interval or null
+    with ``--by``, ``daily``, ``skipped``, ``prices``); Markdown a total line and a table
+    with rounded dollars; CSV the daily rows.
+    """
+    if fmt == "json":
+        payload = {
+            "horizon_days": days,
+            "level": level,
+            "total": None
+            if total is None
+            else {
+                "forecast_usd": total.forecast_usd,
+                "lower_usd": total.lower_usd,
+                "upper_usd": total.upper_usd,
+            },
+            "daily": [_jsonable(row) for row in frame.to_dicts()],
+            "skipped": list(skipped),
+            "prices": price_data,
+        }
+        text = json.dumps(_jsonable(payload), indent=2)
+        out.print(text, markup=False, soft_wrap=True, highlight=False)
+        return
+    if fmt == "markdown":
+        lines = []
+        if total is not None:
+            lines += [
+                f"**Forecast, next {days} days: {money(total.forecast_usd)}** "
+                f"({money(total.lower_usd)} .. {money(total.upper_usd)} at {level:.0%})",
+                "",
+            ]
+        rounded = frame.with_columns(
+            _as_text(c, money) for c in ("forecast_usd", "lower_usd", "upper_usd")
+        )
+        out.print("\n".join(lines), markup=False, soft_wrap=True, highlight=False)
+        emit(rounded, "markdown", out)
+        if skipped:
+            out.print(f"\ntoo little history, not forecast: {', '.join(skipped)}", markup=False)
+        return
     if fmt != "table":
         emit(frame, fmt, out)
         return

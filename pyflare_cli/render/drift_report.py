@@ -1,13 +1,17 @@
-"""Drift reports for people and machines: a status line and one row per feature, or JSON.
+"""Drift reports for people and machines: a status line and one row per feature, or the
+gate's verdict.
 
 The terminal table shows each feature's score against its threshold and a bar pair (the
-reference histogram, then the current one on the same bins or categories).
+reference histogram, then the current one on the same bins or categories). JSON and
+Markdown are the gate's verdict (:mod:`render.verdict`): a check per model (the share of
+drifted features) and per feature condition, with the drifted features that broke them.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from rich.console import Console
@@ -16,6 +20,10 @@ from rich.text import Text
 from pyflare_cli.analysis.drift.model import DriftReport
 from pyflare_cli.render.output import _jsonable, emit, rich_table
 from pyflare_cli.render.sparkline import sparkline
+
+if TYPE_CHECKING:
+    from pyflare_cli.analysis.drift.gate import FeatureCondition
+    from pyflare_cli.render.verdict import Verdict
 
 VERDICT_STYLE = {
     "drifted": "bold red",
@@ -98,10 +106,100 @@ def report_payload(report: DriftReport, reference: str, current: str) -> dict[st
     }
 
 
+_OFFENDING = ("feature", "method", "score", "threshold", "p_value", "reference", "current")
+
+
+def _offending(row: dict[str, Any]) -> dict[str, Any]:
+    """A drifted feature for the verdict: the test and its numbers, no histograms."""
+    return {k: row[k] for k in _OFFENDING}
+
+
+def drift_verdict(
+    reports: Sequence[DriftReport],
+    fail_on: str,
+    conditions: Sequence[FeatureCondition],
+    reference: str,
+    current: tuple[str, str],
+) -> Verdict:
+    """``drift`` as a gate: the share rule per model, then each per-feature condition.
+
+    ``current`` is the current window's (start, end) in ISO; ``reference`` its label.
+    """
+    from pyflare_cli.analysis.drift.gate import condition_failed, feature_row, model_failed
+    from pyflare_cli.render.verdict import Check, Verdict
+
+    checks: list[Check] = []
+    warnings: list[str] = []
+    for report in reports:
+        drifted = report.features.filter(report.features.get_column("status") == "drifted")
+        failed = model_failed(report, fail_on)
+        checks.append(
+            Check(
+                f"{report.model}: drifted features",
+                not failed,
+                report.drift_share,
+                report.share,
+                "share",
+                f"{report.verdict}: {report.drifted} of {report.tested} features drifted"
+                + (f" (fails at {fail_on} or worse)" if failed else ""),
+                [_offending(r) for r in drifted.to_dicts()] if failed else (),
+            )
+        )
+        for condition in conditions:
+            row = feature_row(report, condition.feature)
+            status = "missing" if row is None else str(row["status"])
+            bad = condition_failed(report, condition)
+            limit = "never drifted" if condition.fail_on == "drifted" else "tested, not drifted"
+            detail = ""
+            if row is not None and row["score"] is not None:
+                score, threshold = _fmt(row["score"]), _fmt(row["threshold"])
+                detail = f"{row['method']} {score} (threshold {threshold})"
+            checks.append(
+                Check(
+                    f"{report.model}: {condition.feature}",
+                    not bad,
+                    limit,
+                    status,
+                    "",
+                    detail,
+                    [_offending(row)] if bad and row is not None else (),
+                )
+            )
+            if not bad and status in ("insufficient data", "missing"):
+                warnings.append(
+                    f"{report.model}: {condition.feature} was not tested ({status}); "
+                    f"--fail-on-feature {condition.feature}=insufficient fails on this"
+                )
+    label = f"{current[0]}..{current[1]}"
+    return Verdict(
+        "drift",
+        checks,
+        current[0],
+        current[1],
+        warnings,
+        {
+            "reference": reference,
+            "fail_on": fail_on,
+            "conditions": {c.feature: c.fail_on for c in conditions},
+            "models": [report_payload(r, reference, label) for r in reports],
+        },
+    )
+
+
 def emit_reports(
-    out: Console, reports: list[DriftReport], fmt: str, reference: str, current: str
+    out: Console,
+    reports: list[DriftReport],
+    fmt: str,
+    reference: str,
+    current: str,
+    verdict: Verdict | None = None,
 ) -> None:
-    """Every report in ``fmt``: table (one block per model), json, csv or markdown."""
+    """Every report in ``fmt``: table (one block per model), csv, or the gate's verdict as
+    json or markdown (:mod:`render.verdict`; ``models`` in the JSON holds every report)."""
+    from pyflare_cli.render.verdict import emit_verdict
+
+    if verdict is not None and emit_verdict(out, verdict, fmt):
+        return
     if fmt == "json":
         payload = {"models": [report_payload(r, reference, current) for r in reports]}
         out.print(json.dumps(payload, indent=2), markup=False, soft_wrap=True)
@@ -109,6 +207,16 @@ def emit_reports(
     if fmt == "table":
         for report in reports:
             print_report(out, report, reference, current)
+        if verdict is not None:
+            for check in verdict.checks:
+                if not check.passed and ": drifted features" not in check.name:
+                    out.print(
+                        f"FAIL {check.name}: {check.value} ({check.detail})",
+                        markup=False,
+                        soft_wrap=True,
+                    )
+            for warning in verdict.warnings:
+                out.print(f"warning: {warning}", markup=False, soft_wrap=True)
         return
     frames = [
         r.features.select(

@@ -206,7 +206,7 @@ groups:
     result = invoke("alert", "check", "--rules", str(rules), "--store", str(store), "--config",
                     str(config), "--at", "2026-11-20T12:00", "--format", "json")  # fmt: skip
     assert result.exit_code == 1, result.output
-    firing = {a["alertname"]: a for a in json.loads(result.stdout)}
+    firing = {a["alertname"]: a for a in json.loads(result.stdout)["alerts"]}
     assert firing["ClaudeDrift"]["labels"]["model"] == "claude-sonnet-4-20250514"
     assert firing["DailySpend"]["labels"]["budget"] == "daily"
     assert firing["DailySpend"]["value"] > 0.01
@@ -302,3 +302,45 @@ def test_watch_no_notify_sends_nothing(store: Path, tmp_path: Path, webhook: str
                   "--interval", "1s", "--max-runs", "1")  # fmt: skip
     assert loud.exit_code == 0, loud.output
     assert _Hook.received  # the same watch without --no-notify sends
+
+
+def test_check_verdict_json_and_markdown(store: Path, rules: Path) -> None:
+    result = _check(store, rules, "2026-11-20T10:00", "--format", "json")
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    assert payload["version"] == 1 and payload["verdict"] == "fail"
+    assert payload["gate"] == "alert check" and payload["fail_severity"] == "warning"
+    assert payload["since"] == "2026-11-20T08:00:00+00:00"  # the longest window, 2h
+    assert payload["until"] == "2026-11-20T10:00:00+00:00"
+    checks = {c["name"]: c for c in payload["checks"]}
+    assert list(checks) == ["MiniErrors", "Traffic", "RateLimits"]
+    mini, traffic, limits = checks["MiniErrors"], checks["Traffic"], checks["RateLimits"]
+    assert mini["passed"] is True and mini["limit"] == "error_rate > 0.05"
+    assert mini["detail"] == "0 firing, 1 pending (critical)" and 0.05 < mini["value"] < 1
+    assert traffic["passed"] is True and traffic["limit"] == "count > 0"  # info < warning
+    assert traffic["detail"] == "1 firing, 0 pending (info), below --fail-severity warning"
+    assert traffic["value"] > 0 and traffic["offending"] == []
+    assert limits["passed"] is False and limits["offending"][0]["state"] == "firing"
+    assert limits["offending"][0]["severity"] == "warning"
+    assert limits["limit"] == ">= 1 error(s) matching regex (?i)rate limit"
+    assert {a["alertname"] for a in payload["alerts"]} == {"MiniErrors", "Traffic", "RateLimits"}
+    markdown = _check(store, rules, "2026-11-20T10:01", "--format", "markdown",
+                      "--fail-severity", "critical")  # fmt: skip
+    assert markdown.exit_code == 0, markdown.output
+    text = markdown.stdout
+    assert text.startswith("**PASS** `alert check` (2026-11-20T08:01:00+00:00 .. ")
+    assert "| Traffic | count > 0 |" in text and "below --fail-severity critical" in text
+    assert "| RateLimits | >= 1 error(s) matching regex (?i)rate limit | " in text
+    assert "nan" not in text and "e-0" not in text
+    failed = _check(store, rules, "2026-11-20T10:02", "--format", "markdown")
+    assert failed.exit_code == 1
+    assert failed.stdout.startswith("**FAIL** `alert check`")
+    assert "1 of 3 checks failed" in failed.stdout and "Offending (RateLimits):" in failed.stdout
+
+
+def test_check_verdict_on_an_empty_window_warns(store: Path, rules: Path) -> None:
+    result = _check(store, rules, "2026-12-20T10:00", "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["verdict"] == "pass" and payload["spans"] == 0
+    assert any("no spans in the rules' lookback window" in w for w in payload["warnings"])

@@ -110,8 +110,23 @@ def test_price_override_from_config(demo_store: Path, tmp_path: Path) -> None:
 
 def test_forecast_days_backtest_and_short_history(demo_store: Path, tmp_path: Path) -> None:
     store = ("--store", str(demo_store))
-    rows = _json("cost", "forecast", "--days", "5", *store, "--format", "json")
+    payload = _json("cost", "forecast", "--days", "5", *store, "--format", "json")
+    assert isinstance(payload, dict)
+    rows = payload["daily"]
     assert isinstance(rows, list) and len(rows) == 5
+    total = payload["total"]
+    assert payload["horizon_days"] == 5 and payload["level"] == 0.8
+    assert 0 <= total["lower_usd"] <= total["forecast_usd"] <= total["upper_usd"]
+    daily_sum = sum(r["forecast_usd"] for r in rows)
+    assert abs(total["forecast_usd"] - daily_sum) < 1e-6 * max(1.0, daily_sum)
+    markdown = invoke("cost", "forecast", "--days", "5", *store, "--format", "markdown")
+    assert markdown.exit_code == 0, markdown.output
+    head = markdown.stdout.splitlines()[0]
+    assert head.startswith("**Forecast, next 5 days: $") and " at 80%)" in head
+    assert "| day" in markdown.stdout or "| date" in markdown.stdout
+    assert "nan" not in markdown.stdout and "e-0" not in markdown.stdout
+    grouped = _json("cost", "forecast", "--days", "5", "--by", "model", *store, "--format", "json")
+    assert isinstance(grouped, dict) and grouped["total"] is None and grouped["daily"]
     assert all(r["lower_usd"] <= r["forecast_usd"] <= r["upper_usd"] for r in rows)
     assert all(r["lower_usd"] >= 0 for r in rows)
     table = invoke("cost", "forecast", "--days", "3", *store)

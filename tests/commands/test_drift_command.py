@@ -133,7 +133,112 @@ def test_csv_and_markdown(drift_store: Path) -> None:
     csv = invoke("drift", "--model", "gpt-4o-mini", *store, "--format", "csv")
     assert csv.exit_code == 0 and csv.stdout.startswith("model,verdict,feature,")
     markdown = invoke("drift", "--model", "gpt-4o-mini", *store, "--format", "markdown")
-    assert markdown.stdout.startswith("| model | verdict | feature |")
+    assert markdown.exit_code == 0, markdown.output
+    assert markdown.stdout.startswith("**PASS** `drift` (2026-11-19T12:00:00+00:00 .. ")
+    assert "| gpt-4o-mini: drifted features | 50% | 13% | pass - warning: 2 of 15" in (
+        markdown.stdout
+    )
+    assert "nan" not in markdown.stdout and "e-0" not in markdown.stdout
+    assert "[" not in markdown.stdout  # no histogram arrays
+
+
+def test_the_verdict_json_shape(drift_store: Path) -> None:
+    result = invoke("drift", "--model", CLAUDE, "--store", str(drift_store), "--format", "json",
+                    "--fail-on", "warning")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    assert {"version", "verdict", "gate", "since", "until", "checks", "warnings"} <= set(payload)
+    assert payload["version"] == 1 and payload["verdict"] == "fail" and payload["gate"] == "drift"
+    (check,) = payload["checks"]
+    assert check["name"] == f"{CLAUDE}: drifted features" and check["passed"] is False
+    assert check["limit"] == 0.5 and check["unit"] == "share" and 0 < check["value"] <= 1
+    assert "(fails at warning or worse)" in check["detail"]
+    drifted = {row["feature"] for row in check["offending"]}
+    assert {"prompt_chars", "input_tokens"} <= drifted and "output_tokens" not in drifted
+    assert set(check["offending"][0]) == {
+        "feature", "method", "score", "threshold", "p_value", "reference", "current"
+    }  # fmt: skip
+    assert payload["models"][0]["model"] == CLAUDE  # the full report stays beside it
+
+
+def test_a_feature_condition_fails_the_gate_on_claude_prompt_growth(
+    drift_store: Path, tmp_path: Path
+) -> None:
+    # With the share rule at 100%, Claude's 2.5x longer prompts are only a warning ...
+    store = ("--store", str(drift_store))
+    share_only = invoke("drift", "--model", CLAUDE, *store, "--drift-share", "1")
+    assert share_only.exit_code == 0 and "WARNING" in share_only.stdout
+    # ... and a gate configured on input_tokens fails on them.
+    gated = invoke(
+        "drift", "--model", CLAUDE, *store, "--drift-share", "1",
+        "--fail-on-feature", "input_tokens", "--format", "json",
+    )  # fmt: skip
+    assert gated.exit_code == 1, gated.output
+    assert f"{CLAUDE}: input_tokens" in gated.stderr
+    payload = json.loads(gated.stdout)
+    checks = {c["name"]: c for c in payload["checks"]}
+    assert checks[f"{CLAUDE}: drifted features"]["passed"] is True
+    tokens = checks[f"{CLAUDE}: input_tokens"]
+    assert tokens["passed"] is False and tokens["value"] == "drifted"
+    assert tokens["limit"] == "never drifted"
+    assert [r["feature"] for r in tokens["offending"]] == ["input_tokens"]
+    assert payload["verdict"] == "fail" and payload["conditions"] == {"input_tokens": "drifted"}
+    markdown = invoke(
+        "drift", "--model", CLAUDE, *store, "--drift-share", "1",
+        "--fail-on-feature", "input_tokens", "--format", "markdown",
+    )  # fmt: skip
+    assert markdown.exit_code == 1
+    assert markdown.stdout.startswith("**FAIL** `drift`")
+    assert f"| {CLAUDE}: input_tokens | never drifted | drifted | **fail**" in markdown.stdout
+    table = invoke(
+        "drift", "--model", CLAUDE, *store, "--drift-share", "1",
+        "--fail-on-feature", "input_tokens",
+    )  # fmt: skip
+    assert table.exit_code == 1 and f"FAIL {CLAUDE}: input_tokens: drifted" in table.stdout
+    # The same condition in pyflare.yaml.
+    config = tmp_path / "pyflare.yaml"
+    config.write_text("drift:\n  drift_share: 1\n  conditions: {input_tokens: drifted}\n")
+    configured = invoke("drift", "--model", CLAUDE, *store, "--config", str(config))
+    assert configured.exit_code == 1, configured.output
+    # A model whose input did not drift passes the same condition.
+    quiet = invoke(
+        "drift", "--model", "gpt-4o-mini", *store, "--config", str(config), "--format", "json"
+    )
+    assert quiet.exit_code == 0, quiet.output
+    checks = {c["name"]: c for c in json.loads(quiet.stdout)["checks"]}
+    assert checks["gpt-4o-mini: input_tokens"]["value"] == "ok"
+
+
+def test_a_feature_condition_that_cannot_be_tested(drift_store: Path) -> None:
+    store = ("--store", str(drift_store))
+    args = ("drift", "--model", CLAUDE, *store, "--only", "--min-samples", "100000")
+    loose = invoke(*args, "--fail-on-feature", "input_tokens", "--format", "json")
+    assert loose.exit_code == 0, loose.output
+    assert "input_tokens was not tested (insufficient data)" in loose.stdout
+    strict = invoke(*args, "--fail-on-feature", "input_tokens=insufficient")
+    assert strict.exit_code == 1, strict.output
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "message"),
+    [
+        (("--fail-on-feature", "colour"), "", "--fail-on-feature: unknown feature 'colour'"),
+        (("--fail-on-feature", "input_tokens=sometimes"), "",
+         "the level 'sometimes' is not one of drifted, insufficient"),
+        ((), "drift:\n  conditions: {input_tokens: always}\n",
+         "drift.conditions.input_tokens: 'input_tokens=always'"),
+        ((), "drift:\n  conditions: [input_tokens]\n", "drift.conditions"),
+    ],
+)  # fmt: skip
+def test_bad_feature_conditions_exit_2(
+    drift_store: Path, tmp_path: Path, args: tuple[str, ...], config: str, message: str
+) -> None:
+    path = tmp_path / "pyflare.yaml"
+    path.write_text(config)
+    result = invoke("drift", "--model", CLAUDE, "--store", str(drift_store),
+                    "--config", str(path), *args)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
