@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from pyflare_cli.analysis.cost.duplicates import count_calls_once
 from pyflare_cli.analysis.cost.price_rules import PriceRule, litellm_rules
 from pyflare_cli.analysis.cost.pricing import (
     Resolution,
@@ -145,6 +146,9 @@ def resolutions(
 def priced(
     spans: pl.LazyFrame, root: Path | None = None, rules: tuple[PriceRule, ...] = ()
 ) -> pl.LazyFrame:
-    """``spans`` with ``cost_micros``, ``cost_usd`` and ``cost_source`` (see pricing)."""
+    """``spans`` with ``cost_micros``, ``cost_usd`` and ``cost_source`` (see pricing).
+
+    An LLM call reported by two spans is counted once (:mod:`analysis.cost.duplicates`).
+    """
     pairs = [(p, m) for p, m in model_pairs(spans).collect().iter_rows()]
-    return with_cost(spans, price_table(resolutions(pairs, root, rules)))
+    return count_calls_once(with_cost(spans, price_table(resolutions(pairs, root, rules))))
