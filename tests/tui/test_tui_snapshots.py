@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from tui_support import FIXTURE_TRACE, press, settle
 
@@ -32,6 +33,32 @@ def keys(*names: str) -> Callable[[Pilot[Any]], Any]:
 def test_list(snap_compare: Compare, make_app: MakeApp) -> None:
     """The trace list with facets, newest first."""
     assert snap_compare(make_app(), terminal_size=(120, 36), run_before=keys())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 45)])
+def test_list_fits_the_terminal(snap_compare: Compare, make_app: MakeApp, size: Any) -> None:
+    """The columns by priority: the trace id always shows, roots and models end in an
+    ellipsis; facets beside the list from 110 columns on."""
+    assert snap_compare(make_app(), terminal_size=size, run_before=keys())
+
+
+def test_compare_at_80x24(snap_compare: Compare, make_app: MakeApp) -> None:
+    """Compare on a small screen keeps the difference column."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, TraceListScreen)
+        first, second = (str(key.value) for key in list(screen.table.rows)[:2])
+        pilot.app.post_message(CompareTraces(first, second))
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run)
+
+
+def test_waterfall_and_text_at_80x24(snap_compare: Compare, make_app: MakeApp) -> None:
+    """The fixture trace at 80 columns: tree guides aligned."""
+    assert snap_compare(make_app(trace_id=FIXTURE_TRACE), terminal_size=(80, 24), run_before=keys())
 
 
 def test_list_small_sorted_by_duration(snap_compare: Compare, make_app: MakeApp) -> None:

@@ -25,6 +25,19 @@ from pyflare_cli.tui.screens.base import PyflareScreen
 
 BAR_WIDTH = 12
 LABEL_WIDTH = 40
+NOTE_WIDTH = 18
+"""The difference column keeps room for ``slower in A 12.3x`` at any width."""
+
+
+def fit(width: int) -> tuple[int, int]:
+    """(label width, bar width) for a table ``width`` cells wide: the difference column
+    keeps its room, the bars take up to 24 cells and at least 6, the labels the rest."""
+    free = width - 2 * 4 - 1 - NOTE_WIDTH  # cell padding of four columns, scrollbar edge
+    bar = max(6, min(24, (free - 40) // 2 - 8))
+    label = max(12, min(60, free - 2 * (bar + 8)))
+    return label, bar
+
+
 _NOTES = {
     "only_a": ("only in A", "bold yellow"),
     "only_b": ("only in B", "bold cyan"),
@@ -33,14 +46,14 @@ _NOTES = {
 }
 
 
-def side_cell(side: Side | None, total_ns: int) -> Text:
+def side_cell(side: Side | None, total_ns: int, width: int = BAR_WIDTH) -> Text:
     """``1.23s ▏ ━━━━    ▕`` for one side, or a dim dash when the span is missing."""
     if side is None:
-        return Text("—".rjust(7) + " " + " " * BAR_WIDTH, style="dim")
-    scale = BAR_WIDTH / max(1, total_ns)
-    c0 = min(BAR_WIDTH - 1, int(side.offset_ns * scale))
-    c1 = min(BAR_WIDTH, max(c0 + 1, round((side.offset_ns + side.duration_ns) * scale)))
-    bar = " " * c0 + "━" * (c1 - c0) + " " * (BAR_WIDTH - c1)
+        return Text("—".rjust(7) + " " + " " * width, style="dim")
+    scale = width / max(1, total_ns)
+    c0 = min(width - 1, int(side.offset_ns * scale))
+    c1 = min(width, max(c0 + 1, round((side.offset_ns + side.duration_ns) * scale)))
+    bar = " " * c0 + "━" * (c1 - c0) + " " * (width - c1)
     text = Text(f"{format_duration(side.duration_ns):>7} ", style=ERROR if side.error else "")
     text.append(bar, style="red" if side.error else "cyan")
     return text
@@ -119,19 +132,20 @@ class CompareScreen(PyflareScreen[None]):
         self.query_one("#cmp-title", Static).update(title)
         table = self.query_one(DataTable)
         # Fixed widths: DataTable's deferred auto-width pass can race the first paint.
-        table.add_column("span", key="span", width=LABEL_WIDTH)
-        table.add_column(Text("A", style="bold yellow"), key="a", width=BAR_WIDTH + 8)
-        table.add_column(Text("B", style="bold cyan"), key="b", width=BAR_WIDTH + 8)
-        table.add_column("difference", key="note", width=30)
+        label_width, bar = fit(table.size.width or self.app.size.width)
+        table.add_column("span", key="span", width=label_width)
+        table.add_column(Text("A", style="bold yellow"), key="a", width=bar + 8)
+        table.add_column(Text("B", style="bold cyan"), key="b", width=bar + 8)
+        table.add_column("difference", key="note", width=NOTE_WIDTH)
         for i, row in enumerate(diff.rows):
             label = Text("  " * row.depth)
             label.append(f"{row.service}: ", style=self.pyflare.colours(row.service))
             label.append(row.name)
-            label.truncate(LABEL_WIDTH, overflow="ellipsis")
+            label.truncate(label_width, overflow="ellipsis")
             table.add_row(
                 label,
-                side_cell(row.a, diff.a_total_ns),
-                side_cell(row.b, diff.b_total_ns),
+                side_cell(row.a, diff.a_total_ns, bar),
+                side_cell(row.b, diff.b_total_ns, bar),
                 note_cell(row),
                 key=str(i),
             )

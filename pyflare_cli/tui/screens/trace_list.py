@@ -36,6 +36,7 @@ from pyflare_cli.tui.widgets.trace_table import MARK, TraceTable
 PAGE_SIZE = 200
 PREFETCH = 20
 ALL_ROWS = 1 << 40
+FACETS_MIN_WIDTH = 110
 """Load the next page when the cursor is this close to the last loaded row."""
 ASCENDING_FIRST = {"root", "models", "trace"}
 """Columns whose first click sorts A to Z; the others start largest (or latest) first."""
@@ -72,6 +73,8 @@ class TraceListScreen(PyflareScreen[None]):
         self.reloads = 0
         """How many times the list was (re)loaded from the store: a follow test counts it."""
         self.new_traces = 0
+        self._facets_shown: bool | None = None
+        """What ``f`` chose; None: facets show when the terminal is wide enough."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="list-title", classes="title")
@@ -88,8 +91,7 @@ class TraceListScreen(PyflareScreen[None]):
 
     def on_mount(self) -> None:
         app = self.pyflare
-        if self.app.size.width < 110:
-            self.add_class("-no-facets")
+        self._fit_facets()
         self.table.reset(self.sort)
         self.table.focus()
         if app.follow:
@@ -315,7 +317,18 @@ class TraceListScreen(PyflareScreen[None]):
             self.table.focus()
 
     def action_toggle_facets(self) -> None:
-        self.toggle_class("-no-facets")
+        self._facets_shown = self.has_class("-no-facets")
+        self._fit_facets()
+
+    def on_resize(self) -> None:
+        self._fit_facets()
+
+    def _fit_facets(self) -> None:
+        """Facets beside the list from FACETS_MIN_WIDTH columns on, unless ``f`` said."""
+        shown = self._facets_shown
+        if shown is None:
+            shown = self.app.size.width >= FACETS_MIN_WIDTH
+        self.set_class(not shown, "-no-facets")
 
     def action_refresh(self) -> None:
         self.follow_now(force=True)

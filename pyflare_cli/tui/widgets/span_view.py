@@ -35,8 +35,9 @@ def pretty(block: PrettyText) -> Text:
     if block.text is None:
         return Text("none", style="dim")
     if not block.json:
-        return Text(block.text)
-    text = JSONHighlighter()(block.text)
-    text.no_wrap = True
-    text.overflow = None
+        return Text(block.text, overflow="fold")
+    # Long prompts wrap (words, then long tokens folded) so that all of them can be read.
+    text = JSONHighlighter()(Text(block.text))
+    text.no_wrap = False
+    text.overflow = "fold"
     return text

@@ -5,6 +5,11 @@ gets near the end) and knows how to show the sort column and the trace marked fo
 comparison; ordering itself is the data layer's job. Columns have fixed widths (every
 cell is cut to fit): the layout does not jump as pages arrive, and DataTable's deferred
 auto-width pass cannot race a repaint and leave rows drawn at header width.
+
+The widths come from the table's own width (:func:`fit_columns`): columns are taken in
+order of priority (the trace id first, the span count last) while they fit, and the
+space left widens the root and models columns, whose long values end in an ellipsis. A
+resize that changes the fit redraws the loaded rows.
 """
 
 from __future__ import annotations
@@ -28,26 +33,54 @@ Colour = Callable[[str | None], str]
 MARK = "mark"
 _RIGHT = {"duration", "spans", "errors", "tokens", "cost"}
 _ROOT_WIDTH = 38
-_NARROW_ROOT_WIDTH = 24
-"""Below 100 columns the root gives way so that duration, spans and errors stay visible."""
 _MODELS_WIDTH = 30
 _WIDTHS = {"start": 14, "duration": 8, "spans": 7, "errors": 7, "tokens": 6, "cost": 9}
 _WIDTHS |= {"models": _MODELS_WIDTH, "trace": 12}
+PRIORITY = ("trace", "root", "duration", "errors", "start", "cost", "tokens", "models", "spans")
+"""Which columns stay when the table is narrow: the first ones."""
+_MIN = {"root": 18, "models": 10}
+_MAX = {"root": 64, "models": 40}
+_PAD = 2
+"""DataTable pads every cell with one space on each side."""
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def fit_columns(width: int, sorted_by: str = "") -> dict[str, int]:
+    """Column widths (display order) for a table ``width`` cells wide.
+
+    Columns join by :data:`PRIORITY` while their widths (the root and models at their
+    minimum) fit; what is left goes to the root up to 38 cells, then to the models up to
+    30, then to both up to their maximum. The trace id is always there; the sort column
+    is at least as wide as its header with the arrow.
+    """
+    free = width - (1 + _PAD) - 1  # the mark column, and a cell for the scrollbar's edge
+    chosen: dict[str, int] = {}
+    for key in PRIORITY:
+        need = (_MIN[key] if key in _MIN else _WIDTHS[key]) + _PAD
+        need = max(need, len(key) + 2 + _PAD) if key == sorted_by else need
+        if need > free and chosen:
+            break  # a less important column never takes the place of a more important one
+        chosen[key] = need - _PAD
+        free -= need
+    for key, upto in (("root", _ROOT_WIDTH), ("models", _MODELS_WIDTH), ("root", _MAX["root"])):
+        if key in chosen and free > 0:
+            extra = min(free, upto - chosen[key])
+            if extra > 0:
+                chosen[key] += extra
+                free -= extra
+    if "models" in chosen and free > 0:
+        chosen["models"] += min(free, _MAX["models"] - chosen["models"])
+    return {key: chosen[key] for key in LIST_COLUMNS if key in chosen}
 
 
 def row_cells(
-    row: dict[str, Any], colour: Colour = service_colour, root_width: int = _ROOT_WIDTH
+    row: dict[str, Any], colour: Colour = service_colour, widths: dict[str, int] | None = None
 ) -> dict[str, Text]:
     """The cells of one trace summary row, by column key."""
     start = row["start_time"]
     service, name = row["root_service"], row["root_name"]
     root = Text(f"{service or '?'}: ", style=colour(service))
     root.append(name or "?")
-    root.truncate(root_width, overflow="ellipsis")
+    widths = widths or (_WIDTHS | {"root": _ROOT_WIDTH})
     errors = int(row["errors"] or 0)
     cells = {
         "start": Text(start.strftime("%m-%d %H:%M:%S") if isinstance(start, datetime) else ""),
@@ -55,14 +88,14 @@ def row_cells(
         "duration": Text(format_duration(int(row["duration_ns"] or 0))),
         "spans": Text(f"{row['spans']:,}"),
         "errors": Text(f"✖ {errors:,}", style=ERROR) if errors else Text("0", style="dim"),
-        "models": Text(_cut(", ".join(row["models"] or []), _MODELS_WIDTH), style=MODEL),
+        "models": Text(", ".join(row["models"] or []), style=MODEL),
         "tokens": Text(count(row["total_tokens"])),
         "cost": Text(money(row["cost_usd"])),
         "trace": Text(str(row["trace_id"])[:12], style="dim"),
     }
     for key in _RIGHT:
         cells[key].justify = "right"
-    for key, width in _WIDTHS.items():
+    for key, width in widths.items():
         cells[key].truncate(width, overflow="ellipsis")
     return cells
 
@@ -83,19 +116,35 @@ class TraceTable(DataTable[Text]):
         self.sort_key = SortKey()
         self.marked: str | None = None
         self.fresh: set[str] = set()
+        self.widths: dict[str, int] = {}
+        self._rows: list[dict[str, Any]] = []
         """Traces that arrived with the last follow reload (marked ``+``)."""
 
     def reset(self, sort: SortKey) -> None:
         """Drop all rows and show the headers with ``sort``'s arrow."""
         self.sort_key = sort
+        self._rows = []
         self.clear(columns=True)
+        self.widths = fit_columns(self.size.width or self.app.size.width, sort.column)
         self.add_column(Text(""), key=MARK, width=1)
-        widths = _WIDTHS | {"root": self.root_width}
-        for key in LIST_COLUMNS:
+        for key, width in self.widths.items():
             label = Text(key, justify="right" if key in _RIGHT else "left")
             if key == sort.column:
                 label.append(" ▼" if sort.descending else " ▲", style="bold")
-            self.add_column(label, key=key, width=max(widths[key], label.cell_len))
+            label.truncate(width, overflow="crop")
+            self.add_column(label, key=key, width=width)
+
+    def on_resize(self) -> None:
+        """Refit the columns; redraw the loaded rows when the fit changed."""
+        if not self.widths or fit_columns(self.size.width, self.sort_key.column) == self.widths:
+            return
+        rows, current, offset = self._rows, self.trace_id, self.cursor_row - self.scroll_y
+        self.reset(self.sort_key)
+        self._add(rows)
+        if current is not None and current in self.rows:
+            target = self.get_row_index(current)
+            self.move_cursor(row=target, animate=False, scroll=False)
+            self.scroll_to(y=max(0.0, target - offset), animate=False, immediate=True)
 
     def _mark(self, trace_id: str) -> Text:
         if trace_id == self.marked:
@@ -103,10 +152,14 @@ class TraceTable(DataTable[Text]):
         return Text("+", style="bold green") if trace_id in self.fresh else Text(" ")
 
     def append(self, rows: pl.DataFrame) -> None:
-        for row in rows.iter_rows(named=True):
+        self._add(list(rows.iter_rows(named=True)))
+
+    def _add(self, rows: list[dict[str, Any]]) -> None:
+        self._rows.extend(rows)
+        for row in rows:
             trace_id = str(row["trace_id"])
-            cells = row_cells(row, self.colour, self.root_width)
-            self.add_row(self._mark(trace_id), *(cells[key] for key in LIST_COLUMNS), key=trace_id)
+            cells = row_cells(row, self.colour, self.widths)
+            self.add_row(self._mark(trace_id), *(cells[key] for key in self.widths), key=trace_id)
 
     def loaded_ids(self) -> list[str]:
         return [str(key.value) for key in self.rows]
@@ -119,6 +172,7 @@ class TraceTable(DataTable[Text]):
         ids = [str(i) for i in rows.get_column("trace_id").to_list()]
         self.fresh = {i for i in ids if i not in previous} if fresh else set()
         self.clear()
+        self._rows = []
         self.append(rows)
         target = (
             self.get_row_index(current) if current is not None and current in self.rows else row
@@ -127,10 +181,6 @@ class TraceTable(DataTable[Text]):
         self.move_cursor(row=target, animate=False, scroll=False)
         self.scroll_to(y=max(0.0, top + target - row), animate=False, immediate=True)
         return len(self.fresh)
-
-    @property
-    def root_width(self) -> int:
-        return _NARROW_ROOT_WIDTH if self.app.size.width < 100 else _ROOT_WIDTH
 
     @property
     def trace_id(self) -> str | None:
@@ -142,11 +192,10 @@ class TraceTable(DataTable[Text]):
 
     def set_marked(self, trace_id: str | None) -> None:
         """Show ``●`` beside the trace marked for comparison (None clears it)."""
-        for key in (self.marked, trace_id):
+        before, self.marked = self.marked, trace_id
+        for key in (before, trace_id):
             if key is not None and key in self.rows:
-                mark = "●" if key == trace_id else " "
-                self.update_cell(key, MARK, Text(mark, style="bold yellow"))
-        self.marked = trace_id
+                self.update_cell(key, MARK, self._mark(key))
 
     def select_trace(self, trace_id: str) -> bool:
         """Move the cursor to ``trace_id`` if it is loaded."""
