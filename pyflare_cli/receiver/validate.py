@@ -7,6 +7,7 @@ decoder), so what the answer says matches what ingest later dead-letters.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,9 +56,34 @@ def check_json(document: Any) -> tuple[Verdict, bool]:
     """The verdict on an OTLP/JSON document, and whether it holds traces at all."""
     scratch = RawBatch()
     dead, had_traces = otlp_json.decode_document(document, scratch, "request", "request")
-    rejected = len(dead)
+    # A resourceSpans refused whole (a malformed resource or scope) is one dead letter
+    # holding all its spans: partial_success counts spans, not dead letters.
+    rejected = sum(
+        _spans_in(letter.record) if _WHOLE_RESOURCE.search(letter.position) else 1
+        for letter in dead
+    )
     first = dead[0].reason if dead else ""
     return Verdict(len(scratch) + rejected, rejected, _message(rejected, first)), had_traces
+
+
+_WHOLE_RESOURCE = re.compile(r"resourceSpans\[\d+\]$")
+"""The position the JSON decoder gives a resourceSpans it refuses whole."""
+_SCOPE_KEYS = ("scopeSpans", "scope_spans", "instrumentationLibrarySpans", "ilSpans")
+
+
+def _spans_in(resource_spans: Any) -> int:
+    """The spans a refused ``resourceSpans`` held, counted as the decoder walks them; a
+    record whose scopes cannot be walked counts as one."""
+    if not isinstance(resource_spans, dict):
+        return 1
+    scopes = next((resource_spans[k] for k in _SCOPE_KEYS if resource_spans.get(k) is not None), [])
+    if not isinstance(scopes, list):
+        return 1
+    count = 0
+    for scope in scopes:
+        spans = scope.get("spans") if isinstance(scope, dict) else None
+        count += len(spans) if isinstance(spans, list | dict) else int(bool(spans))
+    return count
 
 
 def _message(rejected: int, first: str) -> str:
