@@ -76,7 +76,9 @@ def _spans_in(resource_spans: Any) -> int:
     record whose scopes cannot be walked counts as one."""
     if not isinstance(resource_spans, dict):
         return 1
-    scopes = next((resource_spans[k] for k in _SCOPE_KEYS if resource_spans.get(k) is not None), [])
+    scopes: Any = next(
+        (resource_spans[k] for k in _SCOPE_KEYS if resource_spans.get(k) is not None), []
+    )
     if not isinstance(scopes, list):
         return 1
     count = 0
