@@ -17,11 +17,12 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.analysis.eval import groundedness, injection, pii
-from pyflare_cli.analysis.eval.scores import COLUMNS, SCORES, all_scores
-from pyflare_cli.analysis.search.compile import filter_traces
+from pyflare_cli.analysis.eval.scores import SCORES, all_scores
+from pyflare_cli.analysis.search.compile import filter_traces, parse, uses_scores
 from pyflare_cli.ingest.redaction import PATTERNS
+from pyflare_cli.query.eval_scores import own_scores, search_scores
 from pyflare_cli.query.spans import SpanQuery
-from pyflare_cli.store.evaluations import scan_evaluations, write_evaluations
+from pyflare_cli.store.evaluations import write_evaluations
 from pyflare_cli.store.scan import scan_spans
 
 
@@ -48,24 +49,16 @@ def window_spans(root: Path, query: SpanQuery, now: datetime) -> pl.LazyFrame:
     since, until = query.bounds(now)
     spans = scan_spans(root, since, until)
     if query.where and query.where.strip():
-        spans = filter_traces(spans, query.where, now)
+        node = parse(query.where)
+        scores = search_scores(root, since, until) if uses_scores(node) else None
+        spans = filter_traces(spans, node, now, scores)
     return spans
-
-
-def own_scores(root: Path, query: SpanQuery, now: datetime) -> pl.LazyFrame:
-    """pyflare's stored results in the window, as score rows (the newest version's)."""
-    since, until = query.bounds(now)
-    stored = scan_evaluations(root, since, until)
-    newest = stored.sort("created_at").unique(["trace_id", "span_id", "evaluator"], keep="last")
-    return newest.select(
-        *(c for c in COLUMNS if c != "source"), pl.lit("pyflare").alias("source")
-    ).select(COLUMNS)
 
 
 def load_scores(root: Path, query: SpanQuery, now: datetime) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(scores, spans) of the window: every result of every convention, and the spans."""
     spans = window_spans(root, query, now)
-    own = own_scores(root, query, now)
+    own = own_scores(root, *query.bounds(now))
     if query.where and query.where.strip():
         own = own.join(spans.select("trace_id").unique(), on="trace_id", how="semi")
     return all_scores(spans, own).cast(SCORES), spans

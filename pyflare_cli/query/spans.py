@@ -14,8 +14,15 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.analysis.cost.price_rules import PriceRule
-from pyflare_cli.analysis.search.compile import filter_traces, time_bound
+from pyflare_cli.analysis.search.compile import (
+    compile_query,
+    filter_traces,
+    parse,
+    time_bound,
+    uses_scores,
+)
 from pyflare_cli.analysis.traces.summary import rank_traces, trace_details, with_details
+from pyflare_cli.query.eval_scores import search_scores
 from pyflare_cli.query.prices import priced
 from pyflare_cli.store.scan import scan_spans
 
@@ -45,8 +52,47 @@ def load_spans(
     since, until = query.bounds(now)
     spans = priced(scan_spans(root, since, until), root, rules)
     if query.where and query.where.strip():
-        spans = filter_traces(spans, query.where, now)
+        node = parse(query.where)
+        # eval.<name> terms search the window's evaluation results (a semi-join by span).
+        scores = search_scores(root, since, until) if uses_scores(node) else None
+        spans = filter_traces(spans, node, now, scores)
     return spans
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The spans a span-level ``--where`` selects, and the window they were chosen from.
+
+    ``window`` holds every priced span of the time bounds (where a call's agent, tool,
+    user or session ancestor is looked up); ``where`` the compiled filter (``pl.lit(True)``
+    without one); ``spans`` the window filtered by it.
+    """
+
+    window: pl.LazyFrame
+    where: pl.Expr
+
+    @property
+    def spans(self) -> pl.LazyFrame:
+        return self.window.filter(self.where)
+
+
+def select_spans(
+    root: Path, query: SpanQuery, now: datetime, rules: tuple[PriceRule, ...] = ()
+) -> Selection:
+    """The spans that match ``query`` themselves: the span-level meaning of ``--where``.
+
+    ``cost``, budgets and alert rules measure spans, so their ``--where``/``where`` keeps
+    the matching spans only (``model:gpt-4o`` is the gpt-4o calls, not every span of
+    their traces); a trace-level condition is written ``trace.<field>`` and holds for
+    every span of a matching trace. See docs/search.md.
+    """
+    since, until = query.bounds(now)
+    spans = priced(scan_spans(root, since, until), root, rules)
+    if not (query.where and query.where.strip()):
+        return Selection(spans, pl.lit(True))
+    node = parse(query.where)
+    scores = search_scores(root, since, until) if uses_scores(node) else None
+    return Selection(spans, compile_query(node, now, scores).fill_null(False))
 
 
 def list_traces(spans: pl.LazyFrame, by: str, limit: int) -> pl.DataFrame:

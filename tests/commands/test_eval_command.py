@@ -127,3 +127,28 @@ def test_groundedness_run_on_rag_traces(store: Path) -> None:
     stored = scan_evaluations(store).collect()
     assert stored.height > 0
     assert stored.get_column("score").is_between(0, 1).all()
+
+
+def test_traces_where_eval_finds_spans_by_their_scores(store: Path) -> None:
+    from pyflare_cli.query.eval_scores import search_scores
+
+    def traces(query: str) -> set[str]:
+        result = invoke(
+            "traces", "--since", "30d", "--where", query, "--limit", "1000",
+            "--store", str(store), "-f", "json",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return {row["trace_id"] for row in json.loads(result.stdout)}
+
+    scores = search_scores(store, None, None)
+    low = scores.filter((pl.col("evaluator") == "faithfulness") & (pl.col("score") < 0.7))
+    assert low.height > 0
+    assert traces("eval.faithfulness:<0.7") == set(low.get_column("trace_id"))
+    assert invoke("eval", "run", "pii", "--since", "30d", "--store", str(store)).exit_code == 0
+    found = scan_evaluations(store).filter(pl.col("score") < 0.5).collect()
+    assert found.height > 0
+    assert traces("eval.pii:<0.5") == set(found.get_column("trace_id"))
+    assert traces("eval.pii:clean") == set(found.get_column("trace_id"))
+    assert traces("eval.pii:>0.5") == set()
+    bad = invoke("traces", "--where", "eval.:1", "--store", str(store))
+    assert bad.exit_code == 2

@@ -7,6 +7,12 @@ with no Python per row. Trace-level fields (``trace.duration``, ``trace.errors``
 window expressions over ``trace_id``, so a query mixing span and trace conditions is still
 a single span-level predicate.
 
+``eval.<name>`` terms match spans by their evaluation results: the caller passes the
+scores table (``trace_id``, ``span_id``, ``evaluator``, ``score``, ``label``; see
+:mod:`pyflare_cli.analysis.eval.scores`), and a term becomes a semi-join by span: the
+(trace, span) keys of the results that meet the condition, tested with ``is_in``. A span
+with several results of one evaluator matches when any of them does.
+
 The syntax and the field table live in :mod:`pyflare_cli.analysis.search.parser`;
 ``docs/search.md`` is the user's reference.
 """
@@ -22,6 +28,7 @@ from pyflare_cli.analysis.search.fields import FIELDS, Field, Op
 from pyflare_cli.analysis.search.parser import parse
 from pyflare_cli.analysis.search.syntax import And, Glob, Node, Not, Or, Term, Value
 from pyflare_cli.analysis.search.time_bounds import resolve_bound, time_bound
+from pyflare_cli.errors import QuerySyntaxError
 
 __all__ = [
     "FIELDS",
@@ -38,6 +45,7 @@ __all__ = [
     "matching_trace_ids",
     "parse",
     "time_bound",
+    "uses_scores",
 ]
 
 BARE_WORD_COLUMNS = ("name", "error_message", "status_message", "input_text", "output_text")
@@ -46,7 +54,7 @@ BARE_WORD_COLUMNS = ("name", "error_message", "status_message", "input_text", "o
 _ERROR_STATUS = "error"
 
 
-def compile_query(query: str | Node, now: datetime) -> pl.Expr:
+def compile_query(query: str | Node, now: datetime, scores: pl.DataFrame | None = None) -> pl.Expr:
     """Compile a query (text or parsed) to a boolean span-level expression.
 
     ``now`` anchors relative times (``since:1h``); a naive ``now`` is taken as UTC. An
@@ -59,10 +67,12 @@ def compile_query(query: str | Node, now: datetime) -> pl.Expr:
     ['web', None]
     """
     node = parse(query) if isinstance(query, str) else query
-    return _compile(node, now)
+    return _compile(node, now, scores)
 
 
-def filter_spans(spans: pl.LazyFrame, query: str | Node, now: datetime) -> pl.LazyFrame:
+def filter_spans(
+    spans: pl.LazyFrame, query: str | Node, now: datetime, scores: pl.DataFrame | None = None
+) -> pl.LazyFrame:
     """The spans that match ``query``.
 
     Queries using ``cost`` or ``trace.cost`` need a ``cost_usd`` column, which the caller
@@ -73,7 +83,7 @@ def filter_spans(spans: pl.LazyFrame, query: str | Node, now: datetime) -> pl.La
     >>> filter_spans(spans, "duration:>1s", datetime.now(UTC)).collect()["span_id"].to_list()
     ['b']
     """
-    return spans.filter(compile_query(query, now))
+    return spans.filter(compile_query(query, now, scores))
 
 
 def matching_trace_ids(spans: pl.LazyFrame, query: str | Node, now: datetime) -> pl.LazyFrame:
@@ -82,7 +92,9 @@ def matching_trace_ids(spans: pl.LazyFrame, query: str | Node, now: datetime) ->
     return filter_spans(spans, query, now).select("trace_id").unique(maintain_order=True)
 
 
-def filter_traces(spans: pl.LazyFrame, query: str | Node, now: datetime) -> pl.LazyFrame:
+def filter_traces(
+    spans: pl.LazyFrame, query: str | Node, now: datetime, scores: pl.DataFrame | None = None
+) -> pl.LazyFrame:
     """Every span of every trace that has at least one span matching ``query``.
 
     >>> from datetime import UTC
@@ -90,27 +102,42 @@ def filter_traces(spans: pl.LazyFrame, query: str | Node, now: datetime) -> pl.L
     >>> filter_traces(spans, "tool:search", datetime.now(UTC)).collect()["trace_id"].to_list()
     ['t1', 't1']
     """
-    return spans.filter(compile_query(query, now).any().over("trace_id"))
+    return spans.filter(compile_query(query, now, scores).any().over("trace_id"))
 
 
-def _compile(node: Node, now: datetime) -> pl.Expr:
-    if isinstance(node, And):
-        return reduce(pl.Expr.and_, (_compile(c, now) for c in node.children), pl.lit(True))
-    if isinstance(node, Or):
-        return reduce(pl.Expr.or_, (_compile(c, now) for c in node.children), pl.lit(False))
+def uses_scores(node: Node) -> bool:
+    """Whether the query has an ``eval.<name>`` term (or ``has:eval.<name>``)."""
+    if isinstance(node, And | Or):
+        return any(uses_scores(c) for c in node.children)
     if isinstance(node, Not):
-        return ~_compile(node.child, now)
+        return uses_scores(node.child)
+    named = node.value if node.field == "has" else node.field
+    return isinstance(named, str) and named.startswith("eval.")
+
+
+def _compile(node: Node, now: datetime, scores: pl.DataFrame | None = None) -> pl.Expr:
+    if isinstance(node, And):
+        parts = (_compile(c, now, scores) for c in node.children)
+        return reduce(pl.Expr.and_, parts, pl.lit(True))
+    if isinstance(node, Or):
+        return reduce(pl.Expr.or_, (_compile(c, now, scores) for c in node.children), pl.lit(False))
+    if isinstance(node, Not):
+        return ~_compile(node.child, now, scores)
     # Null means "no match", so that negation (Kleene NOT would keep null) selects those spans.
-    return _term(node, now).fill_null(False)
+    return _term(node, now, scores).fill_null(False)
 
 
 def _any(exprs: list[pl.Expr]) -> pl.Expr:
     return pl.any_horizontal([e.fill_null(False) for e in exprs])
 
 
-def _term(term: Term, now: datetime) -> pl.Expr:
+def _term(term: Term, now: datetime, scores: pl.DataFrame | None = None) -> pl.Expr:
     if term.field is None:
         return _any([_contains(pl.col(c), term.value) for c in BARE_WORD_COLUMNS])
+    if term.field.startswith("eval."):
+        return _scored(term, scores, _score_condition(term))
+    if term.field == "has" and isinstance(term.value, str) and term.value.startswith("eval."):
+        return _scored(term, scores, pl.lit(True), term.value)
     if term.field.startswith(("attr.", "resource.")):
         prefix, _, key = term.field.partition(".")
         column = FIELDS[f"{prefix}.*"].columns[0]
@@ -142,6 +169,41 @@ def _term(term: Term, now: datetime) -> pl.Expr:
             return _has(value)
         case _:
             return _compare(columns[0], term.op, value, term.upper)
+
+
+def _span_key() -> pl.Expr:
+    return pl.concat_str("trace_id", "span_id", separator="\x1f")
+
+
+def _score_condition(term: Term) -> pl.Expr:
+    """A number compares with the score, anything else with the label (as attributes)."""
+    if isinstance(term.value, int | float) and not isinstance(term.value, bool):
+        return _compare(pl.col("score"), term.op, term.value, term.upper)
+    return _attribute(pl.col("label"), term)
+
+
+def _scored(
+    term: Term, scores: pl.DataFrame | None, condition: pl.Expr, name: str | None = None
+) -> pl.Expr:
+    """Spans with a result of the evaluator that meets ``condition``: a semi-join by key."""
+    field = name or term.field or ""
+    if scores is None:
+        raise QuerySyntaxError(
+            f"'{field}' needs evaluation scores, which are not read here",
+            term.line,
+            term.column,
+            "use it with pyflare traces, eval or query commands",
+        )
+    evaluator = field.removeprefix("eval.")
+    keys = (
+        scores.lazy()
+        .filter((pl.col("evaluator") == evaluator) & condition.fill_null(False))
+        .select(_span_key().alias("key"))
+        .unique()
+        .collect()
+        .get_column("key")
+    )
+    return _span_key().is_in(keys.implode())
 
 
 def _trace_term(field: Field, term: Term) -> pl.Expr:

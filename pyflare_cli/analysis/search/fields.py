@@ -101,6 +101,12 @@ FIELDS: dict[str, Field] = {
         _f("attr.*", "attributes", "attribute", "span attribute, e.g. attr.http.route:/chat"),
         _f("resource.*", "resource_attributes", "attribute", "resource attribute"),
         _f(
+            "eval.*",
+            (),
+            "attribute",
+            "evaluation score (a number) or label (text) of the span, e.g. eval.faithfulness:<0.5",
+        ),
+        _f(
             "trace.duration",
             ("start_time", "end_time"),
             "duration",
@@ -117,4 +123,10 @@ FIELDS: dict[str, Field] = {
 _LOOKUP: dict[str, Field] = {
     alias: f for f in FIELDS.values() if not f.name.endswith(".*") for alias in (f.name, *f.aliases)
 }
-_MAP_PREFIXES = {"attr.": FIELDS["attr.*"], "resource.": FIELDS["resource.*"]}
+_MAP_PREFIXES = {
+    "attr.": FIELDS["attr.*"],
+    "resource.": FIELDS["resource.*"],
+    "eval.": FIELDS["eval.*"],
+}
+"""Fields named by a prefix and a key. ``eval.<name>`` reads the evaluation scores table
+(one row per result), which the caller passes to the compiler, not a span column."""

@@ -632,7 +632,11 @@ def test_every_field_can_be_queried() -> None:
         query = f"{name.replace('*', 'key')}:{samples.get(name, 'x')}"
         for alias in field.aliases:
             parse(f"{alias}:{samples.get(name, 'x')}")
-        filter_spans(SPANS, query, NOW).collect()
+        no_scores = pl.DataFrame(
+            schema={"trace_id": pl.String, "span_id": pl.String, "evaluator": pl.String,
+                    "score": pl.Float64, "label": pl.String}
+        )  # fmt: skip
+        filter_spans(SPANS, query, NOW, no_scores).collect()
 
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "search.md"
