@@ -51,7 +51,8 @@ def main() -> None:
     start = time.perf_counter()
     out = run(frame).collect()
     took = time.perf_counter() - start
-    print(f"{evaluator}: {n:,} spans in {took:.2f} s = {n / took:,.0f} spans/s ({out.height:,} rows)")
+    rate = n / took
+    print(f"{evaluator}: {n:,} spans in {took:.2f} s = {rate:,.0f} spans/s ({out.height:,} rows)")
 
 
 if __name__ == "__main__":
