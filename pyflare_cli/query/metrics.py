@@ -15,7 +15,13 @@ import polars as pl
 
 from pyflare_cli.analysis.cost.budgets import Budget
 from pyflare_cli.analysis.cost.price_rules import PriceRule
-from pyflare_cli.analysis.stats.metrics import latency_histogram, llm_calls, traces, user_buckets
+from pyflare_cli.analysis.stats.metrics import (
+    latency_histogram,
+    llm_calls,
+    per_trace,
+    traces,
+    user_buckets,
+)
 from pyflare_cli.query.budgets import budget_status
 from pyflare_cli.query.spans import SpanQuery, load_spans
 
@@ -41,14 +47,11 @@ def snapshot(
 ) -> MetricsSnapshot:
     """Every frame of the exposition in one ``collect_all``."""
     spans = load_spans(root, query, now, rules)
-    calls, per_service, latency, users, count = pl.collect_all(
-        [
-            llm_calls(spans),
-            traces(spans),
-            latency_histogram(spans),
-            user_buckets(spans, top_users),
-            spans.select(pl.len()),
-        ]
+    calls, latency, trace_rows, count = pl.collect_all(
+        [llm_calls(spans), latency_histogram(spans), per_trace(spans), spans.select(pl.len())]
+    )
+    per_service, users = pl.collect_all(
+        [traces(trace_rows.lazy()), user_buckets(trace_rows.lazy(), top_users)]
     )
     status = budget_status(root, budgets, now, rules) if budgets else None
     return MetricsSnapshot(now, calls, per_service, latency, users, status, int(count.item()))

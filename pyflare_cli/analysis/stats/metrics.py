@@ -15,7 +15,6 @@ from __future__ import annotations
 import polars as pl
 
 from pyflare_cli.analysis.cost.pricing import sum_micros
-from pyflare_cli.analysis.stats.dimensions import with_trace_wide
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 """Latency bucket bounds in seconds (``+Inf`` is implied)."""
@@ -49,16 +48,25 @@ def llm_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def traces(spans: pl.LazyFrame) -> pl.LazyFrame:
-    """Traces and failed traces per service of the root span."""
+def per_trace(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per trace: its root's service, whether it failed, its first user, and the
+    exact cost and number of its model calls; the base of :func:`traces` and
+    :func:`user_buckets` (one pass over the spans, no window over them)."""
     root_first = [pl.col("parent_span_id").is_not_null(), pl.col("start_time")]
+    call = model_call()
+    return spans.group_by("trace_id").agg(
+        pl.col("service_name").sort_by(root_first).first().fill_null("").alias("service"),
+        (pl.col("status_code") == "error").any().alias("failed"),
+        pl.col("user_id").sort_by(root_first).drop_nulls().first().alias("user_id"),
+        pl.col("cost_pico").filter(call).cast(pl.Int128).sum().alias("cost_pico"),
+        call.sum().alias("calls"),
+    )
+
+
+def traces(trace_rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Traces and failed traces per service of the root span (rows of :func:`per_trace`)."""
     return (
-        spans.group_by("trace_id")
-        .agg(
-            pl.col("service_name").sort_by(root_first).first().fill_null("").alias("service"),
-            (pl.col("status_code") == "error").any().alias("failed"),
-        )
-        .group_by("service")
+        trace_rows.group_by("service")
         .agg(pl.len().alias("traces"), pl.col("failed").sum().alias("errors"))
         .sort("service")
     )
@@ -79,13 +87,13 @@ def latency_histogram(spans: pl.LazyFrame, buckets: tuple[float, ...] = BUCKETS)
     )
 
 
-def user_buckets(spans: pl.LazyFrame, top: int) -> pl.LazyFrame:
-    """Cost and LLM calls of the ``top`` users by cost, and of all others as ``other``."""
+def user_buckets(trace_rows: pl.LazyFrame, top: int) -> pl.LazyFrame:
+    """Cost and model calls of the ``top`` users by cost, and of all others as ``other``
+    (rows of :func:`per_trace`: a call belongs to its trace's first user)."""
     per_user = (
-        with_trace_wide(spans)
-        .filter(model_call() & pl.col("user_id").is_not_null())
+        trace_rows.filter(pl.col("user_id").is_not_null() & (pl.col("calls") > 0))
         .group_by("user_id")
-        .agg(sum_micros().alias("cost_micros"), pl.len().alias("calls"))
+        .agg(sum_micros().alias("cost_micros"), pl.col("calls").sum())
     )
     ranked = per_user.sort(
         ["cost_micros", "user_id"], descending=[True, False], nulls_last=True
