@@ -77,6 +77,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Users: sessions, requests, turns, cost, error rate, first and last seen.",
     ),
     "tools": ("tools", "Tools and agents: the tool call sequences each agent runs most."),
+    "metrics": (
+        "metrics",
+        "Prometheus metrics of the store: LLM calls, errors, tokens, cost, latency histograms.",
+    ),
     "eval": (
         "eval",
         "Quality and safety of LLM outputs: scores in the traces, offline evaluators, a CI gate.",
