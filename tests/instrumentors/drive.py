@@ -1,12 +1,15 @@
 """Drive the real ``openai`` client under one real instrumentor; run in its own process.
 
-Usage: ``python drive.py NAME OPENAI_URL OTLP_TRACES_URL``. Several instrumentors patch the
-same ``openai`` module, so each runs alone in a fresh interpreter. The spans go over
-OTLP/HTTP (the real OpenTelemetry exporter) to the receiver at ``OTLP_TRACES_URL``; what
-the client itself saw (usage, model, finish reason, error) is printed as one JSON line per
-call, so the test compares the stored spans with the truth from the API, not with numbers
-written twice. Every call runs under an application span, whose id is printed too: the
-instrumented span must hang under it.
+Usage: ``python drive.py NAME OPENAI_URL OTLP_TRACES_URL COLLECTOR_FILE``. Several
+instrumentors patch the same ``openai`` module, so each runs alone in a fresh
+interpreter. The spans go over OTLP/HTTP (the real OpenTelemetry exporter) to the
+receiver at ``OTLP_TRACES_URL``; what the client itself saw (usage, model, finish reason,
+error) is printed as one JSON line per call, so the test compares the stored spans with
+the truth from the API, not with numbers written twice. Every call runs under an
+application span, whose id is printed too: the instrumented span must hang under it.
+Every batch the exporter sends is also written to ``COLLECTOR_FILE`` as the Collector's
+file exporter writes ``format: proto`` (each request after a 4-byte big-endian length),
+so the test can read the same spans back from a file.
 """
 
 from __future__ import annotations
@@ -136,14 +139,38 @@ def _langchain_calls(url: str) -> Iterator[tuple[str, Callable[[], dict[str, Any
     yield from (("chat", chat), ("stream", stream), ("tool", tool), ("rate_limit", limited))
 
 
-def _otel(name: str, endpoint: str) -> tuple[Any, Any]:
+def _exporter(endpoint: str, collector_file: str) -> Any:
+    """The OTLP/HTTP exporter, also writing each request it sends to ``collector_file``."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    class Tee(SpanExporter):
+        def __init__(self) -> None:
+            self.otlp = OTLPSpanExporter(endpoint=endpoint, timeout=10)
+
+        def export(self, spans: Any) -> Any:
+            message = encode_spans(spans).SerializeToString()
+            with open(collector_file, "ab") as handle:
+                handle.write(len(message).to_bytes(4, "big") + message)
+            return self.otlp.export(spans)
+
+        def shutdown(self) -> None:
+            self.otlp.shutdown()
+
+        def force_flush(self, timeout_millis: int = 30_000) -> bool:
+            return True
+
+    return Tee()
+
+
+def _otel(name: str, endpoint: str, collector_file: str) -> tuple[Any, Any]:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     provider = TracerProvider(resource=Resource.create({"service.name": f"inst-{name}"}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, timeout=10)))
+    provider.add_span_processor(BatchSpanProcessor(_exporter(endpoint, collector_file)))
     return provider, provider.get_tracer("pyflare.tests.app")
 
 
@@ -167,21 +194,20 @@ def _instrument(name: str, provider: Any) -> None:
 
 
 def main() -> None:
-    name, openai_url, endpoint = sys.argv[1:4]
+    name, openai_url, endpoint, collector_file = sys.argv[1:5]
     os.environ["OTEL_SERVICE_NAME"] = f"inst-{name}"  # read by every SDK's Resource
     os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
     os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_ONLY"
     shutdown: Callable[[], None]
     if name == "langfuse":
         from langfuse import Langfuse, propagate_attributes
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         # The Langfuse SDK's own provider and processor; only its exporter points here.
         langfuse = Langfuse(
             public_key="pk-lf-test",
             secret_key="sk-lf-test",
             base_url="http://127.0.0.1:9",
-            span_exporter=OTLPSpanExporter(endpoint=endpoint, timeout=10),
+            span_exporter=_exporter(endpoint, collector_file),
             environment="test",
         )
         from langfuse.openai import OpenAI
@@ -201,7 +227,7 @@ def main() -> None:
         calls = _openai_calls(client)
         shutdown = langfuse.shutdown
     else:
-        provider, tracer = _otel(name, endpoint)
+        provider, tracer = _otel(name, endpoint, collector_file)
         _instrument(name, provider)
 
         @contextmanager

@@ -33,6 +33,8 @@ from receiver_support import Running  # noqa: E402
 
 from pyflare_cli.query.prices import priced  # noqa: E402
 from pyflare_cli.receiver.server import ReceiverConfig  # noqa: E402
+from pyflare_cli.sources.opening import Format, sniff  # noqa: E402
+from pyflare_cli.sources.tasks import decode, split  # noqa: E402
 
 DRIVER = Path(__file__).with_name("drive.py")
 INSTRUMENTORS = ("openai-v2", "openinference", "openllmetry", "langchain", "langfuse")
@@ -49,11 +51,13 @@ NO_FINISH = {"langfuse": {"chat", "tool"}}
 class Run:
     spans: pl.DataFrame  # this instrumentor's stored spans, priced
     calls: dict[str, dict[str, Any]]  # what the client saw, by call
+    collector_file: Path  # the same requests, framed as the Collector's format: proto
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
-    root = tmp_path_factory.mktemp("instrumentors") / "store"
+    work = tmp_path_factory.mktemp("instrumentors")
+    root = work / "store"
     config = ReceiverConfig(root=root, http="127.0.0.1:0", grpc=None, flush_interval=0.1, workers=1)
     receiver = Running(config)
     try:
@@ -61,8 +65,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
             endpoint = f"{receiver.http_url}/v1/traces"
 
             def drive(name: str) -> subprocess.CompletedProcess[str]:
+                collector_file = work / f"{name}.bin"
                 return subprocess.run(
-                    [sys.executable, str(DRIVER), name, fake.openai_url, endpoint],
+                    [sys.executable, str(DRIVER), name, fake.openai_url, endpoint, collector_file],
                     capture_output=True,
                     text=True,
                     timeout=120,
@@ -82,7 +87,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
         stored = receiver.stored(at_least=expected, timeout=60)
         prices = priced(stored.lazy(), root).collect()
         yield {
-            name: Run(prices.filter(pl.col("service_name") == f"inst-{name}"), seen[name])
+            name: Run(
+                prices.filter(pl.col("service_name") == f"inst-{name}"),
+                seen[name],
+                work / f"{name}.bin",
+            )
             for name in INSTRUMENTORS
         }
     finally:
@@ -198,3 +207,20 @@ def test_langfuse_trace_attributes_fill_user_session_and_agent(runs: dict[str, R
     assert set(llm["session_id"]) == {"session-3"}
     assert set(llm["agent_name"]) == {"support"}
     assert set(run.spans.filter(pl.col("ai_kind") != "llm")["ai_kind"]) == {"agent"}
+
+
+@pytest.mark.parametrize("name", INSTRUMENTORS)
+def test_the_collector_file_of_the_same_requests_gives_identical_rows(
+    runs: dict[str, Run], name: str, tmp_path: Path
+) -> None:
+    run = runs[name]
+    assert sniff(run.collector_file) is Format.COLLECTOR_FRAMED
+    tasks = split(run.collector_file, Format.COLLECTOR_FRAMED, run.collector_file.name)
+    decoded = [decode(task) for task in tasks]
+    assert [letter for d in decoded for letter in d.dead] == []
+    from_file = priced(pl.concat([d.spans for d in decoded]).lazy(), tmp_path).collect()
+    # The receiver's rows went through Parquet: compare in its types, row by row.
+    received = run.spans.sort("span_id")
+    from_file = from_file.select(received.columns).cast(received.schema).sort("span_id")
+    assert from_file.height == received.height > 0
+    assert from_file.equals(received)
