@@ -92,7 +92,7 @@ def report(
 
     from pyflare_cli.analysis.cost.pricing import sum_micros, unpriced
     from pyflare_cli.analysis.cost.report import EVERY, cost_series, cost_table, with_change
-    from pyflare_cli.query.spans import SpanQuery, load_spans
+    from pyflare_cli.query.spans import SpanQuery, select_spans
     from pyflare_cli.query.windows import current_window
     from pyflare_cli.render.cost import SpendReport, emit_spend
     from pyflare_cli.render.output import console
@@ -107,13 +107,14 @@ def report(
     root = read_store(store)
     rules, version = price_rules(config, prices)
     window = current_window(since, until, at)
-    current = load_spans(root, SpanQuery(*window.query_bounds, where), at, rules)
-    previous = load_spans(root, SpanQuery(*window.previous().query_bounds, where), at, rules)
-    table = cost_table(current, groups, every)
+    chosen = select_spans(root, SpanQuery(*window.query_bounds, where), at, rules)
+    before = select_spans(root, SpanQuery(*window.previous().query_bounds, where), at, rules)
+    current, previous = chosen.spans, before.spans
+    table = cost_table(chosen.window, groups, every, chosen.where)
     if every is None:
-        table = with_change(table, cost_table(previous, groups), groups)
+        table = with_change(table, cost_table(before.window, groups, None, before.where), groups)
     step = "hour" if window.length <= timedelta(days=2) else "day"
-    rows, missing, total, before, series = pl.collect_all(
+    rows, missing, total, total_before, series = pl.collect_all(
         [
             table,
             unpriced(current),
@@ -128,7 +129,7 @@ def report(
         rows,
         missing,
         total.item() or 0,
-        before.item() or 0,
+        total_before.item() or 0,
         series,
         groups,
         every,
@@ -196,12 +197,12 @@ def top(
         pyflare cost top -n 5 --since 24h
     """
     from pyflare_cli.analysis.cost.report import top_spans_by_cost, top_traces_by_cost
-    from pyflare_cli.query.spans import SpanQuery, load_spans
+    from pyflare_cli.query.spans import SpanQuery, select_spans
     from pyflare_cli.render.output import console, emit
 
     rules, _ = price_rules(config, prices)
     at = now()
-    spans = load_spans(read_store(store), SpanQuery(since, None, where), at, rules)
+    spans = select_spans(read_store(store), SpanQuery(since, None, where), at, rules).spans
     frame = (top_spans_by_cost if spans_mode else top_traces_by_cost)(spans, limit).collect()
     emit(frame.drop("cost_micros"), fmt.value, console())
 
@@ -251,7 +252,7 @@ def check(
     from pyflare_cli.config.file import load_config
     from pyflare_cli.query.budgets import budget_status
     from pyflare_cli.query.prices import price_rules as rules_of
-    from pyflare_cli.query.spans import SpanQuery, load_spans
+    from pyflare_cli.query.spans import SpanQuery, select_spans
     from pyflare_cli.query.windows import current_window
     from pyflare_cli.render.cost import cost_verdict, emit_gate
     from pyflare_cli.render.output import console
@@ -269,7 +270,7 @@ def check(
     statuses = ("exceeded", "projected") if fail_projected else ("exceeded",)
     budgets = budget_status(root, chosen, at, rules) if chosen else None
     window = current_window(since, until, at)
-    spans = load_spans(root, SpanQuery(*window.query_bounds, where), at, rules)
+    spans = select_spans(root, SpanQuery(*window.query_bounds, where), at, rules).spans
     facts = gate_facts(spans, max_per_request)
     if facts.spans == 0 and not allow_empty and (max_total is not None or max_per_request):
         raise UsageError(
@@ -373,7 +374,7 @@ def forecast(
 
     from pyflare_cli.analysis.cost import forecast as fc
     from pyflare_cli.analysis.cost.report import DIMENSIONS as COLUMNS
-    from pyflare_cli.query.spans import SpanQuery, load_spans
+    from pyflare_cli.query.spans import SpanQuery, select_spans
     from pyflare_cli.query.windows import current_window
     from pyflare_cli.render.cost import emit_backtest, emit_forecast
     from pyflare_cli.render.output import console
@@ -386,7 +387,7 @@ def forecast(
     start = current_window(since, None, at).start
     first_day = (start + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     query = SpanQuery(first_day.isoformat(), today.isoformat(), where)
-    spans = load_spans(read_store(store), query, at, rules)
+    spans = select_spans(read_store(store), query, at, rules).spans
     if by is not None:
         spans = spans.with_columns(pl.col(COLUMNS[by]).alias(by))
     series = fc.daily_series(spans, by).collect()

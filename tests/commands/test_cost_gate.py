@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -112,3 +113,48 @@ def test_requests_are_llm_and_embedding_calls_and_tools_are_attributed(demo_stor
     assert named and all(r["cost_usd"] >= 0 for r in named)
     again = json.loads(invoke("cost", "--by", "tool", "-f", "json", *store).stdout)["rows"]
     assert [r["tool"] for r in again] == [r["tool"] for r in tools]
+
+
+def test_where_selects_the_same_spans_in_cost_budgets_and_alert_rules(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    # One meaning of --where: the matching spans themselves (docs/search.md). Before, cost
+    # --where kept every span of a matching trace (other models' calls in the same trace).
+    store = tmp_path / "store"
+    shutil.copytree(demo_store, store)  # alert check writes its state under the store
+    where = "model:gpt-4o-mini"
+    # The demo writes spans up to an hour past its now (12:00): look from two hours later.
+    later = {"PYFLARE_NOW": "2026-11-20T14:00:00+00:00"}
+    since = ("--since", "2026-11-01T00:00:00+00:00")
+    report = invoke("cost", "--by", "model", "--where", where, *since, "--store", str(store),
+                    "-f", "json", env=later)  # fmt: skip
+    assert report.exit_code == 0, report.output
+    payload = json.loads(report.stdout)
+    assert [r["model"] for r in payload["rows"]] == ["gpt-4o-mini"]
+    spent = payload["total_micros"] / 1e6
+    assert spent > 0
+    gate = invoke("cost", "check", "--max-total", "1000", "--where", where, *since,
+                  "--store", str(store), "-f", "json", env=later)  # fmt: skip
+    assert json.loads(gate.stdout)["total_usd"] == pytest.approx(spent, abs=1e-6)
+    config = tmp_path / "pyflare.yaml"
+    config.write_text(
+        "budgets:\n  - {name: mini, period: month, limit_usd: 1000, where: 'model:gpt-4o-mini'}\n"
+    )
+    budget = invoke("cost", "budget", "--store", str(store), "--config", str(config),
+                    "-f", "json", env=later)  # fmt: skip
+    (row,) = json.loads(budget.stdout)
+    assert row["spent_usd"] == pytest.approx(spent, abs=1e-6)
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(
+        "groups:\n  - name: cost\n    rules:\n      - alert: MiniSpend\n"
+        "        threshold: {aggregate: sum, field: cost, where: 'model:gpt-4o-mini',"
+        " op: '>', value: 0}\n        window: 470h\n"
+    )  # 470 h: from 2026-11-01 to now, 2026-11-20T14:00
+    alert = invoke("alert", "check", "--rules", str(rules), "--store", str(store),
+                   "--config", str(config), "-f", "json", env=later)  # fmt: skip
+    (fired,) = json.loads(alert.stdout)["alerts"]
+    assert fired["value"] == pytest.approx(spent, abs=1e-6)
+    # A trace-level filter says so: every call of a trace with an error, of every model.
+    traced = invoke("cost", "--by", "model", "--where", "trace.errors:>0", *since,
+                    "--store", str(store), "-f", "json", env=later)  # fmt: skip
+    assert len(json.loads(traced.stdout)["rows"]) > 1

@@ -62,7 +62,8 @@ def test_cost_budget_and_a_budget_alert_project_alike_on_a_short_history(
     )
     result = pyflare("alert", "check", "--rules", str(rules), "--config", str(config),
                      "--store", str(short_store), "--no-notify", "--format", "json")  # fmt: skip
-    firing = {a["alertname"]: a for a in json.loads(result.stdout) if a["state"] == "firing"}
+    alerts = json.loads(result.stdout)["alerts"]
+    firing = {a["alertname"]: a for a in alerts if a["state"] == "firing"}
     assert "MonthlyOnTrack" in firing, result.output
     assert firing["MonthlyOnTrack"]["value"] == pytest.approx(spent)
 

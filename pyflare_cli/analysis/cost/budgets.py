@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from pyflare_cli.analysis.cost.pricing import PICO_PER_MICRO
 from pyflare_cli.analysis.search.compile import compile_query
 
 Period = Literal["day", "week", "month"]
@@ -188,18 +189,18 @@ def evaluate_budgets(
     )
     cost = pl.col("cost_micros")
     names = set(frame.collect_schema().names())
+    # Pico-dollar costs summed exactly and rounded once, as `pyflare cost` totals them
+    # (summing per-span rounded micro-dollars drifts by up to half a micro-dollar a span).
+    exact = "cost_pico" if "cost_pico" in names else None
     uses_tokens = _uses_tokens() if {"input_tokens", "output_tokens"} <= names else pl.lit(True)
     aggregates: list[pl.Expr] = []
     for i, (budget, (start, end)) in enumerate(zip(budgets, bounds, strict=True)):
         in_scope = pl.col(scopes[budget.where])
         in_period = in_scope & _between(start, end)
         aggregates += [
-            cost.filter(in_period).sum().cast(pl.Int64).alias(f"spent_{i}"),
+            _exact_sum(exact, in_period).alias(f"spent_{i}"),
             (in_period & cost.is_null() & uses_tokens).sum().cast(pl.Int64).alias(f"unpriced_{i}"),
-            cost.filter(in_scope & _between(rate_start, now))
-            .sum()
-            .cast(pl.Int64)
-            .alias(f"recent_{i}"),
+            _exact_sum(exact, in_scope & _between(rate_start, now)).alias(f"recent_{i}"),
         ]
     sums = frame.select(aggregates).collect().row(0, named=True)
 
@@ -230,6 +231,14 @@ def evaluate_budgets(
             }
         )
     return pl.DataFrame(rows, schema=STATUS_SCHEMA, orient="row")
+
+
+def _exact_sum(pico: str | None, keep: pl.Expr) -> pl.Expr:
+    """Micro-dollars of the kept spans: the pico sum rounded once, else the micro sum."""
+    if pico is None:
+        return pl.col("cost_micros").filter(keep).sum().cast(pl.Int64)
+    total = pl.col(pico).filter(keep).cast(pl.Int128).sum()
+    return ((total + PICO_PER_MICRO // 2) // PICO_PER_MICRO).cast(pl.Int64)
 
 
 def _status(spent: int, projected: int, budget: Budget) -> Status:

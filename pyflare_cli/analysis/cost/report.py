@@ -59,15 +59,21 @@ def _aggregates() -> list[pl.Expr]:
     ]
 
 
-def cost_table(spans: pl.LazyFrame, by: list[str], every: str | None = None) -> pl.LazyFrame:
+def cost_table(
+    spans: pl.LazyFrame, by: list[str], every: str | None = None, where: pl.Expr | None = None
+) -> pl.LazyFrame:
     """Cost, requests and tokens per group (and per period with ``every``), largest first.
 
+    ``where`` selects the spans counted (span-level); their user, session, agent and tool
+    are found in all of ``spans`` first, so a filtered-out tool span still names its calls.
     Adds cost per request, per 1K tokens and the share of the total.
     """
     keys = [dimension_expr(name) for name in by]
     frame = attributed(spans) if any(n in ("user", "session", "environment") for n in by) else spans
     if any(n in BY_ANCESTRY for n in by):
         frame = with_ancestry(frame)
+    if where is not None:
+        frame = frame.filter(where)
     if every is not None:
         frame = frame.with_columns(pl.col("start_time").dt.truncate(EVERY[every]).alias("period"))
         keys = [pl.col("period"), *keys]
