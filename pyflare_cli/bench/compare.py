@@ -4,7 +4,8 @@ A figure regresses when its median moved in the bad direction by more than the a
 ratio (``--max-regression``, 10% by default) *plus* the noise of both runs: the larger of
 the two spreads (max - min over the repeats), relative to the baseline median. So a noisy
 figure needs a bigger move to fail the gate, and a run with one repeat is judged on the
-allowance alone. Figures only in one of the files are listed, never failed.
+allowance alone. Figures only in one of the files are listed, never failed. Runs of
+different span counts, seeds or machine classes (CPU model, cores) are refused (exit 2).
 """
 
 from __future__ import annotations
@@ -27,6 +28,45 @@ class Comparison:
     change: float  # relative, positive = worse
     allowed: float  # relative: the allowance plus the noise
     regressed: bool
+
+
+MACHINE_CLASS = ("cpu", "cores")
+"""What makes two machines comparable: the CPU model and the number of cores."""
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    """The run a results file describes: its ``spans``, ``seed`` and ``machine``."""
+    try:
+        data: Any = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"--compare {path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--compare {path}: not a pyflare bench result ({exc})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def check_comparable(path: Path, spans: int, seed: int, machine: dict[str, Any]) -> None:
+    """Exit 2 unless the baseline ran on as many spans, the same seed and machine class.
+
+    A figure measured on 100k spans against one on 1M, or on another CPU, is no baseline:
+    the gate would pass or fail on the difference of the runs, not of the code.
+    """
+    run = load_run(path)
+    theirs = run.get("machine") if isinstance(run.get("machine"), dict) else {}
+    pairs = [
+        ("span count", run.get("spans"), spans, "--spans"),
+        ("seed", run.get("seed"), seed, "--seed"),
+        *(
+            (f"machine {key}", theirs.get(key), machine.get(key), "another machine")
+            for key in MACHINE_CLASS
+        ),
+    ]
+    for what, before, now, hint in pairs:
+        if before != now:
+            raise UsageError(
+                f"--compare {path}: its {what} is {before!r}, this run's {now!r}; "
+                f"compare runs of the same span count, seed and machine class ({hint})"
+            )
 
 
 def load_results(path: Path) -> list[Figure]:

@@ -91,7 +91,7 @@ def bench(
 
         pyflare bench ingest query cost --spans 100k --repeat 3 --out results.json
     """
-    from pyflare_cli.bench.compare import compare, load_results, parse_ratio
+    from pyflare_cli.bench.compare import check_comparable, compare, load_results, parse_ratio
     from pyflare_cli.bench.figures import Results
     from pyflare_cli.bench.suites import RUNNERS, SUITES, Context
     from pyflare_cli.render.bench import print_comparison, print_results
@@ -103,9 +103,11 @@ def bench(
     if fmt not in ("table", "json", "markdown"):
         raise UsageError(f"--format {fmt!r}: use table, json or markdown")
     allowance = parse_ratio(max_regression)
-    baseline = load_results(compare_to) if compare_to else None
     count = _count(spans)
     results = Results(spans=count, repeat=repeat, seed=seed)
+    baseline = load_results(compare_to) if compare_to else None
+    if compare_to is not None:
+        check_comparable(compare_to, count, seed, results.machine)
     with tempfile.TemporaryDirectory(prefix="pyflare-bench-") as temp:
         folder = work or Path(temp)
         folder.mkdir(parents=True, exist_ok=True)

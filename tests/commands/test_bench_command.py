@@ -85,12 +85,13 @@ def test_compare_exit_codes(results: dict[str, object], tmp_path: Path) -> None:
     figures = results["figures"]
     assert isinstance(figures, list)
     query = [f for f in figures if f["suite"] == "query"]
+    run = {"spans": 1000, "seed": 7, "machine": results["machine"]}
     generous = tmp_path / "generous.json"
     slow = [{**f, "values": [v * 100 for v in f["values"]]} for f in query]
-    generous.write_text(json.dumps({"figures": slow}))
+    generous.write_text(json.dumps({**run, "figures": slow}))
     strict = tmp_path / "strict.json"
     fast = [{**f, "values": [v / 100 for v in f["values"]]} for f in query]
-    strict.write_text(json.dumps({"figures": fast}))
+    strict.write_text(json.dumps({**run, "figures": fast}))
     args = ("bench", "query", "--spans", "1000", "--repeat", "1", "--work", str(tmp_path / "w"))
     ok = invoke(*args, "--compare", str(generous), "--format", "markdown")
     assert ok.exit_code == 0, ok.output
@@ -104,3 +105,30 @@ def test_usage_errors() -> None:
     assert invoke("bench", "--spans", "ten").exit_code == 2
     assert "at least 1000" in invoke("bench", "--spans", "10").stderr
     assert invoke("bench", "--max-regression", "x%").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"spans": 100_000}, "its span count is 100000, this run's 1000"),
+        ({"seed": 8}, "its seed is 8, this run's 7"),
+        ({"machine": {"cpu": "Some Other CPU"}}, "its machine cpu is 'Some Other CPU'"),
+        ({"machine": "cores"}, "its machine cpu is None"),
+        ({"spans": None}, "its span count is None"),
+    ],
+)
+def test_compare_refuses_runs_that_are_not_comparable(
+    results: dict[str, object], tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    machine = results["machine"]
+    assert isinstance(machine, dict)
+    if isinstance(change.get("machine"), dict):
+        change = {"machine": {**machine, **change["machine"]}}  # type: ignore[dict-item]
+    run = {"spans": 1000, "seed": 7, "machine": machine, "figures": [], **change}
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(run))
+    work = str(tmp_path / "w")
+    result = invoke("bench", "query", "--spans", "1000", "--work", work, "--compare", str(other))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "w").exists()  # refused before anything ran
