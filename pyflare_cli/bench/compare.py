@@ -52,7 +52,8 @@ def check_comparable(path: Path, spans: int, seed: int, machine: dict[str, Any])
     the gate would pass or fail on the difference of the runs, not of the code.
     """
     run = load_run(path)
-    theirs = run.get("machine") if isinstance(run.get("machine"), dict) else {}
+    found = run.get("machine")
+    theirs: dict[str, Any] = found if isinstance(found, dict) else {}
     pairs = [
         ("span count", run.get("spans"), spans, "--spans"),
         ("seed", run.get("seed"), seed, "--seed"),
