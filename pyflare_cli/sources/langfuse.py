@@ -29,8 +29,11 @@ traffic, so the per-record loop here is fine; the SQLite reader is in
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import polars as pl
 
 from pyflare_cli.sources.langfuse_shapes import hex_id, record_kind
@@ -39,6 +42,8 @@ from pyflare_cli.sources.phoenix import parse_time
 from pyflare_cli.sources.raw import DeadLetter, RawBatch
 
 SCOPE = "langfuse-export"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
 
 
 def _text(value: Any) -> str | None:
@@ -46,7 +51,23 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    return json.dumps(value, separators=(",", ":"), default=str)
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:  # integers past 64 bits, keys that are not strings
+        return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _time(value: Any, what: str) -> int:
+    """Nanoseconds of an API timestamp (ISO 8601 with ``Z``), else any form Phoenix reads."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return parse_time(value, what)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return (moment - _EPOCH) // _MICRO * 1000
+    return parse_time(value, what)
 
 
 def _records(document: Any, position: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -70,40 +91,120 @@ def _records(document: Any, position: str) -> list[tuple[str, str, dict[str, Any
     return out
 
 
-def decode_documents(
-    documents: list[tuple[str, Any]], source: str
-) -> tuple[pl.DataFrame, list[DeadLetter]]:
-    """The raw frame of every record in ``documents`` ((position, parsed JSON) pairs)."""
-    dead: list[DeadLetter] = []
-    observations: list[tuple[str, dict[str, Any]]] = []
-    traces: dict[str, dict[str, Any]] = {}
-    scores: list[tuple[str, dict[str, Any]]] = []
-    for position, document in documents:
+CHUNK = 20_000
+"""Records turned into one raw frame at a time: memory holds a chunk, not the export."""
+
+
+class Decoder:
+    """Langfuse records in, raw frames out, a chunk at a time.
+
+    Trace records are kept (they fill their observations); observations and scores
+    become spans as soon as :data:`CHUNK` of them are waiting, through ``finish_frame``
+    (normalisation), so only their spans stay in memory. Give every trace first
+    (:meth:`add_traces`) when the input can be read twice, as JSON Lines can.
+    """
+
+    def __init__(self, source: str, finish_frame: Callable[[pl.DataFrame], pl.DataFrame]):
+        self.source = source
+        self.finish_frame = finish_frame
+        self.traces: dict[str, dict[str, Any]] = {}
+        self.traced: set[str] = set()
+        self.dead: list[DeadLetter] = []
+        self.frames: list[pl.DataFrame] = []
+        self._waiting: list[tuple[str, str, dict[str, Any]]] = []
+
+    def _found(
+        self, position: str, document: Any, quiet: bool = False
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """The records of a document; each one that is not Langfuse's is one dead letter."""
+        if isinstance(document, list):
+            return [
+                found
+                for index, item in enumerate(document)
+                for found in self._found(f"{position} [{index}]", item, quiet)
+            ]
+        if record_kind(document) == "page":
+            return self._found(f"{position} data", document["data"], quiet)
         try:
-            found = _records(document, position)
+            return _records(document, position)
         except BadRecord as exc:
-            dead.append(DeadLetter(source, position, str(exc), _text(document)))
-            continue
-        for where, kind, record in found:
+            if not quiet:  # the second look at a document says it
+                self.dead.append(DeadLetter(self.source, position, str(exc), _text(document)))
+            return []
+
+    def add_traces(self, position: str, document: Any) -> None:
+        """Keep the trace records of a document that holds no observation or score."""
+        for _, kind, record in self._found(position, document, quiet=True):
             if kind == "trace":
-                traces[str(record["id"])] = record
-            elif kind == "observation":
-                observations.append((where, record))
+                self.traces[str(record["id"])] = record
+
+    def add(self, position: str, document: Any) -> None:
+        """Every record of a document: traces kept, observations and scores queued."""
+        for where, kind, record in self._found(position, document):
+            if kind == "trace":
+                self.traces[str(record["id"])] = record
             else:
-                scores.append((where, record))
-    batch = RawBatch()
-    batch.add_resource([])
-    traced = set()
-    for where, record in observations:
-        trace = traces.get(str(record.get("traceId")))
-        traced.add(str(record.get("traceId")))
-        _add(batch, where, record, trace, source, dead, _observation)
-    for trace_id, trace in traces.items():
-        if trace_id not in traced:
-            _add(batch, f"trace {trace_id}", trace, trace, source, dead, _trace_span)
-    for where, record in scores:
-        _add(batch, where, record, traces.get(str(record.get("traceId"))), source, dead, _score)
-    return batch.to_frame(), dead
+                self._waiting.append((where, kind, record))
+        if len(self._waiting) >= CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch = RawBatch()
+        batch.add_resource([])
+        for where, kind, record in self._waiting:
+            trace = self.traces.get(str(record.get("traceId")))
+            if kind == "observation":
+                self.traced.add(str(record.get("traceId")))
+                _add(batch, where, record, trace, self.source, self.dead, _observation)
+            else:
+                _add(batch, where, record, trace, self.source, self.dead, _score)
+        self._waiting = []
+        if len(batch):
+            self.frames.append(self.finish_frame(batch.to_frame()))
+
+    def finish(self) -> list[pl.DataFrame]:
+        """The frames of every record; a trace none of whose observations came is a span."""
+        self._flush()
+        batch = RawBatch()
+        batch.add_resource([])
+        for trace_id, trace in self.traces.items():
+            if trace_id not in self.traced:
+                where = f"trace {trace_id}"
+                _add(batch, where, trace, trace, self.source, self.dead, _trace_span)
+        if len(batch):
+            self.frames.append(self.finish_frame(batch.to_frame()))
+        return self.frames
+
+
+def decode_documents(
+    documents: Iterable[tuple[str, Any]],
+    source: str,
+    finish_frame: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame,
+) -> tuple[list[pl.DataFrame], list[DeadLetter]]:
+    """The frames of every record in ``documents`` ((position, parsed JSON) pairs).
+
+    Traces are read before their observations become spans: every document is held.
+    """
+    held = list(documents)
+    decoder = Decoder(source, finish_frame)
+    for position, document in held:
+        decoder.add_traces(position, document)
+    for position, document in held:
+        decoder.add(position, _without_traces(document))
+    return decoder.finish(), decoder.dead
+
+
+def _without_traces(document: Any) -> Any:
+    """A document whose trace records were taken already (inlined ones kept inlined)."""
+    kind = record_kind(document)
+    if kind == "trace":
+        inlined = [*(document.get("observations") or []), *(document.get("scores") or [])]
+        return [item for item in inlined if isinstance(item, dict)]  # not lists of ids
+    if kind == "page":
+        return {**document, "data": [_without_traces(item) for item in document["data"]]}
+    if isinstance(document, list):
+        return [_without_traces(item) for item in document]
+    return document
 
 
 def _add(
@@ -184,8 +285,8 @@ def _usage(record: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def _observation(record: dict[str, Any], trace: dict[str, Any] | None) -> tuple[Any, ...]:
     kind = str(record["type"]).upper()
-    start = parse_time(record.get("startTime"), "startTime")
-    end = start if kind == "EVENT" else parse_time(record.get("endTime") or start, "endTime")
+    start = _time(record.get("startTime"), "startTime")
+    end = start if kind == "EVENT" else _time(record.get("endTime") or start, "endTime")
     if end < start:
         raise BadRecord("endTime is before startTime")
     level = str(record.get("level") or "DEFAULT").upper()
@@ -228,7 +329,7 @@ def _observation(record: dict[str, Any], trace: dict[str, Any] | None) -> tuple[
 
 
 def _trace_span(record: dict[str, Any], trace: dict[str, Any] | None) -> tuple[Any, ...]:
-    start = parse_time(record.get("timestamp"), "timestamp")
+    start = _time(record.get("timestamp"), "timestamp")
     latency = record.get("latency")
     end = start + round(float(latency) * 1e9) if isinstance(latency, int | float) else start
     attributes = {
@@ -244,7 +345,7 @@ def _trace_span(record: dict[str, Any], trace: dict[str, Any] | None) -> tuple[A
 
 
 def _score(record: dict[str, Any], trace: dict[str, Any] | None) -> tuple[Any, ...]:
-    when = parse_time(record.get("timestamp") or record.get("createdAt"), "timestamp")
+    when = _time(record.get("timestamp") or record.get("createdAt"), "timestamp")
     trace_id = hex_id(record["traceId"], 32)
     scored = record.get("observationId")
     value = record.get("value")

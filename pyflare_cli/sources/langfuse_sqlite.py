@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,10 @@ def _observation(row: dict[str, Any], kind: str) -> dict[str, Any]:
     }
 
 
-def read_database(path: Path, source: str) -> tuple[pl.DataFrame, list[DeadLetter]]:
-    """The raw frame of every trace, generation and span row of the database at ``path``."""
+def read_database(
+    path: Path, source: str, finish_frame: Callable[[pl.DataFrame], pl.DataFrame]
+) -> tuple[list[pl.DataFrame], list[DeadLetter]]:
+    """The frames of every trace, generation and span row of the database at ``path``."""
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -160,4 +163,4 @@ def read_database(path: Path, source: str) -> tuple[pl.DataFrame, list[DeadLette
         raise UnreadableInput(f"cannot read the SQLite database: {exc}") from None
     finally:
         connection.close()
-    return decode_documents(documents, source)
+    return decode_documents(documents, source, finish_frame)

@@ -368,25 +368,44 @@ def _decode_langfuse(task: Task) -> Decoded:
     if task.format is Format.LANGFUSE_SQLITE:
         if is_compressed(path):
             raise UnreadableInput("a compressed SQLite database: decompress it first")
-        raw, letters = langfuse_sqlite.read_database(path, task.source)
-        return Decoded(normalize(raw), letters, 0)
-    dead: list[DeadLetter] = []
-    documents: list[tuple[str, object]] = []
-    with open_binary(path) as stream:
-        if task.format is Format.LANGFUSE_JSON:
-            pieces: Iterator[tuple[str, bytes]] = iter([("document", stream.read())])
-        else:
-            pieces = ((f"line {n}", line) for n, line in enumerate(stream, start=1))
-        for position, payload in pieces:
-            if not payload.strip():
-                continue
-            try:
-                documents.append((position, otlp_json.load(payload)))
-            except ValueError as exc:
-                text = payload.decode("utf-8", "replace")
-                dead.append(DeadLetter(task.source, position, f"invalid JSON: {exc}", text))
-    raw, more = langfuse.decode_documents(documents, task.source)
-    return Decoded(normalize(raw), dead + more, 0)
+        frames, dead = langfuse_sqlite.read_database(path, task.source, normalize)
+    elif task.format is Format.LANGFUSE_JSON:
+        with open_binary(path) as stream:
+            data = stream.read()
+        try:
+            document = otlp_json.load(data)
+        except ValueError as exc:
+            raise UnreadableInput(f"invalid JSON: {exc}") from None
+        del data
+        frames, dead = langfuse.decode_documents([("document", document)], task.source, normalize)
+    else:
+        frames, dead = _langfuse_lines(path, task.source)
+    spans = pl.concat(frames) if frames else normalize(RawBatch().to_frame())
+    return Decoded(spans, dead, 0)
+
+
+def _langfuse_lines(path: Path, source: str) -> tuple[list[pl.DataFrame], list[DeadLetter]]:
+    """Langfuse JSON Lines in two passes: the trace records, then the rest a chunk at a time.
+
+    A line without ``"traceId"`` holds no observation or score (traces, pages of them, or
+    something else: a dead letter); the first pass reads only those, so every trace is
+    known before the second pass, and memory holds the traces and one chunk of spans.
+    """
+    decoder = langfuse.Decoder(source, normalize)
+    for first_pass in (True, False):
+        with open_binary(path) as stream:
+            for number, line in enumerate(stream, start=1):
+                if not line.strip() or first_pass == (b'"traceId"' in line):
+                    continue
+                position = f"line {number}"
+                try:
+                    document = otlp_json.load(line)
+                except ValueError as exc:
+                    text = line.decode("utf-8", "replace")
+                    decoder.dead.append(DeadLetter(source, position, f"invalid JSON: {exc}", text))
+                    continue
+                decoder.add(position, document)
+    return decoder.finish(), decoder.dead
 
 
 def _b64(payload: bytes) -> str:

@@ -214,3 +214,54 @@ def test_pyflare_ingest_reads_every_langfuse_export(fixtures_dir: Path, tmp_path
     assert summary["spans"] == 4 + 2 + 2 + 4
     formats = {Path(d["path"]).name: d.get("format") for d in summary["details"]}
     assert formats["langfuse.db"] == "langfuse-sqlite", formats
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("trace_full.json", Format.LANGFUSE_JSON), ("observations.jsonl", Format.LANGFUSE_JSONL)],
+)
+def test_chunks_give_the_same_spans(
+    fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch, name: str, fmt: Format
+) -> None:
+    from pyflare_cli.sources import langfuse
+
+    whole, _ = _read(fixtures_dir / "langfuse" / name, fmt)
+    monkeypatch.setattr(langfuse, "CHUNK", 1)
+    chunked, dead = _read(fixtures_dir / "langfuse" / name, fmt)
+    assert dead == []
+    assert chunked.sort("span_id").equals(whole.sort("span_id"))
+
+
+def test_traces_after_their_observations_in_json_lines_still_fill_them(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    traces = json.loads((fixtures_dir / "langfuse" / "traces_page.json").read_text())["data"]
+    observations = json.loads((fixtures_dir / "langfuse" / "observations_page.json").read_text())
+    path = tmp_path / "export.jsonl"
+    lines = [json.dumps(o) for o in observations["data"]] + [json.dumps(t) for t in traces]
+    path.write_text("\n".join(lines) + "\n")
+    spans, dead = _read(path, Format.LANGFUSE_JSONL)
+    assert dead == []
+    llm = spans.filter(pl.col("ai_kind") == "llm")
+    assert set(llm["agent_name"]) == {"support"} and set(llm["user_id"]) == {"user-7"}
+    # Only the trace without observations is a span of its own.
+    assert set(spans["name"]) - set(llm["name"]) == {"support-agent", "cache-hit", "healthcheck"}
+
+
+def test_one_foreign_item_in_a_page_is_one_dead_letter(fixtures_dir: Path, tmp_path: Path) -> None:
+    page = json.loads((fixtures_dir / "langfuse" / "observations_page.json").read_text())
+    page["data"].insert(2, {"hello": "world"})
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page, indent=1))
+    spans, dead = _read(path, Format.LANGFUSE_JSON)
+    assert spans.height == 4
+    assert [d.position for d in dead] == ["document data [2]"]
+
+
+def test_a_foreign_line_is_a_dead_letter(fixtures_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "export.jsonl"
+    text = (fixtures_dir / "langfuse" / "observations.jsonl").read_text()
+    path.write_text(text + '{"hello": "world"}\n')
+    spans, dead = _read(path, Format.LANGFUSE_JSONL)
+    assert spans.height == 4
+    assert [d.position for d in dead] == ["line 5"]
