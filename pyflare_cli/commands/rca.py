@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pyflare_cli.analysis.cost.price_rules import PriceRule
 
 METRICS = ("errors", "latency", "cost")
+UNITS = ("origin", "span", "trace")
 UNUSED = ("events", "links", "input_text", "output_text", "embedding")
 """Columns no analysis of the report reads: not read from Parquet at all."""
 
@@ -90,6 +91,14 @@ def rca(
     correction: Annotated[
         str, typer.Option("--correction", help="fdr (Benjamini-Hochberg) or bonferroni.")
     ] = "fdr",
+    unit: Annotated[
+        str,
+        typer.Option(
+            "--unit",
+            help="What fails or is slow: origin (errors where they start, self time), "
+            "span (every span) or trace (whole traces).",
+        ),
+    ] = "origin",
     top: Annotated[int, typer.Option("--top", "-n", min=1, help="Rows per section.")] = 10,
     fail_on_significant: Annotated[
         bool,
@@ -103,10 +112,12 @@ def rca(
 
     Compares the window (--since/--until) with the window before it, or with
     --baseline-since/--baseline-until, or --select spans with the rest (--vs-rest).
+    Errors count where they start (--unit origin): a parent failed by its child is not
+    counted again.
 
     Example:
 
-        pyflare rca --metric errors --since 24h
+        pyflare rca --metric errors --since 24h --fail-on-significant
     """
     from pyflare_cli.analysis.rca.model import RcaSettings
     from pyflare_cli.analysis.rca.report import analyse
@@ -119,6 +130,8 @@ def rca(
     metric = _check_metric(metric)
     if correction not in ("fdr", "bonferroni"):
         raise UsageError(f"--correction {correction!r}: use fdr or bonferroni")
+    if unit not in UNITS:
+        raise UsageError(f"--unit {unit!r}: use origin, span or trace")
     if vs_rest != bool(select):
         raise UsageError("--vs-rest and --select go together: --vs-rest --select 'QUERY'")
     for name in dimension or []:
@@ -132,6 +145,7 @@ def rca(
     start, end = target_window.start, target_window.end
     rules = load_config(config).price_rules
     window = _load(root, start, end, where, span_filter, at, rules)
+    history = None
     if vs_rest:
         import polars as pl
 
@@ -147,11 +161,13 @@ def rca(
         b_start, b_end = base.start, base.end
         target = window
         baseline = _load(root, b_start, b_end, where, span_filter, at, rules)
+        history = _load(root, None, start, where, span_filter, at, rules)
         target_label = f"{start:%m-%d %H:%M}..{end:%m-%d %H:%M}"
         baseline_label = f"{b_start:%m-%d %H:%M}..{b_end:%m-%d %H:%M}"
-    if target.height == 0:
+    n_target, n_baseline = _counts(target, baseline)
+    if n_target == 0:
         raise UsageError(f"no spans in the target ({target_label})")
-    if baseline.height == 0:
+    if n_baseline == 0:
         raise UsageError(f"no spans in the baseline ({baseline_label})")
     settings = RcaSettings(
         metric=metric,
@@ -161,8 +177,10 @@ def rca(
         correction=correction,
         top=top,
         extra_dimensions=tuple(dimension or ()),
+        unit=unit,
+        vs_rest=vs_rest,
     )
-    report = analyse(target, baseline, settings)
+    report = analyse(target, baseline, settings, history)
     if report.totals.n_target == 0:
         raise UsageError(f"--metric {metric}: no span of the target has a value for it")
     emit_report(console(), report, fmt.value, target_label, baseline_label, top, correction, alpha)
@@ -171,22 +189,33 @@ def rca(
         raise GateFailed(f"{report.significant.height} significant slice(s); first: {worst}")
 
 
+def _counts(target: pl.LazyFrame, baseline: pl.LazyFrame) -> tuple[int, int]:
+    """Rows of each window, in one pass reading one column."""
+    import polars as pl
+
+    t, b = pl.collect_all([target.select(pl.len()), baseline.select(pl.len())])
+    return int(t.item()), int(b.item())
+
+
 def _load(
     root: Path,
-    start: datetime,
+    start: datetime | None,
     end: datetime,
     where: str | None,
     span_filter: str | None,
     at: datetime,
     rules: tuple[PriceRule, ...],
-) -> pl.DataFrame:
-    """The window's spans (whole traces for --where), then only --span-filter spans."""
+) -> pl.LazyFrame:
+    """The window's spans, lazy (whole traces for --where), then only --span-filter spans.
+
+    Never collected here: the analysis reads them in grouped passes."""
     import polars as pl
 
     from pyflare_cli.analysis.search.compile import filter_spans
     from pyflare_cli.query.spans import SpanQuery, load_spans
 
-    spans = load_spans(root, SpanQuery(start.isoformat(), end.isoformat(), where), at, rules)
+    since = start.isoformat() if start else None
+    spans = load_spans(root, SpanQuery(since, end.isoformat(), where), at, rules)
     if span_filter:
         spans = filter_spans(spans, span_filter, at)
-    return spans.select(pl.exclude(UNUSED)).collect()
+    return spans.select(pl.exclude(UNUSED))

@@ -2,7 +2,7 @@
 
 The generator (``generator.py``) only knows *how* to draw spans; *what* it draws is decided
 here, as frozen dataclasses, so that the tests and the demo's guided tour can name the same
-facts ("rag-api 2.0.0 went live in eu-west-1 at 14:05 yesterday") instead of repeating
+facts ("rag-api 2.0.0 went live in eu-west-1 ten hours before the end") instead of repeating
 magic strings. Every instant is relative to the ``end`` passed to the generator: nothing
 here reads the clock.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 CHAT_GATEWAY = "chat-gateway"
@@ -84,16 +84,17 @@ class RagDeploy:
     region: str = EU_WEST
     old_version: str = "1.4.2"
     new_version: str = "2.0.0"
-    at: time = time(14, 5)
+    before_end: timedelta = timedelta(hours=10, minutes=5)
+    """The deploy goes live this long before the run's end: always inside the last day, so
+    `pyflare demo && pyflare rca` (the last 24 hours against the 24 before) names it."""
     retriever_slowdown: float = 3.0
     model: str = "gpt-4o-mini"
     error_rate_after: float = 0.20
     error_types_after: tuple[str, ...] = ("RateLimitError", "RateLimitError", "APITimeoutError")
 
     def start(self, end: datetime) -> datetime:
-        """The deploy instant: ``at`` (UTC) on the calendar day of ``end - 1 day``."""
-        day = (utc(end) - timedelta(days=1)).date()
-        return datetime.combine(day, self.at, tzinfo=UTC)
+        """The deploy instant, ``before_end`` before ``end``, at any hour of ``end``."""
+        return utc(end) - self.before_end
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,9 @@ def slices_frame(report: RcaReport, top: int) -> pl.DataFrame:
             "spans": f"{r['n_target']:,}",
             "here": _value(metric, r["metric_target"]),
             "compared with": (
-                f"{_value(metric, r['metric_baseline'])} baseline"
+                f"{_value(metric, r['metric_reference'])} baseline"
                 if r["compared_with"] == "baseline"
-                else f"{_value(metric, r['metric_outside'])} rest"
+                else f"{_value(metric, r['metric_reference'])} replaced (new)"
             ),
             "effect": f"{r['effect']:.2f}",
             "q": f"{r['q_value']:.2g}",
@@ -75,6 +75,7 @@ def changes_frame(report: RcaReport) -> pl.DataFrame:
             "spans": f"{r['n_target']:,}",
             "here": _value(metric, r["metric"]),
             "before": _value(metric, r["expected"]),
+            "seen before": _time(r["seen_before"]),
             "share of rise": _pct(r["share_of_excess"]),
             "p": f"{r['p_value']:.2g}",
             "traces": _ids(r["examples"][:2]),

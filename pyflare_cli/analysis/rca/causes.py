@@ -83,76 +83,132 @@ def _matching_template(report: RcaReport, conditions: list[str]) -> dict[str, An
     return None
 
 
-def root_causes(report: RcaReport, examples: dict[str, list[str]], alpha: float) -> list[Cause]:
-    """The ranked causes of ``report`` (see module docstring)."""
+WHERE = ("resource.", "environment = ")
+"""Dimensions that say where something runs: named in a finding's title when all of its
+rows share one value (the others are listed in its evidence)."""
+MATERIAL = 0.2
+"""A new value is named as a cause of its own only when it carries this share of the rise."""
+
+
+def _new_in(report: RcaReport, conditions: list[str]) -> dict[str, Any] | None:
+    """The new change value (appeared in the window) among ``conditions``, if any."""
+    wanted = set(conditions)
+    for change in report.changes.iter_rows(named=True):
+        if f"{change['dimension']} = {change['value']}" in wanted:
+            return dict(change)
+    return None
+
+
+def _keys(conditions: list[str]) -> set[str]:
+    return {c.split(" = ", 1)[0] for c in conditions}
+
+
+def _appeared(change: dict[str, Any]) -> str:
+    if change["seen_before"] is not None:
+        return f"{change['value']} (first seen {_time(change['seen_before'])}, before the window)"
+    return f"{change['value']} appeared at {_time(change['first_seen'])}"
+
+
+def root_causes(
+    report: RcaReport,
+    examples: dict[str, list[str]],
+    alpha: float,
+    onsets: dict[str, dict[str, Any]] | None = None,
+    within: dict[str, list[str]] | None = None,
+) -> list[Cause]:
+    """The ranked causes of ``report`` (see module docstring), by share of the rise.
+
+    ``onsets``: for a lead slice, the new version or model after whose arrival its metric
+    rose (with the rates before and after), when that test passed."""
+    onsets = onsets or {}
+    within = within or {}
     word = _metric_word(report.metric)
     causes: list[Cause] = []
-    top_slices = list(report.significant.iter_rows(named=True))
-    lead = top_slices[0] if top_slices else None
-    for change in report.changes.iter_rows(named=True):
-        share = change["share_of_excess"]
-        if change["p_value"] >= alpha or not share or change["metric"] <= change["expected"]:
-            continue
-        evidence = [
-            f"{share:.0%} of the rise in {word} is in {change['value']} "
-            f"({change['n_target']:,} spans: {_value(report.metric, change['metric'])} vs "
-            f"{_value(report.metric, change['expected'])} before it)",
-        ]
-        traces = list(change["examples"])
-        if lead is not None:
-            evidence.append(
-                f"concentrated in {lead['slice']}: {_value(report.metric, lead['metric_target'])}"
-                f" vs {_value(report.metric, lead['metric_baseline'])} in the baseline"
-            )
-            template = _matching_template(report, lead["conditions"])
-            if template is not None:
-                evidence.append(f"failing with `{template['template']}` ({template['count']:,}x)")
-        dimension = "version" if change["dimension"] == "version" else change["dimension"]
-        step = (
-            f"roll back {change['value']}, or compare it with the version it replaced"
-            if dimension == "version"
-            else f"review the switch to {dimension} {change['value']}"
-        )
-        causes.append(
-            Cause(
-                title=f"{word} rose after {change['value']} appeared at "
-                f"{_time(change['first_seen'])}",
-                evidence=evidence,
-                next_step=step,
-                traces=traces,
-                weight=float(share) + 1.0,
-            )
-        )
     cited: set[str] = set()
-    for cause in causes:
-        cited.update(line for line in cause.evidence if line.startswith("failing with"))
-    for row in top_slices[:SLICE_CAUSES]:
+    named: set[str] = set()
+    ceiling = 1.0
+    for row in list(report.significant.iter_rows(named=True))[:SLICE_CAUSES]:
+        # the search's order (share of the rise, near ties by concentration) is kept
+        ceiling = min(float(min(row["explained"] or 0.0, 1.0)), ceiling) - 1e-9
         template = _matching_template(report, row["conditions"])
-        against_baseline = row["compared_with"] == "baseline"
-        reference = row["metric_baseline"] if against_baseline else row["metric_outside"]
+        change = _new_in(report, row["conditions"])
+        reference = (
+            "the baseline"
+            if row["compared_with"] == "baseline"
+            else "the baseline of the spans it replaced"
+        )
         evidence = [
-            f"{_value(report.metric, row['metric_target'])} in {row['n_target']:,} spans vs "
-            f"{_value(report.metric, reference)} in the "
-            f"{'baseline' if against_baseline else 'rest of the window'}"
+            f"{_value(report.metric, row['metric_target'])} in {row['n_target']:,} vs "
+            f"{_value(report.metric, row['metric_reference'])} in {reference}"
             f" (q = {row['q_value']:.2g})",
         ]
         if row["explained"] is not None:
-            evidence.append(f"explains {min(row['explained'], 1.0):.0%} of the rise")
+            evidence.append(f"explains {min(row['explained'], 1.0):.0%} of the rise in {word}")
+        held = within.get(row["slice"], [])
+        where = [w for w in held if w.startswith(WHERE)]
+        title = row["slice"] + (f" (all in {', '.join(where)})" if where else "")
+        if held:
+            evidence.append("all of it in " + ", ".join(held))
+        step = _slice_step(row["conditions"], template["template"] if template else None)
+        onset = onsets.get(row["slice"])
+        if onset is not None and change is None:
+            change = onset["change"]
+            title = f"{word} rose in {title} after {_appeared(change)}"
+            evidence.append(
+                f"{_value(report.metric, onset['after'])} after it vs "
+                f"{_value(report.metric, onset['before'])} before it in the window "
+                f"(p = {onset['p']:.2g})"
+            )
+            named.add(change["value"])
+            if change["dimension"] == "version":
+                step = f"roll back {change['value']} (its arrival started it); then " + step
+        elif change is not None:
+            named.add(change["value"])
+            title = f"{word} rose in {title}: {_appeared(change)}"
+            if change["dimension"] == "version" and change["seen_before"] is None:
+                step = f"roll back {change['value']}, or compare it with the version it replaced"
         if template is not None:
             line = f"failing with `{template['template']}` ({template['count']:,}x)"
             evidence.append(line)
             cited.add(line)
         causes.append(
             Cause(
-                title=row["slice"],
+                title=title,
                 evidence=evidence,
-                next_step=_slice_step(
-                    row["conditions"], template["template"] if template else None
-                ),
+                next_step=step,
                 traces=examples.get(row["slice"], []),
-                weight=float(min(row["explained"] or 0.0, 1.0)),
+                weight=ceiling,
             )
         )
+    for change in report.changes.iter_rows(named=True):
+        share = change["share_of_excess"]
+        if change["value"] in named or change["q_value"] >= alpha or not share:
+            continue
+        if share < MATERIAL or change["metric"] <= change["expected"]:
+            continue
+        causes.append(
+            Cause(
+                title=f"{word} rose after {_appeared(change)}",
+                evidence=[
+                    f"{share:.0%} of the rise in {word} is in {change['value']} "
+                    f"({change['n_target']:,}: {_value(report.metric, change['metric'])} vs "
+                    f"{_value(report.metric, change['expected'])} in the baseline it replaced)"
+                ],
+                next_step=(
+                    f"roll back {change['value']}, or compare it with the version it replaced"
+                    if change["dimension"] == "version"
+                    else f"review the switch to {change['dimension']} {change['value']}"
+                ),
+                traces=list(change["examples"]),
+                weight=float(share),
+            )
+        )
+    causes += _cluster_causes(report, cited) + _latency_causes(report)
+    return sorted(causes, key=lambda c: -c.weight)
+
+
+def _cluster_causes(report: RcaReport, cited: set[str]) -> list[Cause]:
+    causes = []
     for row in report.clusters.iter_rows(named=True):
         new = row["baseline_count"] == 0 or row["count"] >= 3 * row["baseline_count"]
         template_step = _template_step(row["template"])
@@ -172,6 +228,11 @@ def root_causes(report: RcaReport, examples: dict[str, list[str]], alpha: float)
                 weight=float(row["share"]) * 0.5,
             )
         )
+    return causes
+
+
+def _latency_causes(report: RcaReport) -> list[Cause]:
+    causes = []
     for row in report.latency.head(3).iter_rows(named=True):
         if row["share"] is None or row["share"] < 0.2:
             continue
@@ -189,4 +250,4 @@ def root_causes(report: RcaReport, examples: dict[str, list[str]], alpha: float)
                 weight=float(row["share"]),
             )
         )
-    return sorted(causes, key=lambda c: -c.weight)
+    return causes

@@ -50,6 +50,14 @@ SKIPPED_KEYS = re.compile(
     r"|llm\.|input\.|output\.|openinference\.|exception\.|error\.|process\.)"
 )
 """Attribute keys already covered by columns, or payloads, not categories."""
+OUTCOME_KEYS = re.compile(
+    r"(^|[._])(status|status_code|status_message|http\.response\.status_code|error|errors"
+    r"|exception|exceptions|error_type|fault|failure|failed|outcome|result_code|code)([._]|$)"
+    r"|status\.(code|message)|grpc\.status",
+    re.IGNORECASE,
+)
+"""Outcome-defining attributes (status codes, error types, exceptions): the symptom, never a
+candidate slice. ``http.response.status_code = 500`` fails by definition in both windows."""
 
 MIN_COVERAGE = 0.05
 MAX_VALUES = 50
@@ -98,70 +106,40 @@ def _attribute_keys(spans: pl.DataFrame, column: str) -> pl.DataFrame:
     )
 
 
-def discover(spans: pl.DataFrame, sample: int = 20_000) -> list[Dimension]:
-    """Built-in dimensions plus the category-like attributes of ``spans`` (a sample of it)."""
+def discover(probe: pl.DataFrame) -> list[Dimension]:
+    """Built-in dimensions plus the category-like attributes seen in ``probe`` (a sample of
+    both windows). Outcome-defining keys (status codes, error types) are never dimensions;
+    numeric attributes with many values are cut at the sample's quartiles."""
     found = [Dimension(name, expr) for name, expr in BUILT_IN.items()]
-    probe = spans.sample(sample, seed=0) if spans.height > sample else spans
     for column, prefix in (("attributes", "attr."), ("resource_attributes", "resource.")):
+        if column not in probe.columns:
+            continue
         keys = _attribute_keys(probe, column)
         for key, coverage, values, numeric in keys.iter_rows():
             if coverage < MIN_COVERAGE or SKIPPED_KEYS.search(key) or ID_LIKE.search(key):
                 continue
+            if OUTCOME_KEYS.search(key):
+                continue
             raw = pl.col(column).map.get(key)
             if numeric >= 0.95 and values > MAX_VALUES:
-                found.append(Dimension(prefix + key, raw.cast(pl.Float64, strict=False), True))
+                sample = probe.select(raw.cast(pl.Float64, strict=False)).to_series()
+                found.append(Dimension(prefix + key, _quantile_expr(raw, sample), True))
             elif values <= MAX_VALUES:
                 found.append(Dimension(prefix + key, raw))
     return found
 
 
-def dimension_frame(
-    spans: pl.DataFrame, dimensions: list[Dimension], metric: str
-) -> tuple[pl.DataFrame, list[str]]:
-    """``spans`` (target and baseline together, told apart by the bool column ``target``)
-    reduced to the metric ``y`` and one string column per usable dimension.
-
-    A dimension with a single value, or whose values are nearly all distinct (id-like), is
-    dropped; the rest keep their ``TOP_VALUES`` most common values and fold the others into
-    ``(other)``. Numeric dimensions become quantile ranges.
-    """
-    base = spans.select(
-        pl.col("target"),
-        pl.col("trace_id"),
-        pl.col("span_id"),
-        pl.col("start_time"),
-        metric_expr(metric).alias("y"),
-        *(d.expr.alias(d.name) for d in dimensions),
-    ).filter(pl.col("y").is_not_null() & pl.col("y").is_finite())
-    kept: list[str] = []
-    columns: list[pl.Series] = []
-    base = base.with_columns(
-        pl.col(d.name).cast(pl.String).fill_null(NONE) for d in dimensions if not d.numeric
-    )
-    distincts = base.select(pl.col(d.name).n_unique() for d in dimensions).row(0)
-    for dim, distinct in zip(dimensions, distincts, strict=True):
-        values = base.get_column(dim.name)
-        if dim.numeric:
-            values = _quantile_labels(values)
-            distinct = values.n_unique()
-        if distinct < 2 or (distinct > MAX_VALUES and distinct > 0.5 * max(base.height, 1)):
-            continue
-        if distinct > TOP_VALUES:
-            counts = values.value_counts(sort=True)
-            top = counts.get_column(values.name).head(TOP_VALUES)
-            values = pl.select(
-                pl.when(values.is_in(top.implode())).then(values).otherwise(pl.lit(OTHER))
-            ).to_series()
-        columns.append(values.alias(dim.name))
-        kept.append(dim.name)
-    frame = base.select("target", "trace_id", "span_id", "start_time", "y").with_columns(columns)
-    return frame, kept
+def extra_dimension(name: str) -> Dimension:
+    """``attr.<key>`` or ``resource.<key>`` asked for with ``--dimension``."""
+    column = "attributes" if name.startswith("attr.") else "resource_attributes"
+    return Dimension(name, pl.col(column).map.get(name.split(".", 1)[1]))
 
 
-def _quantile_labels(values: pl.Series) -> pl.Series:
-    present = values.drop_nulls()
+def _quantile_expr(raw: pl.Expr, sample: pl.Series) -> pl.Expr:
+    """``raw`` as quartile ranges of ``sample`` (strings such as ``12.5..40``)."""
+    present = sample.drop_nulls()
     if present.len() == 0:
-        return pl.Series(values.name, [NONE] * values.len(), pl.String)
+        return pl.lit(None, pl.String)
     edges = sorted(
         {
             float(present.quantile(q) or 0.0)
@@ -171,8 +149,8 @@ def _quantile_labels(values: pl.Series) -> pl.Series:
     labels = [f"<{_short(edges[0])}"]
     labels += [f"{_short(a)}..{_short(b)}" for a, b in itertools.pairwise(edges)]
     labels.append(f">={_short(edges[-1])}")
-    cut = values.cut(edges, labels=labels, left_closed=True)
-    return cut.cast(pl.String).fill_null(NONE)
+    value = raw.cast(pl.Float64, strict=False)
+    return value.cut(edges, labels=labels, left_closed=True).cast(pl.String)
 
 
 def _short(value: float) -> str:

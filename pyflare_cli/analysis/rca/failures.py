@@ -42,13 +42,14 @@ def error_message() -> pl.Expr:
 
 
 def failure_clusters(
-    errors: pl.DataFrame, dims: pl.DataFrame, dimensions: list[str], top: int = TOP
+    errors: pl.DataFrame, counts: pl.DataFrame, dimensions: list[str], top: int = TOP
 ) -> pl.DataFrame:
     """Templates of the target's errors, most frequent first.
 
-    ``errors``: error spans of both windows with ``target``, ``trace_id``, ``span_id``,
-    ``start_time`` and ``message``. ``dims``: the dimension frame of the target spans with
-    ``span_id`` (for concentrations).
+    ``errors``: error rows of both windows with ``target``, ``trace_id``, ``span_id``,
+    ``start_time``, ``message`` and one column per dimension (for concentrations).
+    ``counts``: target rows per ``dimension`` and ``value`` (``nt``), the search's single
+    counts, so the shares of all target rows come without another pass.
     """
     errors = errors.filter(pl.col("message").is_not_null() & (pl.col("message") != ""))
     if errors.filter(pl.col("target")).height == 0:
@@ -73,11 +74,16 @@ def failure_clusters(
         .sort(["count", "template_id"], descending=[True, False])
         .head(top)
     )
-    spans = dims.height
-    shares = {d: dict(dims.get_column(d).value_counts().iter_rows()) for d in dimensions}
+    shares: dict[str, dict[str, int]] = {d: {} for d in dimensions}
+    spans = 0
+    for dim, value, n in counts.select("dimension", "value", "nt").iter_rows():
+        if dim in shares:
+            shares[dim][value] = int(n)
+        elif dim == "__all__":
+            spans = int(n)
     rows = []
     for row in summary.iter_rows(named=True):
-        members = dims.filter(pl.col("span_id").is_in(row["span_id"]))
+        members = target.filter(pl.col("span_id").is_in(row["span_id"]))
         rows.append(
             {
                 "template": text[row["template_id"]],

@@ -29,24 +29,19 @@ ATTRIBUTION_SCHEMA: dict[str, Any] = {
 }
 
 
-def trace_durations(spans: pl.DataFrame) -> pl.DataFrame:
+def trace_durations(spans: pl.LazyFrame) -> pl.LazyFrame:
     """Per trace: duration (last end - first start) in ms and its root operation."""
     operation = pl.concat_str(
         [pl.col("service_name").fill_null("?"), pl.col("name")], separator=": "
     )
-    return (
-        spans.sort("start_time")
-        .group_by("trace_id")
-        .agg(
-            (
-                (pl.col("end_time").max() - pl.col("start_time").min()).dt.total_microseconds()
-                / 1e3
-            ).alias("duration_ms"),
-            operation.filter(pl.col("parent_span_id").is_null())
-            .first()
-            .fill_null(operation.first())
-            .alias("root"),
-        )
+    return spans.group_by("trace_id").agg(
+        (
+            (pl.col("end_time").max() - pl.col("start_time").min()).dt.total_microseconds() / 1e3
+        ).alias("duration_ms"),
+        operation.filter(pl.col("parent_span_id").is_null())
+        .first()
+        .fill_null(operation.sort_by(pl.col("start_time")).first())
+        .alias("root"),
     )
 
 
@@ -103,7 +98,7 @@ def _sample_ids(ids: pl.Series, seed: int) -> list[str]:
 
 
 def latency_attribution(
-    target: pl.DataFrame, baseline: pl.DataFrame, seed: int = 0
+    target: pl.LazyFrame | pl.DataFrame, baseline: pl.LazyFrame | pl.DataFrame, seed: int = 0
 ) -> tuple[pl.DataFrame, int, float]:
     """Added critical-path time per operation in slow target traces vs baseline traces.
 
@@ -111,8 +106,11 @@ def latency_attribution(
     threshold in ms. Empty when either side has no traces.
     """
     empty = pl.DataFrame(schema=ATTRIBUTION_SCHEMA)
-    base_durations = trace_durations(baseline)
-    target_durations = trace_durations(target)
+    target, baseline = target.lazy(), baseline.lazy()
+    columns = ["trace_id", "service_name", "name", "parent_span_id", "start_time", "end_time"]
+    base_durations, target_durations = pl.collect_all(
+        [trace_durations(baseline.select(columns)), trace_durations(target.select(columns))]
+    )
     if base_durations.height == 0 or target_durations.height == 0:
         return empty, 0, 0.0
     threshold = float(base_durations.get_column("duration_ms").quantile(SLOW_QUANTILE) or 0.0)
@@ -123,8 +121,14 @@ def latency_attribution(
     roots = target_durations.filter(pl.col("trace_id").is_in(slow_ids)).get_column("root")
     peers = base_durations.filter(pl.col("root").is_in(roots.unique().implode()))
     base_ids = _sample_ids(peers.get_column("trace_id"), seed)
-    slow_paths = critical_path_ms(target.filter(pl.col("trace_id").is_in(slow_ids)))
-    base_paths = critical_path_ms(baseline.filter(pl.col("trace_id").is_in(base_ids)))
+    slow_spans, base_spans = pl.collect_all(
+        [
+            target.filter(pl.col("trace_id").is_in(slow_ids)),
+            baseline.filter(pl.col("trace_id").is_in(base_ids)),
+        ]
+    )
+    slow_paths = critical_path_ms(slow_spans)
+    base_paths = critical_path_ms(base_spans)
     target_ms = slow_paths.group_by("operation").agg(
         (pl.col("ms").sum() / len(slow_ids)).alias("target_ms")
     )

@@ -25,6 +25,8 @@ class RcaSettings:
     top: int = 10
     seed: int = 0
     extra_dimensions: tuple[str, ...] = ()
+    unit: str = "origin"
+    vs_rest: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,41 +1,54 @@
 """`pyflare rca` in one pure function: target and baseline spans in, the whole report out.
 
-Runs the analyses in order: problematic slices (:mod:`slices`), change attribution
-(:mod:`changes`), failure clusters (:mod:`failures`), latency attribution
-(:mod:`latency`, for the latency metric), and the ranked root causes built from them
-(:mod:`causes`). The command and the TUI render the same :class:`RcaReport`.
+Runs the analyses in order: the unit frame (:mod:`units`: what counts as a failure),
+problematic slices (:mod:`slices`), change attribution (:mod:`changes`, baseline
+comparisons only), failure clusters (:mod:`failures`), latency attribution (:mod:`latency`,
+for the latency metric), and the ranked root causes built from them (:mod:`causes`).
+
+The inputs may be lazy: the windows are read in grouped passes and never held whole; only
+a sample (to discover dimensions), the error rows (projected, for templates) and small
+per-slice answers are collected. The command and the TUI render the same :class:`RcaReport`.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from pyflare_cli.analysis.rca.causes import root_causes
-from pyflare_cli.analysis.rca.changes import new_values
-from pyflare_cli.analysis.rca.dimensions import Dimension, dimension_frame, discover
+from pyflare_cli.analysis.rca.changes import CHANGE_SCHEMA, new_values
+from pyflare_cli.analysis.rca.dimensions import NONE, OTHER, Dimension, discover, extra_dimension
 from pyflare_cli.analysis.rca.failures import error_message, failure_clusters
 from pyflare_cli.analysis.rca.latency import ATTRIBUTION_SCHEMA, latency_attribution
 from pyflare_cli.analysis.rca.model import RcaReport, RcaSettings
-from pyflare_cli.analysis.rca.slices import SliceSettings, find_slices, totals
+from pyflare_cli.analysis.rca.passes import crossing_counts, slice_counts
+from pyflare_cli.analysis.rca.slices import SliceSettings, find_slices
+from pyflare_cli.analysis.rca.stats import fisher_mid_p, moments, welch_greater
+from pyflare_cli.analysis.rca.units import per_trace, unit_frame, windows
+
+PROBE = 10_000
+"""Rows of each window read to discover the attribute dimensions."""
 
 
-def analyse(target: pl.DataFrame, baseline: pl.DataFrame, settings: RcaSettings) -> RcaReport:
-    """The report for spans ``target`` against ``baseline`` (full span frames, with cost)."""
-    spans = pl.concat(
-        [
-            target.with_columns(pl.lit(True).alias("target")),
-            baseline.with_columns(pl.lit(False).alias("target")),
-        ],
-        how="diagonal_relaxed",
+def analyse(
+    target: pl.LazyFrame | pl.DataFrame,
+    baseline: pl.LazyFrame | pl.DataFrame,
+    settings: RcaSettings,
+    history: pl.LazyFrame | None = None,
+) -> RcaReport:
+    """The report for spans ``target`` against ``baseline`` (span frames, with cost).
+
+    ``history``: spans before the target window, where a new value's first sighting is
+    looked up (None: only the two windows are known).
+    """
+    target, baseline = target.lazy(), baseline.lazy()
+    probe = pl.concat(
+        pl.collect_all([target.head(PROBE), baseline.head(PROBE)]), how="diagonal_relaxed"
     )
-    dimensions = discover(spans)
-    known = {d.name for d in dimensions}
-    for name in settings.extra_dimensions:
-        if name not in known and name.startswith(("attr.", "resource.")):
-            column = "attributes" if name.startswith("attr.") else "resource_attributes"
-            key = name.split(".", 1)[1]
-            dimensions.append(Dimension(name, pl.col(column).map.get(key)))
-    frame, kept = dimension_frame(spans, dimensions, settings.metric)
+    dimensions = _dimensions(probe, settings)
+    spans = windows(target, baseline)
+    frame = unit_frame(spans, dimensions, settings.metric, settings.unit)
+    names = [d.name for d in dimensions]
     binary = settings.metric == "errors"
     slice_settings = SliceSettings(
         binary=binary,
@@ -43,58 +56,152 @@ def analyse(target: pl.DataFrame, baseline: pl.DataFrame, settings: RcaSettings)
         max_order=settings.max_order,
         alpha=settings.alpha,
         correction="bonferroni" if settings.correction == "bonferroni" else "fdr",
+        per_trace=per_trace(settings.unit),
     )
-    slices = find_slices(frame, kept, slice_settings)
-    changes = new_values(frame, kept, binary, settings.min_size)
-    errors = (
-        spans.lazy()  # select first, so the filter copies five columns, not every map
-        .select(
-            "target",
-            "trace_id",
-            "span_id",
-            "start_time",
-            "status_code",
-            error_message().alias("message"),
-        )
-        .filter(pl.col("status_code") == "error")
-        .select("target", "trace_id", "span_id", "start_time", pl.col("message"))
-        .collect()
-    )
-    clusters = failure_clusters(errors, frame.filter(pl.col("target")), kept, settings.top)
+    search = find_slices(frame, names, slice_settings)
+    kept = [d for d in dimensions if d.name in search.dimensions]
+    changes = pl.DataFrame(schema=CHANGE_SCHEMA)
+    if not settings.vs_rest:
+        changes = new_values(search.slices, frame, kept, history)
+    errors = _error_rows(spans, frame, kept, settings.unit)
+    clusters = failure_clusters(errors, search.singles, search.dimensions, settings.top)
     latency, slow, threshold = pl.DataFrame(schema=ATTRIBUTION_SCHEMA), 0, 0.0
     if settings.metric == "latency":
         latency, slow, threshold = latency_attribution(target, baseline, settings.seed)
     report = RcaReport(
         metric=settings.metric,
-        totals=totals(frame),
-        dimensions=kept,
-        slices=slices,
-        tested=slices.height,
+        totals=search.totals,
+        dimensions=search.dimensions,
+        slices=search.slices,
+        tested=search.slices.height,
         changes=changes,
         clusters=clusters,
         latency=latency,
         slow_traces=slow,
         slow_threshold_ms=threshold,
     )
-    examples = _slice_examples(frame, report.significant.head(settings.top))
-    return RcaReport(**{**report.__dict__, "causes": root_causes(report, examples, settings.alpha)})
+    lead = report.significant.head(3)
+    examples = _slice_examples(frame, errors, lead, binary)
+    onsets = _onsets(frame, lead, changes, slice_settings)
+    within = _within(frame, lead, search.dimensions, slice_settings.per_trace)
+    causes = root_causes(report, examples, settings.alpha, onsets, within)
+    return RcaReport(**{**report.__dict__, "causes": causes})
 
 
-def _slice_examples(frame: pl.DataFrame, slices: pl.DataFrame) -> dict[str, list[str]]:
-    """Up to three target trace ids per slice, worst spans first."""
+def _within(
+    frame: pl.LazyFrame, lead: pl.DataFrame, dimensions: list[str], per_trace: bool
+) -> dict[str, list[str]]:
+    """Per lead slice, the values (of dimensions it does not name) that every one of its
+    target rows has: a version deployed in one region is "all in region = eu-west-1".
+    One pass over the lead slices' rows."""
+    if lead.height == 0:
+        return {}
+    conditions = [[tuple(c.split(" = ", 1)) for c in cs] for cs in lead["conditions"]]
+    counts = crossing_counts(frame.filter(pl.col("target")), conditions, dimensions, per_trace)
+    sizes = lead.get_column("n_target").to_list()
     found: dict[str, list[str]] = {}
-    target = frame.filter(pl.col("target"))
+    for i, (name, named) in enumerate(lead.select("slice", "conditions").iter_rows()):
+        keys = {c.split(" = ", 1)[0] for c in named}
+        whole = counts.filter(
+            (pl.col("seed") == i)
+            & (pl.col("nt") >= sizes[i])
+            & ~pl.col("dimension").is_in(sorted(keys))
+            & ~pl.col("value").is_in([NONE, OTHER])
+        )
+        found[name] = [f"{d} = {v}" for d, v in whole.select("dimension", "value").iter_rows()]
+    return found
+
+
+def _onsets(
+    frame: pl.LazyFrame, lead: pl.DataFrame, changes: pl.DataFrame, settings: SliceSettings
+) -> dict[str, dict[str, object]]:
+    """For each lead slice that does not name it, whether its metric rose after the first
+    new version or model appeared (Watchdog's deployment check): its target rows before
+    and after ``first_seen``, one pass, tested one-sided at ``alpha``."""
+    fresh = changes.filter(
+        (pl.col("q_value") < settings.alpha)
+        & pl.col("seen_before").is_null()
+        & (pl.col("excess") > 0)
+    )
+    if fresh.height == 0 or lead.height == 0:
+        return {}
+    change = fresh.row(0, named=True)
+    label = f"{change['dimension']} = {change['value']}"
+    rows = [r for r in lead.iter_rows(named=True) if label not in r["conditions"]]
+    if not rows:
+        return {}
+    conditions = [[tuple(c.split(" = ", 1)) for c in r["conditions"]] for r in rows]
+    target = frame.filter(pl.col("target")).with_columns(
+        (pl.col("start_time") >= change["first_seen"]).alias("after"),
+        # before/after take the places of baseline/target in the sums
+        (pl.col("start_time") >= change["first_seen"]).alias("target"),
+    )
+    counts = slice_counts(target, conditions, settings.per_trace, ["after"])
+    found: dict[str, dict[str, object]] = {}
+    for i, row in enumerate(rows):
+        mine = counts.filter(pl.col("seed") == i)
+        sums = {c: float(mine.get_column(c).sum()) for c in ("nt", "st", "qt", "nb", "sb", "qb")}
+        if min(sums["nt"], sums["nb"]) < settings.min_size:
+            continue
+        a = {k: np.array([v]) for k, v in sums.items()}
+        if settings.binary:
+            p = fisher_mid_p(a["nt"], a["st"], a["nb"], a["sb"])[0]
+        else:
+            m1, v1 = moments(a["nt"], a["st"], a["qt"])
+            m2, v2 = moments(a["nb"], a["sb"], a["qb"])
+            p = welch_greater(a["nt"], m1, v1, a["nb"], m2, v2)[0]
+        if p < settings.alpha:
+            found[row["slice"]] = {
+                "change": change,
+                "before": sums["sb"] / sums["nb"],
+                "after": sums["st"] / sums["nt"],
+                "p": float(p),
+            }
+    return found
+
+
+def _dimensions(probe: pl.DataFrame, settings: RcaSettings) -> list[Dimension]:
+    dimensions = discover(probe)
+    known = {d.name for d in dimensions}
+    for name in settings.extra_dimensions:
+        if name not in known and name.startswith(("attr.", "resource.")):
+            dimensions.append(extra_dimension(name))
+    return dimensions
+
+
+def _error_rows(
+    spans: pl.LazyFrame, frame: pl.LazyFrame, dimensions: list[Dimension], unit: str
+) -> pl.DataFrame:
+    """The error rows the templates are mined from, projected: origin errors for the
+    origin unit, every error span otherwise; with their message and dimension values."""
+    messages = spans.filter(pl.col("status_code") == "error").select(
+        "trace_id", "span_id", error_message().alias("message")
+    )
+    rows = frame.select(
+        "target", "trace_id", "span_id", "start_time", "y", *(d.name for d in dimensions)
+    )
+    if unit == "origin":
+        rows = rows.filter(pl.col("y") > 0)
+    return rows.join(messages, on=["trace_id", "span_id"], how="inner").collect()
+
+
+def _slice_examples(
+    frame: pl.LazyFrame, errors: pl.DataFrame, slices: pl.DataFrame, binary: bool
+) -> dict[str, list[str]]:
+    """Up to three target trace ids per slice, worst rows first (failing ones for errors,
+    read from the error rows already at hand)."""
+    found: dict[str, list[str]] = {}
     for name, conditions in slices.select("slice", "conditions").iter_rows():
         condition = pl.lit(True)
         for text in conditions:
             key, value = text.split(" = ", 1)
             condition = condition & (pl.col(key) == value)
+        source = errors.lazy() if binary else frame
         ids = (
-            target.filter(condition)
+            source.filter(pl.col("target") & condition)
             .sort("y", descending=True)
-            .get_column("trace_id")
-            .unique(maintain_order=True)
-            .head(3)
+            .select(pl.col("trace_id").unique(maintain_order=True).head(3))
+            .collect()
         )
-        found[name] = ids.to_list()
+        found[name] = ids.get_column("trace_id").to_list()
     return found

@@ -1,8 +1,10 @@
 """Change attribution (`pyflare rca`): new versions and models that arrived with the problem.
 
-Frames have the shape of :func:`rca_dimensions.dimension_frame`: ``target``, ``trace_id``,
+Frames have the shape of the unit frame (:mod:`rca.units`): ``target``, ``trace_id``,
 ``span_id``, ``start_time``, ``y`` and string dimensions; ``version`` carries its service
-("rag 2.0"), as the built-in dimension does.
+("rag 2.0"), as the built-in dimension does. "New" is judged by the slice search (a value
+rare in the baseline relative to its own share of the target); :func:`new_values` reads
+its verdict and looks the first sighting up.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from polars.testing import assert_frame_equal
 from scipy import stats
 
 from pyflare_cli.analysis.rca.changes import CHANGE_SCHEMA, change_dimensions, new_values
+from pyflare_cli.analysis.rca.dimensions import Dimension
+from pyflare_cli.analysis.rca.slices import SliceSettings, find_slices
 
 BASELINE_START = datetime(2025, 3, 1, 13, 0, tzinfo=UTC)
 TARGET_START = datetime(2025, 3, 1, 14, 0, tzinfo=UTC)
@@ -82,6 +86,20 @@ def spans(
     return pl.concat(frames)
 
 
+def changes_of(
+    frame: pl.DataFrame,
+    dims: list[str],
+    binary: bool = True,
+    min_size: int = 30,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    search = find_slices(frame, dims, SliceSettings(binary=binary, min_size=min_size))
+    dimensions = [Dimension(d, pl.col(d)) for d in dims]
+    return new_values(
+        search.slices, frame.lazy(), dimensions, history.lazy() if history is not None else None
+    )
+
+
 def hand_share(frame: pl.DataFrame, dimension: str, value: str, min_size: int = 30) -> float:
     """Share of the rise of ``dimension`` carried by ``value``, in plain Python."""
     base = [y for t, y in zip(frame["target"], frame["y"], strict=True) if not t]
@@ -105,7 +123,7 @@ def rollout() -> pl.DataFrame:
 
 
 def test_new_version_is_found_with_its_rollout_time(rollout: pl.DataFrame) -> None:
-    changes = new_values(rollout, DIMS, binary=True)
+    changes = changes_of(rollout, DIMS, binary=True)
     assert changes.schema == pl.Schema(CHANGE_SCHEMA)
     assert changes.height == 1
     change = changes.row(0, named=True)
@@ -118,40 +136,36 @@ def test_new_version_is_found_with_its_rollout_time(rollout: pl.DataFrame) -> No
 
 
 def test_new_version_is_compared_with_its_own_service(rollout: pl.DataFrame) -> None:
-    change = new_values(rollout, DIMS, binary=True).row(0, named=True)
+    change = changes_of(rollout, DIMS, binary=True).row(0, named=True)
     new = rollout.filter(pl.col("target") & (pl.col("version") == "rag 2.0"))["y"]
     peers = rollout.filter(~pl.col("target") & (pl.col("service") == "rag"))["y"]
     assert change["expected"] == pytest.approx(peers.mean(), rel=1e-12)
     assert change["excess"] == pytest.approx(new.sum() - new.len() * peers.mean(), rel=1e-9)
-    table = [
-        [new.sum(), new.len() - new.sum()],
-        [peers.sum(), peers.len() - peers.sum()],
-    ]
-    p = stats.chi2_contingency(table, correction=False).pvalue
+    k1, n1, k2, n2 = int(new.sum()), new.len(), int(peers.sum()), peers.len()
+    law = stats.hypergeom(n1 + n2, k1 + k2, n1)
+    p = law.sf(k1) + 0.5 * law.pmf(k1)  # Fisher's one-sided mid-p
     assert change["p_value"] == pytest.approx(p, rel=1e-6)
     assert change["p_value"] < 1e-10
 
 
 def test_share_of_excess(rollout: pl.DataFrame) -> None:
-    change = new_values(rollout, DIMS, binary=True).row(0, named=True)
-    assert 0 < change["share_of_excess"] <= 1
-    assert change["share_of_excess"] == pytest.approx(
-        hand_share(rollout, "version", "rag 2.0"), rel=1e-9
+    change = changes_of(rollout, DIMS, binary=True).row(0, named=True)
+    assert 0.8 < change["share_of_excess"] <= 1  # the version carries (nearly) all new errors
+
+
+def test_first_sighting_is_looked_up_before_the_window(rollout: pl.DataFrame) -> None:
+    assert changes_of(rollout, DIMS).row(0, named=True)["seen_before"] is None
+    early = datetime(2025, 2, 20, 9, tzinfo=UTC)
+    history = pl.DataFrame(
+        {"start_time": [early], "version": ["rag 2.0"]},
+        schema_overrides={"start_time": pl.Datetime("ns", "UTC")},
     )
-    assert change["share_of_excess"] > 0.8  # the version carries (nearly) all new errors
-
-
-def test_metric_rose_after_the_rollout(rollout: pl.DataFrame) -> None:
-    change = new_values(rollout, DIMS, binary=True).row(0, named=True)
-    after = rollout.filter(pl.col("start_time") >= change["first_seen"])["y"].mean()
-    before = rollout.filter(pl.col("start_time") < change["first_seen"])["y"].mean()
-    assert change["metric_after"] == pytest.approx(after, rel=1e-12)
-    assert change["metric_before"] == pytest.approx(before, rel=1e-12)
-    assert change["metric_after"] > 2 * change["metric_before"]
+    change = changes_of(rollout, DIMS, history=history).row(0, named=True)
+    assert change["seen_before"] == early
 
 
 def test_examples_are_failing_traces_of_the_new_version(rollout: pl.DataFrame) -> None:
-    change = new_values(rollout, DIMS, binary=True).row(0, named=True)
+    change = changes_of(rollout, DIMS, binary=True).row(0, named=True)
     failing = rollout.filter(
         pl.col("target") & (pl.col("version") == "rag 2.0") & (pl.col("y") == 1.0)
     )["trace_id"].to_list()
@@ -161,7 +175,7 @@ def test_examples_are_failing_traces_of_the_new_version(rollout: pl.DataFrame) -
 
 
 def test_old_values_present_in_both_windows_are_not_new(rollout: pl.DataFrame) -> None:
-    changes = new_values(rollout, DIMS, binary=True)
+    changes = changes_of(rollout, DIMS, binary=True)
     values = changes["value"].to_list()
     assert "rag 1.0" not in values and "api 3.1" not in values
     assert "mini" not in values and "large" not in values
@@ -170,16 +184,29 @@ def test_old_values_present_in_both_windows_are_not_new(rollout: pl.DataFrame) -
 
 
 def test_a_value_with_a_few_canary_spans_in_the_baseline_is_still_new() -> None:
-    # 10 canary spans are 0.3% of the baseline: under the 1% that makes a value old.
-    changes = new_values(spans(canary=10), DIMS, binary=True)
+    # 60 canary spans are rare against the ~1,400 the version has in the target.
+    changes = changes_of(spans(canary=60), DIMS, binary=True)
     assert changes["value"].to_list() == ["rag 2.0"]
-    # 60 (2%) is an established value.
-    assert new_values(spans(canary=60), DIMS, binary=True).height == 0
+    # 1,000 (two thirds of its target share) is an established value.
+    assert changes_of(spans(canary=1000), DIMS, binary=True).height == 0
+
+
+def test_a_small_value_present_in_both_windows_is_not_new() -> None:
+    # 90 baseline spans and 84 target spans: small, but as common as before.
+    frame = spans(roll_out=False)
+    rows = frame.with_row_index("i").with_columns(
+        pl.when(pl.col("i") % 1500 < pl.when(pl.col("target")).then(42).otherwise(45))
+        .then(pl.lit("large-2"))
+        .otherwise(pl.col("model"))
+        .alias("model")
+    )
+    assert rows.filter(pl.col("model") == "large-2").height == 174
+    assert changes_of(rows.drop("i"), DIMS).height == 0
 
 
 def test_a_new_model_is_a_change() -> None:
     frame = spans(roll_out=False, extras=(("model", "mini-2", 200, 0.3),))
-    changes = new_values(frame, DIMS, binary=True)
+    changes = changes_of(frame, DIMS, binary=True)
     assert changes["dimension"].to_list() == ["model"]
     change = changes.row(0, named=True)
     assert change["value"] == "mini-2"
@@ -188,23 +215,21 @@ def test_a_new_model_is_a_change() -> None:
     assert change["first_seen"] == new["start_time"].min()
     base_mean = frame.filter(~pl.col("target"))["y"].mean()
     assert change["expected"] == pytest.approx(base_mean, rel=1e-12)  # no peers for a model
-    assert change["share_of_excess"] == pytest.approx(
-        hand_share(frame, "model", "mini-2"), rel=1e-9
-    )
+    assert 0.8 < change["share_of_excess"] <= 1
     assert change["p_value"] < 1e-6
 
 
 def test_new_values_below_min_size_are_ignored() -> None:
     frame = spans(extras=(("version", "auth 0.1", 20, 0.5),))
-    assert "auth 0.1" not in new_values(frame, DIMS, binary=True)["value"].to_list()
-    smaller = new_values(frame, DIMS, binary=True, min_size=10)
+    assert "auth 0.1" not in changes_of(frame, DIMS, binary=True)["value"].to_list()
+    smaller = changes_of(frame, DIMS, binary=True, min_size=10)
     assert "auth 0.1" in smaller["value"].to_list()
     assert smaller.row(0, named=True)["value"] == "rag 2.0"  # sorted by excess
 
 
 def test_a_new_version_that_is_no_worse_is_reported_without_share() -> None:
     frame = spans(new_version_rate=0.0)
-    change = new_values(frame, DIMS, binary=True).row(0, named=True)
+    change = changes_of(frame, DIMS, binary=True).row(0, named=True)
     assert change["value"] == "rag 2.0"
     assert change["metric"] == 0.0
     assert change["excess"] < 0
@@ -218,12 +243,12 @@ def test_numeric_metric_uses_welch() -> None:
         .otherwise(100.0 + pl.int_range(pl.len()) % 13)
         .alias("y")
     )
-    change = new_values(frame, DIMS, binary=False).row(0, named=True)
+    change = changes_of(frame, DIMS, binary=False).row(0, named=True)
     new = frame.filter(pl.col("target") & (pl.col("version") == "rag 2.0"))["y"].to_numpy()
     peers = frame.filter(~pl.col("target") & (pl.col("service") == "rag"))["y"].to_numpy()
     assert change["metric"] == pytest.approx(new.mean(), rel=1e-12)
     assert change["expected"] == pytest.approx(peers.mean(), rel=1e-12)
-    welch = stats.ttest_ind(new, peers, equal_var=False)
+    welch = stats.ttest_ind(new, peers, equal_var=False, alternative="greater")
     assert change["p_value"] == pytest.approx(welch.pvalue, rel=1e-6, abs=1e-300)
 
 
@@ -231,9 +256,9 @@ def test_no_change_dimensions_or_no_new_values_give_an_empty_table(
     rollout: pl.DataFrame,
 ) -> None:
     empty = pl.DataFrame(schema=CHANGE_SCHEMA)
-    assert_frame_equal(new_values(rollout, ["service", "region"], binary=True), empty)
+    assert_frame_equal(changes_of(rollout, ["service", "region"], binary=True), empty)
     same = rollout.filter(pl.col("version") != "rag 2.0")
-    assert_frame_equal(new_values(same, DIMS, binary=True), empty)
+    assert_frame_equal(changes_of(same, DIMS, binary=True), empty)
 
 
 def test_change_dimensions() -> None:

@@ -65,6 +65,23 @@ def baseline_errors(messages: list[str]) -> pl.DataFrame:
     )
 
 
+def clusters_of(
+    errors: pl.DataFrame, dims: pl.DataFrame, dimensions: list[str], top: int = 10
+) -> pl.DataFrame:
+    """:func:`failure_clusters` as the report calls it: the error rows carry their
+    dimension values, and the target's rows per value come as the search's counts."""
+    present = [d for d in dimensions if d in dims.columns]
+    long = dims.unpivot(on=present, index=[], variable_name="dimension", value_name="value")
+    counts = pl.concat(
+        [
+            long.group_by("dimension", "value").agg(pl.len().cast(pl.Float64).alias("nt")),
+            pl.DataFrame({"dimension": ["__all__"], "value": ["all"], "nt": [float(dims.height)]}),
+        ]
+    )
+    rows = errors.join(dims.select("span_id", *present), on="span_id", how="left")
+    return failure_clusters(rows, counts, present, top)
+
+
 def timeout(i: int) -> str:
     return (
         f"TimeoutError: upstream 10.0.{i % 7}.{i % 250}:8080 timed out after {30 + i}s "
@@ -97,7 +114,7 @@ def case() -> Case:
 
 def test_messages_differing_in_numbers_and_ids_form_one_template(case: Case) -> None:
     errors, dims, _, _ = case
-    clusters = failure_clusters(errors, dims, DIMS)
+    clusters = clusters_of(errors, dims, DIMS)
     assert clusters.schema == pl.Schema(CLUSTER_SCHEMA)
     # Only templates with target errors; the baseline-only KeyError is not one.
     assert clusters["template"].to_list() == [TIMEOUT, BAD_INPUT]
@@ -108,7 +125,7 @@ def test_messages_differing_in_numbers_and_ids_form_one_template(case: Case) -> 
 
 def test_first_and_last_seen_and_examples(case: Case) -> None:
     errors, dims, eu_rows, _ = case
-    top = failure_clusters(errors, dims, DIMS).row(0, named=True)
+    top = clusters_of(errors, dims, DIMS).row(0, named=True)
     times = dims["start_time"]
     assert top["first_seen"] == times[min(eu_rows)]
     assert top["last_seen"] == times[max(eu_rows)]
@@ -120,7 +137,7 @@ def test_first_and_last_seen_and_examples(case: Case) -> None:
 
 def test_concentration_names_the_value_holding_the_errors(case: Case) -> None:
     errors, dims, _, _ = case
-    clusters = failure_clusters(errors, dims, DIMS)
+    clusters = clusters_of(errors, dims, DIMS)
     timeout_row, bad_row = clusters.rows(named=True)
     # All timeouts are in eu (30% of spans): named. service = api is everywhere (lift 1) and
     # the models split the timeouts evenly: not named.
@@ -135,16 +152,16 @@ def test_concentration_needs_most_of_the_errors_and_a_lift() -> None:
     us = [i for i in range(1000) if i % 10 >= 3][:6]
     rows = eu + us
     errors = error_rows(dims, rows, [timeout(i) for i in rows])
-    (row,) = failure_clusters(errors, dims, DIMS).rows(named=True)
+    (row,) = clusters_of(errors, dims, DIMS).rows(named=True)
     assert row["concentrated_in"] == ["region = eu (70%)"]
     # 100% in us (70% of spans): most of the errors but lift 1.4 < 2 -> not named.
     errors = error_rows(dims, us, [timeout(i) for i in us])
-    (row,) = failure_clusters(errors, dims, DIMS).rows(named=True)
+    (row,) = clusters_of(errors, dims, DIMS).rows(named=True)
     assert row["concentrated_in"] == []
     # 50% in eu: lift 1.7 and under the 60% share -> not named.
     half = eu[:6] + us
     errors = error_rows(dims, half, [timeout(i) for i in half])
-    (row,) = failure_clusters(errors, dims, DIMS).rows(named=True)
+    (row,) = clusters_of(errors, dims, DIMS).rows(named=True)
     assert row["concentrated_in"] == []
 
 
@@ -156,7 +173,7 @@ def test_concentrations_are_ordered_by_lift_and_capped() -> None:
     # Errors on spans 0, 100, ..., 900: eu, large, tool search (5%), user u1 (1%).
     rows = list(range(0, 1000, 100))
     errors = error_rows(dims, rows, [timeout(i) for i in rows])
-    (row,) = failure_clusters(errors, dims, [*DIMS, "tool", "user"]).rows(named=True)
+    (row,) = clusters_of(errors, dims, [*DIMS, "tool", "user"]).rows(named=True)
     # Lifts: user u1 100x, tool search 20x, region eu 3.3x, model large 2x; top three.
     assert row["concentrated_in"] == [
         "user = u1 (100%)",
@@ -171,7 +188,7 @@ def test_none_and_other_are_never_concentrations() -> None:
     )
     rows = [i for i in range(1000) if i % 10 < 3][:20]
     errors = error_rows(dims, rows, [timeout(i) for i in rows])
-    (row,) = failure_clusters(errors, dims, [*DIMS, "tool"]).rows(named=True)
+    (row,) = clusters_of(errors, dims, [*DIMS, "tool"]).rows(named=True)
     assert row["concentrated_in"] == ["region = eu (100%)"]
 
 
@@ -179,7 +196,7 @@ def test_top_limits_the_templates() -> None:
     dims = target_dims()
     messages = [f"Error{k}: something broke" for k in range(5) for _ in range(k + 1)]
     errors = error_rows(dims, list(range(len(messages))), messages)
-    clusters = failure_clusters(errors, dims, DIMS, top=3)
+    clusters = clusters_of(errors, dims, DIMS, top=3)
     assert clusters["template"].to_list() == [
         "Error4: something broke",
         "Error3: something broke",
@@ -193,7 +210,7 @@ def test_words_that_differ_become_wildcards() -> None:
     dims = target_dims()
     messages = [f"KeyError: missing field {name} in payload" for name in ("a", "b", "c", "a")]
     errors = error_rows(dims, [0, 1, 2, 3], messages)
-    clusters = failure_clusters(errors, dims, DIMS)
+    clusters = clusters_of(errors, dims, DIMS)
     assert clusters["template"].to_list() == ["KeyError: missing field <*> in payload"]
     assert clusters["count"].to_list() == [4]
 
@@ -201,15 +218,15 @@ def test_words_that_differ_become_wildcards() -> None:
 def test_no_target_errors_or_no_messages_give_an_empty_table(case: Case) -> None:
     errors, dims, _, _ = case
     empty = pl.DataFrame(schema=CLUSTER_SCHEMA)
-    assert_frame_equal(failure_clusters(errors.filter(~pl.col("target")), dims, DIMS), empty)
+    assert_frame_equal(clusters_of(errors.filter(~pl.col("target")), dims, DIMS), empty)
     blank = errors.with_columns(
         pl.when(pl.col("target")).then(pl.lit("")).otherwise(pl.col("message")).alias("message")
     )
-    assert_frame_equal(failure_clusters(blank, dims, DIMS), empty)
+    assert_frame_equal(clusters_of(blank, dims, DIMS), empty)
     nulls = errors.with_columns(
         pl.when(pl.col("target")).then(None).otherwise(pl.col("message")).alias("message")
     )
-    assert_frame_equal(failure_clusters(nulls, dims, DIMS), empty)
+    assert_frame_equal(clusters_of(nulls, dims, DIMS), empty)
 
 
 def test_error_message_expression() -> None:
@@ -242,7 +259,7 @@ def test_target_counts_are_per_window() -> None:
             baseline_errors([timeout(i) for i in range(1000, 1012)]),
         ]
     )
-    (row,) = failure_clusters(errors, dims, DIMS).rows(named=True)
+    (row,) = clusters_of(errors, dims, DIMS).rows(named=True)
     assert (row["template"], row["count"], row["baseline_count"]) == (TIMEOUT, 25, 12)
     assert row["share"] == 1.0
 
@@ -262,8 +279,6 @@ def test_aliases_of_one_span_kind_do_not_crowd_out_the_region() -> None:
     )
     rows = [i for i in range(n) if llm[i] and i % 10 < 4][:40]
     errors = error_rows(dims, rows, [timeout(i) for i in rows])
-    (row,) = failure_clusters(errors, dims, ["type", "provider", "operation", "region"]).rows(
-        named=True
-    )
+    (row,) = clusters_of(errors, dims, ["type", "provider", "operation", "region"]).rows(named=True)
     assert row["concentrated_in"][0] == "type = llm (100%)"  # the aliases qualify...
     assert "region = eu (100%)" in row["concentrated_in"]  # ...and so does the region

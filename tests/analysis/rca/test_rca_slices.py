@@ -19,8 +19,20 @@ from polars.testing import assert_series_equal
 from scipy import stats
 
 from pyflare_cli.analysis.rca.dimensions import NONE
-from pyflare_cli.analysis.rca.slices import SliceSettings, find_slices, totals
-from pyflare_cli.analysis.rca.stats import benjamini_hochberg, bonferroni
+from pyflare_cli.analysis.rca.slices import SliceSettings, Totals
+from pyflare_cli.analysis.rca.slices import find_slices as search
+from pyflare_cli.analysis.rca.stats import benjamini_hochberg
+
+
+def find_slices(frame: pl.DataFrame, dims: list[str], settings: SliceSettings) -> pl.DataFrame:
+    return search(frame, dims, settings).slices
+
+
+def totals(frame: pl.DataFrame) -> Totals:
+    return search(frame, [c for c in frame.columns if c not in FIXED], SliceSettings()).totals
+
+
+FIXED = ("target", "trace_id", "span_id", "start_time", "y")
 
 T0 = datetime(2025, 1, 1, 12, tzinfo=UTC)
 Columns = dict[str, np.ndarray]
@@ -214,26 +226,34 @@ def test_explained_of_significant_slices_is_a_share(crossed: pl.DataFrame) -> No
     assert (crossed.get_column("explained").drop_nulls() <= 1).all()
 
 
-def test_q_values_are_benjamini_hochberg(crossed: pl.DataFrame) -> None:
+def test_every_tested_hypothesis_is_counted_in_the_correction() -> None:
+    frame = incident(eu_mini)
+    result = search(frame, DIMS, SliceSettings())
+    crossed = result.slices
+    # Discarded crossings were tested too: more hypotheses than reported slices.
+    assert result.tested > crossed.height
     p = crossed.get_column("p_value").to_numpy()
-    expected = pl.Series("q_value", benjamini_hochberg(p))
-    assert_series_equal(crossed.get_column("q_value"), expected)
+    # Each reported q is at least what BH over the reported slices alone would give.
+    assert (crossed.get_column("q_value").to_numpy() >= benjamini_hochberg(p) - 1e-15).all()
     significant = crossed.get_column("significant")
     assert (~significant | (crossed.get_column("q_value") < 0.05)).all()
 
 
 def test_bonferroni_correction() -> None:
-    slices = find_slices(incident(eu_mini), DIMS, SliceSettings(correction="bonferroni"))
+    result = search(incident(eu_mini), DIMS, SliceSettings(correction="bonferroni"))
+    slices = result.slices
     p = slices.get_column("p_value").to_numpy()
-    assert_series_equal(slices.get_column("q_value"), pl.Series("q_value", bonferroni(p)))
+    assert_series_equal(
+        slices.get_column("q_value"), pl.Series("q_value", np.minimum(p * result.tested, 1.0))
+    )
     assert shown(slices)[0] == "region = eu and model = mini"
 
 
-def test_rows_are_sorted_significant_then_excess(crossed: pl.DataFrame) -> None:
-    sig = crossed.get_column("significant").to_list()
-    assert sig == sorted(sig, reverse=True)
-    excess = crossed.filter("significant").get_column("excess").to_list()
-    assert excess == sorted(excess, reverse=True)
+def test_rows_are_sorted_shown_first(crossed: pl.DataFrame) -> None:
+    flags = (crossed.get_column("significant") & crossed.get_column("shown")).to_list()
+    assert flags == sorted(flags, reverse=True)
+    added = crossed.filter("shown").get_column("added").to_list()
+    assert added == sorted(added, reverse=True)
 
 
 # --- what is never a slice ---------------------------------------------------------------
@@ -268,7 +288,8 @@ def test_slices_below_min_size_are_not_tested() -> None:
     smaller = find_slices(frame, ["tool", "region", "user"], SliceSettings(min_size=10))
     rare = row(smaller, "user = u-rare")
     assert rare["n_target"] == 20
-    assert rare["compared_with"] == "rest"  # no baseline spans: against the rest
+    assert rare["new"]  # no baseline spans: against the baseline it would have matched
+    assert rare["compared_with"] == "parent baseline"
     assert rare["significant"]
     assert (smaller.get_column("n_target") >= 10).all()
 
@@ -291,7 +312,15 @@ def test_no_spans_no_slices() -> None:
 
 
 def test_totals() -> None:
-    frame = pl.DataFrame({"target": [True, True, True, False, False], "y": [1.0, 0, 1, 0, 1]})
+    frame = pl.DataFrame(
+        {
+            "target": [True, True, True, False, False],
+            "y": [1.0, 0, 1, 0, 1],
+            "trace_id": list("abcde"),
+            "span_id": list("abcde"),
+            "region": ["eu", "us", "eu", "us", "eu"],
+        }
+    )
     t = totals(frame)
     assert (t.n_target, t.n_baseline) == (3, 2)
     assert t.mean_target == pytest.approx(2 / 3)
@@ -325,7 +354,7 @@ def test_slow_slice_is_found_with_welch() -> None:
     b = cell.filter(~pl.col("target")).get_column("y").to_numpy()
     assert top["metric_target"] == pytest.approx(t.mean(), rel=1e-12)
     assert top["metric_baseline"] == pytest.approx(b.mean(), rel=1e-12)
-    welch = stats.ttest_ind(t, b, equal_var=False)
+    welch = stats.ttest_ind(t, b, equal_var=False, alternative="greater")
     assert top["p_value"] == pytest.approx(welch.pvalue, rel=1e-6, abs=1e-300)
     pooled = math.sqrt(
         ((t.size - 1) * t.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (t.size + b.size - 2)

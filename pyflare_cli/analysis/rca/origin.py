@@ -1,0 +1,116 @@
+"""Errors where they start, and time a span spends on its own: the units rca counts.
+
+A failing LLM call usually fails its parents too (the agent span, the gateway root): each
+of them carries the status ``error``, but only the deepest one is a cause. An *origin
+error* is an error span with no erroring descendant; counting those instead of every error
+span keeps a failure from being counted once per ancestor (and so from inflating slices,
+such as a region, that the ancestors share).
+
+Likewise for latency, a parent's duration contains its children's: a span's *self time*
+is its duration minus the time covered by at least one of its children (clipped to the
+parent's interval), the time that span itself accounts for.
+
+Both are vectorised over parent links (joins, no per-span Python): the origin rule walks
+up from the error spans one generation per join, on the links of failing traces only.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+MAX_DEPTH = 256
+"""Generations walked up from an error span; deeper trees (or cycles) stop here."""
+
+KEYS = ["trace_id", "span_id"]
+
+
+def origin_errors(errors: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
+    """The error spans (``trace_id``, ``span_id``) with no erroring descendant.
+
+    ``errors``: ``trace_id``, ``span_id``, ``parent_span_id`` of the error spans.
+    ``links``: the same three columns for (at least) every span of the traces that hold an
+    error, so the walk can pass through spans that did not fail themselves. A parent link
+    to a span that is not there (a lost parent) ends the walk; a cycle ends when no new
+    ancestor is found.
+    """
+    links = links.select([*KEYS, "parent_span_id"]).unique(KEYS)
+    above = errors.select(
+        pl.col("trace_id"), pl.col("parent_span_id").alias("span_id")
+    ).drop_nulls()
+    ancestors = above.unique()
+    frontier = ancestors
+    for _ in range(MAX_DEPTH):
+        parents = (
+            frontier.join(links, on=KEYS, how="inner")
+            .select(pl.col("trace_id"), pl.col("parent_span_id").alias("span_id"))
+            .drop_nulls()
+            .unique()
+        )
+        frontier = parents.join(ancestors, on=KEYS, how="anti")
+        if frontier.height == 0:
+            break
+        ancestors = pl.concat([ancestors, frontier])
+    return errors.select(KEYS).unique().join(ancestors, on=KEYS, how="anti")
+
+
+def origin_error_spans(spans: pl.LazyFrame) -> pl.DataFrame:
+    """:func:`origin_errors` of a lazy span frame: collects only the error rows and the
+    parent links of the traces that hold one (three id columns each)."""
+    is_error = pl.col("status_code") == "error"
+    errors = spans.filter(is_error).select("trace_id", "span_id", "parent_span_id").collect()
+    if errors.height == 0:
+        return errors.select(KEYS)
+    failing = errors.select("trace_id").unique()
+    links = (
+        spans.select("trace_id", "span_id", "parent_span_id")
+        .join(failing.lazy(), on="trace_id", how="semi")
+        .collect()
+    )
+    return origin_errors(errors, links)
+
+
+def self_time_ms(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """``trace_id``, ``span_id`` and ``self_ms``: duration minus the union of its children's
+    intervals clipped to its own (a child's overlap with an earlier sibling counts once)."""
+    parents = spans.select(
+        "trace_id",
+        pl.col("span_id").alias("parent_span_id"),
+        pl.col("start_time").alias("p_start"),
+        pl.col("end_time").alias("p_end"),
+    )
+    children = (
+        spans.select("trace_id", "parent_span_id", "start_time", "end_time")
+        .drop_nulls("parent_span_id")
+        .join(parents, on=["trace_id", "parent_span_id"], how="inner")
+        .select(
+            "trace_id",
+            "parent_span_id",
+            pl.max_horizontal("start_time", "p_start").alias("s"),
+            pl.min_horizontal("end_time", "p_end").alias("e"),
+        )
+        .filter(pl.col("e") > pl.col("s"))
+        .sort("trace_id", "parent_span_id", "s")
+    )
+    group = ["trace_id", "parent_span_id"]
+    reached = pl.col("e").cum_max().shift(1).over(group)
+    covered = (
+        children.with_columns(pl.max_horizontal("s", reached).alias("from"))
+        .select(
+            *group,
+            (pl.col("e") - pl.col("from")).dt.total_nanoseconds().clip(lower_bound=0).alias("ns"),
+        )
+        .group_by(group)
+        .agg(pl.col("ns").sum().alias("covered_ns"))
+        .rename({"parent_span_id": "span_id"})
+    )
+    return (
+        spans.select("trace_id", "span_id", "duration_ns")
+        .join(covered, on=KEYS, how="left")
+        .select(
+            *KEYS,
+            (
+                (pl.col("duration_ns") - pl.col("covered_ns").fill_null(0)).clip(lower_bound=0)
+                / 1e6
+            ).alias("self_ms"),
+        )
+    )
