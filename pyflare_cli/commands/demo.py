@@ -59,7 +59,7 @@ def demo(
 
     end = now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     requests = generate_requests(spans, seed=seed, end=end, days=days)
-    console = Console(highlight=False)
+    console = Console(highlight=False, markup=False)
     if out is not None:
         if out.exists() and out.is_dir():
             raise UsageError(f"--out {out} is a folder")

@@ -85,7 +85,7 @@ def ingest(
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(summary(report), indent=2))
     elif fmt is OutputFormat.table:
-        _print_summary(report, Console(highlight=False))
+        _print_summary(report, Console(highlight=False, markup=False))
     else:
         import polars as pl
 

@@ -199,7 +199,7 @@ class _OperatorView:
         from rich.console import Console
 
         self.quiet = quiet
-        self.err = Console(stderr=True, highlight=False)
+        self.err = Console(stderr=True, highlight=False, markup=False)
         self.live = self.err.is_terminal and not quiet
         self.receiver: Receiver | None = None
 

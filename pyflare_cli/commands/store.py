@@ -69,7 +69,7 @@ def info(store: StoreOption = None, fmt: FormatOption = OutputFormat.table) -> N
         ("dead-letter files", str(result.dead_letter_files)),
     ):
         table.add_row(label, value)
-    Console(highlight=False).print(table)
+    Console(highlight=False, markup=False).print(table)
 
 
 @store_app.command("compact")

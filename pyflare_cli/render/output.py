@@ -16,6 +16,7 @@ from typing import IO, Any
 import polars as pl
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pyflare_cli.render.units import format_cell
 
@@ -24,11 +25,15 @@ PIPE_WIDTH = 200
 
 
 def console(file: IO[str] | None = None) -> Console:
-    """A console that writes plain text (and wide tables) when the output is not a terminal."""
+    """A console that writes plain text (and wide tables) when the output is not a terminal.
+
+    Markup is off: a string printed here is data (a span name, a prompt holding ``[/INST]``,
+    a query), never Rich markup; styling goes through :class:`rich.text.Text`.
+    """
     target = file or sys.stdout
     probe = Console(file=target)
     width = None if probe.is_terminal or os.environ.get("COLUMNS") else PIPE_WIDTH
-    return Console(file=target, highlight=False, soft_wrap=False, width=width)
+    return Console(file=target, highlight=False, soft_wrap=False, width=width, markup=False)
 
 
 def _jsonable(value: Any) -> Any:
@@ -86,7 +91,7 @@ def rich_table(frame: pl.DataFrame, title: str | None = None) -> Table:
     for name, dtype in frame.schema.items():
         table.add_column(name, justify="right" if dtype.is_numeric() else "left", overflow="fold")
     for row in frame.iter_rows():
-        table.add_row(*(format_cell(v) for v in row))
+        table.add_row(*(Text(format_cell(v)) for v in row))
     return table
 
 

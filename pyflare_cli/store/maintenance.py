@@ -79,7 +79,7 @@ def _compact_partitions(
         if not parts:
             continue
         try:
-            frame = pl.read_parquet(parts)
+            frame = pl.read_parquet(parts, glob=False)
         except Exception as exc:  # damage inside a part: name it (exit 2), not ComputeError
             raise locate_damage(parts, exc) from None
         unique = frame.unique(subset=["trace_id", "span_id"], keep="first", maintain_order=True)
@@ -142,7 +142,7 @@ def prune(root: Path, before: date, dry_run: bool = False) -> PruneReport:
             report.bytes += sum(p.stat().st_size for p in parts)
             if parts:
                 require_readable_parts(parts)
-                report.rows += pl.scan_parquet(parts).select(pl.len()).collect().item()
+                report.rows += pl.scan_parquet(parts, glob=False).select(pl.len()).collect().item()
             if dry_run:
                 continue
             for part in parts:

@@ -63,7 +63,7 @@ def scan_spans(
     if root not in _SCANNED:  # another store (tests, the TUI): forget the last one's parts
         _SCANNED.clear()
     _SCANNED.setdefault(root, {}).update(dict.fromkeys(files))
-    frame = pl.scan_parquet(files)
+    frame = pl.scan_parquet(files, glob=False)
     if since is not None:
         frame = frame.filter(pl.col("start_time") >= _utc(since))
     if until is not None:
