@@ -38,6 +38,9 @@ from pyflare_cli.query.prices import priced
 from pyflare_cli.query.spans import SpanQuery, load_spans
 from pyflare_cli.store.layout import StoreLayout
 from pyflare_cli.store.scan import scan_spans
+from pyflare_cli.tui.model.facets import Facets, completion_values, count_facets
+
+__all__ = ["LIST_COLUMNS", "Facets", "SortKey", "TracePage", "TraceSource"]
 
 LIST_COLUMNS: tuple[str, ...] = (
     "start",
@@ -54,11 +57,6 @@ LIST_COLUMNS: tuple[str, ...] = (
 
 _DETAIL_SORTS = {"root": ("root_service", "root_name"), "models": ("models_text",)}
 """Columns whose order needs the details (root, models) of every trace."""
-
-FACET_FIELDS = (("service", "service_name"), ("model", "model"), ("status", "status_code"))
-"""Facets as (query field, column): selecting one adds ``field:value`` to the query."""
-
-FACET_LIMIT = 12
 
 
 @dataclass(frozen=True)
@@ -82,13 +80,6 @@ class TracePage:
         return self.offset + self.rows.height
 
 
-@dataclass(frozen=True)
-class Facets:
-    """Per facet field, the most common values and how many matching traces have them."""
-
-    counts: dict[str, list[tuple[str, int]]]
-
-
 class TraceSource:
     """The store as the TUI sees it: paged trace lists, facets and single traces."""
 
@@ -108,6 +99,7 @@ class TraceSource:
         self._totals: dict[str, pl.DataFrame] = {}
         self._summaries: dict[str, pl.DataFrame] = {}
         self._orders: dict[tuple[str, SortKey], pl.DataFrame] = {}
+        self._completions: dict[str, list[str]] | None = None
 
     def has_spans(self) -> bool:
         """Whether the store holds any span file at all."""
@@ -204,24 +196,21 @@ class TraceSource:
         return summary
 
     def facets(self, query: str) -> Facets:
-        """Traces per service, model and status among the traces matching ``query``."""
-        parse(query)
-        spans = self.spans(query)
-        plans = [
-            spans.filter(pl.col(column).is_not_null())
-            .group_by(column)
-            .agg(pl.col("trace_id").n_unique().alias("traces"))
-            .sort(["traces", column], descending=[True, False])
-            .head(FACET_LIMIT)
-            for _, column in FACET_FIELDS
-        ]
-        frames = pl.collect_all(plans)
-        return Facets(
-            {
-                field: [(str(value), int(n)) for value, n in frame.iter_rows()]
-                for (field, _), frame in zip(FACET_FIELDS, frames, strict=True)
-            }
-        )
+        """Per service, model and status: the traces the list shows once its term is added
+        to ``query`` (see :mod:`pyflare_cli.tui.model.facets`)."""
+        return count_facets(self.root, query, self.clock(), since=self.since, rules=self.rules)
+
+    def completions(self) -> dict[str, list[str]]:
+        """The store's services, models, operations, agents, tools and attribute keys, for
+        the search bar to complete (computed once per session)."""
+        with self._lock:
+            if self._completions is not None:
+                return self._completions
+        since, _ = SpanQuery(self.since).bounds(self.clock())
+        values = completion_values(self.root, since)
+        with self._lock:
+            self._completions = values
+        return values
 
     def resolve(self, trace_id: str) -> tuple[str, datetime, datetime]:
         """The full id of the one trace starting with ``trace_id``, and its span time range.

@@ -40,6 +40,19 @@ _NAMES = {
 }
 
 
+MARKS = [
+    ("✖", "An error span (red bar)"),
+    ("◆", "On the critical path"),
+    ("█ / ━", "Time on the critical path / the rest of the span"),
+    ("•", "A span event"),
+    ("◂ ▸", "The span lies before / after the zoomed window"),
+    ("▾ ▸", "Unfolded / folded span (space toggles)"),
+    ("+N  ✖N", "Spans a fold hides, and how many of them failed"),
+    ("[orphan] [dup]", "Parent missing / duplicate span id"),
+]
+"""The waterfall's marks, for the ``?`` screen (the waterfall shows the ones it uses)."""
+
+
 def key_names(key: str) -> str:
     """``"down,j"`` as ``"↓ j"``."""
     return " ".join(_NAMES.get(k, k) for k in key.split(","))
@@ -100,6 +113,7 @@ def key_groups(app_bindings: list[BindingType]) -> list[tuple[str, list[tuple[st
                 ("click / double click", "Select / open detail"),
             ],
         ),
+        ("waterfall marks", MARKS),
         ("span detail", [*describe(DetailScreen.BINDINGS), ("enter (links)", "Open the link")]),
         ("statistics", describe(StatsScreen.BINDINGS)),
         ("compare", describe(CompareScreen.BINDINGS)),

@@ -40,7 +40,8 @@ FACETS_MIN_WIDTH = 110
 """Load the next page when the cursor is this close to the last loaded row."""
 ASCENDING_FIRST = {"root", "models", "trace"}
 """Columns whose first click sorts A to Z; the others start largest (or latest) first."""
-SEARCH_PLACEHOLDER = "search: service:api status:error duration:>1s model:gpt-4o*   (/ to focus)"
+SEARCH_PLACEHOLDER = "all traces · / to search, e.g.  status:error  duration:>1s  model:gpt-4o*"
+"""Shown (dimmed) while the query is empty: it says nothing is filtered, then how to."""
 
 
 class TraceListScreen(PyflareScreen[None]):
@@ -51,7 +52,8 @@ class TraceListScreen(PyflareScreen[None]):
         Binding("escape", "leave_search", "Back to list", show=False),
         Binding("s", "next_sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse sort", show=False),
-        Binding("f", "toggle_facets", "Facets"),
+        Binding("tab", "switch_pane", "Facets", key_display="tab"),
+        Binding("f", "toggle_facets", "Show/hide facets", show=False),
         Binding("h", "pick_query", "History"),
         Binding("c", "compare", "Compare"),
         Binding("r", "refresh", "Reload", show=False),
@@ -150,6 +152,14 @@ class TraceListScreen(PyflareScreen[None]):
             return
         self.app.call_from_thread(self._show_facets, generation, facets)
 
+    @work(thread=True, group="completions", exclusive=True)
+    def _load_completions(self) -> None:
+        try:
+            values = self.pyflare.source.completions()
+        except Exception:  # completion is a help; the list reports store errors
+            return
+        self.app.call_from_thread(self.bar.set_completions, values)
+
     @work(thread=True, group="follow", exclusive=True)
     def _follow(self, generation: int, query: str, sort: SortKey, rows: int, force: bool) -> None:
         """Reload the rows on screen when the store changed (or ``force``), in place."""
@@ -190,8 +200,9 @@ class TraceListScreen(PyflareScreen[None]):
             table.reset(self.sort)
         table.append(page.rows)
         if page.offset == 0:
-            # Facets after the first page, so that they do not slow it down.
+            # Facets and completions after the first page, so that they do not slow it down.
             self._load_facets(generation, self.query_text)
+            self._load_completions()
             if self._keep is not None:
                 table.select_trace(self._keep)
         if self.total == 0:
@@ -316,6 +327,17 @@ class TraceListScreen(PyflareScreen[None]):
         if self.bar.input.has_focus:
             self.table.focus()
 
+    def action_switch_pane(self) -> None:
+        """Tab: from the list (or the search bar) to the facets and back; shows them."""
+        facets = self.query_one(FacetList)
+        if facets.has_focus:
+            self.table.focus()
+            return
+        if self.has_class("-no-facets"):
+            self._facets_shown = True
+            self._fit_facets()
+        facets.focus()
+
     def action_toggle_facets(self) -> None:
         self._facets_shown = self.has_class("-no-facets")
         self._fit_facets()
@@ -363,4 +385,5 @@ class TraceListScreen(PyflareScreen[None]):
                 self.table.focus()
                 self.reload()
 
-        self.app.push_screen(QueryPicker(self.pyflare.history.entries()), chosen)
+        history = self.pyflare.history
+        self.app.push_screen(QueryPicker(list(history.saved.items()), list(history.recent)), chosen)

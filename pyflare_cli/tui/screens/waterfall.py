@@ -25,6 +25,7 @@ from pyflare_cli.tui.model.history import QueryHistory
 from pyflare_cli.tui.model.waterfall import WaterfallModel
 from pyflare_cli.tui.screens.base import PyflareScreen
 from pyflare_cli.tui.widgets.query_bar import QueryBar
+from pyflare_cli.tui.widgets.waterfall_rows import legend
 from pyflare_cli.tui.widgets.waterfall_view import WaterfallView
 
 
@@ -68,6 +69,7 @@ class WaterfallScreen(PyflareScreen[None]):
         yield Static(Text(f"trace {self.trace_id}"), id="wf-title", classes="title")
         yield WaterfallView(id="waterfall")
         yield Static("loading the trace…", id="wf-message", classes="message")
+        yield Static(id="wf-legend")
         with Horizontal(id="wf-find"):
             yield QueryBar(
                 self.find_history,
@@ -102,6 +104,7 @@ class WaterfallScreen(PyflareScreen[None]):
         self.trace_id = str(model.spans["trace_id"][0]) if model.spans.height else self.trace_id
         self.query_one("#wf-title", Static).update(headline(model.spans))
         self.query_one("#wf-message", Static).display = False
+        self.query_one("#wf-legend", Static).update(legend(model))
         view = self.view
         view.display = True
         node = model.node_of_span(self.span_id) if self.span_id else None

@@ -7,7 +7,6 @@ separate filter state, so what the list shows is always exactly what the search 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from rich.text import Text
@@ -16,19 +15,12 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from pyflare_cli.render.waterfall import service_colour
-from pyflare_cli.tui.model.data import Facets
+from pyflare_cli.tui.model.facets import Facets, facet_term
 
-_PLAIN = re.compile(r"[A-Za-z0-9._/@+-]+")
+__all__ = ["FacetList", "facet_term", "toggle_term"]
+
 _TITLES = {"service": "services", "model": "models", "status": "status"}
 _SEPARATOR = "\t"
-
-
-def facet_term(field: str, value: str) -> str:
-    """``field:value``, quoting the value when the query language needs it."""
-    if _PLAIN.fullmatch(value) and not value.startswith("-"):
-        return f"{field}:{value}"
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{field}:"{escaped}"'
 
 
 def toggle_term(query: str, term: str) -> str:
@@ -40,7 +32,9 @@ def toggle_term(query: str, term: str) -> str:
 
 
 class FacetList(OptionList):
-    """Option list of facet values with trace counts; a ✓ marks values in the query."""
+    """Option list of facet values with trace counts; a ✓ marks values in the query.
+
+    A value's count is what the list shows once its term is added to the query."""
 
     class Toggled(Message):
         """The user picked ``term`` (``field:value``)."""

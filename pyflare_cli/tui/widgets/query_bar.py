@@ -3,7 +3,8 @@
 The query is parsed on every keystroke (parsing needs no data), so a mistake shows at
 once under the bar with its line:column, the offending token highlighted and the parser's
 hint; only a valid query is submitted. Up/down recall recent queries; the suggester
-completes field names and enum values (status, kind, type) from the parser's own table.
+completes field names and enum values (status, kind, type) from the parser's own table,
+and services, models, operations, agents, tools and attribute keys from the store.
 """
 
 from __future__ import annotations
@@ -20,46 +21,92 @@ from textual.widgets import Input, Static
 
 from pyflare_cli.analysis.search.compile import FIELDS, parse
 from pyflare_cli.errors import PyflareError, QuerySyntaxError
+from pyflare_cli.tui.model.facets import facet_term
 from pyflare_cli.tui.model.history import QueryHistory
 
 _NAMES = sorted(
     {name for f in FIELDS.values() if not f.name.endswith(".*") for name in (f.name, *f.aliases)}
     | {"attr.", "resource."}
 )
+_BY_NAME = {
+    name: f for f in FIELDS.values() if not f.name.endswith(".*") for name in (f.name, *f.aliases)
+}
 
 
 class QuerySuggester(Suggester):
-    """Completes the last term: a field name, or a value of an enum field."""
+    """Completes the last term: a field name, an enum value, or a value from the store."""
 
     def __init__(self) -> None:
-        super().__init__(use_cache=True, case_sensitive=True)
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.values: dict[str, list[str]] = {}
+        """Per field (``service``, ``model``, ``name``, ``attr``...), the store's values,
+        most common first; filled once they are loaded."""
 
     async def get_suggestion(self, value: str) -> str | None:
-        return suggest(value)
+        return suggest(value, self.values)
 
 
-def suggest(value: str) -> str | None:
-    """``value`` with its last term completed, or None (pure, for tests)."""
-    head, _, last = value.rpartition(" ")
-    prefix = head + " " if head else ""
+def suggest(value: str, values: dict[str, list[str]] | None = None) -> str | None:
+    """``value`` with its last term completed, or None (pure, for tests).
+
+    Field names and enum values come from the parser's table; the values of services,
+    models, operations, agents, tools and the attribute keys from ``values`` (the store's).
+    The completion always extends what was typed (the input shows the rest dimmed); a value
+    that needs quotes is completed once a quote is typed.
+    """
+    cut = _last_term_start(value)
+    prefix, last = value[:cut], value[cut:]
     word = last.lstrip("-(")
     lead = last[: len(last) - len(word)]
     if not word:
         return None
     field, colon, typed = word.partition(":")
+    known = values or {}
     if not colon:
         lower = word.lower()
+        scope, dot, key = lower.partition(".")
+        if dot and scope in ("attr", "resource"):
+            for name in known.get(scope, ()):
+                if name.lower().startswith(key) and name.lower() != key:
+                    return value + name[len(key) :] + ":"
         for name in _NAMES:
             if name.startswith(lower) and name != lower:
                 return prefix + lead + name + ("" if name.endswith(".") else ":")
         return None
-    spec = FIELDS.get(field.lower())
-    if spec is None or not spec.values or not typed:
+    spec = _BY_NAME.get(field.lower())
+    if spec is None or not typed:
         return None
-    for allowed in spec.values:
-        if allowed.startswith(typed.lower()) and allowed != typed.lower():
-            return prefix + lead + field + ":" + allowed
+    if spec.values:
+        for allowed in spec.values:
+            if allowed.startswith(typed.lower()) and allowed != typed.lower():
+                return prefix + lead + field + ":" + allowed
+        return None
+    quoted = typed.startswith('"')
+    bare = typed[1:].lower() if quoted else typed.lower()
+    for candidate in known.get(spec.name, ()):
+        if not candidate.lower().startswith(bare) or candidate.lower() == bare:
+            continue
+        rest = candidate[len(bare) :]
+        if quoted:
+            return value + rest.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if facet_term(field, candidate) == f"{field}:{candidate}":
+            return value + rest
     return None
+
+
+def _last_term_start(value: str) -> int:
+    """Where the last term starts: after the last space outside double quotes."""
+    start, quoted, escaped = 0, False, False
+    for i, ch in enumerate(value):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = quoted
+        elif ch == '"':
+            quoted = not quoted
+        elif ch.isspace() and not quoted:
+            start = i + 1
+    return start
 
 
 def error_text(query: str, error: PyflareError) -> Text:
@@ -154,6 +201,12 @@ class QueryBar(Vertical):
     @property
     def value(self) -> str:
         return self.input.value
+
+    def set_completions(self, values: dict[str, list[str]]) -> None:
+        """The store's values for completion (see :func:`suggest`)."""
+        suggester = self.input.suggester
+        if isinstance(suggester, QuerySuggester):
+            suggester.values = values
 
     def set_value(self, query: str) -> None:
         self.input.value = query

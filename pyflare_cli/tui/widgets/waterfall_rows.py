@@ -17,9 +17,11 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from rich.segment import Segment
+from rich.text import Text
 
 from pyflare_cli.render.waterfall import (
     ERROR,
+    LEGEND,
     Run,
     fit,
     row_runs,
@@ -39,6 +41,30 @@ LABEL_SHARE = Fraction(1, 2)
 TICK_SPACING = 10
 """About one ruler tick every 10 cells (the printed waterfall's, 12)."""
 FOLDED, UNFOLDED = "▸", "▾"
+
+
+TUI_LEGEND = "◂ ▸ outside the zoom  ▾ ▸ fold  +N folded spans (✖N failed)"
+
+
+def legend(model: WaterfallModel) -> Text:
+    """The marks this trace's waterfall uses, as the printed waterfall's legend says them,
+    plus the TUI's own (zoom edges, folding)."""
+    nodes = model.tree.nodes
+    present = {
+        "error": any(model.error),
+        "path": True,
+        "event": any(model.events),
+        "orphan": any(node.is_orphan for node in nodes),
+        "dup": any(node.is_duplicate for node in nodes),
+    }
+    text = Text(no_wrap=False)
+    for key, words in LEGEND:
+        if present[key]:
+            text.append(words, style=ERROR if key == "error" else "")
+            text.append("  ")
+    text.append(TUI_LEGEND)
+    text.stylize("dim", 0)
+    return text
 
 
 def layout(width: int) -> Layout:
