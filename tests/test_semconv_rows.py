@@ -217,8 +217,8 @@ def test_genai_retrieval_tool_and_system_instructions(otlp: Any) -> None:
     )
     assert chat["input_text"] == "You are terse.\nHi"
     assert chat["finish_reason"] == "tool_call"
-    # Only a tool call: no words to read, so the structured output stays the text.
-    assert chat["output_text"].startswith('[{"role": "assistant"')
+    # A tool call reads as name(arguments); the structured messages stay in attributes.
+    assert chat["output_text"] == 'get_order({"id":1})'
 
 
 @pytest.mark.parametrize(
@@ -244,3 +244,31 @@ def test_redaction_reaches_twice_indexed_keys(otlp: Any) -> None:
     out = redact(spans, config).row(0, named=True)
     assert "jane@example.com" not in out["input_text"]
     assert "jane@example.com" not in out["attributes"][key]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        # OpenAI's assistant message (Langfuse's output), its whole response (OpenInference's
+        # output.value), GenAI's tool_call part, the Responses API's function_call item.
+        (
+            '{"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type":'
+            ' "function", "function": {"name": "get_order", "arguments": "{\\"id\\": 1}"}}]}',
+            'get_order({"id": 1})',
+        ),
+        (
+            '{"id": "x", "choices": [{"index": 0, "message": {"role": "assistant", "content":'
+            ' "Checking.", "tool_calls": [{"function": {"name": "a", "arguments": "{}"}}]}}]}',
+            "Checking.\na({})",
+        ),
+        ('[{"type": "tool_call", "name": "b", "arguments": {"x": [1]}}]', 'b({"x":[1]})'),
+        ('{"type": "function_call", "name": "c", "arguments": "{}"}', "c({})"),
+        # A tool definition is not something the model said.
+        (
+            '[{"type": "function", "function": {"name": "get_order"}}]',
+            '[{"type": "function", "function": {"name": "get_order"}}]',
+        ),
+    ],
+)
+def test_tool_calls_read_as_calls(value: str, text: str) -> None:
+    assert readable(value) == text

@@ -49,9 +49,41 @@ def _collect(node: Any, out: list[str], depth: int) -> None:
 
 def _collect_object(node: dict[str, Any], out: list[str], depth: int) -> None:
     kind = node.get("type")
+    if kind in ("tool_call", "function_call") and isinstance(node.get("name"), str):
+        out.append(_call(node))  # GenAI's tool_call part, the Responses API's function_call
+        return
     if isinstance(kind, str) and kind not in ("text", "input_text", "output_text"):
-        return  # a tool call, an image, a blob: no words to read
-    for key in ("parts", "content", "text", "messages", "message", "query", "input", "output"):
+        return  # an image, a blob, a tool definition: no words to read
+    for key in _TEXT_KEYS:
         if key in node:
             _collect(node[key], out, depth + 1)
-            return
+            break
+    calls = node.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            out.append(_call(function))  # OpenAI's assistant message asking for tools
+
+
+_TEXT_KEYS = (
+    "parts",
+    "content",
+    "text",
+    "messages",
+    "message",
+    "choices",  # an OpenAI response (OpenInference's output.value)
+    "generations",  # a LangChain LLMResult
+    "query",
+    "input",
+    "output",
+)
+
+
+def _call(function: dict[str, Any]) -> str:
+    """``name(arguments)``: a tool call as a person reads it."""
+    arguments = function.get("arguments")
+    if arguments is None:
+        arguments = ""
+    elif not isinstance(arguments, str):
+        arguments = orjson.dumps(arguments).decode()
+    return f"{function['name']}({arguments})"

@@ -181,6 +181,10 @@ def test_readable_prompt_and_answer(runs: dict[str, Run], name: str) -> None:
     assert chat["output_text"].startswith("Here is a short answer to: What is the capital")
     stream = _llm_chain(run, "stream")[-1]
     assert stream["output_text"].startswith("Here is a short answer to: Stream me an answer")
+    tool = _llm_chain(run, "tool")[-1]
+    # A tool call reads as name(arguments), whatever JSON shape carried it.
+    assert tool["output_text"].startswith('get_order({"order_id":'), tool["output_text"]
+    assert '"ORD-42"})' in tool["output_text"]
 
 
 @pytest.mark.parametrize("name", INSTRUMENTORS)
