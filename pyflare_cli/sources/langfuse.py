@@ -152,12 +152,16 @@ class Decoder:
         batch = RawBatch()
         batch.add_resource([])
         for where, kind, record in self._waiting:
-            trace = self.traces.get(str(record.get("traceId")))
+            trace_id = str(record.get("traceId"))
             if kind == "observation":
-                self.traced.add(str(record.get("traceId")))
+                self.traced.add(trace_id)
+                trace = self.traces.get(trace_id)
                 _add(batch, where, record, trace, self.source, self.dead, _observation)
-            else:
-                _add(batch, where, record, trace, self.source, self.dead, _score)
+                continue
+            subject = (record.get("subject") or {}) if "traceId" not in record else {}
+            trace_id = str(subject.get("traceId") or subject.get("id") or trace_id)
+            trace = self.traces.get(trace_id)
+            _add(batch, where, record, trace, self.source, self.dead, _score)
         self._waiting = []
         if len(batch):
             self.frames.append(self.finish_frame(batch.to_frame()))
@@ -344,7 +348,21 @@ def _trace_span(record: dict[str, Any], trace: dict[str, Any] | None) -> tuple[A
     return (trace_id, span_id, None, name, start, end, False, None, attributes, [])
 
 
+def _subject(record: dict[str, Any]) -> dict[str, Any]:
+    """A v3 score's ``subject`` as the v1 fields ``traceId`` and ``observationId``."""
+    subject = record.get("subject")
+    if not isinstance(subject, dict):
+        return record
+    kind = subject.get("kind")
+    if kind == "trace":
+        return {**record, "traceId": subject.get("id"), "observationId": None}
+    if kind == "observation" and subject.get("traceId"):
+        return {**record, "traceId": subject["traceId"], "observationId": subject.get("id")}
+    raise BadRecord(f"a score of a {kind} is not on a trace: no span to grade")
+
+
 def _score(record: dict[str, Any], trace: dict[str, Any] | None) -> tuple[Any, ...]:
+    record = _subject(record)
     when = _time(record.get("timestamp") or record.get("createdAt"), "timestamp")
     trace_id = hex_id(record["traceId"], 32)
     scored = record.get("observationId")

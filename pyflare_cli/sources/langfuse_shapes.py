@@ -28,6 +28,8 @@ def record_kind(obj: object) -> str | None:
         return "observation"
     if "traceId" in obj and "name" in obj and ("dataType" in obj or "source" in obj):
         return "score"
+    if isinstance(obj.get("subject"), dict) and "name" in obj and "dataType" in obj:
+        return "score"  # the v3 scores API: {"subject": {"kind", "id", "traceId"}}
     if "id" in obj and "timestamp" in obj and ({"htmlPath", "observations"} & set(obj)):
         return "trace"
     if "id" in obj and "timestamp" in obj and ({"userId", "sessionId"} & set(obj)):

@@ -157,7 +157,13 @@ def _langfuse_document(head: bytes) -> bool:
     return any(marker in head[:8192] for marker in _LANGFUSE_MARKERS)
 
 
-_LANGFUSE_MARKERS = (b'"traceId"', b'"parentObservationId"', b'"htmlPath"', b'"sessionId"')
+_LANGFUSE_MARKERS = (
+    b'"traceId"',
+    b'"parentObservationId"',
+    b'"htmlPath"',
+    b'"sessionId"',
+    b'"dataType"',
+)
 
 
 def _sniff_json(head: bytes, whole: bool) -> Format:

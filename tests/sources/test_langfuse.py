@@ -265,3 +265,51 @@ def test_a_foreign_line_is_a_dead_letter(fixtures_dir: Path, tmp_path: Path) -> 
     spans, dead = _read(path, Format.LANGFUSE_JSONL)
     assert spans.height == 4
     assert [d.position for d in dead] == ["line 5"]
+
+
+def test_v3_scores_name_their_subject(fixtures_dir: Path, tmp_path: Path) -> None:
+    # GET /api/public/v3/scores: the scored entity is a "subject" (langfuse SDK's ScoreV3).
+    common = {"source": "API", "environment": "production", "projectId": "p1"}
+    when = {"timestamp": "2026-12-01T10:05:00Z", "createdAt": "2026-12-01T10:05:00Z"}
+    page = {
+        "data": [
+            {
+                **common,
+                **when,
+                "id": "s1",
+                "name": "helpfulness",
+                "dataType": "NUMERIC",
+                "value": 0.8,
+                "subject": {"kind": "observation", "id": "obs-gen-1", "traceId": TRACE},
+            },
+            {
+                **common,
+                **when,
+                "id": "s2",
+                "name": "resolved",
+                "dataType": "BOOLEAN",
+                "value": True,
+                "subject": {"kind": "trace", "id": TRACE},
+            },
+            {
+                **common,
+                **when,
+                "id": "s3",
+                "name": "mood",
+                "dataType": "CATEGORICAL",
+                "value": "calm",
+                "subject": {"kind": "session", "id": "session-9"},
+            },
+        ],
+        "meta": {"cursor": None},
+    }
+    path = tmp_path / "scores_v3.json"
+    path.write_text(json.dumps(page))
+    spans, dead = _read(path, Format.LANGFUSE_JSON)
+    assert [d.position for d in dead] == ["document data [2]"]
+    assert "session" in dead[0].reason
+    scores = scores_in_spans(spans.lazy()).collect().sort("evaluator")
+    helpful, resolved = scores.to_dicts()
+    assert (helpful["trace_id"], helpful["span_id"]) == (TRACE_HEX, hex_id("obs-gen-1", 16))
+    assert helpful["score"] == pytest.approx(0.8)
+    assert resolved["trace_id"] == TRACE_HEX and resolved["score"] == 1.0
