@@ -116,7 +116,7 @@ def test_gzip_fixture_holds_the_same_document(fixtures_dir: Path) -> None:
         (b"\x89PNG\r\n\x1a\n" + bytes(range(200)), "binary data that is neither an OTLP protobuf"),
         (b"hello world\nthis is prose\n", "text that is neither OTLP/JSON, JSON Lines nor"),
         (b"a,b,c\n1,2,3\n", "text that is neither OTLP/JSON, JSON Lines nor"),
-        (b'{"hello": "world"}', "JSON that is neither OTLP (resourceSpans), a Phoenix nor a Langfuse"),
+        (b'{"hello": "world"}', "JSON that is neither OTLP (resourceSpans), a Phoenix"),
     ],
 )
 def test_garbage_is_unreadable_with_a_clear_message(
