@@ -23,7 +23,7 @@ ENGINE: Literal["auto", "streaming"] = "streaming"
 TERMS = ("nt", "st", "qt", "nb", "sb", "qb", "members")
 
 
-def _terms(id_column: str) -> list[pl.Expr]:
+def terms(id_column: str) -> list[pl.Expr]:
     t = pl.col("target").cast(pl.Float64)
     y = pl.col("y").cast(pl.Float64)
     return [
@@ -37,28 +37,95 @@ def _terms(id_column: str) -> list[pl.Expr]:
     ]
 
 
-def _grouped(long: pl.LazyFrame, keys: list[str], per_trace: bool) -> pl.DataFrame:
-    """Sums per ``keys`` of long rows (one per row and dimension); distinct traces when
-    ``per_trace`` (every row of a trace carries the trace's value)."""
+def _grouped(long: pl.LazyFrame, keys: list[str], per_trace: bool) -> pl.LazyFrame:
+    """Sums per ``keys``; distinct traces when ``per_trace`` (every row of a trace carries
+    the trace's value)."""
     id_column = "trace_id" if per_trace else "span_id"
     if per_trace:
         long = long.unique([*keys, "trace_id", "target"])
-    return (
-        long.with_columns(_terms(id_column))
-        .group_by(keys)
-        .agg(pl.col(TERMS).sum())
-        .collect(engine=ENGINE)
-    )
+    if "members" not in long.collect_schema():  # a compact frame carries them already
+        long = long.with_columns(terms(id_column))
+    return long.group_by(keys).agg(pl.col(TERMS).sum())
+
+
+def _by_dimension(
+    frame: pl.LazyFrame, dimensions: list[str], keys: list[str], per_trace: bool
+) -> pl.DataFrame:
+    """Sums per ``keys``, ``dimension`` and ``value`` for every dimension: one group-by per
+    dimension (run together), each over the narrow columns it needs. Unpivoting the rows
+    into one long frame would hold rows x dimensions at once."""
+    present = frame.collect_schema()
+    index = ["target", "y", "span_id", "trace_id", *keys]
+    index += [t for t in TERMS if t in present]
+    queries = [
+        _grouped(
+            frame.select(*index, pl.col(d).cast(pl.String).alias("value")),
+            [*keys, "value"],
+            per_trace,
+        ).with_columns(pl.lit(d).alias("dimension"))
+        for d in dimensions
+    ]
+    if not queries:
+        return pl.DataFrame(
+            schema={
+                **dict.fromkeys([*keys, "value", "dimension"], pl.String),
+                **dict.fromkeys(TERMS, pl.Float64),
+            }
+        )
+    # a few at a time: each holds its narrow copy of the rows while it runs
+    done: list[pl.DataFrame] = []
+    for start in range(0, len(queries), AT_ONCE):
+        done += pl.collect_all(queries[start : start + AT_ONCE], engine=ENGINE)
+    return pl.concat(done, how="vertical_relaxed")
 
 
 def single_counts(frame: pl.LazyFrame, dimensions: list[str], per_trace: bool) -> pl.DataFrame:
     """``dimension``, ``value`` and the sums of every single slice, plus the totals (the
-    ``__all__`` row), in one pass."""
-    index = ["target", "y", "span_id", "trace_id"]
-    long = frame.select(*index, *dimensions, pl.lit("all").alias(ALL)).unpivot(
-        on=[*dimensions, ALL], index=index, variable_name="dimension", value_name="value"
-    )
-    return _grouped(long, ["dimension", "value"], per_trace)
+    ``__all__`` row)."""
+    with_all = frame.with_columns(pl.lit("all").alias(ALL))
+    return _by_dimension(with_all, [*dimensions, ALL], [], per_trace)
+
+
+AT_ONCE = 2
+"""Group-bys run together (the machine's two cores)."""
+BITS = 62
+"""Slices per mask column: bit ``i % BITS`` of column ``m{i // BITS}`` marks slice ``i``."""
+
+
+def _masks(slices: Sequence[Sequence[tuple[str, str]]]) -> list[pl.Expr]:
+    """Int64 columns whose bits say which of ``slices`` a row is in (a slice without
+    conditions holds every row)."""
+    columns = []
+    for start in range(0, len(slices), BITS):
+        bits = [
+            pl.all_horizontal([pl.lit(True), *(pl.col(k) == v for k, v in conditions)]).cast(
+                pl.Int64
+            )
+            * (1 << i)
+            for i, conditions in enumerate(slices[start : start + BITS])
+        ]
+        columns.append(pl.sum_horizontal(bits).alias(f"m{start // BITS}"))
+    return columns
+
+
+def _per_slice(grouped: pl.DataFrame, count: int, keys: list[str]) -> pl.DataFrame:
+    """Sums per mask combination -> sums per slice (``seed``) and ``keys``: a slice's sum
+    is the sum over the combinations that have its bit."""
+    parts = []
+    for i in range(count):
+        bit = (pl.col(f"m{i // BITS}") // (1 << (i % BITS))) % 2 == 1
+        part = grouped.filter(bit)
+        if part.height:
+            summed = (
+                part.group_by(keys).agg(pl.col(TERMS).sum())
+                if keys
+                else part.select(pl.col(TERMS).sum())
+            )
+            parts.append(summed.with_columns(pl.lit(i, pl.Int64).alias("seed")))
+    if not parts:
+        schema = {"seed": pl.Int64, **dict.fromkeys(keys, pl.String)}
+        return pl.DataFrame(schema={**schema, **dict.fromkeys(TERMS, pl.Float64)})
+    return pl.concat(parts, how="diagonal_relaxed")
 
 
 def crossing_counts(
@@ -68,21 +135,15 @@ def crossing_counts(
     per_trace: bool,
 ) -> pl.DataFrame:
     """``seed`` (index into ``seeds``), ``dimension``, ``value`` and the sums of each seed
-    crossed with every dimension, in one pass (a seed's own dimensions included; drop them)."""
-    index = ["target", "y", "span_id", "trace_id"]
-    tags = [
-        pl.when(pl.all_horizontal([pl.col(k) == v for k, v in conditions])).then(pl.lit(i))
-        for i, conditions in enumerate(seeds)
-    ]
-    tagged = (
-        frame.select(*index, *dimensions, pl.concat_list(tags).list.drop_nulls().alias("seed"))
-        .filter(pl.col("seed").list.len() > 0)
-        .explode("seed")
-    )
-    long = tagged.unpivot(
-        on=dimensions, index=[*index, "seed"], variable_name="dimension", value_name="value"
-    )
-    return _grouped(long, ["seed", "dimension", "value"], per_trace)
+    crossed with every dimension, in one pass (a seed's own dimensions included; drop them).
+
+    Rows carry a bit per seed, so the pass costs one unpivot of the rows in any seed,
+    however many seeds hold them (tagging a row once per seed multiplied the rows)."""
+    masks = _masks(seeds)
+    names = [f"m{i}" for i in range(len(masks))]
+    tagged = frame.with_columns(*masks).filter(pl.any_horizontal([pl.col(m) > 0 for m in names]))
+    grouped = _by_dimension(tagged, dimensions, names, per_trace)
+    return _per_slice(grouped, len(seeds), ["dimension", "value"])
 
 
 def membership_counts(
@@ -96,8 +157,10 @@ def membership_counts(
             for i, conditions in enumerate(slices)
         ]
     ).alias("mask")
-    rows = frame.select("target", "y", "span_id", "trace_id", mask).filter(pl.col("mask") > 0)
-    return _grouped(rows, ["mask"], per_trace)
+    carried = [t for t in TERMS if t in frame.collect_schema()]
+    rows = frame.select("target", "y", "span_id", "trace_id", *carried, mask)
+    rows = rows.filter(pl.col("mask") > 0)
+    return _grouped(rows, ["mask"], per_trace).collect(engine=ENGINE)
 
 
 def slice_counts(
@@ -108,16 +171,10 @@ def slice_counts(
 ) -> pl.DataFrame:
     """``seed`` (index into ``slices``) and the sums of each slice (per ``by`` columns of
     ``frame`` too), in one pass; a slice without conditions is everything."""
-    index = ["target", "y", "span_id", "trace_id", *(by or [])]
-    tags = [
-        pl.when(pl.all_horizontal([pl.lit(True), *(pl.col(k) == v for k, v in conditions)])).then(
-            pl.lit(i)
-        )
-        for i, conditions in enumerate(slices)
-    ]
-    tagged = (
-        frame.select(*index, pl.concat_list(tags).list.drop_nulls().alias("seed"))
-        .filter(pl.col("seed").list.len() > 0)
-        .explode("seed")
-    )
-    return _grouped(tagged, ["seed", *(by or [])], per_trace)
+    carried = [t for t in TERMS if t in frame.collect_schema() and t not in (by or [])]
+    index = ["target", "y", "span_id", "trace_id", *carried, *(by or [])]
+    masks = _masks(slices)
+    names = [f"m{i}" for i in range(len(masks))]
+    tagged = frame.select(*index, *masks).filter(pl.any_horizontal([pl.col(m) > 0 for m in names]))
+    grouped = _grouped(tagged, [*names, *(by or [])], per_trace).collect(engine=ENGINE)
+    return _per_slice(grouped, len(slices), list(by or []))

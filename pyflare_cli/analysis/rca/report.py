@@ -21,10 +21,10 @@ from pyflare_cli.analysis.rca.dimensions import NONE, OTHER, Dimension, discover
 from pyflare_cli.analysis.rca.failures import error_message, failure_clusters
 from pyflare_cli.analysis.rca.latency import ATTRIBUTION_SCHEMA, latency_attribution
 from pyflare_cli.analysis.rca.model import RcaReport, RcaSettings
-from pyflare_cli.analysis.rca.passes import crossing_counts, slice_counts
+from pyflare_cli.analysis.rca.passes import TERMS, crossing_counts, slice_counts
 from pyflare_cli.analysis.rca.slices import SliceSettings, find_slices
 from pyflare_cli.analysis.rca.stats import fisher_mid_p, moments, welch_greater
-from pyflare_cli.analysis.rca.units import per_trace, unit_frame, windows
+from pyflare_cli.analysis.rca.units import compact, per_trace, unit_frame, windows
 
 PROBE = 10_000
 """Rows of each window read to discover the attribute dimensions."""
@@ -42,13 +42,18 @@ def analyse(
     looked up (None: only the two windows are known).
     """
     target, baseline = target.lazy(), baseline.lazy()
-    probe = pl.concat(
-        pl.collect_all([target.head(PROBE), baseline.head(PROBE)]), how="diagonal_relaxed"
-    )
+    maps = [c for c in ("attributes", "resource_attributes") if c in target.collect_schema()]
+    # one window after the other: each head decodes whole row groups of the map columns
+    heads = [w.select(maps).head(PROBE).collect(engine="streaming") for w in (target, baseline)]
+    probe = pl.concat(heads, how="diagonal_relaxed")
     dimensions = _dimensions(probe, settings)
     spans = windows(target, baseline)
-    frame = unit_frame(spans, dimensions, settings.metric, settings.unit)
     names = [d.name for d in dimensions]
+    frame = compact(
+        unit_frame(spans, dimensions, settings.metric, settings.unit),
+        names,
+        per_trace(settings.unit),
+    )
     binary = settings.metric == "errors"
     slice_settings = SliceSettings(
         binary=binary,
@@ -131,10 +136,14 @@ def _onsets(
     if not rows:
         return {}
     conditions = [[tuple(c.split(" = ", 1)) for c in r["conditions"]] for r in rows]
-    target = frame.filter(pl.col("target")).with_columns(
-        (pl.col("start_time") >= change["first_seen"]).alias("after"),
-        # before/after take the places of baseline/target in the sums
-        (pl.col("start_time") >= change["first_seen"]).alias("target"),
+    target = (
+        frame.filter(pl.col("target"))
+        .drop(TERMS, strict=False)
+        .with_columns(
+            (pl.col("start_time") >= change["first_seen"]).alias("after"),
+            # before/after take the places of baseline/target in the sums
+            (pl.col("start_time") >= change["first_seen"]).alias("target"),
+        )
     )
     counts = slice_counts(target, conditions, settings.per_trace, ["after"])
     found: dict[str, dict[str, object]] = {}
@@ -175,14 +184,23 @@ def _error_rows(
     """The error rows the templates are mined from, projected: origin errors for the
     origin unit, every error span otherwise; with their message and dimension values."""
     messages = spans.filter(pl.col("status_code") == "error").select(
-        "trace_id", "span_id", error_message().alias("message")
+        "trace_id",
+        pl.col("span_id").hash().alias("key"),
+        pl.col("span_id").alias("span_ref"),
+        error_message().alias("message"),
     )
     rows = frame.select(
-        "target", "trace_id", "span_id", "start_time", "y", *(d.name for d in dimensions)
+        "target",
+        pl.col("trace_id").cast(pl.String),
+        pl.col("span_id").alias("key"),
+        "start_time",
+        "y",
+        *(pl.col(d.name).cast(pl.String) for d in dimensions),
     )
     if unit == "origin":
         rows = rows.filter(pl.col("y") > 0)
-    return rows.join(messages, on=["trace_id", "span_id"], how="inner").collect()
+    joined = rows.join(messages, on=["trace_id", "key"], how="inner")
+    return joined.drop("key").rename({"span_ref": "span_id"}).collect()
 
 
 def _slice_examples(
