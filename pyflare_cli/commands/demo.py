@@ -21,7 +21,9 @@ HELP = """Generate demo traces into the store (or a file) and show what to try n
 The data is deterministic for a given `--seed` and end time: several services, an
 agent calling LLMs, tools and a retriever, embeddings, sessions and users, several
 models and providers, and hidden incidents for `traces`, `cost`, `drift` and `rca`
-to find. Running it again replaces the previous demo data.
+to find. Running it again replaces the previous demo data. The first failed request of
+the rag-api incident always has the id feedc0defa11ed000000000000000001, so
+`pyflare trace show feedc0de` works after any demo (the README's tour uses it).
 
 Examples:
 

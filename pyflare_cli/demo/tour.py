@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.analysis.traces.summary import sort_traces, summarize_traces
+from pyflare_cli.demo.generator import TOUR_TRACE_ID
 from pyflare_cli.ingest.pipeline import Ingestor
 from pyflare_cli.ingest.report import IngestReport
 from pyflare_cli.store.catalog import Catalog
@@ -57,16 +58,18 @@ def replace_demo(root: Path, path: Path) -> tuple[IngestReport, int]:
 
 
 def tour(root: Path, end: datetime, store_option: str | None = None) -> str:
-    """The "what next" text, with a slow failing trace of the last day to open."""
+    """The "what next" text, with a failing trace of the last day to open.
+
+    That is the demo's fixed :data:`TOUR_TRACE_ID` (the one the README names) when the
+    window holds it, else the slowest failing trace of the last day.
+    """
     flag = f" --store {store_option}" if store_option else ""
     recent = scan_spans(root, end - timedelta(days=1))
-    slow = (
-        sort_traces(summarize_traces(recent).filter(pl.col("errors") > 0), "duration", 1)
-        .collect()
-        .get_column("trace_id")
-        .to_list()
-    )
-    example = slow[0][:12] if slow else "<trace id>"
+    failing = summarize_traces(recent).filter(pl.col("errors") > 0)
+    tour_id = TOUR_TRACE_ID.hex()
+    planted = failing.filter(pl.col("trace_id") == tour_id).select(pl.len()).collect().item()
+    slow = sort_traces(failing, "duration", 1).collect().get_column("trace_id").to_list()
+    example = tour_id[:8] if planted else slow[0][:12] if slow else "<trace id>"
     return "\n".join(
         [
             "",

@@ -388,3 +388,30 @@ def test_pb_stream_round_trips_and_single_request_is_plain(tmp_path: Path) -> No
         gzip.decompress((tmp_path / "one.pb.gz").read_bytes())
     )
     assert _bytes([single]) == _bytes(requests[:1])
+
+
+@pytest.mark.parametrize(
+    ("seed", "end"),
+    [
+        (7, datetime(2026, 11, 20, 13, tzinfo=UTC)),
+        (7, datetime(2025, 4, 2, 17, tzinfo=UTC)),
+        (3, datetime(2025, 2, 13, 1, tzinfo=UTC)),
+    ],
+)
+def test_the_tour_trace_has_a_fixed_id_whatever_the_seed_and_end(seed: int, end: datetime) -> None:
+    """The README's `trace show feedc0de`: one trace of a default-sized demo, the incident's."""
+    from pyflare_cli.demo.generator import TOUR_TRACE_ID
+
+    spans = [
+        span
+        for request in generate_requests(50_000, seed=seed, end=end)
+        for rs in request.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+    ]
+    tour = [span for span in spans if span.trace_id == TOUR_TRACE_ID]
+    assert len({span.span_id for span in tour}) == len(tour) > 0
+    names = {span.name for span in tour}
+    assert {"POST /v1/chat", "retrieve"} <= names
+    assert any(span.status.code == Status.STATUS_CODE_ERROR for span in tour)
+    assert min(span.start_time_unix_nano for span in tour) >= to_ns(end - timedelta(days=1))
