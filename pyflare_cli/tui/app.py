@@ -55,8 +55,10 @@ class PyflareApp(App[None]):
         follow: bool = False,
         history: QueryHistory | None = None,
         refresh_seconds: float = REFRESH_SECONDS,
+        export_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self.export_dir = export_dir or Path.cwd()
         self.source = source
         self.where = where
         self.trace_id = trace_id
@@ -128,13 +130,15 @@ def create_app(
     *,
     history_file: Path | None = None,
     refresh_seconds: float = REFRESH_SECONDS,
+    export_dir: Path | None = None,
 ) -> PyflareApp:
     """The app for the store at ``store`` (``--store``, else ``$PYFLARE_STORE``, else
     ``./.pyflare``).
 
     ``now`` fixes the clock (tests, reproducible screenshots); without it the app reads
     :func:`pyflare_cli.clock.now` (``$PYFLARE_NOW`` or the real clock) whenever
-    it loads. ``config`` is a loaded :class:`~pyflare_cli.config.file.Config` or a path (the
+    it loads. ``e`` writes traces to ``export_dir`` (the current directory when None).
+    ``config`` is a loaded :class:`~pyflare_cli.config.file.Config` or a path (the
     usual lookup when None). Recent queries are kept in ``history_file`` when given.
 
     A bad ``since`` or config raises :class:`~pyflare_cli.errors.UsageError` here, before
@@ -152,6 +156,7 @@ def create_app(
         follow=follow,
         history=QueryHistory(history_file, settings.saved_queries),
         refresh_seconds=refresh_seconds,
+        export_dir=export_dir,
     )
 
 

@@ -114,9 +114,40 @@ def test_detail_text_pretty_json(snap_compare: Compare, make_app: MakeApp) -> No
 
 
 def test_statistics(snap_compare: Compare, make_app: MakeApp) -> None:
-    """Per service and per operation: count, total, self time, share."""
+    """Per operation: count, total, avg, min, max, self time, share, errors."""
     run = keys("enter", "t")
     assert snap_compare(make_app(), terminal_size=(120, 32), run_before=run)
+
+
+def test_statistics_by_attribute_at_80x24(snap_compare: Compare, make_app: MakeApp) -> None:
+    """The newest demo trace grouped by gen_ai.operation.name, sorted by count."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await press(pilot, "enter", "t", "a")
+        pilot.app.screen.query_one("#stats-attr").value = "gen_ai.operation.name"  # type: ignore[attr-defined]
+        await press(pilot, "enter", "s", "s", "s", "s")  # self -> share, errors, key, count
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run)
+
+
+def test_flame_graph(snap_compare: Compare, make_app: MakeApp) -> None:
+    """The newest demo trace as a flame graph of self time, an LLM frame selected."""
+    run = keys("enter", "j", "j", "j", "j", "f")
+    assert snap_compare(make_app(), terminal_size=(120, 32), run_before=run)
+
+
+def test_flame_graph_big(snap_compare: Compare, make_app: MakeApp, big_store: Path) -> None:
+    """2,000 spans: like-named siblings merged (xN), the heaviest path followed down."""
+    run = keys("f", "down", "down", "down")
+    app = make_app(store=big_store, trace_id="abab")
+    assert snap_compare(app, terminal_size=(160, 30), run_before=run)
+
+
+def test_waterfall_with_detail_pane(snap_compare: Compare, make_app: MakeApp) -> None:
+    """The split view: the pane on the right shows the LLM span under the cursor."""
+    run = keys("j", "v")
+    assert snap_compare(make_app(trace_id=FIXTURE_TRACE), terminal_size=(140, 32), run_before=run)
 
 
 def test_compare(snap_compare: Compare, make_app: MakeApp) -> None:

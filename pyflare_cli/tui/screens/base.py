@@ -10,6 +10,7 @@ implements it.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
 
 from textual.screen import Screen
@@ -32,6 +33,8 @@ class PyflareHost(Protocol):
     follow: bool
     """Whether the list reloads by itself (``--follow``)."""
     refresh_seconds: float
+    export_dir: Path
+    """Where ``e`` writes a trace as OTLP/JSON (the current directory)."""
     history: QueryHistory
     colours: ServiceColours
 

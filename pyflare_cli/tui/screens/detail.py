@@ -18,48 +18,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from pyflare_cli.render.units import format_duration, money
+from pyflare_cli.render.units import format_duration
 from pyflare_cli.render.waterfall import ERROR
 from pyflare_cli.tui.messages import OpenTrace
-from pyflare_cli.tui.model.span_info import describe, group_attributes, pretty_text
+from pyflare_cli.tui.model.span_info import pretty_text
 from pyflare_cli.tui.model.waterfall import WaterfallModel
-from pyflare_cli.tui.widgets.span_view import key_values, pretty
+from pyflare_cli.tui.widgets.span_summary import span_attributes, span_overview
+from pyflare_cli.tui.widgets.span_view import pretty
 
 TABS = ("overview", "attributes", "events", "links", "text")
-
-_OVERVIEW = (
-    ("trace", "trace_id"),
-    ("span", "span_id"),
-    ("parent", "parent_span_id"),
-    ("kind", "kind"),
-    ("service", "service_name"),
-    ("version", "service_version"),
-    ("environment", "environment"),
-    ("scope", "scope_name"),
-    ("start", "start_time"),
-    ("end", "end_time"),
-)
-_AI = (
-    ("type", "ai_kind"),
-    ("provider", "provider"),
-    ("model", "model"),
-    ("request model", "request_model"),
-    ("input tokens", "input_tokens"),
-    ("output tokens", "output_tokens"),
-    ("total tokens", "total_tokens"),
-    ("cache read", "cache_read_tokens"),
-    ("cache write", "cache_write_tokens"),
-    ("reasoning", "reasoning_tokens"),
-    ("finish reason", "finish_reason"),
-    ("tool", "tool_name"),
-    ("agent", "agent_name"),
-    ("user", "user_id"),
-    ("session", "session_id"),
-)
-
-
-def _pairs(row: dict[str, Any], fields: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    return [(label, describe(row.get(c))) for label, c in fields if row.get(c) is not None]
 
 
 class DetailScreen(Screen[None]):
@@ -98,41 +65,10 @@ class DetailScreen(Screen[None]):
         yield Footer()
 
     def _overview(self) -> RenderableType:
-        row, m = self.row, self.model
-        r = m.rows[self.node]
-        status = str(row.get("status_code") or "unset")
-        timing = [
-            ("duration", format_duration(int(m.end[r] - m.start[r]))),
-            ("self time", format_duration(int(m.self_time()[r]))),
-            ("critical path", "yes" if r in m.on_path else "no"),
-        ]
-        parts: list[RenderableType] = []
-        if status == "error":
-            error = Text("✖ error", style=ERROR)
-            for column in ("error_type", "error_message", "status_message"):
-                if row.get(column):
-                    error.append(f"\n  {column.replace('_', ' ')}: {row[column]}", style="red")
-            parts.append(error)
-        else:
-            parts.append(Text(f"status {status}", style="green" if status == "ok" else "dim"))
-        parts.append(key_values(_pairs(row, _OVERVIEW) + timing, title="span"))
-        ai = _pairs(row, _AI)
-        cost = row.get("cost_usd")
-        if cost is not None:
-            ai.append(("cost", f"{money(cost)} ({row.get('cost_source') or 'price'})"))
-        elif row.get("input_tokens") is not None:
-            ai.append(("cost", "unpriced (no price known for this model)"))
-        if ai:
-            parts.append(key_values(ai, title="GenAI / LLM"))
-        return Group(*parts)
+        return span_overview(self.model, self.node, self.row)
 
     def _attributes(self) -> RenderableType:
-        groups = group_attributes(self.row.get("attributes"))
-        resource = sorted((self.row.get("resource_attributes") or {}).items())
-        return Group(
-            *(key_values(pairs, title=name) for name, pairs in groups.items()),
-            key_values([(k, str(v)) for k, v in resource], title="resource"),
-        )
+        return span_attributes(self.row)
 
     def _events(self) -> RenderableType:
         events = self.row.get("events") or []

@@ -1,52 +1,165 @@
-"""Where a trace's time goes: per service and per operation, with self time and share.
+"""Trace statistics: per service, operation or attribute value, count, total, average,
+minimum, maximum and self time, sortable by any column.
 
-The numbers are :func:`~pyflare_cli.analysis.traces.tree.breakdown` with the model's self
-times, drawn by the same table renderer as ``pyflare trace show``.
+The numbers are :func:`~pyflare_cli.tui.model.trace_stats.span_stats` over the waterfall
+model's spans and self times (headless, tested); this screen only draws them in a table.
+``g`` switches between services and operations, ``a`` groups by a span attribute (with
+completion of the trace's attribute keys), ``s``/``S`` or a header click sort.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.suggester import SuggestFromList
+from textual.widgets import DataTable, Footer, Input, Static
 
-from pyflare_cli.render.waterfall import render_breakdown
+from pyflare_cli.render.units import format_duration
+from pyflare_cli.tui.model.trace_stats import (
+    GROUPINGS,
+    STAT_COLUMNS,
+    StatsView,
+    attribute_keys,
+    group_keys,
+    span_stats,
+)
 from pyflare_cli.tui.model.waterfall import WaterfallModel
+
+_HEADERS = {
+    "count": "count",
+    "total_ns": "total",
+    "avg_ns": "avg",
+    "min_ns": "min",
+    "max_ns": "max",
+    "self_ns": "self",
+    "share": "self %",
+    "errors": "errors",
+}
 
 
 class StatsScreen(Screen[None]):
-    """Per-service and per-operation statistics of one trace."""
+    """Statistics of one trace's spans, grouped and sorted as the user asks."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("g", "next_group", "Service/operation"),
+        Binding("a", "attribute", "Group by attribute"),
+        Binding("s", "next_sort", "Sort"),
+        Binding("S", "reverse_sort", "Reverse sort", show=False),
+    ]
 
     def __init__(self, model: WaterfallModel) -> None:
         super().__init__()
         self.model = model
+        self.view = StatsView()
+        self.keys = attribute_keys(model.spans)
 
     def compose(self) -> ComposeResult:
-        m = self.model
-        trace = str(m.spans["trace_id"][0]) if m.spans.height else "?"
-        title = Text(f"statistics of trace {trace}", style="bold")
-        title.append(f" · {len(m):,} spans · self time = duration minus children", style="dim")
-        yield Static(title, classes="title")
-        with VerticalScroll(id="stats"):
-            yield Static(
-                Group(
-                    render_breakdown(m.breakdown("service"), title="per service"),
-                    Text(""),
-                    render_breakdown(m.breakdown("operation"), title="per operation"),
-                )
-            )
+        yield Static(id="stats-title", classes="title")
+        yield Input(
+            placeholder="group by attribute key (enter; empty: operations)",
+            suggester=SuggestFromList(self.keys, case_sensitive=False),
+            id="stats-attr",
+        )
+        yield DataTable(id="stats", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#stats-attr").display = False
+        self._draw()
         self.query_one("#stats").focus()
 
+    def _draw(self) -> None:
+        m, view = self.model, self.view
+        table = self.query_one("#stats", DataTable)
+        frame = span_stats(m.spans, m.self_time(), view)
+        keys = group_keys(view.group)
+        table.clear(columns=True)
+        arrow = " ▼" if view.descending else " ▲"
+        for key in keys:
+            table.add_column(Text(key + (arrow if view.sort == key else "")), key=key)
+        for column in STAT_COLUMNS:
+            label = _HEADERS[column] + (arrow if view.sort == column else "")
+            table.add_column(Text(label, justify="right"), key=column)
+        for row in frame.iter_rows(named=True):
+            cells: list[Text] = [Text(str(row[k])) for k in keys]
+            for column in STAT_COLUMNS:
+                value = row[column]
+                if column.endswith("_ns"):
+                    shown = format_duration(round(value or 0))
+                elif column == "share":
+                    shown = f"{value:.1%}"
+                else:
+                    shown = f"{value:,}"
+                style = "bold red" if column == "errors" and value else ""
+                cells.append(Text(shown, justify="right", style=style))
+            table.add_row(*cells)
+        trace = str(m.spans["trace_id"][0]) if m.spans.height else "?"
+        title = Text(f"statistics of trace {trace}", style="bold")
+        grouping = view.group.replace("attr:", "attribute ")
+        title.append(
+            f" · {len(m):,} spans in {frame.height:,} groups by {grouping} · self: minus children",
+            style="dim",
+        )
+        self.query_one("#stats-title", Static).update(title)
+
+    def _set(self, view: StatsView) -> None:
+        self.view = view
+        self._draw()
+
+    def _columns(self) -> list[str]:
+        return [*group_keys(self.view.group), *STAT_COLUMNS]
+
+    def _measure(self) -> str:
+        """The sort column when the grouping changes (a key column may not exist there)."""
+        return self.view.sort if self.view.sort in STAT_COLUMNS else "self_ns"
+
+    def action_next_group(self) -> None:
+        group = self.view.group
+        at = GROUPINGS.index(group) + 1 if group in GROUPINGS else 0
+        following = GROUPINGS[at % len(GROUPINGS)]
+        self._set(StatsView(following, self._measure(), self.view.descending))
+
+    def action_attribute(self) -> None:
+        box = self.query_one("#stats-attr", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        key = event.value.strip()
+        event.input.display = False
+        self.query_one("#stats").focus()
+        group = f"attr:{key}" if key else "operation"
+        self._set(StatsView(group, self._measure(), self.view.descending))
+
+    def action_next_sort(self) -> None:
+        columns = self._columns()
+        at = columns.index(self.view.sort) if self.view.sort in columns else -1
+        column = columns[(at + 1) % len(columns)]
+        self._set(StatsView(self.view.group, column, column in STAT_COLUMNS))
+
+    def action_reverse_sort(self) -> None:
+        self._set(StatsView(self.view.group, self.view.sort, not self.view.descending))
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        column = event.column_key.value
+        if column is None:
+            return
+        if column == self.view.sort:
+            self.action_reverse_sort()
+        else:
+            self._set(StatsView(self.view.group, column, column in STAT_COLUMNS))
+
     def action_back(self) -> None:
+        box = self.query_one("#stats-attr", Input)
+        if box.has_focus:
+            box.display = False
+            self.query_one("#stats").focus()
+            return
         self.dismiss()

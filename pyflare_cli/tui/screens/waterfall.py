@@ -11,20 +11,25 @@ import bisect
 from typing import ClassVar
 
 import polars as pl
+from rich.console import Group
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Static
 
 from pyflare_cli.analysis.traces.summary import summarize_traces
 from pyflare_cli.errors import PyflareError
 from pyflare_cli.render.units import count, format_duration, format_tokens, money
+from pyflare_cli.tui.model.export import export_name, export_trace
+from pyflare_cli.tui.model.flame import FlameGraph
 from pyflare_cli.tui.model.history import QueryHistory
 from pyflare_cli.tui.model.waterfall import WaterfallModel
 from pyflare_cli.tui.screens.base import PyflareScreen
+from pyflare_cli.tui.widgets.flame_view import FlameView, flame_legend, flame_status
 from pyflare_cli.tui.widgets.query_bar import QueryBar
+from pyflare_cli.tui.widgets.span_summary import span_attributes, span_overview
 from pyflare_cli.tui.widgets.waterfall_rows import legend
 from pyflare_cli.tui.widgets.waterfall_view import WaterfallView
 
@@ -55,7 +60,12 @@ class WaterfallScreen(PyflareScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "find", "Find", key_display="/"),
+        Binding("f", "flame", "Flame graph"),
+        Binding("v", "split", "Pane"),
         Binding("t", "stats", "Stats"),
+        Binding("y", "copy('span')", "Copy id"),
+        Binding("Y", "copy('trace')", "Copy trace id", show=False),
+        Binding("e", "export", "Export"),
     ]
 
     def __init__(self, trace_id: str, span_id: str | None = None) -> None:
@@ -63,11 +73,17 @@ class WaterfallScreen(PyflareScreen[None]):
         self.trace_id = trace_id
         self.span_id = span_id
         self.model: WaterfallModel | None = None
+        self.flame: FlameGraph | None = None
+        """Built the first time ``f`` shows it."""
         self.find_history = QueryHistory()
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"trace {self.trace_id}"), id="wf-title", classes="title")
-        yield WaterfallView(id="waterfall")
+        with Horizontal(id="wf-body"):
+            yield WaterfallView(id="waterfall")
+            yield FlameView(id="flame")
+            with VerticalScroll(id="wf-pane"):
+                yield Static(id="wf-pane-text")
         yield Static("loading the trace…", id="wf-message", classes="message")
         yield Static(id="wf-legend")
         with Horizontal(id="wf-find"):
@@ -82,7 +98,9 @@ class WaterfallScreen(PyflareScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#wf-find").display = False
-        self.view.display = False
+        self.query_one("#wf-body").display = False
+        self.query_one(FlameView).display = False
+        self.query_one("#wf-pane").display = False
         self._load(self.trace_id)
 
     @property
@@ -105,8 +123,8 @@ class WaterfallScreen(PyflareScreen[None]):
         self.query_one("#wf-title", Static).update(headline(model.spans))
         self.query_one("#wf-message", Static).display = False
         self.query_one("#wf-legend", Static).update(legend(model))
+        self.query_one("#wf-body").display = True
         view = self.view
-        view.display = True
         node = model.node_of_span(self.span_id) if self.span_id else None
         view.set_model(model, node, self.pyflare.colours)
         view.focus()
@@ -130,6 +148,10 @@ class WaterfallScreen(PyflareScreen[None]):
     # -- status -------------------------------------------------------------------------
 
     def _status(self) -> None:
+        if self.flame is not None and self.query_one(FlameView).display:
+            status = flame_status(self.flame, self.flame_view.cursor)
+            self.query_one("#wf-status", Static).update(status)
+            return
         m, node = self.model, self.view.node
         if m is None or node is None:
             return
@@ -166,6 +188,93 @@ class WaterfallScreen(PyflareScreen[None]):
 
     def on_waterfall_view_cursor_moved(self, event: WaterfallView.CursorMoved) -> None:
         self._status()
+        self._pane(event.node)
+
+    def _pane(self, node: int) -> None:
+        """Show span ``node`` in the split pane, when it is open."""
+        pane = self.query_one("#wf-pane")
+        if not pane.display or self.model is None:
+            return
+        row = self.model.spans.row(self.model.rows[node], named=True)
+        title = Text(f"{row.get('service_name') or '?'}: {row.get('name') or '?'}", style="bold")
+        body = Group(title, span_overview(self.model, node, row), span_attributes(row))
+        self.query_one("#wf-pane-text", Static).update(body)
+
+    @property
+    def flame_view(self) -> FlameView:
+        return self.query_one(FlameView)
+
+    def on_flame_view_moved(self, event: FlameView.Moved) -> None:
+        self._status()
+        if self.flame is not None:
+            self._pane(self.flame.heaviest_node(event.frame))
+
+    def on_flame_view_activated(self, event: FlameView.Activated) -> None:
+        from pyflare_cli.tui.screens.detail import DetailScreen
+
+        if self.model is not None:
+            self.app.push_screen(DetailScreen(self.model, event.node))
+
+    def action_flame(self) -> None:
+        """Switch between the waterfall and the flame graph, keeping the selected span."""
+        m, flame_view = self.model, self.flame_view
+        if m is None:
+            return
+        legend_line = self.query_one("#wf-legend", Static)
+        if flame_view.display:
+            node = self.flame.heaviest_node(flame_view.cursor) if self.flame else None
+            flame_view.display = False
+            self.view.display = True
+            legend_line.update(legend(m))
+            if node is not None:
+                self.view.select_node(node)
+            self.view.focus()
+            return
+        if self.flame is None:
+            self.flame = FlameGraph(m)
+        node = self.view.node
+        self.view.display = False
+        flame_view.display = True
+        legend_line.update(flame_legend())
+        frame = self.flame.frame_of_node[node] if node is not None else 0
+        flame_view.set_graph(self.flame, frame, self.pyflare.colours)
+        flame_view.focus()
+
+    def action_split(self) -> None:
+        """Open or close the detail pane that follows the cursor."""
+        pane = self.query_one("#wf-pane")
+        pane.display = not pane.display
+        if self.flame is not None and self.flame_view.display:
+            self._pane(self.flame.heaviest_node(self.flame_view.cursor))
+        elif self.view.node is not None:
+            self._pane(self.view.node)
+
+    def _selected_node(self) -> int | None:
+        if self.flame is not None and self.flame_view.display:
+            return self.flame.heaviest_node(self.flame_view.cursor)
+        return self.view.node
+
+    def action_copy(self, what: str) -> None:
+        """Copy the selected span's id (``y``) or the trace id (``Y``) to the clipboard."""
+        m, node = self.model, self._selected_node()
+        if m is None or node is None:
+            return
+        span_id = str(m.spans["span_id"][m.rows[node]] or "")
+        value = self.trace_id if what == "trace" else span_id
+        self.app.copy_to_clipboard(value)
+        self.notify(f"copied {what} id {value}", timeout=4, markup=False)
+
+    def action_export(self) -> None:
+        """Write the trace as OTLP/JSON to ``trace-<id>.otlp.json`` in the current directory."""
+        if self.model is None:
+            return
+        path = self.pyflare.export_dir / export_name(self.trace_id)
+        try:
+            spans = export_trace(self.model.spans, path)
+        except OSError as exc:
+            self.notify(f"could not export: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"exported {spans:,} spans as OTLP/JSON to {path}", timeout=6, markup=False)
 
     def on_waterfall_view_changed(self, event: WaterfallView.Changed) -> None:
         self._status()

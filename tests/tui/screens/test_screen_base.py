@@ -40,6 +40,7 @@ class FakeHost(App[None]):
         self.where = "service:api"
         self.follow = False
         self.refresh_seconds = 1.0
+        self.export_dir = root
         self.history = QueryHistory()
         self.colours = ServiceColours()
         self.went_back = False
