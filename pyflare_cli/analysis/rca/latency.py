@@ -108,8 +108,8 @@ def latency_attribution(
     empty = pl.DataFrame(schema=ATTRIBUTION_SCHEMA)
     target, baseline = target.lazy(), baseline.lazy()
     columns = ["trace_id", "service_name", "name", "parent_span_id", "start_time", "end_time"]
-    base_durations, target_durations = pl.collect_all(
-        [trace_durations(baseline.select(columns)), trace_durations(target.select(columns))]
+    base_durations, target_durations = (
+        trace_durations(w.select(columns)).collect(engine="streaming") for w in (baseline, target)
     )
     if base_durations.height == 0 or target_durations.height == 0:
         return empty, 0, 0.0
@@ -121,11 +121,9 @@ def latency_attribution(
     roots = target_durations.filter(pl.col("trace_id").is_in(slow_ids)).get_column("root")
     peers = base_durations.filter(pl.col("root").is_in(roots.unique().implode()))
     base_ids = _sample_ids(peers.get_column("trace_id"), seed)
-    slow_spans, base_spans = pl.collect_all(
-        [
-            target.filter(pl.col("trace_id").is_in(slow_ids)),
-            baseline.filter(pl.col("trace_id").is_in(base_ids)),
-        ]
+    slow_spans, base_spans = (
+        w.filter(pl.col("trace_id").is_in(ids)).collect(engine="streaming")
+        for w, ids in ((target, slow_ids), (baseline, base_ids))
     )
     slow_paths = critical_path_ms(slow_spans)
     base_paths = critical_path_ms(base_spans)

@@ -68,7 +68,7 @@ def analyse(
     changes = pl.DataFrame(schema=CHANGE_SCHEMA)
     if not settings.vs_rest:
         changes = new_values(search.slices, frame, kept, history)
-    errors = _error_rows(spans, frame, kept, settings.unit)
+    errors = _error_rows(spans, frame, kept, settings.unit, binary)
     clusters = failure_clusters(errors, search.singles, search.dimensions, settings.top)
     latency, slow, threshold = pl.DataFrame(schema=ATTRIBUTION_SCHEMA), 0, 0.0
     if settings.metric == "latency":
@@ -179,15 +179,24 @@ def _dimensions(probe: pl.DataFrame, settings: RcaSettings) -> list[Dimension]:
 
 
 def _error_rows(
-    spans: pl.LazyFrame, frame: pl.LazyFrame, dimensions: list[Dimension], unit: str
+    spans: pl.LazyFrame,
+    frame: pl.LazyFrame,
+    dimensions: list[Dimension],
+    unit: str,
+    binary: bool,
 ) -> pl.DataFrame:
     """The error rows the templates are mined from, projected: origin errors for the
     origin unit, every error span otherwise; with their message and dimension values."""
-    messages = spans.filter(pl.col("status_code") == "error").select(
-        "trace_id",
-        pl.col("span_id").hash().alias("key"),
-        pl.col("span_id").alias("span_ref"),
-        error_message().alias("message"),
+    messages = (
+        spans.filter(pl.col("status_code") == "error")
+        .select(
+            "trace_id",
+            pl.col("span_id").hash().alias("key"),
+            pl.col("span_id").alias("span_ref"),
+            error_message().alias("message"),
+        )
+        .collect(engine="streaming")
+        .lazy()
     )
     rows = frame.select(
         "target",
@@ -197,7 +206,7 @@ def _error_rows(
         "y",
         *(pl.col(d.name).cast(pl.String) for d in dimensions),
     )
-    if unit == "origin":
+    if unit == "origin" and binary:
         rows = rows.filter(pl.col("y") > 0)
     joined = rows.join(messages, on=["trace_id", "key"], how="inner")
     return joined.drop("key").rename({"span_ref": "span_id"}).collect()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import polars as pl
 
 from pyflare_cli.analysis.rca.dimensions import NONE, Dimension, metric_expr
-from pyflare_cli.analysis.rca.origin import origin_error_spans, self_time_ms
+from pyflare_cli.analysis.rca.origin import keys, origin_error_spans, self_time_ms
 
 UNITS = ("origin", "span", "trace")
 KEYS = ["trace_id", "span_id"]
@@ -62,8 +62,14 @@ def unit_frame(
     if isinstance(y, pl.Expr):
         frame = spans.select(*columns, y.alias("y"))
     else:
-        keys = [k for k in KEYS if k in y.collect_schema()]
-        frame = spans.select(*columns).join(y, on=keys, how="left")
+        # The spans are read first into narrow rows (dimensions as categoricals), then the
+        # metric (already small, by hashed key) is joined to them: a join planned over the
+        # scan would carry the attribute maps through it.
+        on = ["trace_key", "span_key"] if "span_key" in y.collect_schema() else ["trace_key"]
+        base = spans.select(*columns, *keys()).with_columns(
+            pl.col(d.name).cast(pl.Categorical) for d in dimensions
+        )
+        frame = base.collect(engine="streaming").lazy().join(y, on=on, how="left")
     names = ["target", "trace_id", "span_id", "start_time", "y", *(d.name for d in dimensions)]
     return frame.select(names).filter(pl.col("y").is_not_null() & pl.col("y").is_finite())
 
@@ -77,8 +83,11 @@ def _metric(spans: pl.LazyFrame, metric: str, unit: str) -> pl.Expr | pl.LazyFra
         origins = origin_error_spans(spans).select(_key().alias("key")).get_column("key")
         failed = pl.col("status_code") == "error"
         return (failed & _key().is_in(origins.implode())).cast(pl.Float64)
-    if unit == "origin":  # latency: self time
-        return self_time_ms(spans).rename({"self_ms": "y"})
+    if unit == "origin":  # latency: self time, computed apart on the five columns it needs
+        needed = spans.select(
+            "trace_id", "span_id", "parent_span_id", "start_time", "end_time", "duration_ns"
+        )
+        return self_time_ms(needed).rename({"self_ms": "y"}).collect().lazy()
     return _trace_metric(spans, metric)
 
 
@@ -98,7 +107,8 @@ def _trace_metric(spans: pl.LazyFrame, metric: str) -> pl.LazyFrame:
         value = value.cast(pl.Float64) / 1e6
     else:
         value = metric_expr(metric).sum()
-    return spans.group_by("trace_id").agg(value.alias("y"))
+    trace = pl.col("trace_id").hash().alias("trace_key")
+    return spans.group_by(trace).agg(value.alias("y")).collect(engine="streaming").lazy()
 
 
 def compact(frame: pl.LazyFrame, dimensions: list[str], traces: bool = False) -> pl.LazyFrame:
