@@ -118,3 +118,56 @@ def test_a_query_typed_during_a_follow_reload_is_kept(make_app: MakeApp, tmp_pat
         assert screen.total == 1 and screen.table.trace_id == f"{15:032x}"
 
     drive(make_app(store=store, follow=True, refresh_seconds=3600), scenario)
+
+
+def test_open_waterfall_follows_its_trace_while_another_process_ingests(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    """The first 40 spans of a trace are stored; the other 20 arrive from another process
+    (``pyflare ingest`` of an OTLP/JSON file) while its waterfall is open and followed."""
+    from pyflare_cli.tui.model.export import export_trace
+    from pyflare_cli.tui.screens.waterfall import WaterfallScreen
+
+    store = tmp_path / ".pyflare"
+    trace = synthetic_trace(60)
+    write_spans(store, trace.head(40), "first")
+    later = tmp_path / "later.otlp.json"
+    export_trace(trace.slice(40), later)
+    trace_id = "ab" * 16
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, WaterfallScreen) and screen.model is not None
+        assert len(screen.model) == 40
+        view = screen.view
+        m = screen.model
+        parent = next(ni for ni in range(len(m)) if m.depth[ni] == 1 and m.has_children(ni))
+        view.select_node(parent)
+        await pilot.press("space", "j")  # fold a span, move on
+        await settle(pilot)
+        kept = screen.model.tree.nodes[view.node or 0].span_id
+        folded = {screen.model.tree.nodes[ni].span_id for ni in screen.model.collapsed}
+        assert folded
+        for _ in range(3):  # an idle store: nothing reloads
+            screen.follow_now()
+            await settle(pilot)
+        assert len(screen.model) == 40 and screen.new_spans == 0
+
+        command = [sys.executable, "-m", "pyflare_cli", "ingest", str(later), "--store", str(store)]
+        process = subprocess.Popen(command, env={"PYFLARE_NOW": NOW_ISO, "PATH": ""}, cwd=ROOT)
+        for _ in range(600):
+            screen.follow_now()
+            await settle(pilot)
+            if len(screen.model) == 60 and process.poll() is not None:
+                break
+        assert process.wait(timeout=120) == 0
+        model = screen.model
+        assert len(model) == 60 and screen.new_spans == 20
+        assert model.tree.nodes[view.node or 0].span_id == kept  # the cursor kept its span
+        assert {model.tree.nodes[ni].span_id for ni in model.collapsed} == folded
+        status = str(screen.query_one("#wf-status").render())
+        assert "● live +20 new" in status
+        assert "60 spans" in str(screen.query_one("#wf-title").render())
+
+    app = make_app(store=store, trace_id=trace_id, follow=True, refresh_seconds=3600)
+    drive(app, scenario, size=(120, 30))

@@ -225,3 +225,17 @@ class WaterfallModel(TraceColumns):
 
     def breakdown(self, by: Literal["service", "operation"]) -> pl.DataFrame:
         return breakdown(self.spans, by, self_time=self.self_time())
+
+
+def carry_state(old: WaterfallModel, new: WaterfallModel, now: datetime) -> None:
+    """Give ``new`` (the same trace, reloaded with more spans) the display state of ``old``:
+    the folded spans (by span id), the critical-path filter, the search and a zoom window
+    (kept as it was; without a zoom the window grows with the trace)."""
+    folded = {old.tree.nodes[ni].span_id for ni in old.collapsed}
+    new.collapsed = {ni for ni, node in enumerate(new.tree.nodes) if node.span_id in folded}
+    new.critical_only = old.critical_only
+    if old.zoom_level > 1.001:
+        new._set_window(old.window[0], old.window[1] - old.window[0])
+    new._refresh()
+    if old.query:
+        new.search(old.query, now)

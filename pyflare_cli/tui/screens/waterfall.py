@@ -25,7 +25,7 @@ from pyflare_cli.render.units import count, format_duration, format_tokens, mone
 from pyflare_cli.tui.model.export import export_name, export_trace
 from pyflare_cli.tui.model.flame import FlameGraph
 from pyflare_cli.tui.model.history import QueryHistory
-from pyflare_cli.tui.model.waterfall import WaterfallModel
+from pyflare_cli.tui.model.waterfall import WaterfallModel, carry_state
 from pyflare_cli.tui.screens.base import PyflareScreen
 from pyflare_cli.tui.widgets.flame_view import FlameView, flame_legend, flame_status
 from pyflare_cli.tui.widgets.query_bar import QueryBar
@@ -75,6 +75,9 @@ class WaterfallScreen(PyflareScreen[None]):
         self.model: WaterfallModel | None = None
         self.flame: FlameGraph | None = None
         """Built the first time ``f`` shows it."""
+        self._fingerprint: object = None
+        self.new_spans = 0
+        """Spans that arrived while following (``--follow``)."""
         self.find_history = QueryHistory()
 
     def compose(self) -> ComposeResult:
@@ -102,6 +105,8 @@ class WaterfallScreen(PyflareScreen[None]):
         self.query_one(FlameView).display = False
         self.query_one("#wf-pane").display = False
         self._load(self.trace_id)
+        if self.pyflare.follow:
+            self.set_interval(self.pyflare.refresh_seconds, self.follow_now)
 
     @property
     def view(self) -> WaterfallView:
@@ -111,6 +116,7 @@ class WaterfallScreen(PyflareScreen[None]):
     def _load(self, trace_id: str) -> None:
         try:
             self.pyflare.prime_colours()
+            self._fingerprint = self.pyflare.source.fingerprint()
             model = WaterfallModel(self.pyflare.source.trace(trace_id))
         except Exception as exc:  # shown in the app, never as a traceback
             self.app.call_from_thread(self._failed, exc)
@@ -128,6 +134,47 @@ class WaterfallScreen(PyflareScreen[None]):
         node = model.node_of_span(self.span_id) if self.span_id else None
         view.set_model(model, node, self.pyflare.colours)
         view.focus()
+
+    # -- follow -------------------------------------------------------------------------
+
+    def follow_now(self) -> None:
+        """With ``--follow``: reload the trace when the store changed (new spans appear)."""
+        if self.model is not None and self.is_current:
+            self._follow(self.trace_id)
+
+    @work(thread=True, group="trace-follow", exclusive=True)
+    def _follow(self, trace_id: str) -> None:
+        source = self.pyflare.source
+        fingerprint = source.fingerprint()
+        if fingerprint == self._fingerprint:
+            return  # an idle store costs a few stat calls, no scan
+        try:
+            model = WaterfallModel(source.trace(trace_id))
+        except Exception:  # e.g. compacted away mid-read: try again at the next tick
+            return
+        self.app.call_from_thread(self._grown, model, fingerprint)
+
+    def _grown(self, model: WaterfallModel, fingerprint: object) -> None:
+        """Swap in the reloaded trace, keeping the selected span, folds, search and zoom."""
+        old = self.model
+        self._fingerprint = fingerprint
+        if old is None or model.spans.height == old.spans.height:
+            return
+        carry_state(old, model, self.pyflare.now())
+        self.new_spans += model.spans.height - old.spans.height
+        node = self.view.node
+        selected = old.tree.nodes[node].span_id if node is not None else None
+        self.model = model
+        self.query_one("#wf-title", Static).update(headline(model.spans))
+        self.query_one("#wf-legend", Static).update(legend(model))
+        target = model.node_of_span(selected) if selected else None
+        self.view.set_model(model, target, self.pyflare.colours)
+        if self.flame is not None:
+            self.flame = FlameGraph(model)
+            if self.flame_view.display:
+                frame = self.flame.frame_of_node[target] if target is not None else 0
+                self.flame_view.set_graph(self.flame, frame)
+        self._status()
 
     def _failed(self, error: Exception) -> None:
         text = (
@@ -171,6 +218,8 @@ class WaterfallScreen(PyflareScreen[None]):
             parts.append(f"{len(m.events[r])} event(s)")
         position = (m.position(node) or 0) + 1
         parts.append(f"row {position:,}/{len(m.visible):,}")
+        if self.pyflare.follow:
+            parts.append(f"● live +{self.new_spans:,} new" if self.new_spans else "● live")
         if m.query and node in m.match_set:
             parts.append(f"match {bisect.bisect_left(m.matches, node) + 1}/{len(m.matches)}")
         if m.critical_only:
