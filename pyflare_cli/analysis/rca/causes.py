@@ -83,7 +83,7 @@ def _matching_template(report: RcaReport, conditions: list[str]) -> dict[str, An
     return None
 
 
-WHERE = ("resource.", "environment = ")
+WHERE = ("resource.",)
 """Dimensions that say where something runs: named in a finding's title when all of its
 rows share one value (the others are listed in its evidence)."""
 MATERIAL = 0.2

@@ -16,12 +16,12 @@ from pyflare_cli.analysis.rca.stats import benjamini_hochberg, bonferroni
 
 def finish(
     rows: list[pl.DataFrame], lazy: pl.LazyFrame, dimensions: list[str], settings: SliceSettings
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, int]:
     """All tested slices: corrected q-values (every test counted), share of the rise,
     significance and which to show; the ones not reportable leave after the correction."""
     rows = [r for r in rows if r.height]
     if not rows:
-        return pl.DataFrame(schema=SLICE_SCHEMA)
+        return pl.DataFrame(schema=SLICE_SCHEMA), 0
     computed = {"slice", "order", "n_target", "n_baseline", "q_value", "explained"}
     keep = [
         c for c in SLICE_SCHEMA if c not in computed | {"significant", "shown", "added", "within"}
@@ -36,6 +36,7 @@ def finish(
                 "nb",
                 "sb",
                 "qb",
+                "members",
                 "worse",
                 "reportable",
                 "ref_order",
@@ -53,8 +54,7 @@ def finish(
         pl.col("nb").cast(pl.Int64).alias("n_baseline"),
     )
     tested = _replaced(tested, lazy, dimensions, settings)
-    p = tested.get_column("p_value").to_numpy()
-    q = bonferroni(p) if settings.correction == "bonferroni" else benjamini_hochberg(p)
+    q, hypotheses = _corrected(tested, settings)
     # A slice reached from several parents is reported once, reportable when one path says
     # so, with the closest comparison (a new slice against its nearest non-new parent).
     slices = (
@@ -93,7 +93,21 @@ def finish(
     if rise > 0:
         share = pl.coalesce(pl.col("added"), pl.col("excess")) / rise
         slices = slices.with_columns(share.clip(upper_bound=1.0).alias("explained"))
-    return slices.select(list(SLICE_SCHEMA))
+    return slices.select(list(SLICE_SCHEMA)), hypotheses
+
+
+def _corrected(tested: pl.DataFrame, settings: SliceSettings) -> tuple[np.ndarray, int]:
+    """q-values with one hypothesis per distinct set of rows: a slice under several names
+    (``region = us`` and ``region = us and type = llm`` when every trace has an LLM span)
+    is one test, not many; counted many times it would lower the bar for itself."""
+    signature = ["nt", "st", "nb", "sb", "members"]
+    keyed = tested.with_columns(pl.struct(signature).rank("dense").alias("__sig"))
+    best = keyed.group_by("__sig").agg(pl.col("p_value").min()).sort("__sig")
+    p = best.get_column("p_value").to_numpy()
+    q = bonferroni(p) if settings.correction == "bonferroni" else benjamini_hochberg(p)
+    by_sig = dict(zip(best.get_column("__sig").to_list(), q.tolist(), strict=True))
+    rows = [by_sig[s] for s in keyed.get_column("__sig").to_list()]
+    return np.array(rows, dtype=np.float64), len(by_sig)
 
 
 def _replaced(

@@ -12,6 +12,7 @@ Only filter, unpivot, group-by and sums: the same queries can run on another eng
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -42,7 +43,16 @@ def _grouped(long: pl.LazyFrame, keys: list[str], per_trace: bool) -> pl.LazyFra
     the trace's value)."""
     id_column = "trace_id" if per_trace else "span_id"
     if per_trace:
-        long = long.unique([*keys, "trace_id", "target"])
+        # One row per trace and key: a trace is in a slice when one of its rows is, so its
+        # slice bits are OR-ed over its rows (counting it once per bit combination of its
+        # rows would count it once per span).
+        masks = [k for k in keys if MASK.fullmatch(k)]
+        rest = [k for k in keys if k not in masks]
+        schema = long.collect_schema()
+        carried = [c for c in schema if c not in {*keys, "trace_id", "target"}]
+        long = long.group_by([*rest, "trace_id", "target"]).agg(
+            *(pl.col(m).bitwise_or() for m in masks), *(pl.col(c).first() for c in carried)
+        )
     if "members" not in long.collect_schema():  # a compact frame carries them already
         long = long.with_columns(terms(id_column))
     return long.group_by(keys).agg(pl.col(TERMS).sum())
@@ -88,6 +98,7 @@ def single_counts(frame: pl.LazyFrame, dimensions: list[str], per_trace: bool) -
 
 AT_ONCE = 2
 """Group-bys run together (the machine's two cores)."""
+MASK = re.compile(r"m\d+|mask")
 BITS = 62
 """Slices per mask column: bit ``i % BITS`` of column ``m{i // BITS}`` marks slice ``i``."""
 

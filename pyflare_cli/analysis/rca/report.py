@@ -78,7 +78,7 @@ def analyse(
         totals=search.totals,
         dimensions=search.dimensions,
         slices=search.slices,
-        tested=search.slices.height,
+        tested=search.tested,
         changes=changes,
         clusters=clusters,
         latency=latency,

@@ -72,7 +72,8 @@ class SliceSearch:
     singles: pl.DataFrame
     dimensions: list[str]
     tested: int = 0
-    """Hypotheses tested (and counted in the correction), discarded crossings included."""
+    """Hypotheses tested and counted in the correction, discarded crossings included; a set
+    of rows reached under several names is one hypothesis."""
 
 
 def score(

@@ -101,8 +101,8 @@ def find_slices(
             break
         level = _cross(lazy, seeds, kept, total, settings)
         rows.append(level)
-    tested = sum(r.height for r in rows)
-    return SliceSearch(finish(rows, lazy, kept, settings), total, singles, kept, tested)
+    slices, hypotheses = finish(rows, lazy, kept, settings)
+    return SliceSearch(slices, total, singles, kept, hypotheses)
 
 
 def _seeds(level: pl.DataFrame, settings: SliceSettings) -> pl.DataFrame:

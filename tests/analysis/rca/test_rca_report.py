@@ -151,7 +151,7 @@ def test_dimensions_and_totals(report: RcaReport) -> None:
     assert "environment" not in report.dimensions  # a single value is no dimension
     assert report.totals.n_target == report.totals.n_baseline == 3 * N
     assert report.totals.mean_target > report.totals.mean_baseline
-    assert report.tested == report.slices.height > 0
+    assert report.tested > 0 and report.slices.height > 0
 
 
 def test_the_new_version_is_the_first_cause(report: RcaReport) -> None:
