@@ -8,7 +8,8 @@ them). Here, on top of uvicorn's h11 protocol:
 - a request's headers must be complete within :data:`HEADER_TIMEOUT_SECONDS` of the
   connection opening (or of the previous response), or the connection is closed;
 - at most :func:`connection_limit` connections are open (half the descriptors left by
-  ``RLIMIT_NOFILE``, so gRPC, the spool and the store keep theirs); a new connection
+  ``RLIMIT_NOFILE``, so gRPC, the spool and the store keep theirs; gRPC gets the other
+  half, with handshake and idle timeouts: :class:`GrpcConnectionLimits`); a new connection
   over the limit evicts the connection that has waited longest without a request in
   progress (idle or still sending headers), so slow clients cannot keep legitimate ones
   out; only when every connection is busy with a request is the new one closed;
@@ -21,6 +22,7 @@ import asyncio
 import logging
 import resource
 import time
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -32,12 +34,85 @@ ACCEPT_LOG_SECONDS = 60.0
 log = logging.getLogger("pyflare.receive")
 
 
-def connection_limit() -> int:
-    """Open HTTP connections allowed: half of the descriptors ``RLIMIT_NOFILE`` leaves."""
+def _budget() -> int:
+    """Descriptors for connections: what ``RLIMIT_NOFILE`` leaves once the spool, the store,
+    the workers and the event loops have theirs (64, or an eighth of a large limit)."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         soft = 65536
-    return max(16, (soft - RESERVED_DESCRIPTORS) // 2)
+    return soft - max(RESERVED_DESCRIPTORS, soft // 8)
+
+
+def accept_batch() -> int:
+    """Connections the HTTP server accepts in one go (asyncio's ``backlog``): all of them are
+    open before the first is seen, so the cap below keeps room for two batches."""
+    return max(8, min(128, _budget() // 8))
+
+
+def connection_limit() -> int:
+    """Open HTTP connections allowed: half the budget, less two accept batches."""
+    return max(16, (_budget() - 2 * accept_batch()) // 2)
+
+
+def grpc_connection_limit() -> int:
+    """Open gRPC connections allowed: the other half (gRPC core refuses one over it at once)."""
+    return max(16, _budget() // 2)
+
+
+def raise_descriptor_limit(ceiling: int = 65536) -> int:
+    """Raise the soft ``RLIMIT_NOFILE`` to the hard one (at most ``ceiling``), as Go servers
+    do at start: a common soft limit of 1,024 is what let idle connections stop both
+    protocols. Returns the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = ceiling if hard == resource.RLIM_INFINITY else min(hard, ceiling)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):  # a sandbox may refuse: keep the limit we have
+            return soft
+        return wanted
+    return soft
+
+
+@dataclass(frozen=True)
+class GrpcConnectionLimits:
+    """What the gRPC server (gRPC core: no hook per connection) is told, so that idle and
+    slow connections cannot take every descriptor; see docs/receive.md."""
+
+    connections: int | None = None
+    """Open connections; over it gRPC closes a new one at once. None: from the limit."""
+    handshake_seconds: float = HEADER_TIMEOUT_SECONDS
+    """A connection that has not sent the HTTP/2 preface and settings by then is closed
+    (gRPC's default is 120 s)."""
+    idle_seconds: float = 60.0
+    """A connection without an RPC for this long gets GOAWAY (clients reconnect as needed)."""
+    age_seconds: float = 600.0
+    """Any connection is closed after this long (and a grace for its RPCs): a slow client
+    cannot hold one for ever by keeping a stream open."""
+    age_grace_seconds: float = 30.0
+    streams: int = 64
+    """Concurrent RPCs per connection (gRPC's default is unbounded)."""
+
+    def options(self) -> list[tuple[str, int]]:
+        connections = self.connections if self.connections is not None else grpc_connection_limit()
+        return [
+            ("grpc.max_allowed_incoming_connections", connections),
+            ("grpc.server_handshake_timeout_ms", _ms(self.handshake_seconds)),
+            ("grpc.max_connection_idle_ms", _ms(self.idle_seconds)),
+            ("grpc.max_connection_age_ms", _ms(self.age_seconds)),
+            ("grpc.max_connection_age_grace_ms", _ms(self.age_grace_seconds)),
+            ("grpc.max_concurrent_streams", self.streams),
+            # Keepalive pings find peers that vanished (a half-open connection holds a
+            # descriptor); a client pinging more often than every 5 minutes without an
+            # RPC is told GOAWAY after 2 strikes (gRPC's enforcement, made explicit).
+            ("grpc.keepalive_time_ms", 120_000),
+            ("grpc.keepalive_timeout_ms", 20_000),
+            ("grpc.http2.max_ping_strikes", 2),
+        ]
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 class GuardedH11(H11Protocol):
@@ -93,7 +168,10 @@ class GuardedH11(H11Protocol):
         waiting = [
             c
             for c in self.connections
-            if c is not self and isinstance(c, GuardedH11) and c._between_requests()
+            if c is not self
+            and isinstance(c, GuardedH11)
+            and c._between_requests()
+            and not c.transport.is_closing()  # evicted already: closes at the next turn
         ]
         if not waiting:
             self.transport.close()  # every other connection is serving a request
@@ -112,6 +190,12 @@ class AcceptErrorFilter:
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         message = str(context.get("message", ""))
+        if "_start_serving" in repr(context.get("handle")) and isinstance(
+            context.get("exception"), (ValueError, OSError)
+        ):
+            # asyncio's retry of accept() after EMFILE, run after the server was closed at
+            # shutdown: its socket is gone, there is nothing to serve (not a traceback).
+            return
         if not message.startswith("socket.accept() out of system resource"):
             loop.default_exception_handler(context)
             return

@@ -1,7 +1,8 @@
 """OTLP/gRPC: the ``TraceService/Export`` method on grpc.aio, sharing the HTTP intake.
 
 gRPC itself enforces ``--max-body`` (as the largest message it will receive, measured
-after decompression) and handles gzip-compressed requests.
+after decompression) and handles gzip-compressed requests; it caps and times out
+connections as :class:`~pyflare_cli.receiver.connections.GrpcConnectionLimits` says.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from pyflare_cli.receiver.connections import GrpcConnectionLimits
 from pyflare_cli.receiver.intake import MAX_ACTIVE_EXPORTS, Intake, Refused
 from pyflare_cli.sources.otlp_wire import varint
 
@@ -111,10 +113,12 @@ def build_server(
     max_body: int,
     api_key: str | None,
     tls: tuple[bytes, bytes] | None,
+    limits: GrpcConnectionLimits | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """A grpc.aio server bound to ``address``; returns it and the bound port."""
     server = grpc.aio.server(
         options=[
+            *(limits or GrpcConnectionLimits()).options(),
             ("grpc.max_receive_message_length", max_body),
             ("grpc.max_send_message_length", 1 << 20),
             # Not SO_REUSEPORT (gRPC's default): a second receiver on this port must fail

@@ -18,7 +18,14 @@ import uvicorn
 
 from pyflare_cli.ingest.redaction import RedactionConfig
 from pyflare_cli.ingest.sampling import SamplingConfig
-from pyflare_cli.receiver.connections import AcceptErrorFilter, GuardedH11, connection_limit
+from pyflare_cli.receiver.connections import (
+    AcceptErrorFilter,
+    GrpcConnectionLimits,
+    GuardedH11,
+    accept_batch,
+    connection_limit,
+    raise_descriptor_limit,
+)
 from pyflare_cli.receiver.flusher import Flusher, FlushResult
 from pyflare_cli.receiver.http_app import HttpApp
 from pyflare_cli.receiver.intake import Intake
@@ -52,6 +59,7 @@ class ReceiverConfig:
     redaction: RedactionConfig | None = None
     sampling: SamplingConfig | None = None
     workers: int | None = None
+    grpc_limits: GrpcConnectionLimits = field(default_factory=GrpcConnectionLimits)
 
 
 def split_address(address: str, default_port: int) -> tuple[str, int]:
@@ -153,6 +161,7 @@ class Receiver:
         cfg = self.config
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(AcceptErrorFilter())
+        raise_descriptor_limit()  # before the connection caps are derived from it
         self._flusher = Flusher(
             cfg.root, self._flushed, cfg.redaction, cfg.sampling, workers=cfg.workers
         )
@@ -176,6 +185,7 @@ class Receiver:
                         ssl_certfile=str(cfg.tls_cert) if cfg.tls_cert else None,
                         ssl_keyfile=str(cfg.tls_key) if cfg.tls_key else None,
                         timeout_keep_alive=30,
+                        backlog=accept_batch(),
                         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
                     )
                 )
@@ -189,7 +199,7 @@ class Receiver:
                     tls = (cfg.tls_cert.read_bytes(), cfg.tls_key.read_bytes())
                 address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
                 grpc_server, self.grpc_port = build_server(
-                    self.intake, address, cfg.max_body, cfg.api_key, tls
+                    self.intake, address, cfg.max_body, cfg.api_key, tls, cfg.grpc_limits
                 )
                 await grpc_server.start()
             while http_server is not None and not http_server.started:

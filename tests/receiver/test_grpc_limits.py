@@ -34,17 +34,28 @@ def test_review_grpc_bounds_exports_in_flight(start_receiver: Callable[..., Runn
     running.receiver.intake.accept_proto = slow  # type: ignore[method-assign]
 
     async def flood() -> list[grpc.StatusCode]:
-        async with grpc.aio.insecure_channel(running.grpc_target) as channel:
-            stub = trace_service_pb2_grpc.TraceServiceStub(channel)  # type: ignore[no-untyped-call]
+        # Six connections of 50 RPCs: one connection carries at most 64 at once (the
+        # receiver's max_concurrent_streams), the export bound holds across connections.
+        channels = [
+            grpc.aio.insecure_channel(
+                running.grpc_target, options=[("grpc.use_local_subchannel_pool", 1)]
+            )
+            for _ in range(6)
+        ]
+        stubs = [trace_service_pb2_grpc.TraceServiceStub(c) for c in channels]  # type: ignore[no-untyped-call]
 
-            async def one() -> grpc.StatusCode:
-                try:
-                    await stub.Export(ExportTraceServiceRequest(), timeout=20)
-                except grpc.aio.AioRpcError as error:
-                    return error.code()
-                return grpc.StatusCode.OK
+        async def one(index: int) -> grpc.StatusCode:
+            try:
+                await stubs[index % 6].Export(ExportTraceServiceRequest(), timeout=20)
+            except grpc.aio.AioRpcError as error:
+                return error.code()
+            return grpc.StatusCode.OK
 
-            return await asyncio.gather(*(one() for _ in range(300)))
+        try:
+            return await asyncio.gather(*(one(i) for i in range(300)))
+        finally:
+            for channel in channels:
+                await channel.close()
 
     codes = asyncio.run(flood())
     assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) >= 300 - 256

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -127,3 +128,54 @@ def test_accept_errors_are_logged_once_a_minute(caplog: pytest.LogCaptureFixture
         loop.close()
     lines = [r for r in caplog.records if "cannot accept connections" in r.getMessage()]
     assert len(lines) == 1 and handler.suppressed == 999
+
+
+def test_the_accept_retry_after_shutdown_is_no_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # After EMFILE asyncio retries accept() a second later; when the server was closed
+    # meanwhile (shutdown), the retry fails on the closed socket and printed a traceback.
+    loop = asyncio.new_event_loop()
+    try:
+        retry = asyncio.Handle(loop._start_serving, (), loop)  # type: ignore[attr-defined]
+        context = {
+            "message": f"Exception in callback {retry!r}",
+            "exception": ValueError("Invalid file descriptor: -1"),
+            "handle": retry,
+        }
+        AcceptErrorFilter()(loop, context)
+        other = {"message": "Task exception was never retrieved", "exception": ValueError()}
+        AcceptErrorFilter()(loop, other)  # anything else still reaches asyncio's handler
+    finally:
+        loop.close()
+    assert [r.getMessage() for r in caplog.records] == ["Task exception was never retrieved"]
+
+
+def test_a_burst_of_connections_is_held_to_the_cap(
+    start_receiver: Callable[..., Running],
+    monkeypatch: pytest.MonkeyPatch,
+    sockets: list[socket.socket],
+) -> None:
+    # asyncio accepts a whole batch before the first connection_made: each of them evicted
+    # the same oldest connection (already closing), so 300 silent sockets all stayed open.
+    from test_grpc_connections import closed_by_server, wait_until
+
+    monkeypatch.setattr(connections, "HEADER_TIMEOUT_SECONDS", 600)  # only eviction closes
+    running = start_receiver(grpc=None)
+    monkeypatch.setattr(GuardedH11, "limit", 50)
+    address = ("127.0.0.1", running.receiver.http_port)
+    # Hold the receiver's loop while they connect: the kernel queues them, one batch.
+    held = threading.Event()
+
+    def hold() -> None:
+        held.set()
+        time.sleep(2)
+
+    running._loop.call_soon_threadsafe(hold)
+    assert held.wait(30)
+    sockets += [socket.create_connection(address) for _ in range(300)]
+    assert wait_until(lambda: sum(map(closed_by_server, sockets)) >= 300 - 50, 20)
+    answer = httpx.post(
+        f"{running.http_url}/v1/traces", content=_request(1), headers=PROTOBUF, timeout=30
+    )
+    assert answer.status_code == 200
