@@ -58,7 +58,7 @@ def idle_connections(target: str, count: int, preface: bool) -> Iterator[list[so
     sockets: list[socket.socket] = []
     try:
         for _ in range(count):
-            sock = socket.create_connection((host, int(port)), timeout=10)
+            sock = socket.create_connection((host, int(port)), timeout=30)
             if preface:
                 sock.sendall(PREFACE)
             sockets.append(sock)
