@@ -22,9 +22,19 @@ from pyflare_cli.analysis.search.compile import (
     uses_scores,
 )
 from pyflare_cli.analysis.traces.summary import rank_traces, trace_details, with_details
-from pyflare_cli.query.eval_scores import search_scores
 from pyflare_cli.query.prices import priced
 from pyflare_cli.store.scan import scan_spans
+
+
+def _scores(root: Path, since: datetime | None, until: datetime | None) -> pl.DataFrame:
+    """The window's evaluation scores, for a query with an ``eval.`` term only.
+
+    Imported here: reading evaluations loads the store's writer (pyarrow), which a query
+    without ``eval.`` terms must not pay for at start-up.
+    """
+    from pyflare_cli.query.eval_scores import search_scores
+
+    return search_scores(root, since, until)
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ def load_spans(
     if query.where and query.where.strip():
         node = parse(query.where)
         # eval.<name> terms search the window's evaluation results (a semi-join by span).
-        scores = search_scores(root, since, until) if uses_scores(node) else None
+        scores = _scores(root, since, until) if uses_scores(node) else None
         spans = filter_traces(spans, node, now, scores)
     return spans
 
@@ -91,7 +101,7 @@ def select_spans(
     if not (query.where and query.where.strip()):
         return Selection(spans, pl.lit(True))
     node = parse(query.where)
-    scores = search_scores(root, since, until) if uses_scores(node) else None
+    scores = _scores(root, since, until) if uses_scores(node) else None
     return Selection(spans, compile_query(node, now, scores).fill_null(False))
 
 

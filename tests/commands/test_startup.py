@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -140,3 +141,32 @@ def test_root_help_lists_every_command_with_its_own_help() -> None:
 )
 def test_names_in_help_match_the_analysis(named: tuple[str, ...], source: tuple[str, ...]) -> None:
     assert named == source
+
+
+EVAL_MODULES = ("pyflare_cli.query.eval_scores", "pyflare_cli.query.evaluations")
+
+
+def test_reading_spans_with_a_warm_price_cache_imports_no_pricing_package_or_evals(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    """`traces` and `cost` pay for genai-prices only when the store's price cache misses,
+    and for the evaluation readers only when a query has an ``eval.`` term."""
+    store = tmp_path / "store"
+    shutil.copytree(demo_store, store, ignore=shutil.ignore_patterns(".cache", ".lock"))
+    cost_args = ["cost", "--by", "model", "--every", "day", "--since", "3650d"]
+    cold = _probe([*cost_args, "--store", str(store), "--format", "json"])["modules"]
+    assert isinstance(cold, list)
+    assert "genai_prices" in cold  # the probe sees the package when the cache is cold
+    warm = _probe(
+        [*cost_args, "--store", str(store), "--format", "json"],
+        ["traces", "--since", "3650d", "--store", str(store), "--format", "json"],
+        ["traces", "--since", "3650d", "--where", "model:gpt*", "--store", str(store)],
+    )["modules"]
+    assert isinstance(warm, list)
+    assert "genai_prices" not in warm
+    assert not [m for m in warm if m in EVAL_MODULES], [m for m in warm if m in EVAL_MODULES]
+    scored = _probe(
+        ["traces", "--since", "3650d", "--where", "eval.relevance:<0.5", "--store", str(store)]
+    )["modules"]
+    assert isinstance(scored, list)
+    assert "pyflare_cli.query.eval_scores" in scored
