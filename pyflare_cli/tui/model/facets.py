@@ -9,9 +9,11 @@ and values compare without case, exactly as the term will. Counting "traces of t
 ones that have a span of service X" instead over-counts whenever the query's condition and
 the value sit on different spans of a trace (``status:error`` and a gateway root).
 
-Two lazy passes over the query's time window: the most common values among the spans that
-match the query (the candidates), then one aggregation with a filtered ``n_unique`` per
-candidate term.
+Two passes over the query's time window: the most common values among the spans that match
+the query (the candidates) and the distinct combinations of the columns a term reads; the
+compiler decides each candidate term on those combinations, and one aggregation counts the
+traces of the matching combinations per term (a filtered ``n_unique`` by key), so the
+strings of a million spans are lower-cased by no term.
 """
 
 from __future__ import annotations
@@ -32,8 +34,12 @@ FACET_FIELDS = (("service", "service_name"), ("model", "model"), ("status", "sta
 """Facets as (query field, column): selecting one adds ``field:value`` to the query."""
 
 FACET_LIMIT = 12
-_CANDIDATES = FACET_LIMIT * 2
-"""Values counted exactly per field: a value's exact count can exceed its span-level rank."""
+_CANDIDATES = FACET_LIMIT + 4
+"""Values counted exactly per field: the most common among the matching spans, a few more
+than are shown, since a value's exact count can rank it differently."""
+
+_TERM_COLUMNS = ["service_name", "model", "request_model", "status_code"]
+"""Every column a facet term reads (``model:`` reads the response and the request model)."""
 
 _PLAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/@+-")
 
@@ -47,6 +53,9 @@ COMPLETION_FIELDS = (
 """Fields whose values the search bar completes from the store: (field, column)."""
 COMPLETION_LIMIT = 200
 """Values per field, the most common first: enough to complete, small to keep."""
+KEY_SAMPLE = 200_000
+"""Attribute keys are read from this many spans (unnesting every map of a million spans
+costs seconds; the keys in use show up in any sizeable sample)."""
 
 
 @dataclass(frozen=True)
@@ -79,31 +88,35 @@ def count_facets(
     """
     parse(query)
     selection = select_spans(root, SpanQuery(since, None, query.strip() or None), now, rules)
-    window, where = selection.window, selection.where
-    matching = window.filter(where)
-    candidates = pl.collect_all(
-        [
-            matching.filter(pl.col(column).is_not_null())
-            .group_by(column)
-            .agg(pl.col("trace_id").n_unique().alias("n"))
-            .sort(["n", column], descending=[True, False])
-            .head(_CANDIDATES)
-            for _, column in FACET_FIELDS
-        ]
+    matching = selection.window.filter(selection.where)
+    # A facet term reads only these columns, so it is decided once per distinct combination
+    # of their values (a few hundred) by the compiler, then counted over the spans by key.
+    keyed = matching.select("trace_id", *_TERM_COLUMNS).with_columns(
+        pl.struct(_TERM_COLUMNS).hash().alias("_key")
     )
+    plans = [
+        matching.filter(pl.col(column).is_not_null())
+        .group_by(column)
+        .agg(pl.col("trace_id").n_unique().alias("n"))
+        .sort(["n", column], descending=[True, False])
+        .head(_CANDIDATES)
+        for _, column in FACET_FIELDS
+    ]
+    *candidates, combos = pl.collect_all([*plans, keyed.drop("trace_id").unique()])
     terms: list[tuple[str, str]] = []
     exprs: list[pl.Expr] = []
     for (field, _), frame in zip(FACET_FIELDS, candidates, strict=True):
         for value in frame.to_series(0).cast(pl.String).to_list():
             term: Node = parse(facet_term(field, value))
+            keys = combos.filter(compile_query(term, now))["_key"]
             exprs.append(
                 pl.col("trace_id")
-                .filter(where & compile_query(term, now))
+                .filter(pl.col("_key").is_in(keys.implode()))
                 .n_unique()
                 .alias(str(len(terms)))
             )
             terms.append((field, value))
-    counted = window.select(exprs).collect().row(0) if exprs else ()
+    counted = keyed.select(exprs).collect().row(0) if exprs else ()
     out: dict[str, list[tuple[str, int]]] = {field: [] for field, _ in FACET_FIELDS}
     for (field, value), n in zip(terms, counted, strict=True):
         if n:
@@ -118,7 +131,8 @@ def count_facets(
 
 def completion_values(root: Path, since: datetime | None = None) -> dict[str, list[str]]:
     """What the search bar completes: per field of :data:`COMPLETION_FIELDS` the store's
-    values, most common first, and under ``attr`` and ``resource`` the attribute keys."""
+    values, most common first, and under ``attr`` and ``resource`` the attribute keys (of
+    the first :data:`KEY_SAMPLE` spans)."""
     scan = scan_spans(root, since, None)
     plans = [
         scan.select(pl.col(column).drop_nulls())
@@ -130,7 +144,8 @@ def completion_values(root: Path, since: datetime | None = None) -> dict[str, li
         for _, column in COMPLETION_FIELDS
     ]
     plans += [
-        scan.select(pl.col(column).map.keys().explode().drop_nulls().alias("key"))
+        scan.head(KEY_SAMPLE)
+        .select(pl.col(column).map.keys().explode().drop_nulls().alias("key"))
         .group_by("key")
         .len()
         .sort(["len", "key"], descending=[True, False])
