@@ -90,8 +90,15 @@ def report(
         return
     import polars as pl
 
-    from pyflare_cli.analysis.cost.pricing import sum_micros, unpriced
-    from pyflare_cli.analysis.cost.report import EVERY, cost_series, cost_table, with_change
+    from pyflare_cli.analysis.cost.report import (
+        EVERY,
+        series_of,
+        spend_parts,
+        table_of,
+        total_of,
+        unpriced_of,
+        with_change,
+    )
     from pyflare_cli.query.spans import SpanQuery, select_spans
     from pyflare_cli.query.windows import current_window
     from pyflare_cli.render.cost import SpendReport, emit_spend
@@ -109,18 +116,25 @@ def report(
     window = current_window(since, until, at)
     chosen = select_spans(root, SpanQuery(*window.query_bounds, where), at, rules)
     before = select_spans(root, SpanQuery(*window.previous().query_bounds, where), at, rules)
-    current, previous = chosen.spans, before.spans
-    table = cost_table(chosen.window, groups, every, chosen.where)
-    if every is None:
-        table = with_change(table, cost_table(before.window, groups, None, before.where), groups)
     step = "hour" if window.length <= timedelta(days=2) else "day"
+    # The window and the previous one are each read and priced once, into the few rows
+    # of integer sums every figure of the report is re-aggregated from.
+    parts, parts_before = pl.collect_all(
+        [
+            spend_parts(chosen.window, groups, every, chosen.where, step),
+            spend_parts(before.window, groups, None, before.where, step),
+        ]
+    )
+    table = table_of(parts.lazy(), groups, every)
+    if every is None:
+        table = with_change(table, table_of(parts_before.lazy(), groups), groups)
     rows, missing, total, total_before, series = pl.collect_all(
         [
             table,
-            unpriced(current),
-            current.select(sum_micros()),
-            previous.select(sum_micros()),
-            cost_series(current, step),
+            unpriced_of(parts.lazy()),
+            total_of(parts.lazy()),
+            total_of(parts_before.lazy()),
+            series_of(parts.lazy()),
         ]
     )
     report = SpendReport(

@@ -47,26 +47,50 @@ def attributed(spans: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _aggregates() -> list[pl.Expr]:
+    tokens = pl.col("input_tokens").fill_null(0) + pl.col("output_tokens").fill_null(0)
+    unpriced = pl.col("cost_source").is_null() & has_usage()
     return [
-        sum_micros().alias("cost_micros"),
-        is_request().sum().alias("requests"),
-        (is_request() & is_failed()).sum().alias("failed"),
+        pl.col("cost_pico").cast(pl.Int128).sum().alias("cost_pico"),
+        is_request().sum().cast(pl.Int64).alias("requests"),
+        (is_request() & is_failed()).sum().cast(pl.Int64).alias("failed"),
         pl.col("input_tokens").sum().alias("input_tokens"),
         pl.col("output_tokens").sum().alias("output_tokens"),
         pl.col("cache_read_tokens").sum().alias("cached_tokens"),
         pl.col("reasoning_tokens").sum().alias("reasoning_tokens"),
-        (pl.col("cost_source").is_null() & has_usage()).sum().alias("unpriced"),
+        unpriced.sum().cast(pl.Int64).alias("unpriced"),
+        tokens.filter(unpriced).sum().alias("unpriced_tokens"),
     ]
 
 
-def cost_table(
-    spans: pl.LazyFrame, by: list[str], every: str | None = None, where: pl.Expr | None = None
-) -> pl.LazyFrame:
-    """Cost, requests and tokens per group (and per period with ``every``), largest first.
+SUMS = (
+    "requests",
+    "failed",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "unpriced",
+    "unpriced_tokens",
+)
+STEP = "_step"
+"""The sparkline's period (hour or day) in :func:`spend_parts`."""
 
-    ``where`` selects the spans counted (span-level); their user, session, agent and tool
-    are found in all of ``spans`` first, so a filtered-out tool span still names its calls.
-    Adds cost per request, per 1K tokens and the share of the total.
+
+def spend_parts(
+    spans: pl.LazyFrame,
+    by: list[str],
+    every: str | None = None,
+    where: pl.Expr | None = None,
+    step: str = "day",
+) -> pl.LazyFrame:
+    """One pass over the window: integer sums per sparkline step, period, group and model.
+
+    Every figure of the report (the table, the total, the sparkline, the unpriced models)
+    is a sum, so each is a re-aggregation of these few rows (:func:`table_of`,
+    :func:`series_of`, :func:`unpriced_of`, :func:`total_of`), exact since the sums are
+    integers: the spans are read and priced once instead of once per figure. ``where``
+    selects the spans counted (span-level); their user, session, agent and tool are found
+    in all of ``spans`` first, so a filtered-out tool span still names its calls.
     """
     keys = [dimension_expr(name) for name in by]
     frame = attributed(spans) if any(n in ("user", "session", "environment") for n in by) else spans
@@ -74,10 +98,25 @@ def cost_table(
         frame = with_ancestry(frame)
     if where is not None:
         frame = frame.filter(where)
-    if every is not None:
-        frame = frame.with_columns(pl.col("start_time").dt.truncate(EVERY[every]).alias("period"))
-        keys = [pl.col("period"), *keys]
-    table = frame.group_by(keys).agg(_aggregates()) if keys else frame.select(_aggregates())
+    start = pl.col("start_time")
+    keys = [
+        start.dt.truncate(EVERY[step]).alias(STEP),
+        *([start.dt.truncate(EVERY[every]).alias("period")] if every else []),
+        *keys,
+        pl.col("provider").alias("_provider"),
+        pl.col("model").alias("_model"),
+    ]
+    return frame.group_by(keys).agg(_aggregates())
+
+
+def table_of(parts: pl.LazyFrame, by: list[str], every: str | None = None) -> pl.LazyFrame:
+    """Cost, requests and tokens per group (and per period with ``every``), largest first.
+
+    Adds cost per request, per 1K tokens and the share of the total.
+    """
+    keys = [*(["period"] if every else []), *by]
+    sums = [sum_micros().alias("cost_micros"), *(pl.col(c).sum() for c in SUMS[:-1])]
+    table = parts.group_by(keys).agg(sums) if keys else parts.select(sums)
     total = pl.col("cost_micros").sum()
     tokens = pl.col("input_tokens").fill_null(0) + pl.col("output_tokens").fill_null(0)
     table = table.with_columns(
@@ -91,6 +130,40 @@ def cost_table(
     order = [*(["period"] if every else []), "cost_micros", *by]
     descending = [False] * (1 if every else 0) + [True] + [False] * len(by)
     return table.sort(order, descending=descending, nulls_last=True)
+
+
+def cost_table(
+    spans: pl.LazyFrame, by: list[str], every: str | None = None, where: pl.Expr | None = None
+) -> pl.LazyFrame:
+    """Cost, requests and tokens per group of priced ``spans`` (see :func:`table_of`)."""
+    return table_of(spend_parts(spans, by, every, where), by, every)
+
+
+def series_of(parts: pl.LazyFrame) -> pl.LazyFrame:
+    """Total cost per sparkline step of :func:`spend_parts`."""
+    return (
+        parts.group_by(pl.col(STEP).alias("period"))
+        .agg(sum_micros().alias("cost_micros"))
+        .sort("period")
+    )
+
+
+def unpriced_of(parts: pl.LazyFrame) -> pl.LazyFrame:
+    """Spans that use tokens but have no cost, per model: how many and how many tokens."""
+    return (
+        parts.filter(pl.col("unpriced") > 0)
+        .group_by(pl.col("_provider").alias("provider"), pl.col("_model").alias("model"))
+        .agg(
+            pl.col("unpriced").sum().alias("spans"),
+            pl.col("unpriced_tokens").sum().alias("tokens"),
+        )
+        .sort(["spans", "model", "provider"], descending=[True, False, False], nulls_last=True)
+    )
+
+
+def total_of(parts: pl.LazyFrame) -> pl.LazyFrame:
+    """The exact total of :func:`spend_parts`, in micro-dollars (one row, ``cost_micros``)."""
+    return parts.select(sum_micros().alias("cost_micros"))
 
 
 def with_change(current: pl.LazyFrame, previous: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
