@@ -50,6 +50,9 @@ def duplicate_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
         & pl.col("input_tokens").is_not_null()
         & pl.col("output_tokens").is_not_null()
     ).select(_FIELDS)
+    # Only calls whose (trace, input, output tokens) another call shares can pair up: a
+    # cheap window count keeps the self-join below to those few rows.
+    llm = llm.filter(pl.len().over("trace_id", "input_tokens", "output_tokens") > 1)
     inner = llm.select(pl.col(c).alias(f"{c}_in") for c in _FIELDS)
     pairs = llm.join(
         inner,
