@@ -128,3 +128,17 @@ def test_errors_exit_2(incident_store: Path, args: tuple[str, ...], message: str
     result = invoke("rca", *args, "--store", str(incident_store))
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+
+
+def test_the_demo_incident_is_found_at_a_late_hour(tmp_path: Path) -> None:
+    """The deploy was once fixed at 14:05 of the day before the end: a demo made after
+    14:05 put it in the baseline, and a plain `pyflare rca` never named it."""
+    late = {"PYFLARE_NOW": "2026-11-20T23:40:00+00:00"}
+    store = str(tmp_path / ".pyflare")
+    made = invoke("demo", "--spans", "20000", "--days", "2", "--store", store, env=late)
+    assert made.exit_code == 0, made.output
+    result = invoke("rca", "--store", store, "--format", "json", env=late)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [c["value"] for c in report["changes"]][:1] == ["rag-api 2.0.0"]
+    assert "rag-api 2.0.0" in report["causes"][0]["title"]
