@@ -16,11 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow.parquet as pq
+import polars as pl
 
 from pyflare_cli.errors import DamagedStore, UsageError
 from pyflare_cli.store.layout import TEMP_PREFIX, StoreLayout
-from pyflare_cli.store.writer import temp_owner
 
 QUARANTINE = "quarantine"
 """Folder of a store where ``pyflare store repair`` moves what it cannot read."""
@@ -63,8 +62,9 @@ def footer_problem(path: Path) -> str | None:
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _FOOTERS:
         try:
-            pq.read_metadata(path)
-        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+            # Polars parses the footer without PyArrow, which every scan would otherwise import.
+            pl.read_parquet_schema(path)
+        except Exception as exc:  # ComputeError, OSError, a Rust panic on garbled thrift ...
             _FOOTERS[key] = _reason(exc)
         else:
             _FOOTERS[key] = None
@@ -101,6 +101,8 @@ def part_problem(path: Path) -> tuple[str | None, int]:
     problem = footer_problem(path)
     if problem is not None:
         return problem, 0
+    import pyarrow.parquet as pq
+
     try:
         parquet = pq.ParquetFile(path)
         rows = 0
@@ -152,6 +154,7 @@ def check_store(root: Path, progress: Callable[[Path], None] | None = None) -> S
         result.damage.append(Damage(layout.catalog, problem, "catalog"))
     if layout.spans.is_dir():
         from pyflare_cli.store.lock import process_alive
+        from pyflare_cli.store.writer import temp_owner
 
         result.stray_temporary = sorted(
             p
