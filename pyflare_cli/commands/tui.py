@@ -14,8 +14,8 @@ HELP = """Explore traces in the terminal: the trace list, waterfalls, span detai
 per-trace statistics and comparisons.
 
 The list is sortable, searchable with the query language (as `--where`) and filtered
-by facets; a trace opens as a waterfall with its critical path. Press `?` in the app
-for every key.
+by facets; a trace opens as a waterfall with its critical path (f: flame graph,
+e: OTLP export). Press `?` in the app for every key.
 
 Example:
 
@@ -47,7 +47,10 @@ def tui(
     since: SinceOption = None,
     follow: Annotated[
         bool,
-        typer.Option("--follow", help="Reload the list every 2 s as spans arrive (p pauses)."),
+        typer.Option(
+            "--follow",
+            help="Follow the store: the list and an open trace show spans as they arrive.",
+        ),
     ] = False,
     store: StoreOption = None,
     config: ConfigOption = None,
