@@ -55,17 +55,13 @@ def tui(
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> None:
-    from pyflare_cli.tui.app import create_app, default_history_file
+    from pyflare_cli.tui.app import create_app, start_app
 
-    app = create_app(
-        store,
-        where=where,
-        since=since,
-        trace_id=trace_id,
-        follow=follow,
-        config=config,
-        history_file=default_history_file(store),
-    )
     if not is_terminal():
+        # Check every option (the config too) so that the error names what is wrong.
+        create_app(store, where=where, since=since, trace_id=trace_id, config=config)
         raise UsageError("pyflare tui needs a terminal; for text output use `pyflare traces`")
+    app = start_app(store, where, since, trace_id, follow, config)
     app.run()
+    if app.boot_error is not None:
+        raise UsageError(app.boot_error)

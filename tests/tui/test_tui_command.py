@@ -52,6 +52,8 @@ def test_options_reach_the_app(tui_store: Path, monkeypatch: pytest.MonkeyPatch)
     clock: list[str] = []
 
     def fake_run(self: PyflareApp, *args: Any, **kwargs: Any) -> None:
+        assert self.boot is not None  # in a terminal, the session loads after the first frame
+        self.source, self.history = self.boot()
         started.append(self)
         clock.append(self.now().isoformat())  # $PYFLARE_NOW is honoured
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from textual.screen import Screen
 
-from pyflare_cli.tui.colours import ServiceColours
-from pyflare_cli.tui.model.data import TraceSource
-from pyflare_cli.tui.model.history import QueryHistory
+if TYPE_CHECKING:
+    from pyflare_cli.tui.colours import ServiceColours
+    from pyflare_cli.tui.model.data import TraceSource
+    from pyflare_cli.tui.model.history import QueryHistory
 
 ResultType = TypeVar("ResultType")
 
