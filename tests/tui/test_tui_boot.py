@@ -56,9 +56,7 @@ def test_a_trace_opens_after_the_first_frame(
     drive(start_app(tui_store, trace_id=FIXTURE_TRACE[:8]), scenario)
 
 
-def test_a_bad_config_found_after_the_first_frame_exits_2(
-    tui_store: Path, tmp_path: Path
-) -> None:
+def test_a_bad_config_found_after_the_first_frame_exits_2(tui_store: Path, tmp_path: Path) -> None:
     bad = tmp_path / "pyflare.yaml"
     bad.write_text("prices: [\n")
     app = start_app(tui_store, config=bad)

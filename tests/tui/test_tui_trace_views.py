@@ -150,3 +150,29 @@ def test_statistics_group_and_sort(make_app: MakeApp) -> None:
         assert "by attribute gen_ai.operation.name" in title
 
     drive(make_app(trace_id=FIXTURE_TRACE), scenario, size=(140, 30))
+
+
+def test_detail_shows_the_span_s_evaluation_results(make_app: MakeApp, tui_store: Path) -> None:
+    from tui_support import NOW
+
+    from pyflare_cli.query.evaluations import load_scores
+    from pyflare_cli.query.spans import SpanQuery
+
+    every, _ = load_scores(tui_store, SpanQuery(), NOW)
+    first = every.sort("trace_id", "span_id").collect().row(0, named=True)
+    trace_id, span_id = first["trace_id"], first["span_id"]
+    expected = every.collect().filter(trace_id=trace_id, span_id=span_id)
+    assert expected.height >= 1
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = waterfall(pilot)
+        assert screen.focus_span(span_id)
+        await press(pilot, "enter", "6")
+        detail = pilot.app.screen
+        assert isinstance(detail, DetailScreen)
+        shown = plain(detail.query_one("#scores-text", Static), width=160)
+        for row in expected.iter_rows(named=True):
+            assert str(row["evaluator"]) in shown and f"{row['score']:.3g}" in shown
+            assert str(row["label"]) in shown
+
+    drive(make_app(trace_id=trace_id), scenario, size=(160, 40))

@@ -231,6 +231,18 @@ class TraceSource:
         _, first, last = matches.row(index)
         return str(ids[index]), first, last
 
+    def scores(self, trace_id: str) -> pl.DataFrame:
+        """The evaluation results of one trace's spans, as ``pyflare eval`` reads them
+        (every convention and pyflare's own; :func:`pyflare_cli.query.evaluations.load_scores`),
+        oldest first. Not bounded by ``--since``: a trace opened by id shows its scores;
+        the whole store is read, since a result may be an evaluator span of another trace
+        (or a later one) that points at this trace's span."""
+        from pyflare_cli.query.evaluations import load_scores
+
+        full, _, _ = self.resolve(trace_id)
+        frame, _ = load_scores(self.root, SpanQuery(), self.clock())
+        return frame.filter(pl.col("trace_id") == full).sort("time").collect()
+
     def trace(self, trace_id: str) -> pl.DataFrame:
         """Every span of one trace (id or unique prefix), priced, sorted by start time."""
         full, first, last = self.resolve(trace_id)

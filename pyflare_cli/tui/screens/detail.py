@@ -1,4 +1,4 @@
-"""Everything about one span, in tabs: overview, attributes, events, links, text.
+"""Everything about one span, in tabs: overview, attributes, events, links, text, scores.
 
 Links are selectable: choosing one asks the app to open the linked trace at the linked
 span (or to move the cursor when the link points into the same trace).
@@ -8,28 +8,31 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import polars as pl
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
+from pyflare_cli.errors import PyflareError
 from pyflare_cli.render.units import format_duration
 from pyflare_cli.render.waterfall import ERROR
 from pyflare_cli.tui.messages import OpenTrace
 from pyflare_cli.tui.model.span_info import pretty_text
 from pyflare_cli.tui.model.waterfall import WaterfallModel
+from pyflare_cli.tui.screens.base import PyflareScreen
 from pyflare_cli.tui.widgets.span_summary import span_attributes, span_overview
 from pyflare_cli.tui.widgets.span_view import pretty
 
-TABS = ("overview", "attributes", "events", "links", "text")
+TABS = ("overview", "attributes", "events", "links", "text", "scores")
 
 
-class DetailScreen(Screen[None]):
+class DetailScreen(PyflareScreen[None]):
     """The detail of node ``node`` of ``model``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -62,6 +65,8 @@ class DetailScreen(Screen[None]):
                 yield self._links()
             with TabPane("5 text", id="text"), VerticalScroll():
                 yield Static(self._text())
+            with TabPane("6 scores", id="scores"), VerticalScroll():
+                yield Static(Text("loading the evaluation results…", style="dim"), id="scores-text")
         yield Footer()
 
     def _overview(self) -> RenderableType:
@@ -110,6 +115,20 @@ class DetailScreen(Screen[None]):
             parts.append(Text(""))
         return Group(*parts)
 
+    def on_mount(self) -> None:
+        self._load_scores(str(self.row.get("trace_id") or ""), str(self.row.get("span_id") or ""))
+
+    @work(thread=True, group="scores")
+    def _load_scores(self, trace_id: str, span_id: str) -> None:
+        try:
+            frame = self.pyflare.source.scores(trace_id)
+        except Exception as exc:  # shown in the tab, never as a traceback
+            text = exc.message if isinstance(exc, PyflareError) else f"{type(exc).__name__}: {exc}"
+            shown: RenderableType = Text(f"✖ could not read the evaluations: {text}", style="red")
+        else:
+            shown = scores_table(frame.filter(pl.col("span_id") == span_id).to_dicts())
+        self.app.call_from_thread(self.query_one("#scores-text", Static).update, shown)
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id is None:
@@ -122,3 +141,24 @@ class DetailScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+
+def scores_table(scores: list[dict[str, Any]]) -> RenderableType:
+    """A span's evaluation results: evaluator, score, label, explanation, where from."""
+    if not scores:
+        return Text("no evaluation results for this span (pyflare eval)", style="dim")
+    table = Table(box=None, header_style="bold", expand=True)
+    for name in ("evaluator", "score", "label", "explanation", "source"):
+        table.add_column(name, overflow="fold", justify="right" if name == "score" else "left")
+    for s in scores:
+        score = s.get("score")
+        label = str(s.get("label") or "")
+        style = "red" if label.lower() in ("fail", "failed", "false") else ""
+        table.add_row(
+            Text(str(s.get("evaluator") or "")),
+            Text("" if score is None else f"{score:.3g}"),
+            Text(label, style=style),
+            Text(str(s.get("explanation") or "")),
+            Text(str(s.get("source") or ""), style="dim"),
+        )
+    return table
