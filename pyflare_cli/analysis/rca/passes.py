@@ -1,13 +1,15 @@
-"""The relational part of the slice search: grouped passes over the lazy unit frame.
+"""The relational part of the slice search: grouped passes over the unit frame.
 
-Two queries, each one pass over both windows, never holding them: the counts of every
-single slice (``dimension = value``) of every dimension at once (the dimensions unpivoted
-into long rows and grouped), and the counts of the crossings of a list of seed slices with
-every other dimension (rows matching a seed tagged with its index, exploded, unpivoted,
-grouped). Each group keeps count, sum and sum of squares of the metric per window, which
-is all the tests need; ``members`` (a sum of row hashes) tells identical slices apart.
+Single slices: one group-by per dimension (``dimension = value``), plus the totals.
+Crossings of seed slices with every dimension, reference counts of many slices, and the
+exact overlaps of candidate slices: each row carries a bit per slice (Int64 mask columns,
+62 slices each) and rows are grouped by their bits, so a row in many slices is read once;
+a slice's sums are the sums over the bit combinations that have its bit. Each group keeps
+count, sum and sum of squares of the metric per window, which is all the tests need;
+``members`` (a sum of row hashes) tells identical slices apart. With ``per_trace`` a trace
+counts once per slice (its bits OR-ed over its rows).
 
-Only filter, unpivot, group-by and sums: the same queries can run on another engine.
+Only filter, group-by, bitwise OR and sums: the same queries can run on another engine.
 """
 
 from __future__ import annotations
