@@ -132,6 +132,13 @@ def rca(
         raise UsageError(f"--correction {correction!r}: use fdr or bonferroni")
     if unit not in UNITS:
         raise UsageError(f"--unit {unit!r}: use origin, span or trace")
+    if unit == "span" and fail_on_significant:
+        typer.echo(
+            "warning: --unit span counts a failure once per span it marks; spans of one "
+            "trace fail together and the gate fires far too often (docs/rca.md, Limits). "
+            "Gate on --unit origin or trace.",
+            err=True,
+        )
     if vs_rest != bool(select):
         raise UsageError("--vs-rest and --select go together: --vs-rest --select 'QUERY'")
     for name in dimension or []:

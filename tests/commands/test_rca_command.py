@@ -130,6 +130,14 @@ def test_errors_exit_2(incident_store: Path, args: tuple[str, ...], message: str
     assert message in result.stderr
 
 
+def test_gating_on_span_units_warns(incident_store: Path) -> None:
+    result = invoke(
+        "rca", "--unit", "span", "--fail-on-significant", "--store", str(incident_store)
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert "warning: --unit span" in result.stderr
+
+
 def test_the_demo_incident_is_found_at_a_late_hour(tmp_path: Path) -> None:
     """The deploy was once fixed at 14:05 of the day before the end: a demo made after
     14:05 put it in the baseline, and a plain `pyflare rca` never named it."""
