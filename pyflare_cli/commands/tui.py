@@ -21,7 +21,7 @@ Example:
 
     pyflare tui --where 'status:error' --since 24h
 
-    pyflare tui 5b8efff7 --store ./.pyflare
+    pyflare tui feedc0de --store ./.pyflare
 """
 
 
