@@ -62,8 +62,10 @@ def footer_problem(path: Path) -> str | None:
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _FOOTERS:
         try:
-            # Polars parses the footer without PyArrow, which every scan would otherwise import.
-            pl.read_parquet_schema(path)
+            # Polars parses the footer without PyArrow, which every scan would otherwise import;
+            # an open file, because Polars reads a path as a glob (``[`` in a folder name).
+            with path.open("rb") as handle:
+                pl.read_parquet_schema(handle)
         except Exception as exc:  # ComputeError, OSError, a Rust panic on garbled thrift ...
             _FOOTERS[key] = _reason(exc)
         else:
