@@ -18,6 +18,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
 from pyflare_cli.clock import now as clock_now
 from pyflare_cli.errors import PyflareError
@@ -110,11 +111,16 @@ class PyflareApp(App[None]):
             from pyflare_cli.tui.colours import ServiceColours
             from pyflare_cli.tui.screens.trace_list import TraceListScreen  # noqa: F401
             from pyflare_cli.tui.screens.waterfall import WaterfallScreen  # noqa: F401
-        except PyflareError as exc:  # a bad config: exit 2 with its one line
-            self.boot_error = exc.message
-            self.call_from_thread(self.exit, None, 2)
+        except PyflareError as exc:  # a bad config: exit 2 with its one line, once the
+            self.boot_error = exc.message  # worker has ended (on_worker_state_changed)
             return
         self.call_from_thread(self._booted, source, history, ServiceColours())
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Exiting from inside the boot worker cancelled the worker that asked for the exit.
+        booted = event.worker.group == "boot" and event.state == WorkerState.SUCCESS
+        if booted and self.boot_error is not None:
+            self.exit(None, 2)
 
     def _booted(self, source: TraceSource, history: QueryHistory, colours: ServiceColours) -> None:
         self.source, self.history, self.colours = source, history, colours
