@@ -51,7 +51,8 @@ CASES = [
         "WITH t AS (SELECT trace_id, any_value(session_id) AS s, min(start_time) AS a,"
         f" max(end_time) AS b, count(*) FILTER ({LLM}) AS turns, sum(input_tokens) AS i"
         " FROM spans WHERE {window} GROUP BY trace_id)"
-        " SELECT s, count(*), min(a), epoch_ns(max(b)) - epoch_ns(min(a)), sum(turns), sum(i) FROM t"
+        " SELECT s, count(*), min(a), epoch_ns(max(b)) - epoch_ns(min(a)), sum(turns), sum(i)"
+        " FROM t"
         " WHERE s IS NOT NULL GROUP BY s",
         "2026-11-13 12:00:00+00",
     ),

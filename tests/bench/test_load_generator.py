@@ -43,7 +43,7 @@ from pyflare_cli.bench.load.trace_ids import json_trace_id_offsets, proto_trace_
 from pyflare_cli.demo.generator import generate_requests
 
 END = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
-POOL_SPANS = 2_000  # seed 7 at END: includes evaluation traces with span links (1,500 no longer does)
+POOL_SPANS = 2_000  # seed 7 at END: has evaluation traces with span links (1,500 no longer)
 BATCH = 100
 ROOT = Path(__file__).resolve().parents[2]
 
