@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from pyflare_cli.clock import utc
 from pyflare_cli.demo.agent import chat_trace
 from pyflare_cli.demo.evals import Evaluated, eval_trace
 from pyflare_cli.demo.scenario import (
@@ -40,7 +41,6 @@ from pyflare_cli.demo.scenario import (
     RAG_API,
     STAGING,
     World,
-    utc,
 )
 from pyflare_cli.demo.spans import RequestBuilder, Trace, ns
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from pyflare_cli.clock import utc
 
 CHAT_GATEWAY = "chat-gateway"
 AGENT_RUNTIME = "agent-runtime"
@@ -226,10 +228,6 @@ class World:
             r.name: r.weight * (1.0 + a * math.cos(2 * math.pi * (hour_utc - r.peak_hour_utc) / 24))
             for r in self.regions
         }
-
-
-def utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _users(count: int) -> tuple[str, ...]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
-from pyflare_cli.alerting.muting.matchers import Matcher, all_match, matcher_list, utc
+from pyflare_cli.alerting.muting.matchers import Matcher, all_match, matcher_list
+from pyflare_cli.clock import parse_instant, utc
 from pyflare_cli.errors import UsageError
 
 
@@ -42,16 +43,9 @@ _WINDOW_KEYS = ("name", "start", "end", "models", "services", "matchers")
 
 
 def _moment(value: Any, where: str) -> datetime:
-    # PyYAML turns unquoted timestamps into datetime (or date) objects itself.
-    if isinstance(value, datetime):
-        return utc(value)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            return utc(datetime.fromisoformat(value.strip()))
-        except ValueError:
-            pass
+    moment = parse_instant(value)
+    if moment is not None:
+        return moment
     raise UsageError(
         f"{where}: {value!r} is not an ISO date and time, such as 2025-05-01T22:00:00Z"
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pyflare_cli.errors import UsageError
@@ -20,13 +19,6 @@ Op = Literal["=", "!=", "=~", "!~"]
 OPS: tuple[Op, ...] = ("=", "!=", "=~", "!~")
 LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
-
-
-def utc(moment: datetime) -> datetime:
-    """``moment`` as an aware UTC datetime (a naive one is taken as UTC)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pyflare_cli.alerting.muting.matchers import Matcher, all_match, utc
+from pyflare_cli.alerting.muting.matchers import Matcher, all_match
+from pyflare_cli.clock import utc
 
 
 @dataclass(frozen=True)

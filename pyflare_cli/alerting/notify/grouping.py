@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pyflare_cli.alerting.model import Alert
 from pyflare_cli.alerting.notify.payloads import Notice, json_number, rfc3339
+from pyflare_cli.clock import utc
 
 
 def group_of(labels: Mapping[str, str], group_by: tuple[str, ...]) -> tuple[str, dict[str, str]]:
@@ -24,11 +25,6 @@ def group_of(labels: Mapping[str, str], group_by: tuple[str, ...]) -> tuple[str,
     chosen = {k: v for k, v in labels.items() if every or k in group_by}
     pairs = (f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(chosen.items()))
     return "{" + ",".join(pairs) + "}", chosen
-
-
-def utc(moment: datetime) -> datetime:
-    """``moment`` as an aware UTC datetime (a naive one is taken as UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def time_of(text: str | None) -> datetime | None:

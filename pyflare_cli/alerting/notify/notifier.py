@@ -45,7 +45,6 @@ from pyflare_cli.alerting.notify.grouping import (
     resolution,
     time_of,
     told_of,
-    utc,
 )
 from pyflare_cli.alerting.notify.outbox import OUTBOX_FILE, Books, NotifierFiles
 from pyflare_cli.alerting.notify.payloads import (
@@ -56,6 +55,7 @@ from pyflare_cli.alerting.notify.payloads import (
 )
 from pyflare_cli.alerting.notify.targets import Target
 from pyflare_cli.alerting.notify.transport import Transport, sent_status
+from pyflare_cli.clock import utc
 from pyflare_cli.errors import UsageError
 
 STALE_OUTBOX = timedelta(hours=24)

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pyflare_cli.alerting.rule_tests.times import Where, duration_ns, ns_of, offset_ns, utc
+from pyflare_cli.alerting.rule_tests.times import Where, duration_ns, ns_of, offset_ns
 from pyflare_cli.alerting.rules.yaml_lines import line_of
+from pyflare_cli.clock import utc
 from pyflare_cli.schema import AI_KINDS, POLARS_SCHEMA, STATUS_CODES
 
 DEFAULT_DURATION_NS = 1_000_000_000

@@ -8,11 +8,12 @@ error names the file, the line and what was being read.
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pyflare_cli.alerting.rules.yaml_lines import line_of
 from pyflare_cli.analysis.search.time_bounds import parse_duration_ns
+from pyflare_cli.clock import parse_instant
 from pyflare_cli.errors import UsageError
 
 
@@ -33,22 +34,11 @@ class Where:
         return UsageError(f"{self.source}: {self.what}: {reason}")
 
 
-def utc(moment: datetime) -> datetime:
-    """``moment`` as an aware UTC datetime (a naive one is taken as UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def instant(value: Any, where: Where, key: str) -> datetime:
     """An absolute time: a YAML timestamp or an ISO text (naive means UTC)."""
-    if isinstance(value, datetime):
-        return utc(value)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            return utc(datetime.fromisoformat(value.strip()))
-        except ValueError:
-            pass
+    moment = parse_instant(value)
+    if moment is not None:
+        return moment
     raise where.error(f"{key} {value!r} is not a time such as 2026-01-01T00:00:00Z")
 
 

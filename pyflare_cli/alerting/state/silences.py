@@ -18,8 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pyflare_cli.alerting.muting.matchers import Matcher, utc
+from pyflare_cli.alerting.muting.matchers import Matcher
 from pyflare_cli.alerting.muting.silences import Silence
+from pyflare_cli.clock import utc
 from pyflare_cli.errors import StoreWriteError, UsageError
 from pyflare_cli.store.lock import file_lock
 
