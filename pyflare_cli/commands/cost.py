@@ -22,6 +22,7 @@ from pyflare_cli.commands.options import (
     StoreOption,
     UntilOption,
     WhereOption,
+    WindowStartOption,
 )
 from pyflare_cli.errors import GateFailed, UsageError
 from pyflare_cli.store.layout import read_store
@@ -41,9 +42,6 @@ cost_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-SinceDefault = Annotated[
-    str, typer.Option("--since", help="Window start: 30m, 24h, 7d or an ISO date.")
-]
 PricesOption = Annotated[
     Path | None,
     typer.Option("--prices", help="A LiteLLM model_prices_and_context_window.json file."),
@@ -72,7 +70,7 @@ def report(
     every: Annotated[
         str | None, typer.Option("--every", help="Also per period: hour, day or week.")
     ] = None,
-    since: SinceDefault = "7d",
+    since: WindowStartOption = "7d",
     until: UntilOption = None,
     where: WhereOption = None,
     store: StoreOption = None,
@@ -159,7 +157,7 @@ def prices_cmd(
     missing: Annotated[
         bool, typer.Option("--missing", help="List models in the store that have no price.")
     ] = False,
-    since: SinceDefault = "30d",
+    since: WindowStartOption = "30d",
     store: StoreOption = None,
     config: ConfigOption = None,
     prices: PricesOption = None,
@@ -197,7 +195,7 @@ def top(
         bool, typer.Option("--spans", help="The costliest calls instead of traces.")
     ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many.")] = 10,
-    since: SinceDefault = "7d",
+    since: WindowStartOption = "7d",
     where: WhereOption = None,
     store: StoreOption = None,
     config: ConfigOption = None,
@@ -243,7 +241,7 @@ def check(
     fail_on_unpriced: Annotated[
         bool, typer.Option("--fail-on-unpriced", help="Fail when a call has tokens but no price.")
     ] = False,
-    since: SinceDefault = "24h",
+    since: WindowStartOption = "24h",
     until: UntilOption = None,
     where: WhereOption = None,
     store: StoreOption = None,
@@ -362,7 +360,7 @@ def forecast(
     by: Annotated[
         str | None, typer.Option("--by", help=f"One forecast per {', '.join(DIMENSIONS)}.")
     ] = None,
-    since: SinceDefault = "28d",
+    since: WindowStartOption = "28d",
     level: Annotated[
         float, typer.Option("--level", min=0.5, max=0.99, help="Prediction interval level.")
     ] = 0.8,

@@ -21,6 +21,7 @@ from pyflare_cli.commands.options import (
     StoreOption,
     UntilOption,
     WhereOption,
+    WindowStartOption,
 )
 from pyflare_cli.errors import GateFailed, UsageError
 from pyflare_cli.store.layout import read_store
@@ -43,9 +44,6 @@ eval_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-SinceDefault = Annotated[
-    str, typer.Option("--since", help="Window start: 30m, 24h, 7d or an ISO date.")
-]
 ByOption = Annotated[
     list[str] | None,
     typer.Option("--by", "-b", help=f"Group by: {', '.join(GROUPS)} or attr.<key>."),
@@ -124,7 +122,7 @@ def _summary(
 @eval_app.command("summary")
 def summary(
     by: ByOption = None,
-    since: SinceDefault = "7d",
+    since: WindowStartOption = "7d",
     until: UntilOption = None,
     where: WhereOption = None,
     minimum: MinOption = None,
@@ -157,7 +155,7 @@ def summary(
 @eval_app.command("check")
 def check(
     by: ByOption = None,
-    since: SinceDefault = "7d",
+    since: WindowStartOption = "7d",
     until: UntilOption = None,
     where: WhereOption = None,
     minimum: MinOption = None,
@@ -193,7 +191,7 @@ def health(
     by: Annotated[
         str, typer.Option("--by", "-b", help="One score per model or per service.")
     ] = "model",
-    since: SinceDefault = "24h",
+    since: WindowStartOption = "24h",
     until: UntilOption = None,
     where: WhereOption = None,
     minimum: MinOption = None,
@@ -247,7 +245,7 @@ def health(
 @eval_app.command("run")
 def run(
     evaluator: Annotated[str, typer.Argument(help=f"One of: {', '.join(OFFLINE)}, judge.")],
-    since: SinceDefault = "24h",
+    since: WindowStartOption = "24h",
     until: UntilOption = None,
     where: WhereOption = None,
     sample: Annotated[

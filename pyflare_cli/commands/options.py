@@ -54,6 +54,10 @@ SinceOption = Annotated[
     str | None,
     typer.Option("--since", help="Only spans that start at or after: 30m, 24h, 7d or an ISO date."),
 ]
+WindowStartOption = Annotated[
+    str, typer.Option("--since", help="Window start: 30m, 24h, 7d or an ISO date.")
+]
+"""``--since`` of a command that always has a window (its default is the command's)."""
 UntilOption = Annotated[
     str | None,
     typer.Option("--until", help="Only spans that start before: 30m, 24h, 7d or an ISO date."),

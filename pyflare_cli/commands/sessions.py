@@ -7,7 +7,9 @@ Thin: options become a span query, :mod:`query.sessions` computes the tables,
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
@@ -19,9 +21,16 @@ from pyflare_cli.commands.options import (
     StoreOption,
     UntilOption,
     WhereOption,
+    WindowStartOption,
 )
 from pyflare_cli.errors import UsageError
 from pyflare_cli.store.layout import read_store
+
+if TYPE_CHECKING:
+    from pyflare_cli.analysis.cost.price_rules import PriceRule
+    from pyflare_cli.config.file import Config
+    from pyflare_cli.query.spans import SpanQuery
+    from pyflare_cli.query.windows import Window
 
 SESSION_SORTS = (
     *("start", "duration", "traces", "turns", "input_tokens", "output_tokens"),
@@ -52,9 +61,36 @@ session_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-Since = Annotated[str, typer.Option("--since", help="Window start: 30m, 24h, 7d or an ISO date.")]
 Ascending = Annotated[bool, typer.Option("--asc", help="Smallest (earliest) first.")]
 Limit = Annotated[int, typer.Option("--limit", "-n", min=0, help="At most this many (0: all).")]
+
+
+class _Window(NamedTuple):
+    """What every view here starts from: the clock, the window, the store, the config."""
+
+    at: datetime
+    window: Window
+    root: Path
+    config: Config
+    rules: tuple[PriceRule, ...]
+
+    def query(self, where: str | None = None) -> SpanQuery:
+        from pyflare_cli.query.spans import SpanQuery
+
+        return SpanQuery(*self.window.query_bounds, where)
+
+
+def _window(since: str, until: str | None, store: Path | None, config: Path | None) -> _Window:
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.query.prices import price_rules
+    from pyflare_cli.query.windows import current_window
+
+    at = now()
+    window = current_window(since, until, at)
+    root = read_store(store)
+    cfg = load_config(config)
+    rules, _ = price_rules(cfg)
+    return _Window(at, window, root, cfg, rules)
 
 
 def register(app: typer.Typer) -> None:
@@ -70,32 +106,24 @@ def sessions(
     ] = "start",
     ascending: Ascending = False,
     limit: Limit = 50,
-    since: Since = "7d",
+    since: WindowStartOption = "7d",
     until: UntilOption = None,
     where: WhereOption = None,
     store: StoreOption = None,
     config: ConfigOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    from pyflare_cli.config.file import load_config
-    from pyflare_cli.query.prices import price_rules
     from pyflare_cli.query.sessions import list_sessions
-    from pyflare_cli.query.spans import SpanQuery
-    from pyflare_cli.query.windows import current_window
     from pyflare_cli.render.output import console
     from pyflare_cli.render.sessions import emit_rows
 
     if sort not in SESSION_SORTS:
         raise UsageError(f"--sort {sort!r}: use {', '.join(SESSION_SORTS)}")
-    at = now()
-    window = current_window(since, until, at)
-    root = read_store(store)
-    rules, _ = price_rules(load_config(config))
-    query = SpanQuery(*window.query_bounds, where)
-    frame = list_sessions(root, query, at, rules, user, sort, ascending)
+    w = _window(since, until, store, config)
+    frame = list_sessions(w.root, w.query(where), w.at, w.rules, user, sort, ascending)
     if frame.is_empty():
         who = f" of user {user!r}" if user else ""
-        raise UsageError(f"no sessions{who} in {window.label()}")
+        raise UsageError(f"no sessions{who} in {w.window.label()}")
     emit_rows(console(), frame.head(limit) if limit else frame, fmt.value)
 
 
@@ -105,30 +133,23 @@ def users(
     ] = "last_seen",
     ascending: Ascending = False,
     limit: Limit = 50,
-    since: Since = "7d",
+    since: WindowStartOption = "7d",
     until: UntilOption = None,
     where: WhereOption = None,
     store: StoreOption = None,
     config: ConfigOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    from pyflare_cli.config.file import load_config
-    from pyflare_cli.query.prices import price_rules
     from pyflare_cli.query.sessions import list_users
-    from pyflare_cli.query.spans import SpanQuery
-    from pyflare_cli.query.windows import current_window
     from pyflare_cli.render.output import console
     from pyflare_cli.render.sessions import emit_rows
 
     if sort not in USER_SORTS:
         raise UsageError(f"--sort {sort!r}: use {', '.join(USER_SORTS)}")
-    at = now()
-    window = current_window(since, until, at)
-    root = read_store(store)
-    rules, _ = price_rules(load_config(config))
-    frame = list_users(root, SpanQuery(*window.query_bounds, where), at, rules, sort, ascending)
+    w = _window(since, until, store, config)
+    frame = list_users(w.root, w.query(where), w.at, w.rules, sort, ascending)
     if frame.is_empty():
-        raise UsageError(f"no users in {window.label()}")
+        raise UsageError(f"no users in {w.window.label()}")
     emit_rows(console(), frame.head(limit) if limit else frame, fmt.value)
 
 
@@ -136,7 +157,7 @@ def users(
 def show(
     session: Annotated[str, typer.Argument(help="A session id, as `pyflare sessions` lists.")],
     full: Annotated[bool, typer.Option("--full", help="Whole prompts and answers.")] = False,
-    since: Since = "30d",
+    since: WindowStartOption = "30d",
     store: StoreOption = None,
     config: ConfigOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -149,18 +170,10 @@ def show(
 
         pyflare session show sess_9d7e534fec14 --full
     """
-    from pyflare_cli.config.file import load_config
-    from pyflare_cli.query.prices import price_rules
     from pyflare_cli.query.sessions import show_session
-    from pyflare_cli.query.spans import SpanQuery
-    from pyflare_cli.query.windows import current_window
     from pyflare_cli.render.output import console
     from pyflare_cli.render.sessions import emit_session
 
-    at = now()
-    window = current_window(since, None, at)
-    root = read_store(store)
-    cfg = load_config(config)
-    rules, _ = price_rules(cfg)
-    found = show_session(root, session, SpanQuery(*window.query_bounds), at, rules, cfg.redaction)
+    w = _window(since, None, store, config)
+    found = show_session(w.root, session, w.query(), w.at, w.rules, w.config.redaction)
     emit_session(console(), found, fmt.value, full)

@@ -21,6 +21,7 @@ from pyflare_cli.commands.options import (
     StoreOption,
     UntilOption,
     WhereOption,
+    WindowStartOption,
 )
 from pyflare_cli.errors import GateFailed, UsageError
 from pyflare_cli.store.layout import read_store
@@ -90,9 +91,7 @@ def stats(
     tz: Annotated[
         str, typer.Option("--tz", help="Time zone of --every weekday-hour, e.g. Europe/Paris.")
     ] = "UTC",
-    since: Annotated[
-        str, typer.Option("--since", help="Window start: 30m, 24h, 7d or an ISO date.")
-    ] = "7d",
+    since: WindowStartOption = "7d",
     until: UntilOption = None,
     where: WhereOption = None,
     store: StoreOption = None,

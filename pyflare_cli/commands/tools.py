@@ -16,6 +16,7 @@ from pyflare_cli.commands.options import (
     StoreOption,
     UntilOption,
     WhereOption,
+    WindowStartOption,
 )
 from pyflare_cli.errors import UsageError
 from pyflare_cli.store.layout import read_store
@@ -41,9 +42,7 @@ def sequences_cmd(
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=0, help="At most this many per agent (0: all).")
     ] = 10,
-    since: Annotated[
-        str, typer.Option("--since", help="Window start: 30m, 24h, 7d or an ISO date.")
-    ] = "7d",
+    since: WindowStartOption = "7d",
     until: UntilOption = None,
     where: WhereOption = None,
     store: StoreOption = None,
