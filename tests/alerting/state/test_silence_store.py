@@ -4,35 +4,16 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from silence_support import HOUR, NOW, m
 
-from pyflare_cli.alerting.muting.matchers import Matcher, parse_matcher, parse_matchers
-from pyflare_cli.alerting.muting.silences import Silence
+from pyflare_cli.alerting.muting.matchers import Matcher, parse_matchers
 from pyflare_cli.alerting.state.silences import SilenceStore
 from pyflare_cli.errors import StoreWriteError, UsageError
-
-NOW = datetime(2025, 5, 10, 12, tzinfo=UTC)
-HOUR = timedelta(hours=1)
-
-
-def m(text: str) -> Matcher:
-    return parse_matcher(text)
-
-
-def silence(*matchers: str, start: datetime = NOW, end: datetime = NOW + HOUR) -> Silence:
-    return Silence(
-        id="abcd1234",
-        matchers=parse_matchers(matchers),
-        starts_at=start,
-        ends_at=end,
-        created_by="ana",
-        comment="deploy",
-        created_at=NOW,
-    )
 
 
 def test_store_add_persists_across_instances(tmp_path: Path) -> None:
