@@ -228,3 +228,37 @@ def test_the_collector_file_of_the_same_requests_gives_identical_rows(
     from_file = from_file.select(received.columns).cast(received.schema).sort("span_id")
     assert from_file.height == received.height > 0
     assert from_file.equals(received)
+
+
+def _stats_requests(run: Run) -> pl.DataFrame:
+    """``pyflare stats --by model``'s LLM-call rows of one run, with metrics' model calls."""
+    from pyflare_cli.analysis.stats.figures import stats_table
+    from pyflare_cli.analysis.stats.metrics import llm_calls
+    from pyflare_cli.analysis.stats.units import unit_rows
+
+    spans = run.spans.lazy()
+    table = stats_table(unit_rows(spans, "llm", ["model"]), ["model"]).collect()
+    assert table["requests"].sum() == llm_calls(spans).collect()["calls"].sum()
+    return table
+
+
+@pytest.mark.parametrize("name", INSTRUMENTORS)
+def test_stats_count_each_call_with_usage_once(runs: dict[str, Run], name: str) -> None:
+    """Stats' LLM calls (and metrics' model calls) are one per call the client made, also
+    when LangChain and OpenAI's instrumentor both report it (the 429 apart: see below)."""
+    table = _stats_requests(runs[name])
+    failed = 2 if name == "langchain" else 1
+    assert table["requests"].sum() == len(CALLS) - 1 + failed, table
+    assert table["errors"].sum() == failed, table
+    seen = runs[name].calls.values()
+    assert table["input_tokens"].sum() == sum(c.get("input_tokens") or 0 for c in seen)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a failed call without usage reported by LangChain and OpenAI is two requests: "
+    "analysis.cost.duplicates pairs calls on their token counts (left for cost's owner)",
+)
+def test_a_failed_langchain_call_is_one_request(runs: dict[str, Run]) -> None:
+    table = _stats_requests(runs["langchain"])
+    assert (table["requests"].sum(), table["errors"].sum()) == (len(CALLS), 1)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from pyflare_cli.analysis.cost.duplicates import DUPLICATE
+
 UNITS = ("llm", "span", "trace", "call")
 DIMENSIONS = {
     "model": "model",
@@ -39,9 +41,20 @@ def default_unit(by: list[str]) -> str:
     return "trace"
 
 
+def is_duplicate() -> pl.Expr:
+    """The outer span of an LLM call that an inner span reports too.
+
+    ``query.prices.priced`` finds them (:mod:`analysis.cost.duplicates`, the rule cost
+    uses) and marks them ``cost_source = 'duplicate'``; they are spans, not calls.
+    """
+    return pl.col("cost_source").eq_missing(pl.lit(DUPLICATE))
+
+
 def is_llm() -> pl.Expr:
+    """An LLM or embedding call, counted once (see :func:`is_duplicate`)."""
     kind = pl.col("ai_kind")
-    return kind.is_in(LLM_KINDS) | (kind.is_null() & pl.col("model").is_not_null())
+    call = kind.is_in(LLM_KINDS) | (kind.is_null() & pl.col("model").is_not_null())
+    return call & ~is_duplicate()
 
 
 def source(name: str, ancestry: bool = False) -> pl.Expr:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from pyflare_cli.analysis.cost.pricing import sum_micros
+from pyflare_cli.analysis.stats.dimensions import is_duplicate
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 """Latency bucket bounds in seconds (``+Inf`` is implied)."""
@@ -22,8 +23,10 @@ OTHER = "other"
 
 
 def model_call() -> pl.Expr:
-    """A span that calls a model or costs something (``pyflare cost``'s requests)."""
-    return pl.col("model").is_not_null() | pl.col("cost_pico").is_not_null()
+    """A span that calls a model or costs something (``pyflare cost``'s requests), once per
+    call: not the outer span of a call another span reports too."""
+    call = pl.col("model").is_not_null() | pl.col("cost_pico").is_not_null()
+    return call & ~is_duplicate()
 
 
 def llm_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
