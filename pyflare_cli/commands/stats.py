@@ -50,7 +50,8 @@ agent call (`--unit call`) when grouping by tool or agent, else a trace; the out
 which. Percentiles are exact (linear interpolation between ranks, as NumPy and DuckDB).
 
 `--fail-on 'p95>2s' --fail-on 'error_rate>2%'` makes it a gate: exit 1 naming each group
-that breaches a condition, 2 when the window holds nothing.
+that breaches a condition, 2 when the window holds nothing. With `--every`, each period
+(or weekday-hour) of each group is checked, and a breach names the group and the bucket.
 
 Example:
 
@@ -140,7 +141,8 @@ def stats(
     if sort != "requests":
         column = "cost_usd" if sort == "cost" else sort
         result = replace(result, table=result.table.sort(column, descending=True, nulls_last=True))
-    breaches = check(result.table.to_dicts(), groups, conditions)
+    periods = None if result.periods is None else result.periods.to_dicts()
+    breaches = check(result.table.to_dicts(), groups, conditions, periods, every)
     out = console()
     emit_stats(out, result, fmt.value, value, limit, breaches)
     if conditions:
@@ -155,8 +157,10 @@ def stats(
         for breach in breaches:
             report.print(breach_line(breach), markup=False, highlight=False, soft_wrap=True)
         if not breaches:
+            buckets = "" if periods is None else f" in each of {len(periods)} {every} bucket(s)"
             report.print(
-                f"ok: {len(conditions)} condition(s) hold for {result.table.height} group(s)",
+                f"ok: {len(conditions)} condition(s) hold for {result.table.height} group(s)"
+                f"{buckets}",
                 markup=False,
                 soft_wrap=True,
             )

@@ -265,6 +265,7 @@ def _period_columns(periods: pl.DataFrame, by: list[str]) -> pl.DataFrame:
 def _breach_json(breach: Breach) -> dict[str, Any]:
     return {
         "group": breach.group,
+        "bucket": breach.bucket,
         "condition": breach.condition.text,
         "figure": breach.condition.figure,
         "value": breach.value,
@@ -273,15 +274,16 @@ def _breach_json(breach: Breach) -> dict[str, Any]:
 
 
 def breach_line(breach: Breach) -> str:
-    """``FAIL model=gpt-4o: p95 2.41s > 2s``."""
+    """``FAIL model=gpt-4o: p95 2.41s > 2s``; ``FAIL model=gpt-4o at 2026-11-20 14:00: ...``."""
     condition = breach.condition
     figure = condition.figure
+    where = breach.group if breach.bucket is None else f"{breach.group} at {breach.bucket}"
     if breach.value is None:
         why = "no previous window to compare" if figure.endswith("_change") else "no value"
-        return f"FAIL {breach.group}: {condition.text}: cannot be checked ({why})"
+        return f"FAIL {where}: {condition.text}: cannot be checked ({why})"
     shown = _shown(figure, breach.value)
     limit = _shown(figure, condition.threshold)
-    return f"FAIL {breach.group}: {figure} {shown} {condition.op} {limit} ({condition.text})"
+    return f"FAIL {where}: {figure} {shown} {condition.op} {limit} ({condition.text})"
 
 
 def _shown(figure: str, number: float) -> str:

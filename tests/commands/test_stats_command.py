@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,42 @@ def test_gate_names_each_breaching_group(demo_store: Path) -> None:
     ok = invoke("stats", "--store", str(demo_store), "--by", "model", "--fail-on", "p99>1h")
     assert ok.exit_code == 0, ok.output
     assert "ok: 1 condition(s) hold" in ok.stdout
+
+
+def test_gate_with_every_checks_each_bucket(demo_store: Path) -> None:
+    """A p95 over the limit in one hour fails, naming group and hour, though every group's
+    p95 over the window holds; the limit lies between the two."""
+    payload = _stats(demo_store, "--by", "model", "--every", "hour")
+    window = max(row["p95_ms"] for row in payload["rows"])
+    hourly = sorted(row["p95_ms"] for row in payload["periods"])
+    assert hourly[-1] > window, "the demo store has no hour slower than its window"
+    limit_ms = (window + hourly[-1]) / 2
+    expected = {
+        f"model={row['model']} at {row['period'][:13].replace('T', ' ')}:00"
+        for row in payload["periods"]
+        if row["p95_ms"] > limit_ms
+    }
+    condition = f"p95>{limit_ms:.3f}ms"
+    whole = invoke("stats", "--store", str(demo_store), "--by", "model", "--fail-on", condition)
+    assert whole.exit_code == 0, whole.output
+    result = invoke(
+        "stats", "--store", str(demo_store), "--by", "model", "--every", "hour",
+        "--format", "json", "--fail-on", condition, "--fail-on", "requests_change>1000%",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    fails = [line for line in result.stderr.splitlines() if line.startswith("FAIL ")]
+    assert {line.removeprefix("FAIL ").split(": p95")[0] for line in fails} == expected
+    breaches = json.loads(result.stdout)["breaches"]
+    assert {b["bucket"] for b in breaches} == {e.split(" at ")[1] for e in expected}
+    # A change has no value per hour: it is checked on the window (it holds there).
+    assert all(b["figure"] == "p95" for b in breaches)
+    daily = invoke(
+        "stats", "--store", str(demo_store), "--by", "model", "--every", "weekday-hour",
+        "--fail-on", condition,
+    )  # fmt: skip
+    assert daily.exit_code == 1, daily.output
+    bucket = re.compile(r"^FAIL model=\S+ at (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d:00: p95 ")
+    assert any(bucket.match(line) for line in daily.stdout.splitlines()), daily.stdout
 
 
 def test_gate_in_json_lists_breaches_and_prints_them_on_stderr(demo_store: Path) -> None:

@@ -7,6 +7,10 @@ A condition is ``FIGURE OP VALUE``: a figure of :data:`figures.FIGURES` (``cost`
 a percentage (``2%``) or a fraction (``0.02``), cost dollars (``$5`` or ``5``), counts a
 number (``1.5k``). A missing figure (no latency, no previous window) cannot be checked
 and is reported apart, never taken as a pass.
+
+With ``--every``, a condition on a figure is checked in every bucket (period, or weekday
+and hour) of every group: a p95 over the limit in one hour fails though the week's p95
+holds. A ``_change`` has no value per bucket and is checked on the whole window.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pyflare_cli.analysis.search.time_bounds import parse_duration_ns
-from pyflare_cli.analysis.stats.figures import FIGURES, PERCENTILES
+from pyflare_cli.analysis.stats.figures import FIGURES, PERCENTILES, WEEKDAYS
 from pyflare_cli.errors import UsageError
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -54,6 +59,9 @@ class Breach:
     condition: Condition
     value: float | None
     """None: the figure is missing for this group, so the condition could not be checked."""
+    bucket: str | None = None
+    """The period (``2026-11-20 14:00``) or weekday and hour (``Mon 14:00``) that breached
+    with ``--every``; None: the whole window."""
 
 
 def _figure(name: str) -> str:
@@ -121,12 +129,44 @@ def _value(row: dict[str, Any], figure: str) -> float | None:
     return None if value is None else float(value)
 
 
-def check(rows: list[dict[str, Any]], by: list[str], conditions: list[Condition]) -> list[Breach]:
-    """Every (group, condition) that is breached or cannot be checked, in table order."""
+def bucket_label(row: dict[str, Any], every: str) -> str:
+    """``2026-11-20 14:00`` (hour), ``2026-11-20`` (day), ``week of 2026-11-16``, ``Mon 14:00``."""
+    if every == "weekday-hour":
+        return f"{WEEKDAYS[row['weekday'] - 1]} {row['hour']:02d}:00"
+    period: datetime = row["period"]
+    if every == "hour":
+        return period.strftime("%Y-%m-%d %H:00")
+    day = period.strftime("%Y-%m-%d")
+    return f"week of {day}" if every == "week" else day
+
+
+def _breaches(
+    rows: list[dict[str, Any]], by: list[str], conditions: list[Condition], every: str | None
+) -> list[Breach]:
     found = []
     for row in rows:
+        bucket = None if every is None else bucket_label(row, every)
         for condition in conditions:
             value = _value(row, condition.figure)
             if value is None or value != value or condition.breached(value):
-                found.append(Breach(group_label(row, by), condition, value))
+                found.append(Breach(group_label(row, by), condition, value, bucket))
     return found
+
+
+def check(
+    rows: list[dict[str, Any]],
+    by: list[str],
+    conditions: list[Condition],
+    periods: list[dict[str, Any]] | None = None,
+    every: str | None = None,
+) -> list[Breach]:
+    """Every (group, condition) that is breached or cannot be checked, in table order.
+
+    With ``periods`` (the rows per bucket of ``--every``), conditions on a figure are
+    checked per (bucket, group) in bucket order instead, ``_change`` conditions on ``rows``.
+    """
+    if periods is None or every is None:
+        return _breaches(rows, by, conditions, None)
+    changes = [c for c in conditions if c.figure.endswith("_change")]
+    figures = [c for c in conditions if not c.figure.endswith("_change")]
+    return _breaches(rows, by, changes, None) + _breaches(periods, by, figures, every)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from pyflare_cli.analysis.stats.gate import check, parse_condition
+from pyflare_cli.analysis.stats.gate import bucket_label, check, parse_condition
 from pyflare_cli.errors import UsageError
 
 
@@ -52,3 +54,28 @@ def test_check_per_group_and_missing_values_fail() -> None:
         ("model=(none)", "p95", None),
     ]
     assert check(rows[1:2], ["model"], [parse_condition("p95>2s")]) == []
+
+
+def test_buckets_are_named_per_every() -> None:
+    at = {"period": datetime(2026, 11, 16, 14, tzinfo=UTC), "weekday": 1, "hour": 14}
+    assert bucket_label(at, "hour") == "2026-11-16 14:00"
+    assert bucket_label(at, "day") == "2026-11-16"
+    assert bucket_label(at, "week") == "week of 2026-11-16"
+    assert bucket_label(at, "weekday-hour") == "Mon 14:00"
+
+
+def test_with_every_figures_are_checked_per_bucket_and_changes_on_the_window() -> None:
+    p95, change = parse_condition("p95>1s"), parse_condition("requests_change>50%")
+    window = [{"model": "m", "p95": 0.5e9, "requests_change": 0.6}]
+    buckets = [
+        {"model": "m", "period": datetime(2026, 11, 16, h, tzinfo=UTC), "p95": ns}
+        for h, ns in ((1, 0.4e9), (2, 3e9))
+    ]
+    found = check(window, ["model"], [p95, change], buckets, "hour")
+    assert [(b.condition.figure, b.bucket) for b in found] == [
+        ("requests_change", None),
+        ("p95", "2026-11-16 02:00"),
+    ]
+    assert [b.condition.figure for b in check(window, ["model"], [p95, change])] == [
+        "requests_change"
+    ]
