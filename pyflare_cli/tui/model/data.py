@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.analysis.cost.price_rules import PriceRule
-from pyflare_cli.analysis.search.compile import parse
+from pyflare_cli.analysis.search.compile import compile_query, filter_traces, parse, uses_scores
 from pyflare_cli.analysis.traces.summary import (
     COLUMNS,
     TRACE_SORTS,
@@ -57,6 +57,35 @@ LIST_COLUMNS: tuple[str, ...] = (
 
 _DETAIL_SORTS = {"root": ("root_service", "root_name"), "models": ("models_text",)}
 """Columns whose order needs the details (root, models) of every trace."""
+
+_UNPRICED_SORTS = frozenset({"start", "duration", "spans", "errors", "trace"})
+"""Columns whose order pricing cannot change: it adds costs and blanks the tokens of a
+call reported twice, but never drops a span or touches its times, status or ids."""
+
+_SUMMARY_READS = (
+    *("trace_id", "parent_span_id", "start_time", "end_time", "status_code"),
+    *("service_name", "name", "model", "input_tokens", "output_tokens", "total_tokens"),
+    "cost_usd",
+)
+"""What a trace summary reads (:mod:`pyflare_cli.analysis.traces.summary`)."""
+
+PRICED_COLUMNS = frozenset(
+    {
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "cost_pico",
+        "cost_micros",
+        "cost_usd",
+        "cost_source",
+    }
+)
+"""Columns that :func:`~pyflare_cli.query.prices.priced` adds or changes (a test checks
+that it changes no other): a query reading none of them selects the same traces from the
+unpriced scan."""
 
 
 @dataclass(frozen=True)
@@ -144,11 +173,44 @@ class TraceSource:
         part = ordered.slice(offset, limit)
         if "root_service" in part.columns:
             rows = part.select(COLUMNS)
+        elif part.columns == ["trace_id"]:  # ranked unpriced: the page's totals priced now
+            rows = self._rows(query, part)
         else:
             ids = part.get_column("trace_id").to_list()
             details = trace_details(self.spans(query), ids)
             rows = with_details(part.lazy(), details).collect()
         return TracePage(rows, offset, ordered.height)
+
+    def _rows(self, query: str, part: pl.DataFrame) -> pl.DataFrame:
+        """The summaries of the traces of ``part``, in its order, from their priced spans
+        only (Parquet skips the rest by trace id)."""
+        ids = part.get_column("trace_id").to_list()
+        wanted = self.spans(query).filter(pl.col("trace_id").is_in(ids))
+        spans = wanted.select(_SUMMARY_READS).collect().lazy()
+        totals = rank_traces(spans, "start", 0)
+        ranked = part.lazy().join(totals, on="trace_id", how="left", maintain_order="left")
+        return with_details(ranked, trace_details(spans, ids)).collect()
+
+    def _unpriced(self, query: str) -> pl.LazyFrame | None:
+        """The spans of the traces matching ``query`` without prices, when that selects the
+        same traces as :meth:`spans` (the query reads no column pricing sets); else None.
+
+        Pricing (a join with the price table and the duplicate-call check) is most of the
+        cost of ranking every trace of a big store; sorts by start, duration, spans,
+        errors or id do not need it, so the first page ranks the unpriced scan and prices
+        the traces of the page alone.
+        """
+        since, until = SpanQuery(self.since).bounds(self.clock())
+        spans = scan_spans(self.root, since, until)
+        if not query.strip():
+            return spans
+        node = parse(query)
+        if uses_scores(node):
+            return None
+        read = set(compile_query(node, self.clock()).meta.root_names())
+        if read & PRICED_COLUMNS:
+            return None
+        return filter_traces(spans, node, self.clock())
 
     def _ordered(self, query: str, sort: SortKey) -> pl.DataFrame:
         key = (query, sort)
@@ -163,6 +225,8 @@ class TraceSource:
             ordered = frame.sort(
                 columns, descending=[sort.descending] * len(columns), nulls_last=True
             ).drop("models_text")
+        elif sort.column in _UNPRICED_SORTS and (spans := self._unpriced(query)) is not None:
+            ordered = self._order_unpriced(spans, sort)
         elif sort.column == "trace":
             ordered = self._totals_of(query).sort("trace_id", descending=sort.descending)
         else:
@@ -174,6 +238,19 @@ class TraceSource:
         with self._lock:
             self._orders[key] = ordered
         return ordered
+
+    @staticmethod
+    def _order_unpriced(spans: pl.LazyFrame, sort: SortKey) -> pl.DataFrame:
+        """The ids of every trace of ``spans`` in ``sort`` order (by its unpriced totals,
+        which agree with the priced ones on these columns)."""
+        totals = rank_traces(spans, "start", 0)
+        if sort.column == "trace":
+            ordered = totals.sort("trace_id", descending=sort.descending)
+        elif sort.descending:
+            ordered = sort_traces(totals, sort.column, None)
+        else:
+            ordered = totals.sort([TRACE_SORTS[sort.column], "trace_id"], nulls_last=True)
+        return ordered.select("trace_id").collect()
 
     def _totals_of(self, query: str) -> pl.DataFrame:
         """Cheap totals of every matching trace (``rank_traces`` without a limit)."""

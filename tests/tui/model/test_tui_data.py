@@ -6,11 +6,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tui_support import FIXTURE_TRACE, NOW
+from polars.testing import assert_frame_equal
+from tui_support import FIXTURE_TRACE, NOW, write_spans
 
+from pyflare_cli.analysis.traces.summary import TRACE_SORTS
 from pyflare_cli.errors import QuerySyntaxError, UsageError
+from pyflare_cli.query.prices import priced
 from pyflare_cli.query.spans import SpanQuery, list_traces, load_spans
-from pyflare_cli.tui.model.data import SortKey, TraceSource
+from pyflare_cli.store.scan import scan_spans
+from pyflare_cli.tui.model.data import PRICED_COLUMNS, SortKey, TraceSource
 from pyflare_cli.tui.model.history import QueryHistory
 
 
@@ -91,3 +95,58 @@ def test_history_recalls_and_persists(tmp_path: Path) -> None:
     assert [history.newer(), history.newer(), history.newer()] == ["a:1", "", None]
     assert QueryHistory(path).recent == ["a:1", "b:2"]
     assert history.entries()[0] == ("saved  errors", "status:error")
+
+
+@pytest.mark.parametrize("query", ["", "status:error", "service:rag-api duration:>99ms", "cost:>0"])
+@pytest.mark.parametrize("sort", [SortKey(), SortKey("duration"), SortKey("errors", False)])
+def test_pages_ranked_without_prices_are_the_priced_summaries(
+    source: TraceSource, query: str, sort: SortKey
+) -> None:
+    """Sorts pricing cannot change rank the unpriced scan and price only the page's traces:
+    every column of every page is still what the priced summaries of all traces say."""
+    spans = load_spans(source.root, SpanQuery(where=query or None), NOW)
+    expected = list_traces(spans, "start", 0)
+    columns = [TRACE_SORTS[sort.column], "trace_id"]
+    expected = expected.sort(columns, descending=[sort.descending, False], nulls_last=True)
+    pages = [source.page(query, sort, offset, 40) for offset in (0, 40, 80)]
+    got = pl.concat([p.rows for p in pages])
+    assert got.height > 0 and pages[0].total == expected.height
+    assert_frame_equal(got, expected.head(got.height))
+
+
+@pytest.fixture(scope="module")
+def reported_twice(tmp_path_factory: pytest.TempPathFactory, tui_store: Path) -> Path:
+    """The demo store with 30 LLM calls reported again by a child span (a framework span
+    over the provider's), which pricing counts once: their outer spans lose their tokens."""
+    spans = scan_spans(tui_store).collect()
+    llm = spans.filter((pl.col("ai_kind") == "llm") & pl.col("output_tokens").is_not_null())
+    inner = llm.head(30).with_columns(
+        pl.col("span_id").alias("parent_span_id"),
+        (pl.col("span_id").str.slice(0, 8) + "d0d0d0d0").alias("span_id"),
+        pl.col("start_time") + pl.duration(microseconds=1).cast(pl.Duration("ns")),
+        pl.col("end_time") - pl.duration(microseconds=1).cast(pl.Duration("ns")),
+    )
+    root = tmp_path_factory.mktemp("twice") / ".pyflare"
+    write_spans(root, pl.concat([spans, inner]), "twice")
+    return root
+
+
+@pytest.mark.parametrize("sort", [SortKey(), SortKey("tokens")])
+def test_calls_reported_twice_count_once_on_every_page(reported_twice: Path, sort: SortKey) -> None:
+    source = TraceSource(reported_twice, lambda: NOW)
+    expected = list_traces(load_spans(reported_twice, SpanQuery(), NOW), sort.column, 0)
+    got = pl.concat([source.page("", sort, offset, 100).rows for offset in range(0, 1000, 100)])
+    assert_frame_equal(got, expected.head(got.height))
+
+
+def test_pricing_changes_only_the_priced_columns(reported_twice: Path) -> None:
+    """Why ranking by start, duration, spans or errors may skip pricing: it sets costs and
+    blanks the tokens of calls reported twice, nothing else."""
+    raw = scan_spans(reported_twice).collect().sort("trace_id", "span_id")
+    priced_spans = priced(scan_spans(reported_twice), reported_twice).collect()
+    priced_spans = priced_spans.sort("trace_id", "span_id")
+    assert raw.height == priced_spans.height
+    same = [c for c in raw.columns if c not in PRICED_COLUMNS]
+    assert_frame_equal(raw.select(same), priced_spans.select(same))
+    changed = raw["output_tokens"].ne_missing(priced_spans["output_tokens"]).sum()
+    assert changed == 30
