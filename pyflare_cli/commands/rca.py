@@ -151,7 +151,10 @@ def rca(
     target_window = current_window(since, until, at)
     start, end = target_window.start, target_window.end
     rules = load_config(config).price_rules
-    window = _load(root, start, end, where, span_filter, at, rules)
+    # Prices only where cost is read: pricing reads each window once more and joins it
+    # with itself (calls reported twice); errors and latency never look at cost.
+    priced = metric == "cost" or bool(where) or bool(span_filter)
+    window = _load(root, start, end, where, span_filter, at, rules if priced else None)
     history = None
     if vs_rest:
         import polars as pl
@@ -167,8 +170,9 @@ def rca(
         base = baseline_window(baseline_since, baseline_until, target_window, at)
         b_start, b_end = base.start, base.end
         target = window
-        baseline = _load(root, b_start, b_end, where, span_filter, at, rules)
-        history = _load(root, None, start, where, span_filter, at, rules)
+        prices = rules if priced else None
+        baseline = _load(root, b_start, b_end, where, span_filter, at, prices)
+        history = _load(root, None, start, where, span_filter, at, prices)
         target_label = f"{start:%m-%d %H:%M}..{end:%m-%d %H:%M}"
         baseline_label = f"{b_start:%m-%d %H:%M}..{b_end:%m-%d %H:%M}"
     n_target, n_baseline = _counts(target, baseline)
@@ -211,9 +215,10 @@ def _load(
     where: str | None,
     span_filter: str | None,
     at: datetime,
-    rules: tuple[PriceRule, ...],
+    rules: tuple[PriceRule, ...] | None,
 ) -> pl.LazyFrame:
-    """The window's spans, lazy (whole traces for --where), then only --span-filter spans.
+    """The window's spans, lazy (whole traces for --where), then only --span-filter spans;
+    priced with ``rules``, or without cost columns when None.
 
     Never collected here: the analysis reads them in grouped passes."""
     import polars as pl
@@ -222,7 +227,8 @@ def _load(
     from pyflare_cli.query.spans import SpanQuery, load_spans
 
     since = start.isoformat() if start else None
-    spans = load_spans(root, SpanQuery(since, end.isoformat(), where), at, rules)
+    query = SpanQuery(since, end.isoformat(), where)
+    spans = load_spans(root, query, at, rules or (), prices=rules is not None)
     if span_filter:
         spans = filter_spans(spans, span_filter, at)
     return spans.select(pl.exclude(UNUSED))

@@ -52,15 +52,24 @@ class SpanQuery:
 
 
 def load_spans(
-    root: Path, query: SpanQuery, now: datetime, rules: tuple[PriceRule, ...] = ()
+    root: Path,
+    query: SpanQuery,
+    now: datetime,
+    rules: tuple[PriceRule, ...] = (),
+    prices: bool = True,
 ) -> pl.LazyFrame:
     """The spans of every trace that matches ``query``, with ``cost_usd``.
 
     ``--where`` selects traces (a trace matches when one of its spans does), so the
-    result keeps whole traces; ``--since/--until`` bound span start times.
+    result keeps whole traces; ``--since/--until`` bound span start times. ``prices``
+    False leaves the cost columns out: pricing reads the window once more for its models
+    and joins it with itself (duplicate calls), which a reader of errors or latency need
+    not pay for (a ``where`` naming cost then fails to plan).
     """
     since, until = query.bounds(now)
-    spans = priced(scan_spans(root, since, until), root, rules)
+    spans = scan_spans(root, since, until)
+    if prices:
+        spans = priced(spans, root, rules)
     if query.where and query.where.strip():
         node = parse(query.where)
         # eval.<name> terms search the window's evaluation results (a semi-join by span).

@@ -81,6 +81,16 @@ def test_vs_rest_and_span_filter(incident_store: Path) -> None:
     assert report["baseline"]["spans"] > 0
 
 
+def test_cost_is_priced_where_it_is_read(incident_store: Path) -> None:
+    # Errors and latency skip pricing; the cost metric and a query naming cost price spans.
+    cost = _report(incident_store, "--metric", "cost")
+    assert cost["metric"] == "cost" and cost["target"]["mean"] > 0
+    expensive = _report(incident_store, "--where", "cost:>0.001")
+    assert 0 < expensive["target"]["spans"] < _report(incident_store)["target"]["spans"]
+    filtered = _report(incident_store, "--span-filter", "cost:>0")
+    assert filtered["target"]["spans"] > 0
+
+
 def test_table_and_markdown(incident_store: Path) -> None:
     table = invoke("rca", "--store", str(incident_store))
     assert table.exit_code == 0
