@@ -17,14 +17,17 @@ import polars as pl
 from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.analysis.stats.sessions import (
     conversation,
+    first_starts,
     session_table,
     session_trace_ids,
     session_traces,
     sort_rows,
     user_table,
+    with_earlier_start,
 )
 from pyflare_cli.errors import UsageError
 from pyflare_cli.query.spans import SpanQuery, load_spans
+from pyflare_cli.store.scan import scan_spans
 
 if TYPE_CHECKING:
     from pyflare_cli.ingest.redaction import RedactionConfig
@@ -49,11 +52,22 @@ def list_sessions(
     sort: str,
     ascending: bool,
 ) -> pl.DataFrame:
-    """Every session of the window (of ``user``), sorted."""
+    """Every session of the window (of ``user``), sorted; one that began before the window
+    has its true start (the store is read before the window for those sessions only)."""
     table = session_table(load_spans(root, query, now, rules))
     if user is not None:
         table = table.filter(pl.col("user") == user)
-    return sort_rows(table, sort, ascending).collect()
+    found = table.collect()
+    return sort_rows(_true_starts(root, found, query, now), sort, ascending).collect()
+
+
+def _true_starts(root: Path, table: pl.DataFrame, query: SpanQuery, now: datetime) -> pl.LazyFrame:
+    since, _ = query.bounds(now)
+    if since is None or table.is_empty():
+        return table.lazy().with_columns(pl.lit(False).alias("before_window"))
+    earlier = scan_spans(root, None, since).select("session_id", "start_time")
+    first = first_starts(earlier, table.get_column("session")).collect()
+    return with_earlier_start(table.lazy(), first.lazy())
 
 
 def list_users(
@@ -86,6 +100,7 @@ def show_session(
     summary = session_table(mine).filter(pl.col("session") == session)
     traces = session_traces(mine, session)
     frames = pl.collect_all([summary, traces, conversation(mine)])
+    frames[0] = _true_starts(root, frames[0], query, now).collect()
     turns = frames[2]
     redacted = False
     if redaction is not None and redaction.modes and not turns.is_empty():

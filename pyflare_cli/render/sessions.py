@@ -37,13 +37,21 @@ _FORMATS: dict[str, Any] = {
     "error_rate": lambda v: "" if v is None else f"{v:.1%}",
     "input_tokens": count,
     "output_tokens": count,
+    "before_window": lambda v: "yes" if v else "",
 }
+EARLIER = (
+    "before_window: the session began before the window; its start and duration run from "
+    "its first span in the store, its traces, turns, tokens, cost and errors count the "
+    "window only"
+)
 
 
 def emit_rows(out: Console, frame: pl.DataFrame, fmt: str) -> None:
     """A sessions or users table in ``fmt`` (JSON keeps raw numbers: duration in ns)."""
     if fmt == "table":
         out.print(_table(frame, _FORMATS))
+        if "before_window" in frame.columns and frame.get_column("before_window").any():
+            out.print(Text(EARLIER, style="dim"), soft_wrap=True)
     else:
         emit(frame, fmt, out)
 
@@ -72,6 +80,11 @@ def emit_session(out: Console, session: Session, fmt: str, full: bool) -> None:
         ),
         soft_wrap=True,
     )
+    if row.get("before_window"):
+        began = format_cell(row["start"])
+        out.print(
+            Text(f"began {began}, before the window: the traces and turns below are the window's")
+        )
     out.print(_table(session.traces, _FORMATS))
     out.print(Text("conversation" + (" (redacted)" if session.redacted else ""), style="bold"))
     for turn in session.turns.iter_rows(named=True):

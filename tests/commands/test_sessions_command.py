@@ -160,3 +160,22 @@ def test_session_on_two_agents_and_nested_tools(agent_store: Path, tmp_path: Pat
     plain = invoke("session", "show", "s1", "--store", str(agent_store), "--config", str(config))
     assert "[bold]ok[/bold]" in plain.stdout  # data, not markup
     assert "ann@example.com" not in plain.stdout
+
+
+def test_a_session_begun_before_the_window_keeps_its_true_start(agent_store: Path) -> None:
+    """--since between the session's two traces: the row says when the session began and
+    that it began before the window; its counts are the window's (the second trace)."""
+    since = (T0 + timedelta(seconds=30)).isoformat()
+    (row,) = _json("sessions", "--store", str(agent_store), "--since", since)
+    assert datetime.fromisoformat(row["start"]) == T0
+    assert row["before_window"] is True
+    assert row["duration"] == (62 * 1000 + 100) * 1_000_000  # first start to last end
+    assert (row["traces"], row["turns"], row["errors"]) == (1, 1, 0)
+    (whole,) = _json("sessions", "--store", str(agent_store), "--since", "30d")
+    assert whole["before_window"] is False and whole["duration"] == row["duration"]
+    shown = _json("session", "show", "s1", "--store", str(agent_store), "--since", since)
+    assert shown["session"]["before_window"] is True
+    assert datetime.fromisoformat(shown["session"]["start"]) == T0
+    table = invoke("sessions", "--store", str(agent_store), "--since", since)
+    assert table.exit_code == 0, table.output
+    assert "began before the window" in table.stdout

@@ -4,6 +4,10 @@ and its conversation (the LLM calls' input and output text, turn by turn).
 A span belongs to its own session and user, else its trace's (instrumentations often put
 ``session.id`` on the request span only). A turn is an LLM call that is not an embedding;
 errors count failed traces.
+
+A session that began before the window keeps its true start (:func:`with_earlier_start`):
+its start and duration run from its first span in the store, and ``before_window`` says
+that its traces, turns, tokens, cost and errors count the window only.
 """
 
 from __future__ import annotations
@@ -69,6 +73,32 @@ def session_table(spans: pl.LazyFrame) -> pl.LazyFrame:
             (pl.col("cost_micros").sum() / 1_000_000).alias("cost"),
             pl.col("failed").sum().alias("errors"),
         )
+    )
+
+
+def with_earlier_start(table: pl.LazyFrame, first: pl.LazyFrame) -> pl.LazyFrame:
+    """Sessions of ``table`` with their first span before the window (``first``: one row
+    per session, ``session`` and ``first_start``): ``start`` is that span's start,
+    ``duration`` runs from it, ``before_window`` is true. Other sessions are unchanged."""
+    joined = table.join(first, on="session", how="left", maintain_order="left")
+    before = pl.col("first_start").is_not_null() & (pl.col("first_start") < pl.col("start"))
+    earlier = (pl.col("start") - pl.col("first_start")).dt.total_nanoseconds()
+    return joined.with_columns(
+        pl.when(before).then(pl.col("first_start")).otherwise(pl.col("start")).alias("start"),
+        pl.when(before)
+        .then(pl.col("duration") + earlier)
+        .otherwise(pl.col("duration"))
+        .alias("duration"),
+        before.alias("before_window"),
+    ).drop("first_start")
+
+
+def first_starts(spans: pl.LazyFrame, sessions: pl.Series) -> pl.LazyFrame:
+    """The first start of each of ``sessions`` among ``spans`` that name it."""
+    return (
+        spans.filter(pl.col("session_id").is_in(sessions.implode()))
+        .group_by(pl.col("session_id").alias("session"))
+        .agg(pl.col("start_time").min().alias("first_start"))
     )
 
 
