@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from pyflare_cli.alerting.engine.eval_condition import SCORE_COLUMNS, evaluate_eval, needs_scores
 from pyflare_cli.alerting.engine.evaluate import Sample, evaluate_pattern, evaluate_windowed
 from pyflare_cli.alerting.engine.state_machine import run_rules
 from pyflare_cli.alerting.model import Alert
@@ -24,6 +25,7 @@ from pyflare_cli.alerting.rules.model import (
     BudgetCondition,
     Change,
     DriftCondition,
+    EvalCondition,
     Pattern,
     Rule,
     RuleFile,
@@ -78,7 +80,7 @@ def _texts(rules: Sequence[Rule]) -> str:
         measure = getattr(condition, "measure", None)
         if measure is not None:
             parts += [measure.field or "", measure.where or "", *measure.by]
-        if isinstance(condition, Pattern):
+        if isinstance(condition, Pattern | EvalCondition):
             parts += [condition.where or "", *condition.by]
     return " ".join(parts)
 
@@ -89,7 +91,8 @@ def load_window(
     """The spans of the longest lookback, with only the columns the rules can read.
 
     Attribute maps and prices are the costly parts of a read: they are skipped when no
-    rule mentions an attribute or a cost.
+    rule mentions an attribute or a cost; events and links only when an ``eval:`` rule
+    reads the results they carry.
     """
     from pyflare_cli.query.prices import priced
     from pyflare_cli.query.spans import SpanQuery
@@ -97,12 +100,16 @@ def load_window(
 
     since, until = SpanQuery((now - lookback(rules)).isoformat(), now.isoformat()).bounds(now)
     mentioned = _texts(rules)
+    scored = needs_scores(rules)
+    attributes = scored or "attr." in mentioned or "has:" in mentioned
     columns = [
         c
         for c in NEEDED
-        if not (c == "attributes" and "attr." not in mentioned and "has:" not in mentioned)
+        if not (c == "attributes" and not attributes)
         and not (c == "resource_attributes" and "resource." not in mentioned)
     ]
+    if scored:
+        columns += [c for c in SCORE_COLUMNS if c not in columns]
     if "text:" in mentioned:
         columns += ["input_text", "output_text"]
     spans = scan_spans(root, since, until).select(columns)
@@ -163,15 +170,27 @@ def _budget(
     ]
 
 
+def _own_scores(root: Path | None, rule: Rule, now: datetime) -> pl.LazyFrame:
+    """pyflare's stored results of the rule's window (none without a store: rule tests)."""
+    from pyflare_cli.analysis.eval.scores import empty_scores
+    from pyflare_cli.query.eval_scores import own_scores
+
+    return empty_scores() if root is None else own_scores(root, now - rule.window, now)
+
+
 def evaluate_all(
-    root: Path,
+    root: Path | None,
     rules: Sequence[Rule],
     spans: pl.DataFrame,
     now: datetime,
     budgets: Sequence[Budget] = (),
     price_rules: tuple[PriceRule, ...] = (),
 ) -> tuple[dict[str, list[Sample]], dict[str, str]]:
-    """Samples per rule name, and the rules that could not be evaluated (with why)."""
+    """Samples per rule name, and the rules that could not be evaluated (with why).
+
+    ``root`` None (rule tests) reads no store: no stored evaluation results, and drift
+    and budget conditions are not evaluated.
+    """
     lazy = spans.lazy()
     samples = evaluate_windowed(lazy, rules, now)
     errors: dict[str, str] = {}
@@ -180,9 +199,12 @@ def evaluate_all(
         try:
             if isinstance(condition, Pattern):
                 samples[rule.name] = evaluate_pattern(lazy, rule, condition, now)
-            elif isinstance(condition, DriftCondition):
+            elif isinstance(condition, EvalCondition):
+                own = _own_scores(root, rule, now)
+                samples[rule.name] = evaluate_eval(lazy, own, rule, condition, now)
+            elif isinstance(condition, DriftCondition) and root is not None:
                 samples[rule.name] = _drift(root, rule, condition, now, price_rules)
-            elif isinstance(condition, BudgetCondition):
+            elif isinstance(condition, BudgetCondition) and root is not None:
                 samples[rule.name] = _budget(root, condition, budgets, now, price_rules)
         except PyflareError as exc:
             errors[rule.name] = exc.message

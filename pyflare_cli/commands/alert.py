@@ -140,6 +140,14 @@ def check(
     if firing:
         names = ", ".join(sorted({a.name for a in firing}))
         raise GateFailed(f"{len(firing)} alert(s) firing at {fail_severity} or above: {names}")
+    unknown = [
+        r.name
+        for r in loaded[0].rules
+        if r.name in outcome.errors and severity_rank(r.severity) >= level
+    ]
+    if unknown:  # fails closed: a rule at --fail-severity that saw no data is not a pass
+        names = ", ".join(unknown)
+        raise UsageError(f"alert(s) at {fail_severity} or above not evaluated: {names}")
 
 
 @alert_app.command("watch")

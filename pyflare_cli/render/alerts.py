@@ -205,6 +205,10 @@ def condition_text(rule: Rule) -> str:
         return f">= {c.min_count} error(s) matching {what}"
     if isinstance(c, m.DriftCondition):
         return f"drift of {c.model} below {c.fail_on}"
+    if isinstance(c, m.EvalCondition):
+        bound = f" (pass: score >= {c.pass_min:g})" if c.pass_min is not None else ""
+        bound = f" (pass: score <= {c.pass_max:g})" if c.pass_max is not None else bound
+        return f"{c.aggregate} of eval {c.evaluator}{bound} {c.op} {c.value:g}"
     if isinstance(c, m.BudgetCondition):
         return f"budget {c.name} not {' or '.join(c.statuses)}"
     return f"{c.mode} of {', '.join(c.rules)} firing"
@@ -232,7 +236,8 @@ def check_verdict(
     window: tuple[datetime, datetime],
 ) -> Verdict:
     """``alert check`` as a gate: one check per rule, failed while an alert of it at
-    ``fail_severity`` or above fires; its firing alerts are the offending groups."""
+    ``fail_severity`` or above fires, or when such a rule could not be evaluated (no data
+    is not a pass); its firing alerts are the offending groups."""
     from pyflare_cli.alerting.model import severity_rank
     from pyflare_cli.render.verdict import Check, Verdict
 
@@ -247,12 +252,13 @@ def check_verdict(
         detail = f"{len(firing)} firing, {len(pending)} pending ({rule.severity})"
         if firing and not failing:
             detail += f", below --fail-severity {fail_severity}"
+        unknown = rule.name in outcome.errors and severity_rank(rule.severity) >= level
         if rule.name in outcome.errors:
             detail += f"; not evaluated: {outcome.errors[rule.name]}"
         checks.append(
             Check(
                 rule.name,
-                not failing,
+                not failing and not unknown,  # fails closed: no data is not a pass
                 condition_text(rule),
                 max(values) if values else None,
                 "",

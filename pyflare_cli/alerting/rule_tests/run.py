@@ -22,7 +22,7 @@ from pyflare_cli.alerting.model import Alert
 from pyflare_cli.alerting.rule_tests.compare import compare
 from pyflare_cli.alerting.rule_tests.spec import RuleTest, load_test_file, store_bound
 from pyflare_cli.alerting.rule_tests.times import ns_of
-from pyflare_cli.alerting.rules.model import Composite, RuleFile
+from pyflare_cli.alerting.rules.model import Composite, EvalCondition, RuleFile
 from pyflare_cli.alerting.state.alerts import KEEP_RESOLVED
 from pyflare_cli.errors import UsageError
 
@@ -54,6 +54,7 @@ def evaluations(
     rules = rule_file.rules
     needs = store_bound(rules)
     evaluable = [r for r in rules if r.name not in needs and not isinstance(r.condition, Composite)]
+    no_data_ok = {r.name for r in evaluable if isinstance(r.condition, EvalCondition)}
     spans = test.spans.sort("start_time", maintain_order=True)
     times = spans.get_column("start_time").cast(pl.Int64).to_numpy()
     reach = ns_of(lookback(evaluable))
@@ -65,7 +66,9 @@ def evaluations(
         now_ns = ns_of(now - epoch)
         low, high = np.searchsorted(times, [now_ns - reach, now_ns], side="left")
         window = spans.slice(int(low), int(high - low))  # what `check` would load
-        samples, errors = evaluate_all(Path("."), evaluable, window, now)
+        samples, errors = evaluate_all(None, evaluable, window, now)
+        # An eval rule without results is not evaluated (its states kept), as in `check`.
+        errors = {name: why for name, why in errors.items() if name not in no_data_ok}
         if errors:
             name, reason = next(iter(errors.items()))
             raise UsageError(

@@ -68,7 +68,9 @@ Resolved alerts are never listed.
 
 Drift and budget conditions need a store: rule tests do not evaluate them (they never
 fire), and a check that expects such an alert, or a composite that depends on one, is
-refused.
+refused. ``eval`` conditions read the results the test's spans carry (Phoenix's
+``attributes: {eval.faithfulness.score: "0.2"}`` or the OTel GenAI attributes); without
+results an ``eval`` rule keeps its states, unless it says ``no_data: alerting``.
 """
 
 from __future__ import annotations

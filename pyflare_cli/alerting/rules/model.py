@@ -1,8 +1,8 @@
 """The rule model: what a rule file says once checked, and the words it may use.
 
 A rule has a name, one condition (a :class:`Threshold`, :class:`Change`, :class:`Anomaly`,
-:class:`Pattern`, :class:`DriftCondition`, :class:`BudgetCondition` or
-:class:`Composite`), a window, its pacing (``for``, ``keep_firing_for``), a severity,
+:class:`Pattern`, :class:`DriftCondition`, :class:`EvalCondition`, :class:`BudgetCondition`
+or :class:`Composite`), a window, its pacing (``for``, ``keep_firing_for``), a severity,
 labels and annotation templates. Reading and checking the YAML is :mod:`rules.parse`.
 """
 
@@ -29,7 +29,11 @@ DIMENSIONS = (
     "type",
 )
 OPS = (">", ">=", "<", "<=", "==", "!=")
-CONDITIONS = ("threshold", "change", "anomaly", "pattern", "drift", "budget", "all", "any")
+CONDITIONS = (
+    "threshold", "change", "anomaly", "pattern", "drift", "eval", "budget", "all", "any"
+)  # fmt: skip
+EVAL_AGGREGATES = ("mean", "pass_rate", "count")
+NO_DATA = ("error", "alerting")
 RULE_KEYS = {"alert", "window", "for", "keep_firing_for", "severity", "labels", "annotations"}
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MEASURE_KEYS = {"aggregate", "field", "quantile", "where", "by"}
@@ -93,6 +97,29 @@ class DriftCondition:
 
 
 @dataclass(frozen=True)
+class EvalCondition:
+    """An evaluator's results in the window (``pyflare eval``'s one table of every convention).
+
+    ``aggregate`` is the mean score, the pass rate (a result passes by ``pass_min`` /
+    ``pass_max`` on its score, else by its label, as in ``eval summary``) or the number of
+    results. A window where the evaluator has fewer than ``min_results`` results is no
+    data: the rule is not evaluated (``no_data: error``, the default) or fires one alert
+    labelled ``no_data="true"`` (``no_data: alerting``); it is never "ok".
+    """
+
+    evaluator: str
+    op: str
+    value: float
+    aggregate: str = "mean"
+    where: str | None = None
+    by: tuple[str, ...] = ()
+    pass_min: float | None = None
+    pass_max: float | None = None
+    min_results: int = 1
+    no_data: str = "error"
+
+
+@dataclass(frozen=True)
 class BudgetCondition:
     name: str
     statuses: tuple[str, ...] = ("exceeded",)
@@ -104,7 +131,10 @@ class Composite:
     rules: tuple[str, ...]
 
 
-Condition = Threshold | Change | Anomaly | Pattern | DriftCondition | BudgetCondition | Composite
+Condition = (
+    Threshold | Change | Anomaly | Pattern | DriftCondition | EvalCondition | BudgetCondition
+    | Composite
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ groups:
 ```
 
 A rule has exactly one condition: ``threshold``, ``change``, ``anomaly``, ``pattern``,
-``drift``, ``budget``, ``all`` or ``any`` (see docs/alert.md). What a checked rule holds
-is :mod:`rules.model`; templates are :mod:`rules.templating`; evaluation is
-:mod:`alerting.engine`.
+``drift``, ``eval`` (:mod:`rules.parse_eval`), ``budget``, ``all`` or ``any`` (see
+docs/alert.md). What a checked rule holds is :mod:`rules.model`; templates are
+:mod:`rules.templating`; evaluation is :mod:`alerting.engine`.
 """
 
 from __future__ import annotations
@@ -30,14 +30,22 @@ from typing import Any
 import polars as pl
 
 from pyflare_cli.alerting.model import SEVERITIES
+from pyflare_cli.alerting.rules.checks import (
+    Where,
+    by,
+    duration,
+    keys,
+    number,
+    op,
+    query,
+    regex_error,
+)
 from pyflare_cli.alerting.rules.model import (
     AGGREGATES,
     CONDITIONS,
-    DIMENSIONS,
     FIELDS,
     MEASURE_KEYS,
     NAME,
-    OPS,
     RULE_KEYS,
     Anomaly,
     BudgetCondition,
@@ -45,88 +53,20 @@ from pyflare_cli.alerting.rules.model import (
     Composite,
     Condition,
     DriftCondition,
+    EvalCondition,
     Measure,
     Pattern,
     Rule,
     RuleFile,
     Threshold,
 )
+from pyflare_cli.alerting.rules.parse_eval import eval_condition
 from pyflare_cli.alerting.rules.templating import check_template
 from pyflare_cli.alerting.rules.yaml_lines import line_of, load_yaml
-from pyflare_cli.analysis.search.compile import parse as parse_query
-from pyflare_cli.analysis.search.time_bounds import parse_duration_ns
-from pyflare_cli.errors import QuerySyntaxError, UsageError
+from pyflare_cli.errors import UsageError
 
 
-class _Where:
-    """Error context: the file and the line of the mapping being read."""
-
-    def __init__(self, path: Path, line: int, what: str) -> None:
-        self.path, self.line, self.what = path, line, what
-
-    def error(self, reason: str, line: int | None = None) -> UsageError:
-        return UsageError(f"{self.path}:{line or self.line}: {self.what}: {reason}")
-
-
-def regex_error(exc: Exception) -> str:
-    """The regex engine's own reason ("unclosed group"), not the expression Polars ran."""
-    lines = [line.strip() for line in str(exc).splitlines()]
-    reasons = [line.removeprefix("error:").strip() for line in lines if line.startswith("error:")]
-    return reasons[0] if reasons else lines[0].removeprefix("regex error:").strip()
-
-
-def duration(value: Any, where: _Where, key: str) -> timedelta:
-    ns = parse_duration_ns(str(value)) if isinstance(value, str | int) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        ns = value * 1_000_000_000  # plain seconds
-    if ns is None or ns < 0:
-        raise where.error(f"{key} {value!r} is not a duration such as 30s, 5m, 1h")
-    return timedelta(microseconds=ns // 1000)
-
-
-def _number(value: Any, where: _Where, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise where.error(f"{key} must be a number, not {value!r}")
-    return float(value)
-
-
-def _query(value: Any, where: _Where, key: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise where.error(f"{key} must be a search query text")
-    try:
-        parse_query(value)
-    except QuerySyntaxError as exc:
-        raise where.error(f"{key}: {exc.message}") from None
-    return value
-
-
-def _by(value: Any, where: _Where) -> tuple[str, ...]:
-    names = [value] if isinstance(value, str) else value or []
-    if not isinstance(names, list):
-        raise where.error("by must be a label name or a list of them")
-    for name in names:
-        mapped = isinstance(name, str) and (
-            (name.startswith("attr.") and len(name) > 5)
-            or (name.startswith("resource.") and len(name) > 9)
-        )
-        if name not in DIMENSIONS and not mapped:
-            raise where.error(
-                f"by {name!r}: use {', '.join(DIMENSIONS)}, attr.<key> or resource.<key>"
-            )
-    return tuple(names)
-
-
-def _keys(section: dict[str, Any], allowed: set[str], where: _Where, what: str) -> None:
-    unknown = sorted(set(section) - allowed)
-    if unknown:
-        raise where.error(
-            f"{what}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
-        )
-
-
-def _measure(section: dict[str, Any], where: _Where, what: str) -> Measure:
+def _measure(section: dict[str, Any], where: Where, what: str) -> Measure:
     aggregate = section.get("aggregate")
     if aggregate not in AGGREGATES:
         raise where.error(f"{what}.aggregate {aggregate!r} is not one of {', '.join(AGGREGATES)}")
@@ -143,7 +83,7 @@ def _measure(section: dict[str, Any], where: _Where, what: str) -> Measure:
         raise where.error(f"{what}.field: {aggregate} takes no field")
     quantile = section.get("quantile")
     if aggregate == "quantile":
-        q = _number(quantile, where, f"{what}.quantile")
+        q = number(quantile, where, f"{what}.quantile")
         if not 0 < q < 1:
             raise where.error(f"{what}.quantile must be between 0 and 1, not {q}")
         quantile = q
@@ -153,18 +93,12 @@ def _measure(section: dict[str, Any], where: _Where, what: str) -> Measure:
         aggregate=str(aggregate),
         field=fld,
         quantile=quantile,
-        where=_query(section.get("where"), where, f"{what}.where"),
-        by=_by(section.get("by"), where),
+        where=query(section.get("where"), where, f"{what}.where"),
+        by=by(section.get("by"), where),
     )
 
 
-def _op(value: Any, where: _Where, what: str) -> str:
-    if value not in OPS:
-        raise where.error(f"{what}.op {value!r} is not one of {' '.join(OPS)}")
-    return str(value)
-
-
-def _condition(kind: str, section: Any, where: _Where) -> Condition:
+def _condition(kind: str, section: Any, where: Where) -> Condition:
     if kind in ("all", "any"):
         names = section if isinstance(section, list) else None
         if not names or not all(isinstance(n, str) for n in names):
@@ -172,27 +106,27 @@ def _condition(kind: str, section: Any, where: _Where) -> Condition:
         return Composite(kind, tuple(names))
     if not isinstance(section, dict):
         raise where.error(f"{kind} must be a mapping")
-    where = _Where(where.path, line_of(section, where.line), where.what)
+    where = Where(where.path, line_of(section, where.line), where.what)
     if kind == "threshold":
-        _keys(section, MEASURE_KEYS | {"op", "value"}, where, kind)
+        keys(section, MEASURE_KEYS | {"op", "value"}, where, kind)
         return Threshold(
             _measure(section, where, kind),
-            _op(section.get("op"), where, kind),
-            _number(section.get("value"), where, f"{kind}.value"),
+            op(section.get("op"), where, kind),
+            number(section.get("value"), where, f"{kind}.value"),
         )
     if kind == "change":
-        _keys(section, MEASURE_KEYS | {"compare", "op", "value"}, where, kind)
+        keys(section, MEASURE_KEYS | {"compare", "op", "value"}, where, kind)
         compare = section.get("compare", "ratio")
         if compare not in ("ratio", "delta"):
             raise where.error(f"change.compare {compare!r}: use ratio or delta")
         return Change(
             _measure(section, where, kind),
             compare,
-            _op(section.get("op", ">="), where, kind),
-            _number(section.get("value"), where, f"{kind}.value"),
+            op(section.get("op", ">="), where, kind),
+            number(section.get("value"), where, f"{kind}.value"),
         )
     if kind == "anomaly":
-        _keys(section, MEASURE_KEYS | {"windows", "method", "k", "direction"}, where, kind)
+        keys(section, MEASURE_KEYS | {"windows", "method", "k", "direction"}, where, kind)
         windows = section.get("windows", 12)
         if not isinstance(windows, int) or windows < 3:
             raise where.error(f"anomaly.windows must be an integer >= 3, not {windows!r}")
@@ -202,10 +136,10 @@ def _condition(kind: str, section: Any, where: _Where) -> Condition:
         direction = section.get("direction", "above")
         if direction not in ("above", "below", "both"):
             raise where.error(f"anomaly.direction {direction!r}: use above, below or both")
-        k = _number(section.get("k", 3.0), where, "anomaly.k")
+        k = number(section.get("k", 3.0), where, "anomaly.k")
         return Anomaly(_measure(section, where, kind), windows, method, k, direction)
     if kind == "pattern":
-        _keys(section, {"regex", "template", "min_count", "where", "by"}, where, kind)
+        keys(section, {"regex", "template", "min_count", "where", "by"}, where, kind)
         regex, template = section.get("regex"), section.get("template")
         if (regex is None) == (template is None):
             raise where.error("pattern needs exactly one of regex or template")
@@ -221,11 +155,11 @@ def _condition(kind: str, section: Any, where: _Where) -> Condition:
             None if regex is None else str(regex),
             None if template is None else str(template),
             count,
-            _query(section.get("where"), where, "pattern.where"),
-            _by(section.get("by"), where),
+            query(section.get("where"), where, "pattern.where"),
+            by(section.get("by"), where),
         )
     if kind == "drift":
-        _keys(section, {"model", "fail_on", "reference_days"}, where, kind)
+        keys(section, {"model", "fail_on", "reference_days"}, where, kind)
         model = section.get("model")
         if not isinstance(model, str) or not model:
             raise where.error("drift.model must name a model")
@@ -236,7 +170,9 @@ def _condition(kind: str, section: Any, where: _Where) -> Condition:
         if not isinstance(days, int) or days < 1:
             raise where.error(f"drift.reference_days must be an integer >= 1, not {days!r}")
         return DriftCondition(model, fail_on, days)
-    _keys(section, {"name", "status"}, where, kind)
+    if kind == "eval":
+        return eval_condition(section, where)
+    keys(section, {"name", "status"}, where, kind)
     name = section.get("name")
     if not isinstance(name, str) or not name:
         raise where.error("budget.name must name a budget of pyflare.yaml")
@@ -251,7 +187,7 @@ def _condition(kind: str, section: Any, where: _Where) -> Condition:
     return BudgetCondition(name, tuple(statuses))
 
 
-def _strings(value: Any, where: _Where, key: str, templates: bool) -> dict[str, str]:
+def _strings(value: Any, where: Where, key: str, templates: bool) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -275,19 +211,23 @@ def _rule(section: Any, group: str, path: Path, fallback: int) -> Rule:
     if not isinstance(section, dict):
         raise UsageError(f"{path}:{line}: group {group}: a rule must be a mapping")
     name = section.get("alert")
-    where = _Where(path, line, f"alert {name!r}" if name else "a rule")
+    where = Where(path, line, f"alert {name!r}" if name else "a rule")
     if not isinstance(name, str) or not NAME.match(name):
         raise where.error("alert must be a name of letters, digits and _")
     kinds = [k for k in CONDITIONS if k in section]
     if len(kinds) != 1:
         found = ", ".join(kinds) or "none"
         raise where.error(f"needs exactly one condition of {', '.join(CONDITIONS)} (found {found})")
-    _keys(section, RULE_KEYS | set(CONDITIONS), where, "rule")
+    keys(section, RULE_KEYS | set(CONDITIONS), where, "rule")
     severity = section.get("severity", "warning")
     if severity not in SEVERITIES:
         raise where.error(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
     condition = _condition(kinds[0], section[kinds[0]], where)
-    default_window = "24h" if isinstance(condition, DriftCondition) else "5m"
+    default_window = "5m"
+    if isinstance(condition, DriftCondition):
+        default_window = "24h"
+    elif isinstance(condition, EvalCondition):
+        default_window = "1h"  # scores are sparser than spans
     window = duration(section.get("window", default_window), where, "window")
     if window <= timedelta(0):
         raise where.error("window must be longer than 0")

@@ -435,3 +435,66 @@ def test_evaluation_times_follow_start_and_interval(tmp_path: Path) -> None:
     assert [r.passed for r in results] == [True, True], "\n".join(report_lines(results))
     assert results[0].time == datetime(2026, 3, 1, 12, 7, 30, tzinfo=UTC)
     assert results[1].at == "9m"
+
+
+# --- eval conditions ------------------------------------------------------------------------
+
+EVAL_TEST = """\
+rules:
+  groups:
+    - name: quality
+      rules:
+        - alert: LowFaithfulness
+          eval: {evaluator: faithfulness, op: "<", value: 0.7, by: [model]}
+          window: 5m
+          for: 2m
+        - alert: NoToxicityScores
+          eval: {evaluator: toxicity, op: ">", value: 0.5, no_data: alerting}
+          window: 5m
+tests:
+  - name: faithfulness drops from 5m
+    spans:
+      # Phoenix's eval.<name>.* columns, as get_spans_dataframe exports them
+      - {from: -5m, to: 20m, every: 30s, model: gpt-4o, type: llm,
+         attributes: {eval.faithfulness.score: "0.9", eval.faithfulness.label: factual}}
+      - {from: 5m, to: 20m, every: 30s, model: gpt-4o-mini, type: llm,
+         attributes: [{eval.faithfulness.score: "0.2"}, {eval.faithfulness.score: "0.4"}]}
+      - {from: 12m, to: 20m, every: 1m, model: gpt-4o, type: llm,
+         attributes: {eval.toxicity.score: "0.1"}}
+    checks:
+      - at: 4m
+        alerts:
+          - {alertname: NoToxicityScores, labels: {evaluator: toxicity, no_data: "true"}}
+      - at: 6m
+        alerts:
+          - {alertname: LowFaithfulness, state: pending,
+             labels: {evaluator: faithfulness, model: gpt-4o-mini}}
+          - {alertname: NoToxicityScores, labels: {evaluator: toxicity, no_data: "true"}}
+      - at: 8m
+        alerts:
+          - {alertname: LowFaithfulness, labels: {evaluator: faithfulness, model: gpt-4o-mini},
+             value: 0.3}
+          - {alertname: NoToxicityScores, labels: {evaluator: toxicity, no_data: "true"}}
+      - at: 14m
+        alerts:
+          - {alertname: LowFaithfulness, labels: {evaluator: faithfulness, model: gpt-4o-mini}}
+"""
+
+
+def test_eval_conditions_in_rule_tests(tmp_path: Path) -> None:
+    results = run_test_file(write(tmp_path, EVAL_TEST))
+    assert [r.diff for r in failing(results)] == []
+    assert len(results) == 4
+    # the same file expecting nothing at 8m fails with the faithfulness alert in its diff
+    nothing_at_9m = "      - at: 9m\n        alerts: []\n      - at: 14m"
+    wrong = EVAL_TEST.replace("      - at: 14m", nothing_at_9m)
+    missed = failing(run_test_file(write(tmp_path, wrong, "wrong.test.yaml")))
+    assert [r.at for r in missed] == ["9m"]
+    assert any("LowFaithfulness" in line for line in missed[0].diff)
+
+
+def test_an_eval_rule_without_scores_is_not_evaluated_in_rule_tests(tmp_path: Path) -> None:
+    text = EVAL_TEST.replace(", no_data: alerting", "")
+    results = run_test_file(write(tmp_path, text))
+    # no_data: error keeps the rule's states (none) instead of stopping the test
+    assert [r.at for r in failing(results)] == ["4m", "6m", "8m"]
