@@ -85,6 +85,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "eval",
         "Quality and safety of LLM outputs: scores in the traces, offline evaluators, a CI gate.",
     ),
+    "report": (
+        "report",
+        "One self-contained HTML report with charts: overview, cost, latency, errors, drift, "
+        "rca, alerts, eval, and the top traces as waterfalls.",
+    ),
     "bench": (
         "bench",
         "Benchmarks of every stage on generated data, an OTLP load generator, a CI gate.",

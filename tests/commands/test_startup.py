@@ -36,7 +36,7 @@ HEAVY = (
 LISTED = [
     *("ingest", "receive", "traces", "query", "rca", "tui", "demo"),
     *("store", "trace", "cost", "drift", "alert", "stats", "sessions", "session", "users"),
-    *("tools", "metrics", "eval", "bench"),
+    *("tools", "metrics", "eval", "report", "bench"),
 ]
 """The order `pyflare --help` listed the commands in before they were loaded lazily."""
 

@@ -1,0 +1,77 @@
+"""Vega-Lite chart specs to SVG, offline, with vl-convert (Vega's own renderer in an
+embedded JavaScript engine: no browser, no network).
+
+Text, axes and legends are drawn in ``currentColor`` on a transparent background, so a
+chart follows the page's light or dark colours; the SVG keeps its ``viewBox`` and loses
+its fixed size, so it scales with the page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pyflare_cli.report.model import Chart
+
+INK = "currentColor"
+THEME: dict[str, Any] = {
+    "background": None,
+    "font": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+    "view": {"stroke": None},
+    "axis": {
+        "labelColor": INK,
+        "titleColor": INK,
+        "domainColor": INK,
+        "tickColor": INK,
+        "gridColor": INK,
+        "gridOpacity": 0.15,
+        "domainOpacity": 0.5,
+        "labelFontSize": 11,
+    },
+    "legend": {"labelColor": INK, "titleColor": INK, "labelFontSize": 11, "labelLimit": 220},
+    "header": {"labelColor": INK, "titleColor": INK, "labelFontSize": 11},
+    "title": {"color": INK},
+    "range": {
+        "category": [
+            "#4c78a8",
+            "#f58518",
+            "#54a24b",
+            "#e45756",
+            "#72b7b2",
+            "#eeca3b",
+            "#b279a2",
+            "#ff9da6",
+            "#9d755d",
+            "#bab0ac",
+        ]
+    },
+}
+_SIZE = re.compile(r'^<svg([^>]*?) width="[\d.]+" height="[\d.]+"')
+
+
+def full_spec(chart: Chart) -> dict[str, Any]:
+    """The chart's spec with its data and the report's theme."""
+    spec: dict[str, Any] = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        **chart.spec,
+        "data": {"values": chart.rows},
+    }
+    spec["config"] = THEME
+    return spec
+
+
+def to_svg(chart: Chart) -> str:
+    """The chart as an SVG element that scales to its container."""
+    import vl_convert
+
+    svg: str = vl_convert.vegalite_to_svg(full_spec(chart))
+    svg = svg.removeprefix('<?xml version="1.0" encoding="UTF-8"?>').strip()
+    return _SIZE.sub(r'<svg\1 role="img" preserveAspectRatio="xMinYMin meet"', svg, count=1)
+
+
+def data_json(chart: Chart) -> str:
+    """The chart's data as JSON safe inside ``<script type="application/json">``: ``<``,
+    ``>`` and ``&`` are escaped so no data string can close the element."""
+    text = json.dumps({"title": chart.title, "values": chart.rows}, ensure_ascii=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")

@@ -1,0 +1,105 @@
+"""Build the report: each asked-for section from its builder, then the waterfalls of the
+traces the sections point at.
+
+A section whose data is missing (a window without model calls, a store without alert
+state, no evaluation results) is kept with the reason instead of vanishing; only an
+empty window for the whole report is an error (exit 2), since there is nothing to report.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from datetime import datetime
+
+from pyflare_cli.errors import PyflareError, UsageError
+from pyflare_cli.report.context import ReportContext
+from pyflare_cli.report.model import Report, Section
+
+SECTIONS: dict[str, tuple[str, str, str]] = {
+    "overview": ("overview", "overview", "Overview"),
+    "cost": ("cost", "cost", "Cost"),
+    "latency": ("latency", "latency", "Latency"),
+    "errors": ("latency", "errors", "Errors"),
+    "drift": ("drift", "drift", "Drift"),
+    "rca": ("rca", "rca", "Root causes"),
+    "alerts": ("alerts", "alerts", "Alerts"),
+    "eval": ("eval", "evaluations", "Evaluations"),
+}
+"""Section name -> (module under ``report``, builder function, title), in page order."""
+
+Progress = Callable[[str], None]
+
+
+def parse_sections(text: str | None) -> list[str]:
+    """``--sections a,b``: the names in page order; exit 2 naming an unknown one."""
+    if text is None or not text.strip():
+        return list(SECTIONS)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        raise UsageError(f"--sections {unknown[0]!r}: use {', '.join(SECTIONS)}")
+    return [n for n in SECTIONS if n in names]
+
+
+def build_section(ctx: ReportContext, name: str) -> Section:
+    """One section; its data missing (a :class:`PyflareError`) becomes its ``missing`` text."""
+    module, function, title = SECTIONS[name]
+    builder = getattr(importlib.import_module(f"pyflare_cli.report.{module}"), function)
+    try:
+        section: Section = builder(ctx)
+    except PyflareError as exc:
+        return Section(name, title, missing=exc.message)
+    return section
+
+
+def build_report(
+    ctx: ReportContext,
+    names: list[str],
+    store_label: str,
+    generated: datetime,
+    progress: Progress = lambda _: None,
+) -> Report:
+    """Every section of ``names``, then the waterfalls of the traces they name."""
+    from pyflare_cli.report.traces import trace_views
+
+    _check_window(ctx)
+    sections = []
+    for name in names:
+        progress(f"building {name}")
+        sections.append(build_section(ctx, name))
+    ids = [i for s in sections for i in s.trace_ids]
+    progress(f"drawing {min(len(set(ids)), ctx.waterfalls)} trace waterfall(s)")
+    traces = trace_views(ctx, _interleaved(sections, ctx.waterfalls))
+    return Report(
+        "pyflare report",
+        ctx.window.label(),
+        generated.isoformat(timespec="seconds"),
+        store_label,
+        ctx.where,
+        sections,
+        traces,
+    )
+
+
+def _interleaved(sections: list[Section], limit: int) -> list[str]:
+    """Trace ids taking each section's first, then each one's second...: every section
+    that points at traces gets its most important ones drawn."""
+    lists = [s.trace_ids for s in sections if s.trace_ids]
+    found: list[str] = []
+    for depth in range(max((len(x) for x in lists), default=0)):
+        for ids in lists:
+            if depth < len(ids) and ids[depth] not in found:
+                found.append(ids[depth])
+    return found[:limit]
+
+
+def _check_window(ctx: ReportContext) -> None:
+    """Exit 2 when the window holds no span (matching ``--where``)."""
+    from pyflare_cli.query.spans import SpanQuery, load_spans
+
+    query = SpanQuery(*ctx.window.query_bounds, ctx.where)
+    spans = load_spans(ctx.root, query, ctx.now).select("trace_id").head(1).collect()
+    if spans.height == 0:
+        where = f" matching --where {ctx.where!r}" if ctx.where else ""
+        raise UsageError(f"no spans{where} in {ctx.window.label()}: nothing to report")

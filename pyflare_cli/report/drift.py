@@ -1,0 +1,134 @@
+"""The drift section: per model the verdict, and per feature the score and the reference
+vs current distributions (overlaid histograms).
+
+As ``pyflare drift --all-models`` with the built-in features and the default settings,
+the reference being the window of the same length before the report's window.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyflare_cli.errors import PyflareError
+from pyflare_cli.report import charts, text
+from pyflare_cli.report.context import ReportContext
+from pyflare_cli.report.model import Chart, Section, Table
+
+if TYPE_CHECKING:
+    from pyflare_cli.analysis.drift.model import DriftReport
+
+MODELS = 6
+"""Models compared, the busiest first."""
+
+
+def drift(ctx: ReportContext) -> Section:
+    import polars as pl
+
+    from pyflare_cli.analysis.drift.features import BUILT_IN
+    from pyflare_cli.analysis.drift.model import DriftSettings
+    from pyflare_cli.analysis.drift.report import compare
+    from pyflare_cli.query.drift_samples import features_of, model_sample
+
+    features = list(BUILT_IN)
+    reference = ctx.window.previous()
+    ref, cur = (
+        features_of(model_sample(ctx.root, w, ctx.where, ctx.now, ctx.rules), features, ())
+        for w in (reference, ctx.window)
+    )
+    ref_frame, cur_frame = pl.collect_all([ref, cur])
+    if cur_frame.height == 0:
+        raise PyflareError(f"no model calls in {ctx.window.label()}")
+    busiest = (
+        cur_frame.group_by("model")
+        .len()
+        .sort(["len", "model"], descending=[True, False])
+        .get_column("model")
+        .drop_nulls()
+        .head(MODELS)
+        .to_list()
+    )
+    reports = [
+        compare(
+            name,
+            ref_frame.filter(pl.col("model") == name),
+            cur_frame.filter(pl.col("model") == name),
+            features,
+            DriftSettings(),
+        )
+        for name in busiest
+    ]
+    return section_of(reports, reference.label(), ctx.window.label())
+
+
+def section_of(reports: list[DriftReport], reference: str, current: str) -> Section:
+    """The section of drift reports (also ``pyflare drift --html``)."""
+    if not reports:
+        raise PyflareError("no model to compare")
+    summary: list[list[Any]] = [
+        [
+            r.model,
+            r.verdict,
+            f"{r.drifted} of {r.tested}",
+            text.count(r.n_reference),
+            text.count(r.n_current),
+        ]
+        for r in reports
+    ]
+    tables = [
+        Table(
+            "Verdict per model",
+            ["model", "verdict", "drifted features", "reference calls", "current calls"],
+            summary,
+            frozenset({2, 3, 4}),
+        )
+    ]
+    chart_list: list[Chart] = []
+    for r in reports:
+        rows: list[list[Any]] = [
+            [
+                str(f["feature"]),
+                str(f["method"] or "-"),
+                "-" if f["score"] is None else f"{f['score']:.3g}",
+                "-" if f["threshold"] is None else f"{f['threshold']:.3g}",
+                str(f["status"]),
+                str(f["reference"] or "-"),
+                str(f["current"] or "-"),
+            ]
+            for f in r.features.iter_rows(named=True)
+        ]
+        tables.append(
+            Table(
+                f"{r.model}: {r.verdict}",
+                ["feature", "method", "score", "threshold", "status", "reference", "current"],
+                rows,
+                frozenset({2, 3}),
+            )
+        )
+        hist = _histograms(r)
+        if hist:
+            key = "drift-" + "".join(c if c.isalnum() else "-" for c in r.model)[:40]
+            chart_list.append(
+                Chart(
+                    f"{key}-{len(chart_list)}",
+                    f"{r.model}: reference vs current",
+                    charts.overlaid_histograms("feature"),
+                    hist,
+                )
+            )
+    drifted = [r.model for r in reports if r.verdict == "drifted"]
+    lead = f"{len(reports)} model(s), current {current} against reference {reference}: " + (
+        f"drifted: {', '.join(drifted)}." if drifted else "none drifted."
+    )
+    return Section("drift", "Drift", lead, charts=chart_list, tables=tables)
+
+
+def _histograms(report: DriftReport) -> list[dict[str, Any]]:
+    """One row per feature, sample and bin: the share of values in that bin."""
+    rows: list[dict[str, Any]] = []
+    for f in report.features.iter_rows(named=True):
+        for sample in ("reference", "current"):
+            for i, value in enumerate(f[f"{sample}_hist"] or []):
+                rows.append(
+                    {"feature": f["feature"], "sample": sample, "bin": i + 1, "share": value}
+                )
+    return rows
