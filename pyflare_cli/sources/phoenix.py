@@ -7,6 +7,10 @@ strings or epoch numbers. ``span_kind`` is the OpenInference kind (LLM, CHAIN, .
 becomes the ``openinference.span.kind`` attribute and the OTel kind stays unspecified.
 Exports are small next to OTLP traffic, so a per-record loop is fine here.
 
+Evaluations joined to the spans (``eval.<name>.score``, ``.label``, ``.explanation``
+columns, see :data:`EVAL_COLUMN`) become attributes of the same names, which ``pyflare
+eval`` reads as Phoenix results.
+
 ``get_spans_dataframe().to_csv()`` writes list and dict cells (``events``,
 ``attributes.llm.input_messages``, ``attributes.metadata``) as Python literals
 (``[{'name': 'exception', ...}]``): they are parsed with :func:`ast.literal_eval`, which
@@ -19,6 +23,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +35,11 @@ from pyflare_cli.sources.opening import Format, UnreadableInput, open_binary
 from pyflare_cli.sources.otlp_json import BadRecord, decode_id
 from pyflare_cli.sources.raw import DeadLetter, RawBatch
 
+EVAL_COLUMN = re.compile(r"^eval\..+\.(score|label|explanation)$")
+"""Phoenix's joined span evaluations: ``TraceDataset.get_spans_dataframe()`` adds each
+``SpanEvaluations`` as top-level ``eval.<name>.score|label|explanation`` columns (the name
+may hold spaces and dots: ``eval.Q&A Correctness.label``). They are kept as span
+attributes of the same name, where ``analysis.eval.scores`` reads Phoenix results."""
 _RESOURCE_KEYS = ("service.name", "service.version", "deployment.environment.name")
 _STATUS = {"OK": "ok", "ERROR": "error", "UNSET": "unset", "": "unset"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -124,6 +134,9 @@ def _decode_record(
             nested = json.loads(value) if isinstance(value, str) else value
             if isinstance(nested, dict):
                 _flatten("", nested, attributes)
+    for key, value in record.items():
+        if EVAL_COLUMN.match(key):  # joined span evaluations win over attributes
+            _flatten(key, value, attributes)
     kind = _field(record, "span_kind")
     if kind and "openinference.span.kind" not in attributes:
         attributes["openinference.span.kind"] = str(kind)
