@@ -18,6 +18,7 @@ from pyflare_cli.clock import now
 from pyflare_cli.commands.options import (
     ConfigOption,
     FormatOption,
+    HtmlOption,
     OutputFormat,
     StoreOption,
     UntilOption,
@@ -207,6 +208,7 @@ def drift(
     store: StoreOption = None,
     config: ConfigOption = None,
     fmt: FormatOption = OutputFormat.table,
+    html: HtmlOption = None,
 ) -> None:
     """Compare a model's current spans with a reference window or a saved baseline.
 
@@ -233,6 +235,10 @@ def drift(
         raise UsageError(f"--fail-on {fail_on!r}: use drifted, warning or insufficient")
     if bool(model) == all_models:
         raise UsageError("name a model with --model, or use --all-models")
+    if html is not None:
+        from pyflare_cli.render.report.write import check_target
+
+        check_target(html, "html", "--html")
     cfg = load_config(config)
     plan = plan_of(
         cfg,
@@ -264,6 +270,14 @@ def drift(
     reports = [compare(n, r, c, plan.features, plan.settings) for n, r, c in targets]
     verdict = drift_verdict(reports, fail_on, plan.conditions, ref_label, window.query_bounds)
     emit_reports(console(), reports, fmt.value, ref_label, window.label(), verdict)
+    if html is not None:  # written before the gate's exit: the page of the failed gate
+        from pyflare_cli.render.report.write import write_section_html
+        from pyflare_cli.report.context import ReportContext
+        from pyflare_cli.report.drift import section_of
+        from pyflare_cli.store.layout import read_store
+
+        page = ReportContext(read_store(store), window, where, now(), rules)
+        write_section_html(page, section_of(reports, ref_label, window.label()), html)
     failed = [c.name for c in verdict.checks if not c.passed]
     if failed:
         raise GateFailed(f"drift ({fail_on} or worse, or a feature condition): {'; '.join(failed)}")

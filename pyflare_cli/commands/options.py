@@ -66,3 +66,12 @@ WhereOption = Annotated[
     str | None,
     typer.Option("--where", "-w", help="Search query, e.g. 'service:api status:error'."),
 ]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        help="Also write this report as a self-contained HTML page (see pyflare report).",
+        show_default=False,
+    ),
+]
+"""``--html FILE`` of cost, drift and rca: the command's section of ``pyflare report``."""

@@ -17,6 +17,7 @@ from pyflare_cli.clock import now
 from pyflare_cli.commands.options import (
     ConfigOption,
     FormatOption,
+    HtmlOption,
     OutputFormat,
     StoreOption,
     UntilOption,
@@ -107,6 +108,7 @@ def rca(
     store: StoreOption = None,
     config: ConfigOption = None,
     fmt: FormatOption = OutputFormat.table,
+    html: HtmlOption = None,
 ) -> None:
     """Find why errors, latency or cost rose: slices, new versions, failure templates, causes.
 
@@ -146,6 +148,10 @@ def rca(
             raise UsageError(f"--dimension {name!r}: use attr.<key> or resource.<key>")
     if fmt is OutputFormat.csv:
         raise UsageError("--format csv: the report has sections; use table, json or markdown")
+    if html is not None:
+        from pyflare_cli.render.report.write import check_target
+
+        check_target(html, "html", "--html")
     at = now()
     root = read_store(store)
     target_window = current_window(since, until, at)
@@ -195,6 +201,14 @@ def rca(
     if report.totals.n_target == 0:
         raise UsageError(f"--metric {metric}: no span of the target has a value for it")
     emit_report(console(), report, fmt.value, target_label, baseline_label, top, correction, alpha)
+    if html is not None:  # written before the gate's exit: the page of the failed gate
+        from pyflare_cli.render.report.write import write_section_html
+        from pyflare_cli.report.context import ReportContext
+        from pyflare_cli.report.rca import section_of
+
+        section = section_of(report, top, f"{target_label} against {baseline_label}")
+        ctx = ReportContext(root, target_window, where, at, rules, top=top)
+        write_section_html(ctx, section, html)
     if fail_on_significant and report.significant.height:
         worst = report.significant.row(0, named=True)["slice"]
         raise GateFailed(f"{report.significant.height} significant slice(s); first: {worst}")

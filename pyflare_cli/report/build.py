@@ -103,3 +103,13 @@ def _check_window(ctx: ReportContext) -> None:
     if spans.height == 0:
         where = f" matching --where {ctx.where!r}" if ctx.where else ""
         raise UsageError(f"no spans{where} in {ctx.window.label()}: nothing to report")
+
+
+def section_report(ctx: ReportContext, section: Section, store_label: str) -> Report:
+    """A report of one section and the waterfalls of its traces (``cost/drift/rca --html``)."""
+    from pyflare_cli.report.traces import trace_views
+
+    traces = trace_views(ctx, section.trace_ids) if not section.missing else []
+    title = f"pyflare {section.key}"
+    generated = ctx.now.isoformat(timespec="seconds")
+    return Report(title, ctx.window.label(), generated, store_label, ctx.where, [section], traces)

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyflare_cli.errors import UsageError
 from pyflare_cli.report.model import Report
 
+if TYPE_CHECKING:
+    from pyflare_cli.report.context import ReportContext
+    from pyflare_cli.report.model import Section
 
-def check_target(target: Path | None, fmt: str) -> None:
+
+def check_target(target: Path | None, fmt: str, option: str = "--out") -> None:
     """Exit 2 when ``target``'s folder does not exist or ``target`` is a folder."""
     if target is None:
         return
     if target.is_dir():
-        raise UsageError(f"--out {target}: is a folder; name a .{fmt} file")
+        raise UsageError(f"{option} {target}: is a folder; name a .{fmt} file")
     if not target.parent.is_dir():
-        raise UsageError(f"--out {target}: folder {target.parent} does not exist")
+        raise UsageError(f"{option} {target}: folder {target.parent} does not exist")
 
 
 def write_report(report: Report, fmt: str, target: Path | None, assets: Path | None) -> int:
@@ -42,11 +47,20 @@ def write_report(report: Report, fmt: str, target: Path | None, assets: Path | N
     return _write(target, page.encode())
 
 
-def _write(target: Path, data: bytes) -> int:
+def _write(target: Path, data: bytes, option: str = "--out") -> int:
     temp = target.with_name(f".{target.name}.tmp")
     try:
         temp.write_bytes(data)
         temp.replace(target)
     except OSError as exc:
-        raise UsageError(f"--out {target}: cannot write it ({exc.strerror or exc})") from None
+        raise UsageError(f"{option} {target}: cannot write it ({exc.strerror or exc})") from None
     return len(data)
+
+
+def write_section_html(ctx: ReportContext, section: Section, target: Path) -> None:
+    """``--html FILE`` of cost, drift and rca: the command's section alone, as a page."""
+    from pyflare_cli.render.report.html import render_html
+    from pyflare_cli.report.build import section_report
+
+    page = render_html(section_report(ctx, section, str(ctx.root)))
+    _write(target, page.encode(), "--html")
