@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pyflare_cli.analysis.cost.duplicates import count_calls_once
+from pyflare_cli.analysis.cost.duplicates import duplicate_calls, has_call_fields, mark_duplicates
 from pyflare_cli.analysis.cost.price_rules import PriceRule, litellm_rules
 from pyflare_cli.analysis.cost.pricing import (
     Resolution,
@@ -149,6 +149,15 @@ def priced(
     """``spans`` with ``cost_micros``, ``cost_usd`` and ``cost_source`` (see pricing).
 
     An LLM call reported by two spans is counted once (:mod:`analysis.cost.duplicates`).
+    What the lazy plan needs to know first is read in one collect: the (provider, model)
+    pairs to price and the duplicate calls (a few rows; neither depends on prices), so the
+    plan returned joins the small price table and, only when there are duplicates, their
+    ids; it never re-runs the duplicate search or joins every span on its ids for nothing.
     """
-    pairs = [(p, m) for p, m in model_pairs(spans).collect().iter_rows()]
-    return count_calls_once(with_cost(spans, price_table(resolutions(pairs, root, rules))))
+    queries = [model_pairs(spans)]
+    if has_call_fields(spans):
+        queries.append(duplicate_calls(spans))
+    found = pl.collect_all(queries)
+    pairs = [(p, m) for p, m in found[0].iter_rows()]
+    costed = with_cost(spans, price_table(resolutions(pairs, root, rules)))
+    return mark_duplicates(costed, found[1]) if len(found) > 1 else costed

@@ -84,17 +84,40 @@ def duplicate_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def has_call_fields(spans: pl.LazyFrame) -> bool:
+    """Whether ``spans`` are spans of traces (requests priced apart from any trace are not)."""
+    return set(spans.collect_schema().names()).issuperset((*_FIELDS, "ai_kind"))
+
+
 def count_calls_once(priced: pl.LazyFrame) -> pl.LazyFrame:
     """Priced spans whose duplicate LLM spans carry no usage and cost nothing.
 
     The duplicate keeps its row (the trace still shows it) with ``cost_source``
     :data:`DUPLICATE`, cost 0 and its token columns null, so every total counts the call
-    once, on the inner span.
+    once, on the inner span. The duplicates are found inside the same lazy plan; a reader
+    that collects them first (they do not depend on prices) uses :func:`mark_duplicates`.
     """
     names = set(priced.collect_schema().names())
     if not names.issuperset((*_FIELDS, "ai_kind", "cost_usd", "cost_source")):
         return priced  # requests priced apart from any trace (the judge's estimates)
-    flagged = duplicate_calls(priced).with_columns(pl.lit(True).alias("_duplicate"))
+    return _marked(priced, duplicate_calls(priced))
+
+
+def mark_duplicates(priced: pl.LazyFrame, found: pl.DataFrame) -> pl.LazyFrame:
+    """:func:`count_calls_once` given the (trace_id, span_id) of :func:`duplicate_calls`,
+    collected beforehand from the same spans.
+
+    With none found (most stores) the spans are returned as they are: no join on the ids
+    of every span, which is most of the cost of the lazy way.
+    """
+    if found.height == 0:
+        return priced
+    return _marked(priced, found.lazy())
+
+
+def _marked(priced: pl.LazyFrame, found: pl.LazyFrame) -> pl.LazyFrame:
+    names = set(priced.collect_schema().names())
+    flagged = found.select(_KEYS).with_columns(pl.lit(True).alias("_duplicate"))
     marked = priced.join(flagged, on=list(_KEYS), how="left", maintain_order="left")
     dup = pl.col("_duplicate").fill_null(False)
     costs = [c for c in ("cost_pico", "cost_micros") if c in names]

@@ -202,21 +202,32 @@ def _span_cost_atto() -> pl.Expr:
     )
 
 
-def _in_band() -> pl.Expr:
-    """The band (joined on provider and model) that applies to the span's time and size."""
+def _in_band(prices: pl.DataFrame) -> pl.Expr | None:
+    """The band (joined on provider and model) that applies to the span's time and size.
+
+    Only the conditions some band of ``prices`` sets are tested (a condition whose column
+    is null in every band holds for every span), and none when no band sets any: most
+    models have one band, and the filter then costs nothing.
+    """
     start = pl.col("start_time").fill_null(datetime(1970, 1, 1, tzinfo=UTC))
     day_us = (start - start.dt.truncate("1d")).dt.total_microseconds()
     size = pl.col("input_tokens").fill_null(0)
-    return pl.col("price_source").is_null() | (
-        (pl.col("since").is_null() | (start >= pl.col("since")))
-        & (pl.col("until").is_null() | (start < pl.col("until")))
-        & (
-            pl.col("day_from_us").is_null()
-            | ((day_us >= pl.col("day_from_us")) & (day_us < pl.col("day_to_us")))
-        )
-        & (pl.col("above").is_null() | (size > pl.col("above")))
-        & (pl.col("upto").is_null() | (size <= pl.col("upto")))
-    )
+    terms = {
+        "since": pl.col("since").is_null() | (start >= pl.col("since")),
+        "until": pl.col("until").is_null() | (start < pl.col("until")),
+        "day_from_us": pl.col("day_from_us").is_null()
+        | ((day_us >= pl.col("day_from_us")) & (day_us < pl.col("day_to_us"))),
+        "above": pl.col("above").is_null() | (size > pl.col("above")),
+        "upto": pl.col("upto").is_null() | (size <= pl.col("upto")),
+    }
+    used = [
+        term
+        for column, term in terms.items()
+        if prices.get_column(column).null_count() < prices.height
+    ]
+    if not used:
+        return None
+    return pl.col("price_source").is_null() | pl.all_horizontal(used)
 
 
 def with_cost(spans: pl.LazyFrame, prices: pl.DataFrame) -> pl.LazyFrame:
@@ -236,7 +247,10 @@ def with_cost(spans: pl.LazyFrame, prices: pl.DataFrame) -> pl.LazyFrame:
         how="left",
         nulls_equal=True,
         maintain_order="left",
-    ).filter(_in_band())
+    )
+    in_band = _in_band(prices)
+    if in_band is not None:
+        joined = joined.filter(in_band)
     priced_here = has_usage() & pl.col("rate_input").is_not_null()
     atto = _span_cost_atto()
     computed = pl.when(priced_here).then(
