@@ -6,18 +6,24 @@ Thin: options become a window and price rules (:mod:`query`), the figures come f
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pyflare_cli.clock import now
+from pyflare_cli.commands.engine_options import (
+    EngineOption,
+    EngineStoreOption,
+    SparkMasterOption,
+)
 from pyflare_cli.commands.options import (
     ConfigOption,
     FormatOption,
     GateFormat,
     GateFormatOption,
+    HtmlOption,
     OutputFormat,
     StoreOption,
     UntilOption,
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
     from pyflare_cli.analysis.cost.budgets import Budget
     from pyflare_cli.analysis.cost.price_rules import PriceRule
     from pyflare_cli.config.file import Config
+    from pyflare_cli.query.windows import Window
 
 DIMENSIONS = ("model", "provider", "service", "user", "session", "agent", "tool", "environment")
 """The keys of ``analysis.cost.report.DIMENSIONS``, named here so that help needs no Polars."""
@@ -73,12 +80,17 @@ def report(
     since: WindowStartOption = "7d",
     until: UntilOption = None,
     where: WhereOption = None,
-    store: StoreOption = None,
+    store: EngineStoreOption = None,
     config: ConfigOption = None,
     prices: PricesOption = None,
     fmt: FormatOption = OutputFormat.table,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    html: HtmlOption = None,
 ) -> None:
     """Cost, requests and tokens by any dimension, with the change against the previous period.
+
+    `--engine duckdb|spark|clickhouse` runs the grouping where the spans are (docs/scale.md).
 
     Example:
 
@@ -91,13 +103,15 @@ def report(
     from pyflare_cli.analysis.cost.report import (
         EVERY,
         series_of,
-        spend_parts,
         table_of,
         total_of,
         unpriced_of,
         with_change,
     )
-    from pyflare_cli.query.spans import SpanQuery, select_spans
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.engine.cost import spend_parts as parts_on
+    from pyflare_cli.engine.select import engine_session
+    from pyflare_cli.query.prices import price_rules as rules_of
     from pyflare_cli.query.windows import current_window
     from pyflare_cli.render.cost import SpendReport, emit_spend
     from pyflare_cli.render.output import console
@@ -108,21 +122,21 @@ def report(
             raise UsageError(f"--by {name!r}: use {', '.join(DIMENSIONS)} or attr.<key>")
     if every is not None and every not in EVERY:
         raise UsageError(f"--every {every!r}: use hour, day or week")
+    if html is not None:
+        from pyflare_cli.render.report.write import check_target
+
+        check_target(html, "html", "--html")
     at = now()
-    root = read_store(store)
-    rules, version = price_rules(config, prices)
+    cfg = load_config(config)
+    rules, version = rules_of(cfg, prices)
     window = current_window(since, until, at)
-    chosen = select_spans(root, SpanQuery(*window.query_bounds, where), at, rules)
-    before = select_spans(root, SpanQuery(*window.previous().query_bounds, where), at, rules)
     step = "hour" if window.length <= timedelta(days=2) else "day"
     # The window and the previous one are each read and priced once, into the few rows
-    # of integer sums every figure of the report is re-aggregated from.
-    parts, parts_before = pl.collect_all(
-        [
-            spend_parts(chosen.window, groups, every, chosen.where, step),
-            spend_parts(before.window, groups, None, before.where, step),
-        ]
-    )
+    # of integer sums every figure of the report is re-aggregated from (on the engine).
+    with engine_session(engine, cfg, store, spark_master) as eng:
+        parts, parts_before = parts_on(
+            eng, [(window, every), (window.previous(), None)], groups, step, where, at, rules
+        )
     table = table_of(parts.lazy(), groups, every)
     if every is None:
         table = with_change(table, table_of(parts_before.lazy(), groups), groups)
@@ -148,6 +162,27 @@ def report(
         version,
     )
     emit_spend(console(), report, fmt.value)
+    if html is not None:
+        _write_html(html, store, window, where, at, rules, cfg.budgets)
+
+
+def _write_html(
+    html: Path,
+    store: str | None,
+    window: Window,
+    where: str | None,
+    at: datetime,
+    rules: tuple[PriceRule, ...],
+    budgets: tuple[Budget, ...],
+) -> None:
+    """``--html``: the cost section of ``pyflare report`` (spend by model, user, agent and
+    tool, top traces, budgets, forecast) for the same window, as a page of its own."""
+    from pyflare_cli.render.report.write import write_section_html
+    from pyflare_cli.report.build import build_section
+    from pyflare_cli.report.context import ReportContext
+
+    ctx = ReportContext(read_store(store), window, where, at, rules, budgets)
+    write_section_html(ctx, build_section(ctx, "cost"), html)
 
 
 @cost_app.command("prices")
@@ -197,25 +232,34 @@ def top(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many.")] = 10,
     since: WindowStartOption = "7d",
     where: WhereOption = None,
-    store: StoreOption = None,
+    store: EngineStoreOption = None,
     config: ConfigOption = None,
     prices: PricesOption = None,
     fmt: FormatOption = OutputFormat.table,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """The most expensive traces (default) or single calls, with their ids.
+
+    `--engine duckdb|spark|clickhouse` ranks them where the spans are (docs/scale.md).
 
     Example:
 
         pyflare cost top -n 5 --since 24h
     """
-    from pyflare_cli.analysis.cost.report import top_spans_by_cost, top_traces_by_cost
-    from pyflare_cli.query.spans import SpanQuery, select_spans
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.engine.cost import top_by_cost
+    from pyflare_cli.engine.select import engine_session
+    from pyflare_cli.query.prices import price_rules as rules_of
+    from pyflare_cli.query.windows import current_window
     from pyflare_cli.render.output import console, emit
 
-    rules, _ = price_rules(config, prices)
+    cfg = load_config(config)
+    rules, _ = rules_of(cfg, prices)
     at = now()
-    spans = select_spans(read_store(store), SpanQuery(since, None, where), at, rules).spans
-    frame = (top_spans_by_cost if spans_mode else top_traces_by_cost)(spans, limit).collect()
+    window = current_window(since, None, at)
+    with engine_session(engine, cfg, store, spark_master) as eng:
+        frame = top_by_cost(eng, window, spans_mode, limit, where, at, rules)
     emit(frame.drop("cost_micros"), fmt.value, console())
 
 

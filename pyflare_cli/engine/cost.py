@@ -1,0 +1,183 @@
+"""``pyflare cost`` through the seam: its relational part on any engine, small frames back.
+
+On Polars this is the code path ``cost`` always had (``query.spans`` and
+``analysis.cost.report``). On a SQL engine the same figures come from
+:mod:`engine.cost_sql`: the window's (provider, model) pairs are read first and resolved
+to prices here (the price rules and genai-prices are Python), the price table goes to the
+engine, and the spend parts (a few rows of integer sums) or the top traces come back as
+frames with the exact columns and types of the Polars path, so everything after them
+(tables, change, sparkline, renderers) is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.price_rules import PriceRule
+from pyflare_cli.analysis.cost.pricing import price_table
+from pyflare_cli.engine import cost_sql
+from pyflare_cli.engine.base import SqlEngine, unsupported
+from pyflare_cli.engine.clickhouse_engine import ClickHouseEngine
+from pyflare_cli.engine.polars_engine import PolarsEngine
+from pyflare_cli.query.prices import resolutions
+from pyflare_cli.query.windows import Window
+
+Engine = PolarsEngine | SqlEngine
+
+SQL_DIMENSIONS = {"model": "model", "provider": "provider", "service": "service_name"}
+"""``--by`` dimensions the SQL engines group by (plus ``attr.<key>``). user, session,
+environment (filled from the trace) and agent, tool (the ancestry walk) are not there yet."""
+_SUMS = (
+    "requests",
+    "failed",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "unpriced",
+    "unpriced_tokens",
+)
+_TIME = pl.Datetime("ns", "UTC")
+
+
+def price_cache_root(engine: Engine) -> Path | None:
+    """The store whose genai-prices answer cache the engine's run may use."""
+    if isinstance(engine, ClickHouseEngine):
+        return engine.source.root
+    root = getattr(engine, "root", None)
+    return root if isinstance(root, Path) else None
+
+
+def _dimensions(engine: SqlEngine, groups: Sequence[str]) -> list[str]:
+    out = []
+    for name in groups:
+        if name.startswith("attr.") and len(name) > 5:
+            out.append(engine.dialect.map_get("attributes", name[5:]))
+        elif name in SQL_DIMENSIONS:
+            out.append(SQL_DIMENSIONS[name])
+        else:
+            raise unsupported(engine.name, f"cost --by {name}")
+    return out
+
+
+def _time(column: str) -> pl.Expr:
+    return pl.from_epoch(pl.col(column), time_unit="ns").dt.replace_time_zone("UTC").cast(_TIME)
+
+
+def _prices(engine: SqlEngine, windows: Sequence[Window], rules: tuple[PriceRule, ...]) -> str:
+    """The price table of every model the windows hold, uploaded to the engine."""
+    start = min(w.start for w in windows)
+    end = max(w.end for w in windows)
+    pairs_sql = cost_sql.model_pairs(engine.spans(start, end, ["provider", "model"]))
+    (pairs,) = engine.collect_all([pairs_sql])
+    found = resolutions(
+        [(p, m) for p, m in pairs.select("provider", "model").iter_rows()],
+        price_cache_root(engine),
+        rules,
+    )
+    table = price_table(found).with_columns(
+        pl.col("since").dt.epoch("ns").alias("since_ns"),
+        pl.col("until").dt.epoch("ns").alias("until_ns"),
+    )
+    return engine.upload(table.select(cost_sql.PRICE_COLUMNS))
+
+
+def _parts_frame(raw: pl.DataFrame, groups: Sequence[str], every: str | None) -> pl.DataFrame:
+    """A SQL engine's spend parts with the names and types of the Polars path's."""
+    columns = [
+        _time("_step").alias("_step"),
+        *([_time("period").alias("period")] if every else []),
+        *(pl.col(f"g{i}").cast(pl.String).alias(name) for i, name in enumerate(groups)),
+        pl.col("_provider").cast(pl.String),
+        pl.col("_model").cast(pl.String),
+        pl.col("cost_pico").cast(pl.String).cast(pl.Int128),
+        *(pl.col(c).cast(pl.Int64) for c in _SUMS),
+    ]
+    return raw.select(columns)
+
+
+def spend_parts(
+    engine: Engine,
+    windows: Sequence[tuple[Window, str | None]],
+    groups: list[str],
+    step: str,
+    where: str | None,
+    now: datetime,
+    rules: tuple[PriceRule, ...],
+) -> list[pl.DataFrame]:
+    """``analysis.cost.report.spend_parts`` of each (window, every), in one go."""
+    if isinstance(engine, PolarsEngine):
+        from pyflare_cli.analysis.cost.report import spend_parts as parts_of
+        from pyflare_cli.query.spans import SpanQuery, select_spans
+
+        lazy = []
+        for window, every in windows:
+            chosen = select_spans(engine.root, SpanQuery(*window.query_bounds, where), now, rules)
+            lazy.append(parts_of(chosen.window, groups, every, chosen.where, step))
+        return engine.collect_all(lazy)
+    if where and where.strip():
+        raise unsupported(engine.name, "cost --where")
+    dims = _dimensions(engine, groups)
+    columns = [
+        *cost_sql.SPAN_COLUMNS,
+        *(["attributes"] if any(g.startswith("attr.") for g in groups) else []),
+    ]
+    prices = _prices(engine, [w for w, _ in windows], rules)
+    queries = [
+        cost_sql.spend_parts(
+            engine.dialect, engine.spans(w.start, w.end, columns), prices, dims, every, step
+        )
+        for w, every in windows
+    ]
+    results = engine.collect_all(queries)
+    return [_parts_frame(r, groups, every) for r, (_, every) in zip(results, windows, strict=True)]
+
+
+def top_by_cost(
+    engine: Engine,
+    window: Window,
+    spans_mode: bool,
+    limit: int,
+    where: str | None,
+    now: datetime,
+    rules: tuple[PriceRule, ...],
+) -> pl.DataFrame:
+    """``cost top``: the costliest traces (or calls) of ``window``, with ``cost_micros``."""
+    if isinstance(engine, PolarsEngine):
+        from pyflare_cli.analysis.cost.report import top_spans_by_cost, top_traces_by_cost
+        from pyflare_cli.query.spans import SpanQuery, select_spans
+
+        query = SpanQuery(window.start.isoformat(), None, where)
+        spans = select_spans(engine.root, query, now, rules).spans
+        top = top_spans_by_cost if spans_mode else top_traces_by_cost
+        return top(spans, limit).collect()
+    if where and where.strip():
+        raise unsupported(engine.name, "cost top --where")
+    prices = _prices(engine, [window], rules)
+    window_spans = engine.spans(window.start, None, cost_sql.SPAN_COLUMNS)
+    make = cost_sql.top_spans if spans_mode else cost_sql.top_traces
+    (raw,) = engine.collect_all([make(engine.dialect, window_spans, prices, limit)])
+    usd = (pl.col("cost_micros") / 1_000_000).alias("cost_usd")
+    if spans_mode:
+        return raw.select(
+            *(pl.col(c).cast(pl.String) for c in ("trace_id", "span_id")),
+            _time("start_ns").alias("start_time"),
+            *(pl.col(c).cast(pl.String) for c in ("service_name", "name", "model")),
+            *(pl.col(c).cast(pl.Int64) for c in ("input_tokens", "output_tokens", "cost_micros")),
+            usd,
+            pl.col("cost_source").cast(pl.String),
+        )
+    return raw.select(
+        pl.col("trace_id").cast(pl.String),
+        pl.col("cost_micros").cast(pl.Int64),
+        _time("start_ns").alias("start_time"),
+        pl.col("root_service").cast(pl.String),
+        pl.col("root_name").cast(pl.String),
+        pl.col("calls").cast(pl.UInt32),
+        pl.col("models").cast(pl.List(pl.String)),
+        usd,
+    )

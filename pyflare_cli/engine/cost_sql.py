@@ -1,0 +1,266 @@
+"""The relational part of ``pyflare cost`` as one SQL text for DuckDB, Spark and ClickHouse.
+
+It mirrors, step for step, what the Polars path does (``query.prices.priced``,
+``analysis.cost.pricing.with_cost``, ``analysis.cost.duplicates``,
+``analysis.cost.report.spend_parts`` and ``top_*_by_cost``), so every engine gives the
+same integers: prices join on (provider, model) null-equal and the band in force filters
+them; a span's cost is exact integer atto-dollars in 128-bit integers, rounded once to
+pico-dollars; an LLM call reported by two spans is counted once; times are bucketed as
+integer nanoseconds (hour, day, and weeks starting on Monday, as Polars' ``truncate``).
+Sums of pico-dollars come back as decimal text (128-bit integers have no common Arrow
+type across engines) and are parsed into ``Int128`` by the caller.
+
+Names are fresh at every step (``u_in``, ``cost_pico``...): ClickHouse rejects an alias
+that reuses the name of the column its expression reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyflare_cli.analysis.cost.pricing import RATE_COLUMNS
+from pyflare_cli.engine.base import Dialect
+
+SPAN_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "scope_name",
+    "name",
+    "service_name",
+    "status_code",
+    "ai_kind",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "reported_cost_usd",
+)
+"""The span columns the cost queries read (besides ``start_ns``/``end_ns``)."""
+PRICE_COLUMNS = (
+    "provider",
+    "model",
+    "since_ns",
+    "until_ns",
+    "day_from_us",
+    "day_to_us",
+    "above",
+    "upto",
+    *RATE_COLUMNS,
+    "price_source",
+)
+"""The uploaded price table (``analysis.cost.pricing.price_table`` with times as ns)."""
+
+NS_PER = {"hour": 3_600 * 10**9, "day": 86_400 * 10**9, "week": 7 * 86_400 * 10**9}
+_MONDAY = 4 * 86_400 * 10**9
+"""1970-01-05, the first Monday after the epoch: weeks start on Mondays, as in Polars."""
+_NO_PROVIDER = "pyflare:no-provider"
+"""Stands for a null provider on both sides of the price join (a null-equal join)."""
+
+
+def _eq_missing(a: str, b: str) -> str:
+    """``a`` equals ``b``, with NULL equal to NULL; never NULL itself (Polars' eq_missing)."""
+    return f"(coalesce({a} = {b}, FALSE) OR ({a} IS NULL AND {b} IS NULL))"
+
+
+def truncate(d: Dialect, column: str, every: str) -> str:
+    """``column`` (ns since the epoch) truncated to its hour, day or week (from Monday)."""
+    size = NS_PER[every]
+    if every == "week":
+        return f"({column} - ({column} - {_MONDAY}) % {size})"
+    return f"({column} - {column} % {size})"
+
+
+def priced_spans(d: Dialect, spans: str, prices: str) -> str:
+    """``WITH`` clauses ending in ``c2``: every span of ``spans`` with its cost.
+
+    ``c2`` has the span columns, ``start_ns``, ``end_ns``, ``cost_pico`` (Int64),
+    ``cost_source`` and the usage columns after de-duplication (``u_in``, ``u_out``,
+    ``u_cr``, ``u_rs``); a duplicate call keeps its row with cost 0 and no usage.
+    """
+    big = d.big
+    tok = {c: big(f"coalesce({c}, 0)") for c in ("input_tokens", "output_tokens")}
+    tok["cr"] = big("coalesce(cache_read_tokens, 0)")
+    tok["cw"] = big("coalesce(cache_write_tokens, 0)")
+    tok["rs"] = big("coalesce(reasoning_tokens, 0)")
+    uncached = f"greatest({tok['input_tokens']} - ({tok['cr']} + {tok['cw']}), {big('0')})"
+    reasoning = f"least({tok['rs']}, {tok['output_tokens']})"
+    atto = (
+        f"{uncached} * {big('rate_input')}"
+        f" + {tok['cr']} * {big('rate_cache_read')}"
+        f" + {tok['cw']} * {big('rate_cache_write')}"
+        f" + ({tok['output_tokens']} - {reasoning}) * {big('rate_output')}"
+        f" + {reasoning} * {big('rate_reasoning')}"
+        f" + {big('rate_request')}"
+    )
+    start = "coalesce(s.start_ns, 0)"
+    day_us = d.idiv(f"({start} % {NS_PER['day']})", "1000")
+    size = "coalesce(s.input_tokens, 0)"
+    in_band = (
+        "p.price_source IS NULL OR ("
+        f"(p.since_ns IS NULL OR {start} >= p.since_ns)"
+        f" AND (p.until_ns IS NULL OR {start} < p.until_ns)"
+        f" AND (p.day_from_us IS NULL OR ({day_us} >= p.day_from_us AND {day_us} < p.day_to_us))"
+        f" AND (p.above IS NULL OR {size} > p.above)"
+        f" AND (p.upto IS NULL OR {size} <= p.upto))"
+    )
+    none = d.literal(_NO_PROVIDER)
+    span_cols = ", ".join(f"s.{c} AS {c}" for c in (*SPAN_COLUMNS, "start_ns", "end_ns"))
+    extra = ", ".join(f"p.{c} AS {c}" for c in PRICE_COLUMNS[2:])
+    has_usage = "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
+    reported = d.cast(d.round_even(f"reported_cost_usd * {10**12}"), d.int64)
+    computed = d.cast(d.idiv(f"({atto}) + 500000", "1000000"), d.int64)
+    usage = {"u_in": "input_tokens", "u_out": "output_tokens"}
+    usage |= {"u_cr": "cache_read_tokens", "u_rs": "reasoning_tokens"}
+    nulled = ", ".join(
+        f"CASE WHEN is_dup = 1 THEN NULL ELSE {col} END AS {name}" for name, col in usage.items()
+    )
+    return f"""
+s AS ({spans}),
+p AS ({prices}),
+llm AS (
+  SELECT trace_id, span_id, parent_span_id, scope_name, start_ns, end_ns, model,
+         input_tokens, output_tokens,
+         count(*) OVER (PARTITION BY trace_id, input_tokens, output_tokens) AS n_same
+  FROM s
+  WHERE ai_kind = 'llm' AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL
+),
+cand AS (SELECT * FROM llm WHERE n_same > 1),
+dup AS (
+  SELECT DISTINCT o.trace_id AS d_trace, o.span_id AS d_span
+  FROM cand AS o INNER JOIN cand AS i
+    ON o.trace_id = i.trace_id AND o.input_tokens = i.input_tokens
+   AND o.output_tokens = i.output_tokens
+  WHERE o.span_id <> i.span_id
+    AND o.start_ns <= i.start_ns AND i.end_ns <= o.end_ns
+    AND (NOT (o.start_ns = i.start_ns AND o.end_ns = i.end_ns) OR o.span_id > i.span_id)
+    AND (i.parent_span_id = o.span_id
+         OR ({_eq_missing("i.parent_span_id", "o.parent_span_id")}
+             AND NOT {_eq_missing("i.scope_name", "o.scope_name")}))
+    AND (o.model IS NULL OR i.model IS NULL OR o.model = i.model)
+),
+j AS (
+  SELECT {span_cols}, {extra},
+         CASE WHEN dup.d_span IS NULL THEN 0 ELSE 1 END AS is_dup
+  FROM s
+  LEFT JOIN p ON s.model = p.model AND coalesce(s.provider, {none}) = coalesce(p.provider, {none})
+  LEFT JOIN dup ON s.trace_id = dup.d_trace AND s.span_id = dup.d_span
+  WHERE {in_band}
+),
+c1 AS (
+  SELECT j.*,
+         CASE WHEN {has_usage} AND rate_input IS NOT NULL THEN {computed} END AS computed_pico
+  FROM j
+),
+c2 AS (
+  SELECT c1.*,
+         CASE WHEN is_dup = 1 THEN 0 ELSE coalesce(computed_pico, {reported}) END AS cost_pico,
+         CASE WHEN is_dup = 1 THEN 'duplicate'
+              WHEN computed_pico IS NOT NULL THEN 'price'
+              WHEN reported_cost_usd IS NOT NULL THEN 'reported' END AS cost_source,
+         {nulled}
+  FROM c1
+)"""
+
+
+def _is_request() -> str:
+    return (
+        "(coalesce(ai_kind IN ('llm', 'embedding'), FALSE)"
+        " OR (ai_kind IS NULL AND (u_in IS NOT NULL OR u_out IS NOT NULL)))"
+    )
+
+
+def _unpriced() -> str:
+    return "(cost_source IS NULL AND (u_in IS NOT NULL OR u_out IS NOT NULL))"
+
+
+def spend_parts(
+    d: Dialect,
+    spans: str,
+    prices: str,
+    dimensions: Sequence[str],
+    every: str | None,
+    step: str,
+) -> str:
+    """The integer sums of ``analysis.cost.report.spend_parts`` per step, period, group
+    (``dimensions`` are SQL expressions over ``c2``, returned as ``g0``, ``g1``...),
+    provider and model."""
+
+    def count(cond: str) -> str:
+        return d.cast(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)", d.int64)
+
+    def total(expr: str) -> str:
+        return d.cast(f"coalesce(sum({expr}), 0)", d.int64)
+
+    keys = [f"{truncate(d, 'start_ns', step)} AS _step"]
+    if every:
+        keys.append(f"{truncate(d, 'start_ns', every)} AS period")
+    keys += [f"{expr} AS g{i}" for i, expr in enumerate(dimensions)]
+    keys += ["provider AS _provider", "model AS _model"]
+    names = [k.rsplit(" AS ", 1)[1] for k in keys]
+    tokens = "coalesce(u_in, 0) + coalesce(u_out, 0)"
+    pico = d.cast("coalesce(sum(" + d.big("cost_pico") + "), " + d.big("0") + ")", d.string)
+    failed = _is_request() + " AND coalesce(status_code, '') = 'error'"
+    sums = [
+        f"{pico} AS cost_pico",
+        f"{count(_is_request())} AS requests",
+        f"{count(failed)} AS failed",
+        f"{total('u_in')} AS input_tokens",
+        f"{total('u_out')} AS output_tokens",
+        f"{total('u_cr')} AS cached_tokens",
+        f"{total('u_rs')} AS reasoning_tokens",
+        f"{count(_unpriced())} AS unpriced",
+        f"{total(f'CASE WHEN {_unpriced()} THEN {tokens} END')} AS unpriced_tokens",
+    ]
+    return (
+        f"WITH {priced_spans(d, spans, prices)}\n"
+        f"SELECT {', '.join(keys)}, {', '.join(sums)} FROM c2 GROUP BY {', '.join(names)}"
+    )
+
+
+def _micros(d: Dialect, pico: str) -> str:
+    """Pico-dollars rounded half up to micro-dollars (as ``pricing.sum_micros``)."""
+    return d.cast(d.idiv(f"{pico} + 500000", "1000000"), d.int64)
+
+
+def top_traces(d: Dialect, spans: str, prices: str, limit: int) -> str:
+    """``analysis.cost.report.top_traces_by_cost``: the costliest traces, largest first."""
+    total = f"sum({d.big('cost_pico')})"
+    root_first = "CASE WHEN parent_span_id IS NOT NULL THEN 1 ELSE 0 END, start_ns"
+    return f"""WITH {priced_spans(d, spans, prices)},
+r AS (
+  SELECT trace_id AS r_trace, service_name AS root_service, name AS root_name,
+         row_number() OVER (PARTITION BY trace_id ORDER BY {root_first}) AS rn
+  FROM c2
+),
+t AS (
+  SELECT trace_id, {_micros(d, total)} AS cost_micros, min(start_ns) AS start_ns,
+         sum(CASE WHEN {_is_request()} THEN 1 ELSE 0 END) AS calls,
+         {d.sorted_distinct("model")} AS models
+  FROM c2 GROUP BY trace_id
+)
+SELECT trace_id, cost_micros, start_ns, root_service, root_name, calls, models
+FROM t INNER JOIN r ON t.trace_id = r.r_trace AND r.rn = 1
+WHERE cost_micros > 0
+ORDER BY cost_micros DESC, trace_id
+LIMIT {int(limit)}"""
+
+
+def top_spans(d: Dialect, spans: str, prices: str, limit: int) -> str:
+    """``analysis.cost.report.top_spans_by_cost``: the costliest single calls."""
+    micros = _micros(d, "cost_pico")
+    return f"""WITH {priced_spans(d, spans, prices)},
+m AS (SELECT c2.*, {micros} AS cost_micros FROM c2)
+SELECT trace_id, span_id, start_ns, service_name, name, model, u_in AS input_tokens,
+       u_out AS output_tokens, cost_micros, cost_source
+FROM m WHERE cost_micros > 0
+ORDER BY cost_micros DESC, span_id
+LIMIT {int(limit)}"""
+
+
+def model_pairs(spans: str) -> str:
+    """The distinct (provider, model) pairs of the spans that have a model."""
+    return f"SELECT DISTINCT provider, model FROM ({spans}) AS s WHERE model IS NOT NULL"
