@@ -10,10 +10,8 @@ glyph as well as a colour, because output piped to a file or a CI log has no col
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from fractions import Fraction
-from functools import lru_cache
 
 import polars as pl
 from rich.cells import cell_len, set_cell_size
@@ -26,6 +24,7 @@ from rich.text import Span, Text
 
 from pyflare_cli.analysis.traces.tree import CriticalPath, TraceTree
 from pyflare_cli.render.units import format_duration, format_tokens
+from pyflare_cli.render.waterfall_colours import ERROR, PALETTE, service_colour
 from pyflare_cli.render.waterfall_geometry import (
     DURATION_WIDTH,
     MARK_WIDTH,
@@ -37,23 +36,16 @@ from pyflare_cli.render.waterfall_geometry import (
     ticks,
 )
 
-__all__ = ["Waterfall", "format_duration", "format_tokens", "render_breakdown", "service_colour"]
+__all__ = [
+    "ERROR",
+    "PALETTE",
+    "Waterfall",
+    "format_duration",
+    "format_tokens",
+    "render_breakdown",
+    "service_colour",
+]
 
-PALETTE = (
-    "cyan",
-    "green",
-    "yellow",
-    "blue",
-    "magenta",
-    "bright_cyan",
-    "bright_green",
-    "bright_blue",
-    "bright_magenta",
-    "dark_orange",
-    "orchid",
-    "steel_blue1",
-)
-ERROR = "bold red"
 LABEL_SHARE = Fraction(2, 5)
 """The printed waterfall's labels take 2/5 of the free width (the TUI's, denser, 1/2)."""
 TICK_SPACING = 12
@@ -68,14 +60,6 @@ LEGEND = (
 
 Run = tuple[str, str]
 """A piece of a line: text and a Rich style."""
-
-
-@lru_cache(maxsize=1024)
-def service_colour(service: str | None) -> str:
-    """A colour per service name, the same in every run (never red: red means error)."""
-    if not service:
-        return "white"
-    return PALETTE[zlib.crc32(service.encode()) % len(PALETTE)]
 
 
 def fit(runs: list[Run], width: int) -> list[Run]:

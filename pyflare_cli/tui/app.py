@@ -8,6 +8,8 @@ the commands.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -74,6 +76,7 @@ class PyflareApp(App[None]):
         self.store_name = source.root.name if source is not None else ""
         """Without a ``source``: what loads it, in a worker after the first frame."""
         self.boot_error: str | None = None
+        self._priming: threading.Thread | None = None
         if source is not None:
             self.source = source
         self.where = where
@@ -91,6 +94,8 @@ class PyflareApp(App[None]):
 
     def prime_colours(self) -> None:
         """Give the store's services their colours (once; called from loading workers)."""
+        if self._priming is not None:
+            self._priming.join()
         if not self.colours.primed:
             self.colours.prime(self.source.services())
 
@@ -109,12 +114,24 @@ class PyflareApp(App[None]):
         try:
             source, history = self.boot()
             from pyflare_cli.tui.colours import ServiceColours
-            from pyflare_cli.tui.screens.trace_list import TraceListScreen  # noqa: F401
-            from pyflare_cli.tui.screens.waterfall import WaterfallScreen  # noqa: F401
+
+            colours = ServiceColours()
+            # The store's services (a scan of one column) are read while the first
+            # screen is imported and mounted, rather than before its first page.
+            self._priming = threading.Thread(
+                target=_prime, args=(colours, source), name="colours", daemon=True
+            )
+            self._priming.start()
+            # The screen shown first; the waterfall's (NumPy, the trace tree) loads after
+            # the list's first page (TraceListScreen.prepare_views) unless it is first.
+            if self.trace_id:
+                from pyflare_cli.tui.screens.waterfall import WaterfallScreen  # noqa: F401
+            else:
+                from pyflare_cli.tui.screens.trace_list import TraceListScreen  # noqa: F401
         except PyflareError as exc:  # a bad config: exit 2 with its one line, once the
             self.boot_error = exc.message  # worker has ended (on_worker_state_changed)
             return
-        self.call_from_thread(self._booted, source, history, ServiceColours())
+        self.call_from_thread(self._booted, source, history, colours)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Exiting from inside the boot worker cancelled the worker that asked for the exit.
@@ -128,14 +145,15 @@ class PyflareApp(App[None]):
         self._start()
 
     def _start(self) -> None:
-        from pyflare_cli.tui.screens.trace_list import TraceListScreen
-        from pyflare_cli.tui.screens.waterfall import WaterfallScreen
-
         if self.trace_id:
+            from pyflare_cli.tui.screens.waterfall import WaterfallScreen
+
             # The list is built when the user leaves the waterfall (see ``back``), so
             # ``pyflare tui TRACE_ID`` does not pay for loading it first.
             self.push_screen(WaterfallScreen(self.trace_id))
         else:
+            from pyflare_cli.tui.screens.trace_list import TraceListScreen
+
             self.push_screen(TraceListScreen(self.where))
 
     def back(self) -> None:
@@ -176,6 +194,12 @@ class PyflareApp(App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+
+def _prime(colours: ServiceColours, source: TraceSource) -> None:
+    """Colour the store's services; a store error is left to the list to report."""
+    with contextlib.suppress(Exception):  # the page worker primes again and reports it
+        colours.prime(source.services())
 
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from pyflare_cli.render.waterfall import PALETTE, service_colour
+from pyflare_cli.render.waterfall_colours import PALETTE, service_colour
 
 COLOURS = tuple(c for c in PALETTE if "magenta" not in c)
 MODEL = "medium_purple1"

@@ -30,6 +30,21 @@ def test_the_app_module_loads_no_data_library() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_the_list_screen_loads_no_trace_tree() -> None:
+    """The first page waits for the list's modules only: NumPy and the trace tree behind
+    the waterfall load after it (TraceListScreen.prepare_views)."""
+    code = (
+        "import sys, pyflare_cli.tui.screens.trace_list, pyflare_cli.tui.model.data\n"
+        "heavy = [m for m in ('numpy', 'pyarrow', 'pyflare_cli.analysis.traces.tree',"
+        " 'pyflare_cli.tui.screens.waterfall') if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
 def test_first_frame_then_the_list(tui_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYFLARE_NOW", NOW_ISO)
     app = start_app(tui_store, where="status:error")

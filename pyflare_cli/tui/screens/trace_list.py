@@ -160,6 +160,12 @@ class TraceListScreen(PyflareScreen[None]):
             return
         self.app.call_from_thread(self.bar.set_completions, values)
 
+    @work(thread=True, group="views", exclusive=True)
+    def prepare_views(self) -> None:
+        """Import the waterfall's screen (the trace tree, NumPy) while the user reads the
+        list, so that neither the first page nor the first open trace waits for it."""
+        from pyflare_cli.tui.screens.waterfall import WaterfallScreen  # noqa: F401
+
     @work(thread=True, group="follow", exclusive=True)
     def _follow(self, generation: int, query: str, sort: SortKey, rows: int, force: bool) -> None:
         """Reload the rows on screen when the store changed (or ``force``), in place."""
@@ -203,6 +209,7 @@ class TraceListScreen(PyflareScreen[None]):
             # Facets and completions after the first page, so that they do not slow it down.
             self._load_facets(generation, self.query_text)
             self._load_completions()
+            self.prepare_views()
             if self._keep is not None:
                 table.select_trace(self._keep)
         if self.total == 0:

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from pyflare_cli.render.waterfall import service_colour
+from pyflare_cli.render.waterfall_colours import service_colour
 from pyflare_cli.tui.model.facets import Facets, facet_term
 
 __all__ = ["FacetList", "facet_term", "toggle_term"]

@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from pyflare_cli.render.units import count, format_duration, money
-from pyflare_cli.render.waterfall import ERROR, service_colour
+from pyflare_cli.render.waterfall_colours import ERROR, service_colour
 from pyflare_cli.tui.colours import MODEL
 from pyflare_cli.tui.model.data import LIST_COLUMNS, SortKey
 
