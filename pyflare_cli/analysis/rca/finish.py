@@ -100,7 +100,14 @@ def _corrected(tested: pl.DataFrame, settings: SliceSettings) -> tuple[np.ndarra
     """q-values with one hypothesis per distinct set of rows: a slice under several names
     (``region = us`` and ``region = us and type = llm`` when every trace has an LLM span)
     is one test, not many; counted many times it would lower the bar for itself."""
-    signature = ["nt", "st", "nb", "sb", "members"]
+    # sums of the same rows added in another order differ in their last bits
+    signature = [
+        "nt",
+        "nb",
+        "members",
+        pl.col("st").round_sig_figs(9),
+        pl.col("sb").round_sig_figs(9),
+    ]
     keyed = tested.with_columns(pl.struct(signature).rank("dense").alias("__sig"))
     best = keyed.group_by("__sig").agg(pl.col("p_value").min()).sort("__sig")
     p = best.get_column("p_value").to_numpy()

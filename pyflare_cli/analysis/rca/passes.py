@@ -9,6 +9,11 @@ count, sum and sum of squares of the metric per window, which is all the tests n
 ``members`` (a sum of row hashes) tells identical slices apart. With ``per_trace`` a trace
 counts once per slice (its bits OR-ed over its rows).
 
+Rows that agree on the window and every dimension are one row of the *cube*
+(:func:`cube`), their terms summed: a day of a million spans is a few thousand distinct
+combinations, and every later pass reads those instead of the spans (counting traces,
+``per_trace``, needs the rows themselves).
+
 Only filter, group-by, bitwise OR and sums: the same queries can run on another engine.
 """
 
@@ -40,6 +45,27 @@ def terms(id_column: str) -> list[pl.Expr]:
     ]
 
 
+ROW_COLUMNS = ("target", "y", "span_id", "trace_id")
+"""Columns of a row frame that the passes read (a cube has only ``target``)."""
+
+
+def _present(frame: pl.LazyFrame, extra: list[str] | None = None) -> list[str]:
+    """The row columns and carried terms ``frame`` has, then ``extra``."""
+    schema = frame.collect_schema()
+    rest = [t for t in TERMS if t in schema and t not in (extra or [])]
+    return [c for c in ROW_COLUMNS if c in schema] + rest + list(extra or [])
+
+
+def cube(frame: pl.LazyFrame | pl.DataFrame, dimensions: list[str]) -> pl.DataFrame:
+    """One row per window and combination of dimension values, with the summed terms of
+    its rows (``members`` included: a sum of row hashes stays a sum). Every pass gives the
+    same sums on the cube as on the rows it came from, for slices of rows, not traces."""
+    lazy = frame.lazy()
+    if "members" not in lazy.collect_schema():
+        lazy = lazy.with_columns(terms("span_id"))
+    return lazy.group_by(["target", *dimensions]).agg(pl.col(TERMS).sum()).collect(engine=ENGINE)
+
+
 def _grouped(long: pl.LazyFrame, keys: list[str], per_trace: bool) -> pl.LazyFrame:
     """Sums per ``keys``; distinct traces when ``per_trace`` (every row of a trace carries
     the trace's value)."""
@@ -66,9 +92,7 @@ def _by_dimension(
     """Sums per ``keys``, ``dimension`` and ``value`` for every dimension: one group-by per
     dimension (run together), each over the narrow columns it needs. Unpivoting the rows
     into one long frame would hold rows x dimensions at once."""
-    present = frame.collect_schema()
-    index = ["target", "y", "span_id", "trace_id", *keys]
-    index += [t for t in TERMS if t in present]
+    index = _present(frame, keys)
     queries = [
         _grouped(
             frame.select(*index, pl.col(d).cast(pl.String).alias("value")),
@@ -170,8 +194,7 @@ def membership_counts(
             for i, conditions in enumerate(slices)
         ]
     ).alias("mask")
-    carried = [t for t in TERMS if t in frame.collect_schema()]
-    rows = frame.select("target", "y", "span_id", "trace_id", *carried, mask)
+    rows = frame.select(*_present(frame), mask)
     rows = rows.filter(pl.col("mask") > 0)
     return _grouped(rows, ["mask"], per_trace).collect(engine=ENGINE)
 
@@ -184,8 +207,7 @@ def slice_counts(
 ) -> pl.DataFrame:
     """``seed`` (index into ``slices``) and the sums of each slice (per ``by`` columns of
     ``frame`` too), in one pass; a slice without conditions is everything."""
-    carried = [t for t in TERMS if t in frame.collect_schema() and t not in (by or [])]
-    index = ["target", "y", "span_id", "trace_id", *carried, *(by or [])]
+    index = _present(frame, list(by or []))
     masks = _masks(slices)
     names = [f"m{i}" for i in range(len(masks))]
     tagged = frame.select(*index, *masks).filter(pl.any_horizontal([pl.col(m) > 0 for m in names]))

@@ -21,7 +21,7 @@ from pyflare_cli.analysis.rca.dimensions import NONE, OTHER, Dimension, discover
 from pyflare_cli.analysis.rca.failures import error_message, failure_clusters
 from pyflare_cli.analysis.rca.latency import ATTRIBUTION_SCHEMA, latency_attribution
 from pyflare_cli.analysis.rca.model import RcaReport, RcaSettings
-from pyflare_cli.analysis.rca.passes import TERMS, crossing_counts, slice_counts
+from pyflare_cli.analysis.rca.passes import TERMS, crossing_counts, cube, slice_counts
 from pyflare_cli.analysis.rca.slices import SliceSettings, find_slices
 from pyflare_cli.analysis.rca.stats import fisher_mid_p, moments, welch_greater
 from pyflare_cli.analysis.rca.units import compact, per_trace, unit_frame, windows
@@ -63,7 +63,9 @@ def analyse(
         correction="bonferroni" if settings.correction == "bonferroni" else "fdr",
         per_trace=per_trace(settings.unit),
     )
-    search = find_slices(frame, names, slice_settings)
+    # the counting passes read the cube (a few thousand rows), not the spans
+    counted = frame if slice_settings.per_trace else cube(frame, names).lazy()
+    search = find_slices(counted, names, slice_settings)
     kept = [d for d in dimensions if d.name in search.dimensions]
     changes = pl.DataFrame(schema=CHANGE_SCHEMA)
     if not settings.vs_rest:
@@ -88,7 +90,7 @@ def analyse(
     lead = report.significant.head(3)
     examples = _slice_examples(frame, errors, lead, binary)
     onsets = _onsets(frame, lead, changes, slice_settings)
-    within = _within(frame, lead, search.dimensions, slice_settings.per_trace)
+    within = _within(counted, lead, search.dimensions, slice_settings.per_trace)
     causes = root_causes(report, examples, settings.alpha, onsets, within)
     return RcaReport(**{**report.__dict__, "causes": causes})
 

@@ -21,7 +21,7 @@ import polars as pl
 from pyflare_cli.analysis.rca.crossing import beyond_parent
 from pyflare_cli.analysis.rca.dimensions import NONE, OTHER
 from pyflare_cli.analysis.rca.finish import finish
-from pyflare_cli.analysis.rca.passes import ALL, crossing_counts, single_counts
+from pyflare_cli.analysis.rca.passes import ALL, crossing_counts, cube, single_counts
 from pyflare_cli.analysis.rca.scoring import (
     MAX_VALUES,
     SLICE_SCHEMA,
@@ -80,6 +80,8 @@ def find_slices(
 ) -> SliceSearch:
     """Every tested slice with its statistics, significance after correction and impact."""
     lazy = frame.lazy()
+    if not settings.per_trace:  # rows, not traces: every pass reads the cube
+        lazy = cube(lazy, dimensions).lazy()
     singles = single_counts(lazy, dimensions, settings.per_trace)
     total = _totals(singles)
     kept = usable_dimensions(singles, dimensions, total.n_target + total.n_baseline)
