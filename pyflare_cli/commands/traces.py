@@ -61,13 +61,12 @@ def traces(
 ) -> None:
     import polars as pl
 
-    from pyflare_cli.query.spans import SpanQuery, list_traces, load_spans
+    from pyflare_cli.query.spans import SpanQuery, trace_list
     from pyflare_cli.render.output import console, emit
 
     if sort not in SORTS:
         raise UsageError(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
-    spans = load_spans(read_store(store), SpanQuery(since, until, where), now())
-    result = list_traces(spans, sort, limit)
+    result = trace_list(read_store(store), SpanQuery(since, until, where), now(), sort, limit)
     if fmt is not OutputFormat.table:
         emit(result, fmt.value, console())
         return

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pyflare_cli.analysis.cost.duplicates import USAGE_COLUMNS
 from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.analysis.search.compile import (
     compile_query,
@@ -21,7 +22,13 @@ from pyflare_cli.analysis.search.compile import (
     time_bound,
     uses_scores,
 )
-from pyflare_cli.analysis.traces.summary import rank_traces, trace_details, with_details
+from pyflare_cli.analysis.traces.summary import (
+    rank_traces,
+    sort_traces,
+    summarize_traces,
+    trace_details,
+    with_details,
+)
 from pyflare_cli.query.prices import priced
 from pyflare_cli.store.scan import scan_spans
 
@@ -123,3 +130,45 @@ def list_traces(spans: pl.LazyFrame, by: str, limit: int) -> pl.DataFrame:
     ranked = rank_traces(spans, by, limit).collect()
     ids = ranked.get_column("trace_id").to_list()
     return with_details(ranked.lazy(), trace_details(spans, ids)).collect()
+
+
+PRICE_FREE_SORTS = ("start", "duration", "errors", "spans")
+"""Trace orders that prices and duplicate calls cannot change (they change only cost and
+token columns)."""
+_PRICED_COLUMNS = frozenset({"cost_usd", "cost_micros", "cost_pico", "cost_source", *USAGE_COLUMNS})
+
+
+def trace_list(
+    root: Path,
+    query: SpanQuery,
+    now: datetime,
+    by: str,
+    limit: int,
+    rules: tuple[PriceRule, ...] = (),
+) -> pl.DataFrame:
+    """:func:`list_traces` of :func:`load_spans`: the same rows, priced only where needed.
+
+    When neither the order nor ``--where`` reads a cost or token column, the traces are
+    ranked on the spans as stored, and only the spans of the first ``limit`` traces, from
+    the earliest of their starts on, are priced and summarised: pricing every span of the
+    window (the price join, the duplicate-call search) was most of ``pyflare traces``.
+    """
+    if by not in PRICE_FREE_SORTS or not limit:
+        return list_traces(load_spans(root, query, now, rules), by, limit)
+    since, until = query.bounds(now)
+    spans = scan_spans(root, since, until)
+    if query.where and query.where.strip():
+        node = parse(query.where)
+        scores = _scores(root, since, until) if uses_scores(node) else None
+        if _PRICED_COLUMNS.intersection(compile_query(node, now, scores).meta.root_names()):
+            return list_traces(load_spans(root, query, now, rules), by, limit)
+        spans = filter_traces(spans, node, now, scores)
+    ranked = rank_traces(spans, by, limit).select("trace_id", "start_time").collect()
+    # A trace's start is its earliest span's: none of the chosen traces' spans is older.
+    first = ranked.get_column("start_time").min()
+    if isinstance(first, datetime) and (since is None or first > since):
+        since = first
+    chosen = scan_spans(root, since, until).filter(
+        pl.col("trace_id").is_in(ranked.get_column("trace_id").to_list())
+    )
+    return sort_traces(summarize_traces(priced(chosen, root, rules)), by, limit).collect()
