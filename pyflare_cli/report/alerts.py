@@ -21,6 +21,13 @@ def _when(value: Any) -> str:
     return "-" if value is None else str(text.jsonable(value))[:19].replace("T", " ")
 
 
+def _detail(event: dict[str, Any]) -> str:
+    found = event.get("comment") or event.get("detail") or event.get("labels") or "-"
+    if isinstance(found, dict):
+        return ", ".join(f"{k}={v}" for k, v in sorted(found.items()))
+    return str(found)
+
+
 def alerts(ctx: ReportContext) -> Section:
     from pyflare_cli.alerting.state.alerts import AlertStore, alerts_folder
     from pyflare_cli.alerting.state.silences import SilenceStore
@@ -63,8 +70,8 @@ def alerts(ctx: ReportContext) -> Section:
         [
             _when(e.get("time")),
             str(e.get("alertname") or e.get("target") or "-"),
-            f"{e.get('from')} -> {e.get('to')}" if e.get("from") else str(e.get("to", "-")),
-            str(e.get("comment") or e.get("detail") or e.get("labels") or "-"),
+            f"{e.get('from')} → {e.get('to')}" if e.get("from") else str(e.get("to", "-")),
+            _detail(e),
         ]
         for e in reversed(events)
     ]

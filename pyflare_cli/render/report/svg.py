@@ -67,7 +67,9 @@ def to_svg(chart: Chart) -> str:
 
     svg: str = vl_convert.vegalite_to_svg(full_spec(chart))
     svg = svg.removeprefix('<?xml version="1.0" encoding="UTF-8"?>').strip()
-    return _SIZE.sub(r'<svg\1 role="img" preserveAspectRatio="xMinYMin meet"', svg, count=1)
+    # A sparkline stretches to its card; a chart keeps its proportions.
+    aspect = "none" if chart.sparkline else "xMinYMin meet"
+    return _SIZE.sub(rf'<svg\1 role="img" preserveAspectRatio="{aspect}"', svg, count=1)
 
 
 def data_json(chart: Chart) -> str:
