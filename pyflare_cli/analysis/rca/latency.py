@@ -93,6 +93,7 @@ def _expected_ms(
 
 
 def _sample_ids(ids: pl.Series, seed: int) -> list[str]:
+    ids = ids.sort()  # a group-by's order varies from run to run; the sample must not
     chosen = ids.sample(MAX_TRACES, seed=seed) if ids.len() > MAX_TRACES else ids
     return chosen.to_list()
 
@@ -108,6 +109,7 @@ def latency_attribution(
     empty = pl.DataFrame(schema=ATTRIBUTION_SCHEMA)
     target, baseline = target.lazy(), baseline.lazy()
     columns = ["trace_id", "service_name", "name", "parent_span_id", "start_time", "end_time"]
+    tree = [*columns, "span_id"]  # what the critical-path walk reads: not the attributes
     base_durations, target_durations = (
         trace_durations(w.select(columns)).collect(engine="streaming") for w in (baseline, target)
     )
@@ -122,7 +124,7 @@ def latency_attribution(
     peers = base_durations.filter(pl.col("root").is_in(roots.unique().implode()))
     base_ids = _sample_ids(peers.get_column("trace_id"), seed)
     slow_spans, base_spans = (
-        w.filter(pl.col("trace_id").is_in(ids)).collect(engine="streaming")
+        w.select(tree).filter(pl.col("trace_id").is_in(ids)).collect(engine="streaming")
         for w, ids in ((target, slow_ids), (baseline, base_ids))
     )
     slow_paths = critical_path_ms(slow_spans)

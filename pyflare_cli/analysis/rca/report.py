@@ -192,7 +192,7 @@ def _error_rows(
     messages = (
         spans.filter(pl.col("status_code") == "error")
         .select(
-            "trace_id",
+            pl.col("trace_id").cast(pl.Categorical),
             pl.col("span_id").hash().alias("key"),
             pl.col("span_id").alias("span_ref"),
             error_message().alias("message"),
@@ -200,17 +200,15 @@ def _error_rows(
         .collect(engine="streaming")
         .lazy()
     )
-    rows = frame.select(
-        "target",
-        pl.col("trace_id").cast(pl.String),
-        pl.col("span_id").alias("key"),
-        "start_time",
-        "y",
-        *(pl.col(d.name).cast(pl.String) for d in dimensions),
-    )
+    names = [d.name for d in dimensions]
+    key = pl.col("span_id").alias("key")
+    rows = frame.select("target", "trace_id", key, "start_time", "y", *names)
     if unit == "origin" and binary:
         rows = rows.filter(pl.col("y") > 0)
-    joined = rows.join(messages, on=["trace_id", "key"], how="inner")
+    # joined first, on the compact ids: only the error rows become strings
+    joined = rows.join(messages, on=["trace_id", "key"], how="inner").with_columns(
+        pl.col("trace_id", *names).cast(pl.String)
+    )
     return joined.drop("key").rename({"span_ref": "span_id"}).collect()
 
 

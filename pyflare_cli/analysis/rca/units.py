@@ -65,9 +65,15 @@ def unit_frame(
         # The spans are read first into narrow rows (dimensions as categoricals), then the
         # metric (already small, by hashed key) is joined to them: a join planned over the
         # scan would carry the attribute maps through it.
-        on = ["trace_key", "span_key"] if "span_key" in y.collect_schema() else ["trace_key"]
-        base = spans.select(*columns, *keys()).with_columns(
-            pl.col(d.name).cast(pl.Categorical) for d in dimensions
+        # Ids are held as a categorical and a hash (what compact keeps), not as strings.
+        if "span_key" in y.collect_schema():
+            y, on = y.rename({"span_key": "span_id"}), ["trace_key", "span_id"]
+        else:
+            on = ["trace_key"]
+        base = spans.select(*columns, keys()[0]).with_columns(
+            pl.col("trace_id").cast(pl.Categorical),
+            pl.col("span_id").hash(),
+            *(pl.col(d.name).cast(pl.Categorical) for d in dimensions),
         )
         frame = base.collect(engine="streaming").lazy().join(y, on=on, how="left")
     names = ["target", "trace_id", "span_id", "start_time", "y", *(d.name for d in dimensions)]
@@ -116,11 +122,12 @@ def compact(frame: pl.LazyFrame, dimensions: list[str], traces: bool = False) ->
     later pass reads instead of the store: dimensions and trace ids as categoricals (a
     4-byte code a row, each string once), span ids as 8-byte hashes. About 100 bytes a
     span with two dozen dimensions, against kilobytes for the spans themselves."""
+    hashed = frame.collect_schema()["span_id"] == pl.UInt64  # by unit_frame's join path
     return (
         frame.select(
             "target",
             pl.col("trace_id").cast(pl.Categorical),
-            pl.col("span_id").hash().alias("span_id"),
+            pl.col("span_id") if hashed else pl.col("span_id").hash(),
             "start_time",
             "y",
             *(pl.col(d).cast(pl.Categorical) for d in dimensions),
