@@ -1,11 +1,18 @@
-"""Time `pyflare rca` on a demo store: the analysis in process and the whole command.
+"""Time the whole `pyflare rca` command on a store: wall time, CPU time and peak RSS.
 
-    python benchmarks/bench_rca.py --spans 1000000 --repeat 3 [--store /tmp/pyflare-bench-rca]
+    python benchmarks/bench_rca.py --spans 1000000 --repeat 3 [--store PATH] [--before DIR]
 
 The store comes from `pyflare demo --spans N --days 3` (made once, reused), so it has the
-demo's incidents and about two dozen candidate dimensions. Timed, as median and spread
-after a warm-up: loading the target day and the baseline day, `analysis.rca.analyse` for
-the errors and the latency metric, and `pyflare rca --format json` as a subprocess.
+demo's incidents and about two dozen candidate dimensions; the clock is set just after its
+last span, so the target is its last day and the baseline the day before. Each run is a
+fresh process (`python -m pyflare_cli rca --format json`), as a user runs it: imports, the
+lazy scan of the store, the analysis and the rendering, nothing collected beforehand. Its
+peak RSS is the child's own (``os.wait4``), the figure `/usr/bin/time -v` prints.
+
+``--before DIR`` times another copy of the code too (e.g. ``git archive COMMIT | tar -x -C
+DIR``), run by run alternating with this one, so both see the same load. The machine's
+load average is printed with every figure: on a shared machine wall times follow it, CPU
+times much less.
 """
 
 from __future__ import annotations
@@ -18,26 +25,20 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import polars as pl
-
-from pyflare_cli.analysis.rca.model import RcaSettings
-from pyflare_cli.analysis.rca.report import analyse
-from pyflare_cli.commands.rca import UNUSED
-from pyflare_cli.query.spans import SpanQuery, load_spans
-from pyflare_cli.store.scan import scan_spans
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def _timed(fn: object, repeat: int) -> tuple[float, float, object]:
-    times, result = [], None
-    for _ in range(repeat + 1):  # the first run warms caches and is not counted
-        started = time.perf_counter()
-        result = fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - started)
-    kept = times[1:]
-    return statistics.median(kept), max(kept) - min(kept), result
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float
+    rss_mib: float
+    load: float
+    first: str
 
 
 def _machine() -> str:
@@ -49,91 +50,108 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    python = platform.python_version()
-    return f"{model}, {os.cpu_count()} cores, Python {python}, Polars {pl.__version__}"
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _make_store(store: Path, spans: int, now: datetime) -> None:
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pyflare_cli", "demo", "--spans", str(spans)),
+            *("--days", "3", "--store", str(store)),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYFLARE_NOW": now.isoformat()},
+        cwd=ROOT,
+    )
+    print(f"made {store} in {time.perf_counter() - started:.1f} s")
+
+
+def _last_span(store: Path) -> datetime:
+    import polars as pl
+
+    from pyflare_cli.store.scan import scan_spans
+
+    last: datetime = scan_spans(store).select(pl.col("start_time").max()).collect().item()
+    return last.astimezone(UTC)
+
+
+def _timed(code: Path, args: list[str], now: datetime) -> Run:
+    """One whole command in a fresh process; its CPU time and peak RSS from ``os.wait4``."""
+    env = {**os.environ, "PYFLARE_NOW": now.isoformat(), "PYTHONPATH": str(code)}
+    load = os.getloadavg()[0]
+    out_path = Path(f"/tmp/bench-rca-{os.getpid()}.json")
+    started = time.perf_counter()
+    with out_path.open("wb") as out:
+        # the code's own folder first on sys.path (python -m puts the cwd there)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pyflare_cli", "rca", *args, "--format", "json"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            cwd=code,
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if child.returncode not in (0, 1):
+        raise SystemExit(f"rca {' '.join(args)} exited {child.returncode}")
+    payload = json.loads(out_path.read_text())
+    out_path.unlink()
+    first = payload["causes"][0]["title"] if payload["causes"] else "none"
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(wall, cpu, usage.ru_maxrss / 1024, load, first)
+
+
+def _row(name: str, runs: list[Run]) -> str:
+    walls = [r.wall for r in runs]
+    loads = [r.load for r in runs]
+    return (
+        f"| {name} | {statistics.median(walls):.2f} s | {min(walls):.2f} s | "
+        f"{statistics.median(r.cpu for r in runs):.2f} s | "
+        f"{max(r.rss_mib for r in runs):,.0f} MiB | {min(loads):.1f}-{max(loads):.1f} |"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--store", type=Path, default=None)
+    parser.add_argument("--before", type=Path, default=None, help="another copy of the code")
+    parser.add_argument(
+        "--metric", action="append", default=None, help="errors, latency, ... (repeatable)"
+    )
     opts = parser.parse_args()
     store = opts.store or Path(f"/tmp/pyflare-bench-rca-{opts.spans}")
     if not store.exists():
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pyflare_cli",
-                "demo",
-                "--spans",
-                str(opts.spans),
-                "--days",
-                "3",
-                "--store",
-                str(store),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        print(f"made {store} in {time.perf_counter() - started:.1f} s")
-    last = scan_spans(store).select(pl.col("start_time").max()).collect().item()
-    now = (last + timedelta(seconds=1)).astimezone(UTC)
-    total = scan_spans(store).select(pl.len()).collect().item()
-
-    def load() -> tuple[pl.DataFrame, pl.DataFrame]:
-        target = load_spans(store, SpanQuery("24h"), now).select(pl.exclude(UNUSED)).collect()
-        baseline = (
-            load_spans(store, SpanQuery("48h", "24h"), now).select(pl.exclude(UNUSED)).collect()
-        )
-        return target, baseline
-
-    load_s, load_spread, frames = _timed(load, opts.repeat)
-    target, baseline = frames  # type: ignore[misc]
-    rows = [("load target day + baseline day", load_s, load_spread)]
-    reports = {}
-    for metric in ("errors", "latency"):
-        settings = RcaSettings(metric=metric)
-        seconds, spread, report = _timed(
-            lambda s=settings: analyse(target, baseline, s), opts.repeat
-        )
-        reports[metric] = report
-        rows.append((f"analyse, --metric {metric}", seconds, spread))
-    env = {**os.environ, "PYFLARE_NOW": now.isoformat()}
-    command = [
-        sys.executable,
-        "-m",
-        "pyflare_cli",
-        "rca",
-        "--store",
-        str(store),
-        "--format",
-        "json",
-    ]
-
-    def run() -> dict[str, object]:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-        return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-    seconds, spread, payload = _timed(run, opts.repeat)
-    rows.append(("`pyflare rca --format json`, whole command", seconds, spread))
-    errors = reports["errors"]
+        end = datetime.now(UTC).replace(microsecond=0)
+        _make_store(store, opts.spans, end)
+    now = _last_span(store) + timedelta(seconds=1)
+    codes = [("this", ROOT)] + ([("before", opts.before.resolve())] if opts.before else [])
+    rows: list[tuple[str, list[Run]]] = []
+    for metric in opts.metric or ["errors", "latency"]:
+        args = ["--store", str(store), "--metric", metric]
+        runs: dict[str, list[Run]] = {name: [] for name, _ in codes}
+        for _name, code in codes:  # a warm-up each: the page cache, the price cache
+            _timed(code, args, now)
+        for _ in range(opts.repeat):
+            for name, code in codes:
+                runs[name].append(_timed(code, args, now))
+        for name, _ in codes:
+            rows.append((f"{name}, `--metric {metric}`", runs[name]))
     print(f"Machine: {_machine()}")
-    print(
-        f"Store: {store} ({total:,} spans); target {target.height:,} spans, baseline "
-        f"{baseline.height:,}; {len(errors.dimensions)} candidate dimensions, "  # type: ignore[attr-defined]
-        f"{errors.tested:,} slices tested"  # type: ignore[attr-defined]
-    )
+    print(f"Store: {store}; now {now:%Y-%m-%d %H:%M:%S} UTC (target: the last 24 h)")
+    print(f"Whole command, {opts.repeat} runs after a warm-up, at {datetime.now(UTC):%H:%M} UTC")
     print()
-    print("| stage | median s | spread s |")
-    print("|---|---|---|")
-    for name, median, spread_s in rows:
-        print(f"| {name} | {median:.2f} | {spread_s:.2f} |")
-    first = payload["causes"][0]["title"] if payload["causes"] else "none"  # type: ignore[index]
-    print(f"\nFirst cause: {first}")
-    print(f"Now: {now:%Y-%m-%d %H:%M:%S} UTC; measured at {datetime.now(UTC):%H:%M} UTC")
+    print("| | median wall | min wall | median CPU (user+sys) | peak RSS | load average |")
+    print("|---|---|---|---|---|---|")
+    for name, runs_ in rows:
+        print(_row(name, runs_))
+    print()
+    for name, runs_ in rows:
+        print(f"first cause, {name}: {runs_[-1].first}")
 
 
 if __name__ == "__main__":
