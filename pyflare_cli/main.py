@@ -201,6 +201,16 @@ class RootGroup(PyflareGroup):
             return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
         return self.commands.get(cmd_name)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        from pyflare_cli.commands.engine_options import OFF_SEAM, refuse_engine
+
+        if name in OFF_SEAM and not any(a in ("--help", "-h") for a in rest):
+            refuse_engine(name)  # $PYFLARE_ENGINE names an engine: exit 2, never a local load
+        return name, command, rest
+
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._listing = True
         try:

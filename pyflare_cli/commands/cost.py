@@ -17,6 +17,7 @@ from pyflare_cli.commands.engine_options import (
     EngineOption,
     EngineStoreOption,
     SparkMasterOption,
+    refuse_engine,
 )
 from pyflare_cli.commands.options import (
     ConfigOption,
@@ -97,6 +98,8 @@ def report(
         pyflare cost --by model --by user --since 7d
     """
     if ctx.invoked_subcommand is not None:
+        if ctx.invoked_subcommand != "top":
+            refuse_engine(f"cost {ctx.invoked_subcommand}")
         return
     import polars as pl
 

@@ -33,3 +33,40 @@ EngineStoreOption = Annotated[
         show_default=False,
     ),
 ]
+
+ENGINE_ENV = "PYFLARE_ENGINE"
+OFF_SEAM = frozenset(
+    (
+        "traces",
+        "trace",
+        "query",
+        "rca",
+        "tui",
+        "drift",
+        "alert",
+        "stats",
+        "sessions",
+        "session",
+        "users",
+        "tools",
+        "metrics",
+        "eval",
+        "report",
+    )
+)
+"""Commands that read spans for an analysis but do not run on the engine seam yet."""
+
+
+def refuse_engine(command: str) -> None:
+    """Exit 2 when ``$PYFLARE_ENGINE`` asks for an engine ``command`` cannot run on yet,
+    rather than load the spans into this process anyway."""
+    import os
+
+    from pyflare_cli.errors import UsageError
+
+    engine = os.environ.get(ENGINE_ENV, "").strip()
+    if engine and engine != "polars":
+        raise UsageError(
+            f"pyflare {command} does not run on ${ENGINE_ENV}={engine} yet "
+            "(docs/scale.md lists what does); unset it or set it to polars"
+        )

@@ -98,7 +98,7 @@ class ClickHouseSource:
 def parse_url(url: str) -> tuple[Runner, ClickHouseSource]:
     """``clickhouse://[user[:password]@]host[:port][/db]?table=T`` or ``chdb://PATH?table=T``."""
     parsed = urlparse(url)
-    table = (parse_qs(parsed.query).get("table") or ["otel_traces"])[0]
+    table = (parse_qs(parsed.query, keep_blank_values=True).get("table") or ["otel_traces"])[0]
     if not table or any(ch not in _IDENT for ch in table):
         raise UsageError(f"--store {url}: table={table!r} is not a plain table name")
     if parsed.scheme == "chdb":

@@ -127,9 +127,10 @@ def spend_parts(
         *(["attributes"] if any(g.startswith("attr.") for g in groups) else []),
     ]
     prices = _prices(engine, [w for w, _ in windows], rules)
+    carry = columns[len(cost_sql.SPAN_COLUMNS) :]
     queries = [
         cost_sql.spend_parts(
-            engine.dialect, engine.spans(w.start, w.end, columns), prices, dims, every, step
+            engine.dialect, engine.spans(w.start, w.end, columns), prices, dims, every, step, carry
         )
         for w, every in windows
     ]

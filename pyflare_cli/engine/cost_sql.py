@@ -74,12 +74,13 @@ def truncate(d: Dialect, column: str, every: str) -> str:
     return f"({column} - {column} % {size})"
 
 
-def priced_spans(d: Dialect, spans: str, prices: str) -> str:
+def priced_spans(d: Dialect, spans: str, prices: str, carry: Sequence[str] = ()) -> str:
     """``WITH`` clauses ending in ``c2``: every span of ``spans`` with its cost.
 
     ``c2`` has the span columns, ``start_ns``, ``end_ns``, ``cost_pico`` (Int64),
     ``cost_source`` and the usage columns after de-duplication (``u_in``, ``u_out``,
     ``u_cr``, ``u_rs``); a duplicate call keeps its row with cost 0 and no usage.
+    ``carry`` names further columns of ``spans`` kept for grouping (``attributes``).
     """
     big = d.big
     tok = {c: big(f"coalesce({c}, 0)") for c in ("input_tokens", "output_tokens")}
@@ -108,7 +109,7 @@ def priced_spans(d: Dialect, spans: str, prices: str) -> str:
         f" AND (p.upto IS NULL OR {size} <= p.upto))"
     )
     none = d.literal(_NO_PROVIDER)
-    span_cols = ", ".join(f"s.{c} AS {c}" for c in (*SPAN_COLUMNS, "start_ns", "end_ns"))
+    span_cols = ", ".join(f"s.{c} AS {c}" for c in (*SPAN_COLUMNS, *carry, "start_ns", "end_ns"))
     extra = ", ".join(f"p.{c} AS {c}" for c in PRICE_COLUMNS[2:])
     has_usage = "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
     reported = d.cast(d.round_even(f"reported_cost_usd * {10**12}"), d.int64)
@@ -184,6 +185,7 @@ def spend_parts(
     dimensions: Sequence[str],
     every: str | None,
     step: str,
+    carry: Sequence[str] = (),
 ) -> str:
     """The integer sums of ``analysis.cost.report.spend_parts`` per step, period, group
     (``dimensions`` are SQL expressions over ``c2``, returned as ``g0``, ``g1``...),
@@ -216,7 +218,7 @@ def spend_parts(
         f"{total(f'CASE WHEN {_unpriced()} THEN {tokens} END')} AS unpriced_tokens",
     ]
     return (
-        f"WITH {priced_spans(d, spans, prices)}\n"
+        f"WITH {priced_spans(d, spans, prices, carry)}\n"
         f"SELECT {', '.join(keys)}, {', '.join(sums)} FROM c2 GROUP BY {', '.join(names)}"
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +47,9 @@ def spark_master(option: str | None, configured: str | None = None) -> str:
 def session(master: str) -> Any:
     """A Spark session for ``master`` with the settings the store needs."""
     try:
-        from pyspark.sql import SparkSession
+        with warnings.catch_warnings():  # "pandas >= 3 not fully supported": not used here
+            warnings.simplefilter("ignore", FutureWarning)
+            from pyspark.sql import SparkSession
     except ImportError:
         raise UsageError("--engine spark needs PySpark: pip install 'pyflare[spark]'") from None
     builder = SparkSession.builder.appName("pyflare")
@@ -56,9 +59,12 @@ def session(master: str) -> Any:
         builder = (
             builder.master(master)
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "8")
         )
     spark = builder.getOrCreate()
+    if not master.startswith("sc://"):
+        spark.sparkContext.setLogLevel("ERROR")
     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     return spark
