@@ -24,8 +24,8 @@ from pyflare_cli.sources import (
     collector,
     langfuse,
     langfuse_sqlite,
+    otlp_columnar,
     otlp_json,
-    otlp_proto,
     phoenix,
 )
 from pyflare_cli.sources.normalize import normalize
@@ -322,6 +322,7 @@ def _decode_one_by_one(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded
 
 def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
     batch = RawBatch()
+    parsed: list[otlp_columnar.Parsed] = []
     dead: list[DeadLetter] = []
     skipped = 0
     for position, payload in payloads:
@@ -341,7 +342,7 @@ def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
                 reason = f"protobuf does not decode: {exc}"
                 dead.append(DeadLetter(task.source, position, reason, _b64(payload)))
                 continue
-            dead.extend(otlp_proto.decode_request(request, batch, task.source, position))
+            parsed.append((request, position, payload, len(dead)))
             continue
         try:
             document = otlp_json.load(payload)
@@ -352,7 +353,9 @@ def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
         letters, had_traces = otlp_json.decode_document(document, batch, task.source, position)
         dead.extend(letters)
         skipped += 0 if had_traces else 1
-    return Decoded(normalize(batch.to_frame()), dead, skipped)
+    # Upb has parsed (and so checked) every request; the columnar decoder reads their bytes.
+    raw = otlp_columnar.decode_or_reference(parsed, batch, task.source, dead)
+    return Decoded(normalize(batch.to_frame() if raw is None else raw), dead, skipped)
 
 
 def _decode_phoenix(task: Task) -> Decoded:
