@@ -26,6 +26,7 @@ from pyflare_cli.sources import (
     langfuse_sqlite,
     otlp_columnar,
     otlp_json,
+    otlp_proto,
     phoenix,
 )
 from pyflare_cli.sources.normalize import normalize
@@ -342,7 +343,10 @@ def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
                 reason = f"protobuf does not decode: {exc}"
                 dead.append(DeadLetter(task.source, position, reason, _b64(payload)))
                 continue
-            parsed.append((request, position, payload, len(dead)))
+            if task.format is Format.OTLP_PROTO:
+                parsed.append((request, position, payload, len(dead)))
+            else:  # mixed with JSON payloads: decoded in order, by the reference
+                dead.extend(otlp_proto.decode_request(request, batch, task.source, position))
             continue
         try:
             document = otlp_json.load(payload)
