@@ -86,7 +86,7 @@ def report(
     top: Annotated[int, typer.Option("--top", "-n", min=1, help="Rows per table.")] = 10,
     traces: Annotated[
         int, typer.Option("--traces", min=0, help="Traces drawn as waterfalls, at most.")
-    ] = 8,
+    ] = 6,
     since: WindowStartOption = "7d",
     until: UntilOption = None,
     where: WhereOption = None,

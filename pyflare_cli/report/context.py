@@ -27,7 +27,7 @@ class ReportContext:
     budgets: tuple[Budget, ...] = ()
     top: int = 10
     """Rows per table, traces per list."""
-    waterfalls: int = 8
+    waterfalls: int = 6
     """Traces drawn as waterfalls, at most."""
     memo: dict[str, Any] = field(default_factory=dict)
     """Results two sections share (the rca report feeds rca and errors), computed once."""

@@ -101,7 +101,7 @@ def _view(trace_id: str, frame: pl.DataFrame) -> TraceView:
         f"{duration:,.0f} ms",
         f"{errors} error span(s)" if errors else "no errors",
         text.usd(cost) if cost else "no cost",
-        f"starts {text.jsonable(t0)}",
+        f"starts {t0:%Y-%m-%d %H:%M:%S} UTC",
     ]
     title = f"{root['service_name'] or '?'}: {root['name'] or '?'}"
     chart = Chart(anchor(trace_id) + "-waterfall", "Waterfall", charts.waterfall(len(rows)), rows)
