@@ -20,7 +20,7 @@ from pyflare_cli.analysis.eval import groundedness, injection, pii
 from pyflare_cli.analysis.eval.scores import SCORES, all_scores
 from pyflare_cli.analysis.search.compile import filter_traces, parse, uses_scores
 from pyflare_cli.ingest.redaction import PATTERNS
-from pyflare_cli.query.eval_scores import own_scores, search_scores
+from pyflare_cli.query.eval_scores import own_scores, search_scores, window_scores
 from pyflare_cli.query.spans import SpanQuery
 from pyflare_cli.store.evaluations import write_evaluations
 from pyflare_cli.store.scan import scan_spans
@@ -56,11 +56,16 @@ def window_spans(root: Path, query: SpanQuery, now: datetime) -> pl.LazyFrame:
 
 
 def load_scores(root: Path, query: SpanQuery, now: datetime) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(scores, spans) of the window: every result of every convention, and the spans."""
+    """(scores, spans) of the window: every result of every convention, and the spans.
+
+    Without ``--where`` the results carried by spans come from the per-part cache
+    (:func:`query.eval_scores.window_scores`); with it, from the matching traces' spans.
+    """
     spans = window_spans(root, query, now)
+    if not (query.where and query.where.strip()):
+        return window_scores(root, *query.bounds(now)), spans
     own = own_scores(root, *query.bounds(now))
-    if query.where and query.where.strip():
-        own = own.join(spans.select("trace_id").unique(), on="trace_id", how="semi")
+    own = own.join(spans.select("trace_id").unique(), on="trace_id", how="semi")
     return all_scores(spans, own).cast(SCORES), spans
 
 

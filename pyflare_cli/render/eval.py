@@ -3,6 +3,8 @@ results by label and by type. Evaluator names, labels and groups are data: plain
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 from rich.console import Console
 from rich.text import Text
@@ -10,9 +12,11 @@ from rich.text import Text
 from pyflare_cli.analysis.eval.gate import GateResult
 from pyflare_cli.analysis.eval.judge import ANSWER_TOKENS, CHARS_PER_TOKEN, MAX_TOKENS
 from pyflare_cli.analysis.eval.pii import ORDER
-from pyflare_cli.query.judge import JudgePlan, Usage
 from pyflare_cli.render.output import emit
 from pyflare_cli.render.sparkline import sparkline
+
+if TYPE_CHECKING:  # the judge's module imports httpx and the price tables: not for summary
+    from pyflare_cli.query.judge import JudgePlan, Usage
 
 
 def with_trend(summary: pl.DataFrame, series: pl.DataFrame) -> pl.DataFrame:

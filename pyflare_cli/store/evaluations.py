@@ -23,7 +23,6 @@ import polars as pl
 
 from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX
 from pyflare_cli.store.lock import file_lock
-from pyflare_cli.store.writer import fsync_dir
 
 EVALUATIONS = pl.Schema(
     {
@@ -81,6 +80,8 @@ def scan_evaluations(
 
 def write_evaluations(root: Path, evaluator: str, results: pl.DataFrame) -> int:
     """Store ``results`` (columns of :data:`EVALUATIONS`) of one evaluator; rows replaced."""
+    from pyflare_cli.store.writer import fsync_dir  # imports pyarrow: writers only
+
     target = _evaluator_folder(root, evaluator)
     new = results.select(list(EVALUATIONS)).cast(EVALUATIONS)
     if new.get_column("evaluator").ne(evaluator).any():

@@ -41,6 +41,7 @@ SCORES = pl.Schema(
     }
 )
 COLUMNS = tuple(SCORES)
+CARRIER_START = "carrier_start"
 
 
 def _number(expr: pl.Expr) -> pl.Expr:
@@ -92,15 +93,16 @@ def otel_event_scores(spans: pl.LazyFrame) -> pl.LazyFrame:
     """One row per ``gen_ai.evaluation.result`` event."""
     return (
         spans.filter(_has_event())
-        .select(*_target(), pl.col("events"))
+        .select(*_target(), pl.col("events"), pl.col("start_time").alias(CARRIER_START))
         .explode("events")
         .filter(pl.col("events").struct.field("name") == EVENT)
         .select(
-            _result(
+            *_result(
                 pl.col("events").struct.field("attributes"),
                 pl.col("events").struct.field("time"),
                 "otel_event",
-            )
+            ),
+            pl.col(CARRIER_START),
         )
         .filter(pl.col("evaluator").is_not_null())
     )
@@ -110,15 +112,28 @@ def otel_attribute_scores(spans: pl.LazyFrame) -> pl.LazyFrame:
     """One row per span carrying ``gen_ai.evaluation.*`` attributes and no result event."""
     return (
         spans.filter(pl.col("attributes").map.get(NAME).is_not_null() & ~_has_event())
-        .select(*_target(), pl.col("attributes"), pl.col("end_time"))
-        .select(_result(pl.col("attributes"), pl.col("end_time"), "otel_attributes"))
+        .select(
+            *_target(),
+            pl.col("attributes"),
+            pl.col("end_time"),
+            pl.col("start_time").alias(CARRIER_START),
+        )
+        .select(
+            *_result(pl.col("attributes"), pl.col("end_time"), "otel_attributes"),
+            pl.col(CARRIER_START),
+        )
     )
 
 
 def phoenix_scores(spans: pl.LazyFrame) -> pl.LazyFrame:
     """One row per (span, name) of Phoenix's ``eval.<name>.<score|label|explanation>``."""
     entries = (
-        spans.select(*_target(), pl.col("end_time"), pl.col("attributes").map.entries().alias("kv"))
+        spans.select(
+            *_target(),
+            pl.col("end_time"),
+            pl.col("start_time").alias(CARRIER_START),
+            pl.col("attributes").map.entries().alias("kv"),
+        )
         .filter(
             pl.col("kv")
             .list.eval(pl.element().struct.field("key").str.starts_with("eval."))
@@ -140,12 +155,13 @@ def phoenix_scores(spans: pl.LazyFrame) -> pl.LazyFrame:
         entries.group_by("trace_id", "span_id", "evaluator", maintain_order=True)
         .agg(
             pl.col("end_time").first().alias("time"),
+            pl.col(CARRIER_START).first(),
             _number(field("score")).alias("score"),
             field("label").str.strip_chars('"').alias("label"),
             field("explanation").alias("explanation"),
             pl.lit("phoenix").alias("source"),
         )
-        .select(COLUMNS)
+        .select(*COLUMNS, CARRIER_START)
     )
 
 
@@ -153,10 +169,17 @@ def empty_scores() -> pl.LazyFrame:
     return pl.LazyFrame(schema=SCORES)
 
 
+def carried_scores(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """Every result carried by ``spans``: :data:`SCORES`'s columns and ``carrier_start``,
+    the start of the span that carries it (the window a result belongs to)."""
+    parts = [otel_event_scores(spans), otel_attribute_scores(spans), phoenix_scores(spans)]
+    schema = pl.Schema({**SCORES, CARRIER_START: pl.Datetime("ns", "UTC")})
+    return pl.concat([p.select(schema.names()).cast(schema) for p in parts], how="vertical")
+
+
 def scores_in_spans(spans: pl.LazyFrame) -> pl.LazyFrame:
     """Every evaluation result carried by ``spans``, in :data:`SCORES`'s columns."""
-    parts = [otel_event_scores(spans), otel_attribute_scores(spans), phoenix_scores(spans)]
-    return pl.concat([p.select(COLUMNS).cast(SCORES) for p in parts], how="vertical")
+    return carried_scores(spans).select(COLUMNS)
 
 
 def all_scores(spans: pl.LazyFrame, own: pl.LazyFrame) -> pl.LazyFrame:

@@ -67,8 +67,13 @@ def with_groups(scores: pl.LazyFrame, spans: pl.LazyFrame, by: Sequence[str]) ->
     targets = spans.select("trace_id", "span_id", *sorted(needed)).with_columns(
         pl.col(c).fill_null(pl.col(c).drop_nulls().first().over("trace_id")) for c in fallback
     )
-    targets = targets.select("trace_id", "span_id", *(group_expr(b) for b in by)).unique(
-        ["trace_id", "span_id"], keep="first"
+    # Only the graded spans (a semi-join first: the de-duplication and the join then
+    # hash the graded spans' keys, not every span's).
+    graded = scores.select("trace_id", "span_id").unique()
+    targets = (
+        targets.select("trace_id", "span_id", *(group_expr(b) for b in by))
+        .join(graded, on=["trace_id", "span_id"], how="semi")
+        .unique(["trace_id", "span_id"], keep="first", maintain_order=True)
     )
     return scores.join(targets, on=["trace_id", "span_id"], how="left").with_columns(
         pl.col(b).cast(pl.String).fill_null(UNKNOWN) for b in by
