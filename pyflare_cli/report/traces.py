@@ -7,6 +7,7 @@ span's start to its end in milliseconds after the trace's first span.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pyflare_cli.report import charts, text
@@ -64,7 +65,7 @@ def _view(trace_id: str, frame: pl.DataFrame) -> TraceView:
 
     frame = frame.sort("start_time")
     tree = build_tree(frame)
-    t0 = frame.get_column("start_time").min()
+    t0: datetime = frame.get_column("start_time").min()  # type: ignore[assignment]
     offsets = frame.select(
         ((pl.col("start_time") - t0).dt.total_microseconds() / 1000).alias("start_ms"),
         ((pl.col("end_time") - t0).dt.total_microseconds() / 1000).alias("end_ms"),
