@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pyflare_cli.analysis.cost.budgets import Budget
 from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.config.budgets import parse_budgets
@@ -48,6 +46,8 @@ def load_config(option: str | Path | None) -> Config:
         if explicit:
             raise UsageError(f"config file {path} does not exist")
         return Config()
+    import yaml  # 40 ms: only when there is a file to read (most runs have none)
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
