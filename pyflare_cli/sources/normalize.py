@@ -107,14 +107,25 @@ _TRANSFORMS = sorted({r.transform for r in _EXACT_RULES if r.transform is not No
 
 
 def _exact(long: pl.LazyFrame) -> pl.LazyFrame:
-    """Candidates from exact-key rules, each value passed through its rule's transform."""
-    joined = long.join(_RULE_FRAME.lazy(), on="key", how="inner").collect().lazy()
-    plain = joined.filter(pl.col("transform").is_null())
-    parts = [plain] + [
-        joined.filter(pl.col("transform") == t).with_columns(_transform_expr(t).alias("value"))
-        for t in _TRANSFORMS
-    ]
-    return pl.concat([p.select("row", "column", "priority", "value") for p in parts])
+    """Candidates from exact-key rules, each value passed through its rule's transform.
+
+    Only the transforms some value needs are run (each is a pass over the batch), and the
+    ``text`` transform, which runs Python per value, only sees values that could be JSON:
+    :func:`readable` returns any value without ``[``, ``{`` or ``"`` as it is.
+    """
+    joined = long.join(_RULE_FRAME.lazy(), on="key", how="inner").collect()
+    present = set(joined.get_column("transform").drop_nulls().unique().to_list())
+    parts = [joined.filter(pl.col("transform").is_null())]
+    for transform in _TRANSFORMS:
+        if transform not in present:
+            continue
+        part = joined.filter(pl.col("transform") == transform)
+        if transform == "text":
+            maybe_json = pl.col("value").str.contains(r'[\[{"]')
+            parts.append(part.filter(~maybe_json))
+            part = part.filter(maybe_json)
+        parts.append(part.with_columns(_transform_expr(transform).alias("value")))
+    return pl.concat([p.lazy().select("row", "column", "priority", "value") for p in parts])
 
 
 def _indexed(long: pl.LazyFrame) -> pl.LazyFrame:
