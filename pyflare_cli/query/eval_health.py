@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.analysis.cost.price_rules import PriceRule
-from pyflare_cli.analysis.drift.features import BUILT_IN, Feature
+from pyflare_cli.analysis.drift.features import BUILT_IN, Feature, model_filter
 from pyflare_cli.analysis.drift.model import DriftSettings
 from pyflare_cli.analysis.drift.report import compare
 from pyflare_cli.analysis.eval import health
@@ -36,18 +36,27 @@ def drift_verdicts(
     now: datetime,
     rules: tuple[PriceRule, ...],
 ) -> pl.DataFrame:
-    """(group, drifted, tested) per model with calls in both windows."""
+    """(group, drifted, tested) per model with calls in both windows.
+
+    Every response and request name of the window's calls is a model, and its calls are
+    chosen as ``pyflare drift --model NAME`` chooses them (:func:`model_filter`: the
+    response or the request name), so the row of a model (its spans' ``model``) shows that
+    command's verdict over the same two windows. Each window is read once for all models.
+    """
     features = list(DRIFT_FEATURES)
 
-    def frame(w: Window) -> pl.DataFrame:
-        return features_of(model_sample(root, w, where, now, rules), features, ()).collect()
+    def calls(w: Window) -> pl.DataFrame:
+        return model_sample(root, w, where, now, rules).collect()
 
-    current, reference = frame(window), frame(window.previous())
+    current, reference = calls(window), calls(window.previous())
     rows = []
     settings = DriftSettings()
-    for model in sorted(set(current.get_column("model").drop_nulls())):
-        cur = current.filter(pl.col("model") == model)
-        ref = reference.filter(pl.col("model") == model)
+    names = pl.concat([current.get_column("model"), current.get_column("request_model")])
+    for model in sorted(set(names.drop_nulls())):
+        cur, ref = (
+            features_of(frame.lazy().filter(model_filter(model)), features, ()).collect()
+            for frame in (current, reference)
+        )
         if ref.height == 0:
             continue
         report = compare(model, ref, cur, features, settings)

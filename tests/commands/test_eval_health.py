@@ -13,6 +13,10 @@ import pytest
 from cli_support import invoke
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+DRIFT_FEATURE_NAMES = (
+    "input_tokens", "prompt_chars", "provider", "output_tokens", "completion_chars",
+    "finish_reason", "tool_name", "total_tokens", "duration_ms", "cost_usd", "status",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -79,3 +83,48 @@ def test_health_per_service_and_the_gate(store: Path) -> None:
 def test_health_usage_errors_exit_2(store: Path, args: tuple[str, ...]) -> None:
     result = invoke("eval", "health", "--store", str(store), *args)
     assert result.exit_code == 2, result.output
+
+
+def test_drift_of_a_row_is_pyflare_drift_of_that_model(
+    tmp_path: Path,
+    make_spans: Callable[..., pl.DataFrame],
+    add_source: Callable[[Path, pl.DataFrame, str], list[Path]],
+) -> None:
+    """Calls that asked for gpt-4o and were answered by gpt-4o-2024-08-06: the health row
+    (named by the answering model) has the drift verdict of `pyflare drift --model` of
+    that name over the same windows (before, drift was keyed by the request name only and
+    the row had none)."""
+    rows = []
+    for hours_ago, longer in ((30, 1), (6, 4)):
+        for i in range(60):
+            rows.append(
+                {
+                    "span_id": f"c-{hours_ago}-{i}",
+                    "start_time": NOW - timedelta(hours=hours_ago, seconds=i),
+                    "ms": 200 + i,
+                    "model": "gpt-4o-2024-08-06",
+                    "request_model": "gpt-4o",
+                    "ai_kind": "llm",
+                    "input_tokens": (100 + i) * longer,
+                    "output_tokens": 20 + i % 7,
+                }
+            )
+    root = tmp_path / "store"
+    add_source(root, make_spans(*rows), "snapshot")
+    health = invoke("eval", "health", "--since", "24h", "--store", str(root), "-f", "json")
+    assert health.exit_code == 0, health.output
+    row = {r["model"]: r for r in json.loads(health.stdout)}["gpt-4o-2024-08-06"]
+    assert row["tested_features"] > 0 and row["drifted_features"] > 0
+    features = [f for name in DRIFT_FEATURE_NAMES for f in ("--feature", name)]
+    day_before = (NOW - timedelta(hours=48), NOW - timedelta(hours=24))
+    reference = "..".join(moment.isoformat() for moment in day_before)
+    drift = invoke(
+        "drift", "--model", "gpt-4o-2024-08-06", "--since", "24h", "--reference", reference,
+        "--only", *features, "--store", str(root), "--format", "json",
+    )  # fmt: skip
+    assert drift.exit_code in (0, 1), drift.output
+    (model,) = json.loads(drift.stdout)["models"]
+    assert (row["drifted_features"], row["tested_features"]) == (
+        model["drifted_features"],
+        model["tested_features"],
+    )
