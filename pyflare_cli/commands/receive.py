@@ -29,9 +29,14 @@ spans reach the store's Parquet files within `--flush-interval`, where `traces` 
 the other commands see them. Binds to loopback unless told otherwise; `off` disables
 a protocol.
 
+`--metrics http` (or `--metrics 127.0.0.1:9465`) serves the receiver's own counters on
+/metrics for Prometheus: requests by transport and outcome, spans accepted, refused and
+stored, spool bytes, flush queue and flush latency.
+
 Example:
 
     pyflare receive --http 127.0.0.1:4318 --grpc 127.0.0.1:4317 --store ./.pyflare
+    pyflare receive --metrics 127.0.0.1:9465
 """
 
 UNITS = {
@@ -99,6 +104,15 @@ def receive(
     workers: Annotated[
         int, typer.Option("--workers", min=0, help="Decoding processes (0: one per core).")
     ] = 0,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics",
+            help="The receiver's own counters on /metrics for Prometheus: 'http' (on the "
+            "OTLP/HTTP port) or HOST:PORT, e.g. 127.0.0.1:9465.",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
 ) -> None:
     from pyflare_cli.config.file import load_config
@@ -121,6 +135,8 @@ def receive(
         addresses[option] = value
     if addresses["--http"] is None and addresses["--grpc"] is None:
         raise UsageError("--http and --grpc are both off: nothing to receive on")
+    if metrics is not None:
+        metrics = _metrics_address(metrics, addresses["--http"])
     if os.environ.get("PYFLARE_API_KEY") == "" and api_key is None:
         api_key = ""  # Click reads an empty variable as unset: that is not "no key wanted"
     if api_key is not None and not api_key.strip():
@@ -145,6 +161,7 @@ def receive(
         redaction=cfg.redaction,
         sampling=cfg.sampling,
         workers=workers or None,
+        metrics=metrics,
     )
     view = _OperatorView(quiet)
     if exposed and api_key is None:
@@ -155,12 +172,36 @@ def receive(
             markup=False,
             soft_wrap=True,
         )
+    if metrics not in (None, "http") and api_key is None and not _loopback(str(metrics), 9465):
+        view.err.print(
+            f"warning: /metrics on {metrics} is reachable beyond this machine without an API"
+            " key: anyone who can connect can read the receiver's counters",
+            markup=False,
+            soft_wrap=True,
+        )
     receiver = Receiver(receiver_config, on_flush=view.flushed)
     view.receiver = receiver
     try:
         asyncio.run(_serve(receiver, view))
     except OSError as exc:
         raise UsageError(f"cannot listen: {exc.strerror or exc}") from None
+
+
+def _metrics_address(value: str, http: str | None) -> str:
+    """``http`` (the OTLP/HTTP port, which must be on) or a HOST:PORT of its own."""
+    from pyflare_cli.receiver.server import split_address
+
+    if value.strip().lower() == "http":
+        if http is None:
+            raise UsageError("--metrics http serves /metrics on the OTLP/HTTP port: --http is off")
+        return "http"
+    try:
+        split_address(value, 9465)
+    except ValueError:
+        raise UsageError(
+            f"--metrics {value!r}: use 'http' or HOST:PORT, e.g. 127.0.0.1:9465"
+        ) from None
+    return value
 
 
 def _loopback(address: str, default_port: int) -> bool:
@@ -211,12 +252,19 @@ class _OperatorView:
             where.append(f"OTLP/HTTP on port {receiver.http_port}")
         if receiver.grpc_port is not None:
             where.append(f"OTLP/gRPC on port {receiver.grpc_port}")
+        if receiver.metrics_port is not None:
+            where.append(f"/metrics on port {receiver.metrics_port}")
         message = f"pyflare receive: {' and '.join(where)}, store {receiver.config.root}"
         if not self.quiet:
             if self.live:
                 self.err.print(message, soft_wrap=True)
             else:
-                self._log("ready", http_port=receiver.http_port, grpc_port=receiver.grpc_port)
+                self._log(
+                    "ready",
+                    http_port=receiver.http_port,
+                    grpc_port=receiver.grpc_port,
+                    metrics_port=receiver.metrics_port,
+                )
 
     def flushed(self, result: FlushResult) -> None:
         if result.error is not None:

@@ -81,7 +81,7 @@ class TraceService:
             finally:
                 self._active -= 1
         except Refused as refused:
-            self.intake.stats.refuse(refused.kind)
+            self.intake.stats.refuse(refused.kind, "grpc")
             code = CODES.get(refused.kind, grpc.StatusCode.INTERNAL)
             trailers: tuple[tuple[str, bytes], ...] = ()
             if refused.kind in RETRYABLE:
@@ -89,6 +89,7 @@ class TraceService:
                 trailers = (("grpc-status-details-bin", details),)
             await context.abort(code, refused.message, trailing_metadata=trailers)
             raise  # abort raises; this keeps type checkers content
+        self.intake.stats.served("grpc", verdict.rejected)
         response = ExportTraceServiceResponse()
         if verdict.rejected:
             response.partial_success.rejected_spans = verdict.rejected

@@ -64,6 +64,8 @@ class HttpApp:
     health: Callable[[], dict[str, object]] | None = None
     liveness: Callable[[], dict[str, object]] | None = None
     """What /healthz shows a client without the API key: paths and counters are not public."""
+    metrics: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
+    """``GET /metrics`` (``pyflare receive --metrics http``), see receiver/metrics.py."""
     _active: int = field(default=0, init=False)
     _readers: list[_Reader] = field(default_factory=list, init=False)
     """Requests still receiving their body, oldest first: the ones a new request may evict."""
@@ -82,6 +84,9 @@ class HttpApp:
                 report = self.liveness
             body = json.dumps({"status": "ok", **(report() if report else {})})
             await _respond(send, 200, body.encode(), JSON)
+            return
+        if path == "/metrics" and self.metrics is not None:
+            await self.metrics(scope, receive, send)
             return
         if path in ("/v1/metrics", "/v1/logs"):
             message = f"{path}: this receiver takes traces only (POST /v1/traces)"
@@ -104,9 +109,10 @@ class HttpApp:
             finally:
                 self._active -= 1
         except Refused as refused:
-            self.intake.stats.refuse(refused.kind)
+            self.intake.stats.refuse(refused.kind, "http")
             await self._refuse(send, refused, as_json)
             return
+        self.intake.stats.served("http", verdict.rejected)
         await _respond(send, 200, _response_body(verdict, as_json), JSON if as_json else PROTOBUF)
 
     async def _export(

@@ -29,6 +29,7 @@ from pyflare_cli.receiver.connections import (
 from pyflare_cli.receiver.flusher import Flusher, FlushResult
 from pyflare_cli.receiver.http_app import HttpApp
 from pyflare_cli.receiver.intake import Intake
+from pyflare_cli.receiver.metrics import Gauges, MetricsApp, registry_of
 from pyflare_cli.receiver.spool import Spool
 from pyflare_cli.receiver.stats import Stats
 
@@ -60,6 +61,8 @@ class ReceiverConfig:
     sampling: SamplingConfig | None = None
     workers: int | None = None
     grpc_limits: GrpcConnectionLimits = field(default_factory=GrpcConnectionLimits)
+    metrics: str | None = None
+    """``/metrics`` for Prometheus: ``http`` (on the OTLP/HTTP port) or its own HOST:PORT."""
 
 
 def split_address(address: str, default_port: int) -> tuple[str, int]:
@@ -93,6 +96,7 @@ class Receiver:
     stats: Stats = field(default_factory=Stats)
     http_port: int | None = None
     grpc_port: int | None = None
+    metrics_port: int | None = None
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -110,6 +114,16 @@ class Receiver:
         status = "ok" if flusher["state"] == "ok" else "degraded"
         return {"status": status, **snapshot, "flusher": flusher}
 
+    def gauges(self) -> Gauges:
+        """Spool and flusher now, for ``/metrics``."""
+        started = hasattr(self, "_flusher")
+        return Gauges(
+            self.spool.unflushed,
+            self.spool.max_bytes,
+            self._flusher.pending() if started else 0,
+            self.stats.flusher(self._flusher.alive() if started else True, 0)["state"] == "ok",
+        )
+
     def liveness(self) -> dict[str, object]:
         """What /healthz tells a client without the API key: up or not, nothing more."""
         return {"status": self.health()["status"]}
@@ -124,6 +138,7 @@ class Receiver:
             loop.call_soon_threadsafe(self._apply_flush, result)
 
     def _apply_flush(self, result: FlushResult) -> None:
+        self.stats.flush_took(result.seconds, result.dead_lettered, result.error is not None)
         if result.removed:
             self.spool.flushed(Path(result.segment), result.size)
         elif self._loop is not None:
@@ -145,16 +160,17 @@ class Receiver:
         if self.on_flush is not None:
             self.on_flush(result)
 
-    def _bind_http(self) -> socket.socket:
-        assert self.config.http is not None
-        host, port = split_address(self.config.http, 4318)
+    def _bind_http(self, address: str | None = None) -> socket.socket:
+        """The OTLP/HTTP socket, or with ``address`` the metrics one."""
+        host, port = split_address(address or self.config.http or "", 4318)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(1024)
         sock.setblocking(False)
-        self.http_port = sock.getsockname()[1]
+        if address is None:
+            self.http_port = sock.getsockname()[1]
         return sock
 
     async def run(self, stop: asyncio.Event, ready: Callable[[], None] | None = None) -> None:
@@ -170,10 +186,24 @@ class Receiver:
         http_server: _QuietServer | None = None
         http_task: asyncio.Task[None] | None = None
         grpc_server = None
+        metrics = None
+        if cfg.metrics is not None:
+            transports = tuple(t for t, on in (("http", cfg.http), ("grpc", cfg.grpc)) if on)
+            metrics = MetricsApp(registry_of(self.stats, self.gauges, transports), cfg.api_key)
+        metrics_server: _QuietServer | None = None
+        metrics_task: asyncio.Task[None] | None = None
         try:
+            if metrics is not None and cfg.metrics != "http":
+                sock = self._bind_http(cfg.metrics)
+                self.metrics_port = sock.getsockname()[1]
+                metrics_server = _QuietServer(
+                    uvicorn.Config(metrics, log_level="warning", access_log=False, lifespan="off")
+                )
+                metrics_task = asyncio.create_task(metrics_server.serve(sockets=[sock]))
             if cfg.http is not None:
                 sock = self._bind_http()
                 app = HttpApp(self.intake, cfg.max_body, cfg.api_key, self.health, self.liveness)
+                app.metrics = metrics if cfg.metrics == "http" else None
                 GuardedH11.limit = connection_limit()
                 http_server = _QuietServer(
                     uvicorn.Config(
@@ -202,21 +232,25 @@ class Receiver:
                     self.intake, address, cfg.max_body, cfg.api_key, tls, cfg.grpc_limits
                 )
                 await grpc_server.start()
-            while http_server is not None and not http_server.started:
-                if http_task is not None and http_task.done():
-                    http_task.result()
-                await asyncio.sleep(0.01)
+            for server, task in ((http_server, http_task), (metrics_server, metrics_task)):
+                while server is not None and not server.started:
+                    if task is not None and task.done():
+                        task.result()
+                    await asyncio.sleep(0.01)
             if ready is not None:
                 ready()
             await self._tick_until(stop)
         finally:
             if http_server is not None:
                 http_server.should_exit = True
+            if metrics_server is not None:
+                metrics_server.should_exit = True
             if grpc_server is not None:
                 await grpc_server.stop(grace=2)
-            if http_task is not None:
-                with contextlib.suppress(Exception):
-                    await http_task
+            for task in (http_task, metrics_task):
+                if task is not None:
+                    with contextlib.suppress(Exception):
+                        await task
             for segment in await self.spool.seal():
                 self._flusher.submit(segment)
             await asyncio.get_running_loop().run_in_executor(None, self._flusher.drain_and_stop)

@@ -6,6 +6,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+FLUSH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, float("inf"))
+"""Bounds of the flush-latency histogram, in seconds."""
+
 
 @dataclass
 class Stats:
@@ -23,6 +26,15 @@ class Stats:
     """Segments kept after an error (an OS error, a locked or unreadable catalog), in total."""
     flush_failures: int = 0
     """Flushes failed in a row; reset by a good one. Sets the retry backoff."""
+    flush_errors: int = 0
+    """Flushes that ended in an error, in total."""
+    spans_dead_lettered: int = 0
+    answers: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Export requests by (transport, outcome): ``accepted``, ``partial`` (some spans
+    rejected) or the reason of a refusal (``busy``, ``invalid``...)."""
+    flush_buckets: list[int] = field(default_factory=lambda: [0] * len(FLUSH_BUCKETS))
+    """Flushes that took at most each bound of :data:`FLUSH_BUCKETS` (not cumulative)."""
+    flush_seconds_sum: float = 0.0
     _window: list[tuple[float, int]] = field(default_factory=list)
 
     def accepted(self, spans: int, rejected: int) -> None:
@@ -34,9 +46,23 @@ class Stats:
         while self._window and now - self._window[0][0] > 10:
             self._window.pop(0)
 
-    def refuse(self, reason: str) -> None:
+    def refuse(self, reason: str, transport: str = "") -> None:
         self.requests += 1
         self.refused[reason] += 1
+        if transport:
+            self.answers[transport, reason] += 1
+
+    def served(self, transport: str, rejected: int) -> None:
+        """An export request of ``transport`` answered with success (partial or not)."""
+        self.answers[transport, "partial" if rejected else "accepted"] += 1
+
+    def flush_took(self, seconds: float, dead_lettered: int, error: bool) -> None:
+        """One flush of a segment, for the latency histogram and the error count."""
+        index = next(i for i, bound in enumerate(FLUSH_BUCKETS) if seconds <= bound)
+        self.flush_buckets[index] += 1
+        self.flush_seconds_sum += seconds
+        self.spans_dead_lettered += dead_lettered
+        self.flush_errors += error
 
     def spans_per_second(self) -> float:
         """Accepted spans per second over the last 10 s."""

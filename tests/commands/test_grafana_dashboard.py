@@ -1,12 +1,15 @@
 """docs/grafana/pyflare-dashboard.json is a dashboard Grafana can import, and every metric
-its queries name is one that ``pyflare metrics`` writes."""
+its queries name is one that ``pyflare metrics`` writes, or for its receiver panels one
+that a running ``pyflare receive --metrics`` serves."""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
+import httpx
 from cli_support import ROOT, invoke
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -27,6 +30,30 @@ def test_dashboard_queries_only_metrics_pyflare_writes(demo_store: Path, tmp_pat
     for family in text_string_to_metric_families(result.stdout):
         written.add(family.name)
         written.update(sample.name for sample in family.samples)
-    assert used and used <= written, used - written
+    receiver = {name for name in used if name.startswith("pyflare_receiver_")}
+    assert receiver and used - receiver <= written, used - receiver - written
+    assert receiver <= _receiver_metrics(tmp_path), receiver - _receiver_metrics(tmp_path)
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids))
+
+
+def _receiver_metrics(tmp_path: Path) -> set[str]:
+    """Metric and sample names a real receiver serves on /metrics."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "receiver"))
+    from receiver_support import Running
+
+    from pyflare_cli.receiver.server import ReceiverConfig
+
+    config = ReceiverConfig(root=tmp_path / "received", http="127.0.0.1:0", grpc=None)
+    running = Running(replace(config, metrics="http", workers=1))
+    try:
+        text = httpx.get(f"{running.http_url}/metrics", timeout=10).text
+    finally:
+        running.stop()
+    names = set()
+    for family in text_string_to_metric_families(text):
+        names.add(family.name)
+        names.update(sample.name for sample in family.samples)
+    return names
