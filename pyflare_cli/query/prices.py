@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pyflare_cli.analysis.cost.duplicates import duplicate_calls, has_call_fields, mark_duplicates
+from pyflare_cli.analysis.cost.duplicates import (
+    candidate_traces,
+    duplicate_calls,
+    has_call_fields,
+    mark_duplicates,
+)
 from pyflare_cli.analysis.cost.price_rules import PriceRule, litellm_rules
 from pyflare_cli.analysis.cost.pricing import (
     Resolution,
@@ -150,14 +155,22 @@ def priced(
 
     An LLM call reported by two spans is counted once (:mod:`analysis.cost.duplicates`).
     What the lazy plan needs to know first is read in one collect: the (provider, model)
-    pairs to price and the duplicate calls (a few rows; neither depends on prices), so the
-    plan returned joins the small price table and, only when there are duplicates, their
-    ids; it never re-runs the duplicate search or joins every span on its ids for nothing.
+    pairs to price and the traces where a call may be reported twice (a few rows; neither
+    depends on prices); only those traces' calls are then paired. The plan returned joins
+    the small price table and, only when there are duplicates, their ids: it never re-runs
+    the duplicate search or joins every span on its ids for nothing.
     """
     queries = [model_pairs(spans)]
     if has_call_fields(spans):
-        queries.append(duplicate_calls(spans))
+        queries.append(candidate_traces(spans))
     found = pl.collect_all(queries)
     pairs = [(p, m) for p, m in found[0].iter_rows()]
     costed = with_cost(spans, price_table(resolutions(pairs, root, rules)))
-    return mark_duplicates(costed, found[1]) if len(found) > 1 else costed
+    if len(found) == 1:
+        return costed
+    candidates = found[1].get_column("trace_id")
+    if candidates.len() == 0:
+        return mark_duplicates(costed, found[1])
+    # Pairs lie within a trace: pairing the candidate traces' calls finds them all.
+    in_candidates = spans.filter(pl.col("trace_id").is_in(candidates.implode()))
+    return mark_duplicates(costed, duplicate_calls(in_candidates).collect())

@@ -43,13 +43,36 @@ USAGE_COLUMNS = (
 )
 
 
-def duplicate_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
-    """(trace_id, span_id) of each LLM span whose call an inner LLM span also reports."""
-    llm = spans.filter(
+def _llm_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
+    return spans.filter(
         (pl.col("ai_kind") == "llm")
         & pl.col("input_tokens").is_not_null()
         & pl.col("output_tokens").is_not_null()
-    ).select(_FIELDS)
+    )
+
+
+def candidate_traces(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """The traces (``trace_id``) where two LLM calls report the same input and output
+    tokens: the only ones :func:`duplicate_calls` can find a pair in.
+
+    Three columns of the LLM spans instead of the nine the pairing reads, so a reader can
+    look for candidates first and pair the calls of those few traces only (most stores
+    have none).
+    """
+    keys = ["trace_id", "input_tokens", "output_tokens"]
+    return (
+        _llm_calls(spans)
+        .group_by(keys)
+        .agg(pl.len().alias("_calls"))
+        .filter(pl.col("_calls") > 1)
+        .select("trace_id")
+        .unique()
+    )
+
+
+def duplicate_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """(trace_id, span_id) of each LLM span whose call an inner LLM span also reports."""
+    llm = _llm_calls(spans).select(_FIELDS)
     # Only calls whose (trace, input, output tokens) another call shares can pair up: a
     # cheap window count keeps the self-join below to those few rows.
     llm = llm.filter(pl.len().over("trace_id", "input_tokens", "output_tokens") > 1)

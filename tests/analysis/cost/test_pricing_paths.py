@@ -110,10 +110,13 @@ def test_priced_with_duplicates_found_first_equals_the_lazy_way(with_duplicates:
         _call("nested-b", "nested-a", 205, 295, trace_id="t2", scope_name="b"),
         _call("nested-c", "nested-b", 210, 290, trace_id="t2"),
         _call("other", "app", 400, 500, input_tokens=5, output_tokens=5, total_tokens=10),
+        # Parallel identical calls of one instrumentor: a candidate trace without a pair.
+        _call("p1", "app", 700, 800, trace_id="t3"),
+        _call("p2", "app", 710, 790, trace_id="t3"),
         _call("app", None, 0, 600, ai_kind=None, model=None, provider=None, input_tokens=None),
     ]
     if not with_duplicates:
-        rows = [r for r in rows if r["trace_id"] == "t1"]
+        rows = [r for r in rows if r["trace_id"] != "t2"]
     frame = canonical_spans(rows).lazy()
     pairs = [(p, m) for p, m in model_pairs(frame).collect().iter_rows()]
     lazy_way = count_calls_once(with_cost(frame, price_table([resolve(p, m) for p, m in pairs])))
