@@ -48,7 +48,7 @@ def query(
 
     from pyflare_cli.clock import now
     from pyflare_cli.query.prices import priced
-    from pyflare_cli.query.sql import run_sql
+    from pyflare_cli.query.sql import run_sql, statements
     from pyflare_cli.render.output import console, emit
     from pyflare_cli.store.scan import scan_spans
 
@@ -58,8 +58,10 @@ def query(
         fmt = "parquet"
     if fmt == "parquet" and output is None:
         raise UsageError("--format parquet needs --output FILE")
-    if not _READ_ONLY.match(sql) or ";" in sql.strip().rstrip(";"):
+    found = statements(sql)
+    if len(found) != 1 or not _READ_ONLY.match(found[0]):
         raise UsageError("only one read-only SELECT or WITH statement is allowed")
+    sql = found[0]
     if output is not None:
         _check_output(output)
     root = read_store(store)

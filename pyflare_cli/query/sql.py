@@ -59,21 +59,9 @@ def rewrite(sql: str, now: datetime) -> tuple[str, dict[str, tuple[str, str]]]:
     i = 0
     while i < len(sql):
         char = sql[i]
-        if char in "'\"":
-            end = _closing(sql, i, char)
+        end = _opaque_end(sql, i)
+        if end is not None:
             out.append(_utc_literal(sql[i:end]) if char == "'" else sql[i:end])
-            i = end
-            continue
-        if sql.startswith("--", i):
-            end = sql.find("\n", i)
-            end = len(sql) if end < 0 else end
-            out.append(sql[i:end])
-            i = end
-            continue
-        if sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            end = len(sql) if end < 0 else end + 2
-            out.append(sql[i:end])
             i = end
             continue
         if i == 0 or not _WORD.match(sql[i - 1]):
@@ -85,6 +73,51 @@ def rewrite(sql: str, now: datetime) -> tuple[str, dict[str, tuple[str, str]]]:
         out.append(char)
         i += 1
     return "".join(out), columns
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of ``sql``: split at each ``;`` outside string literals, quoted names
+    and comments, blank ones (a trailing ``;``) left out."""
+    found, start, i = [], 0, 0
+    while i < len(sql):
+        end = _opaque_end(sql, i)
+        if end is not None:
+            i = end
+            continue
+        if sql[i] == ";":
+            found.append(sql[start:i])
+            start = i + 1
+        i += 1
+    found.append(sql[start:])
+    return [text for text in found if _has_code(text)]
+
+
+def _has_code(text: str) -> bool:
+    """Whether ``text`` holds more than blanks and comments."""
+    i = 0
+    while i < len(text):
+        end = _opaque_end(text, i)
+        if end is not None and text[i] not in "'\"":
+            i = end
+            continue
+        if not text[i].isspace():
+            return True
+        i += 1
+    return False
+
+
+def _opaque_end(sql: str, i: int) -> int | None:
+    """The end of the string literal, quoted name or comment that opens at ``i``, if any:
+    nothing inside one is SQL (an accessor, ``now()`` or a ``;`` there is text)."""
+    if sql[i] in "'\"":
+        return _closing(sql, i, sql[i])
+    if sql.startswith("--", i):
+        end = sql.find("\n", i)
+        return len(sql) if end < 0 else end
+    if sql.startswith("/*", i):
+        end = sql.find("*/", i + 2)
+        return len(sql) if end < 0 else end + 2
+    return None
 
 
 def _utc_literal(literal: str) -> str:

@@ -46,6 +46,31 @@ def test_query_refuses_writes_and_bad_sql(demo_store: Path) -> None:
     assert bad.stderr.count("\n") == 1
 
 
+def test_a_semicolon_inside_a_literal_name_or_comment_is_text(demo_store: Path) -> None:
+    """Only a ``;`` between statements is refused; one trailing ``;`` is fine."""
+    cases = {
+        "SELECT 'a;b' AS s FROM spans LIMIT 1": {"s": "a;b"},
+        "SELECT name AS \"x;y\" FROM spans WHERE name = 'chat;completion' LIMIT 1": None,
+        "SELECT 'it''s; fine' AS s -- a comment; with a semicolon\n;": {"s": "it's; fine"},
+        "SELECT 1 AS one /* ; */ ;  -- done;": {"one": 1},
+    }
+    for sql, row in cases.items():
+        result = invoke("query", sql, "--store", str(demo_store), "--format", "json")
+        assert result.exit_code == 0, (sql, result.output)
+        rows = json.loads(result.stdout)
+        assert rows == ([] if row is None else [row]), sql
+    for sql in (
+        "SELECT 'a;b' AS s; DROP TABLE spans",
+        "SELECT 1 AS one;; SELECT 2",
+        "SELECT 1 AS one; /* ; */ SELECT 2",
+        "/* only a comment */ ;",
+        ";",
+    ):
+        refused = invoke("query", sql, "--store", str(demo_store))
+        assert refused.exit_code == 2, sql
+        assert "one read-only SELECT" in refused.stderr, sql
+
+
 def test_query_parquet_needs_output(demo_store: Path) -> None:
     result = invoke("query", "SELECT 1", "--store", str(demo_store), "--format", "parquet")
     assert result.exit_code == 2 and "--output" in result.stderr
