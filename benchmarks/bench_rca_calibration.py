@@ -33,16 +33,16 @@ def interval(k: int, n: int) -> str:
     return f"{k}/{n} = {k / n:.1%} (95% CI {low:.1%}-{high:.1%})"
 
 
-def false_alarms(seeds: int, traces: int, metric: str, unit: str) -> str:
+def false_alarms(seeds: int, traces: int, metric: str, unit: str, tail: float = 1.0) -> str:
     fired = 0
     for seed in range(seeds):
-        target, baseline = world.pair(10_000 + seed, traces)
+        target, baseline = world.pair(10_000 + seed, traces, tail=tail)
         report = analyse(target, baseline, RcaSettings(metric=metric, unit=unit))
         fired += report.significant.height > 0
     return interval(fired, seeds)
 
 
-def named_first(seeds: int, traces: int, kind: str) -> str:
+def named_first(seeds: int, traces: int, kind: str, tail: float = 1.0, factor: float = 3.0) -> str:
     hits = 0
     for seed in range(seeds):
         if kind == "errors":
@@ -54,7 +54,8 @@ def named_first(seeds: int, traces: int, kind: str) -> str:
             wanted = ("version = rag-api 2.0.0", "model = gpt-4o-mini", "eu-west-1")
             hits += all(w in text for w in wanted)
         else:
-            target, baseline = world.pair(20_000 + seed, traces, world.LatencyIncident())
+            incident = world.LatencyIncident(factor=factor)
+            target, baseline = world.pair(20_000 + seed, traces, incident, tail)
             report = analyse(target, baseline, RcaSettings(metric="latency"))
             lead = (
                 report.significant.row(0, named=True)["slice"] if report.significant.height else ""
@@ -67,28 +68,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--traces", type=int, default=1000)
+    parser.add_argument(
+        "--only", choices=("errors", "latency"), default=None, help="only this metric's rows"
+    )
     opts = parser.parse_args()
     rows = []
-    for metric, unit in (
-        ("errors", "origin"),
-        ("errors", "span"),
-        ("errors", "trace"),
-        ("latency", "origin"),
-    ):
+    nulls = [
+        ("errors", "origin", 1.0),
+        ("errors", "span", 1.0),
+        ("errors", "trace", 1.0),
+        ("latency", "origin", 1.0),
+        ("latency", "origin", 3.0),  # heavy tails: log-normal sigma 1.2-1.5
+    ]
+    for metric, unit, tail in nulls:
+        if opts.only and metric != opts.only:
+            continue
         started = time.perf_counter()
-        result = false_alarms(opts.seeds, opts.traces, metric, unit)
-        rows.append(
-            (
-                f"no incident, --metric {metric} --unit {unit}: gate fires",
-                result,
-                time.perf_counter() - started,
-            )
+        result = false_alarms(opts.seeds, opts.traces, metric, unit, tail)
+        name = f"no incident, --metric {metric} --unit {unit}" + (
+            f", durations' sigma x{tail:g}" if tail != 1.0 else ""
         )
+        rows.append((f"{name}: gate fires", result, time.perf_counter() - started))
         print(rows[-1], flush=True)
-    for kind in ("errors", "latency"):
+    incidents = [("errors", 1.0, 3.0), ("latency", 1.0, 3.0), ("latency", 3.0, 2.0)]
+    for kind, tail, factor in incidents:
+        if opts.only and kind != opts.only:
+            continue
         started = time.perf_counter()
-        result = named_first(opts.seeds, opts.traces, kind)
-        rows.append((f"{kind} incident named first", result, time.perf_counter() - started))
+        result = named_first(opts.seeds, opts.traces, kind, tail, factor)
+        name = f"{kind} incident named first" + (
+            f" (tool {factor:g}x slower, durations' sigma x{tail:g})" if kind == "latency" else ""
+        )
+        rows.append((name, result, time.perf_counter() - started))
         print(rows[-1], flush=True)
     print(f"\n{opts.seeds} seeds, {opts.traces} traces (5 spans each) per window, alpha 0.05\n")
     print("| check | observed | seconds |")

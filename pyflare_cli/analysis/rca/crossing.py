@@ -22,11 +22,12 @@ def beyond_parent(
 ) -> np.ndarray:
     """p-value of each child being materially worse than the rest of its parent (target).
 
-    ``scope``: rows of the parent's target n, sum and sum of squares. Materially: its mean
-    at least ``CHILD_LIFT`` times the parent's and a small effect size or more against the
-    rest, or trimming a few clean spans off a parent would pass.
+    ``scope``: rows of the parent's target n, sum and sum of squares, then sum and sum of
+    squares of the test scale ``z``. Materially: its mean at least ``CHILD_LIFT`` times the
+    parent's and a small effect size or more against the rest, or trimming a few clean
+    spans off a parent would pass.
     """
-    nt, st, qt = (groups.get_column(c).to_numpy() for c in ("nt", "st", "qt"))
+    nt, st, qt, zt, zqt = (groups.get_column(c).to_numpy() for c in ("nt", "st", "qt", "zt", "zqt"))
     n_out, s_out, q_out = scope[:, 0] - nt, scope[:, 1] - st, scope[:, 2] - qt
     mean_t, var_t = moments(nt, st, qt)
     mean_o, var_o = moments(n_out, s_out, q_out)
@@ -36,7 +37,9 @@ def beyond_parent(
         z, p = two_proportion(nt, st, n_out, s_out)
         effect = cohens_h(mean_t, np.nan_to_num(mean_o))
     else:
-        z, p = welch(nt, mean_t, var_t, n_out, mean_o, var_o)
+        zm_t, zv_t = moments(nt, zt, zqt)
+        zm_o, zv_o = moments(n_out, scope[:, 3] - zt, scope[:, 4] - zqt)
+        z, p = welch(nt, zm_t, zv_t, n_out, zm_o, zv_o)
         effect = cohens_d(nt, mean_t, var_t, n_out, mean_o, var_o)
     material = (mean_t >= CHILD_LIFT * parent_mean) & (effect >= MIN_EFFECT)
     ok = (n_out >= min_size) & (z > 0) & material

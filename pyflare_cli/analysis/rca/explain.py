@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from pyflare_cli.analysis.rca.passes import membership_counts
-from pyflare_cli.analysis.rca.stats import fisher_mid_p, moments, welch_greater
+from pyflare_cli.analysis.rca.stats import fisher_mid_p, welch_above
 
 CHILD_LIFT = 1.2
 REFINED = 0.8
@@ -66,13 +66,13 @@ def explain(
     m = masks.get_column("mask").to_numpy()
     sums = {
         c: masks.get_column(c).to_numpy().astype(np.float64)
-        for c in ("nt", "st", "qt", "nb", "sb", "qb")
+        for c in ("nt", "st", "qt", "nb", "sb", "qb", "zt", "zqt", "zb", "zqb")
     }
     k = cands.height
     member = np.array([(m >> i) & 1 for i in range(k)], dtype=bool)  # (k, groups)
     ref_mean = cands.get_column("metric_reference").fill_nan(0.0).fill_null(0.0).to_numpy()
     own = cands.get_column("compared_with").to_numpy() == "baseline"
-    ref = cands.select("ref_n", "ref_s", "ref_q").to_numpy().astype(np.float64)
+    ref = cands.select("ref_n", "ref_s", "ref_zs", "ref_zq").to_numpy().astype(np.float64)
     sizes = cands.get_column("n_target").to_numpy()
     names = cands.get_column("conditions").to_list()
 
@@ -83,15 +83,14 @@ def explain(
         comparable with its service's mean, its added milliseconds are."""
         keep = member & ~covered[None, :]
         s = {c: keep @ v for c, v in sums.items()}
-        mean_t, var_t = moments(s["nt"], s["st"], s["qt"])
         rn = np.where(own, s["nb"], ref[:, 0])
         rs = np.where(own, s["sb"], ref[:, 1])
-        rq = np.where(own, s["qb"], ref[:, 2])
         if binary:
             p = fisher_mid_p(s["nt"], s["st"], rn, rs)
-        else:
-            mean_r, var_r = moments(rn, rs, rq)
-            p = welch_greater(s["nt"], mean_t, var_t, rn, mean_r, var_r)
+        else:  # on the test scale, as the search tested it
+            rzs = np.where(own, s["zb"], ref[:, 2])
+            rzq = np.where(own, s["zqb"], ref[:, 3])
+            p = welch_above(s["nt"], s["zt"], s["zqt"], rn, rzs, rzq)
         excess = s["st"] - s["nt"] * ref_mean
         with np.errstate(divide="ignore", invalid="ignore"):
             rise = np.where(s["nt"] > 0, excess / s["nt"], 0.0)

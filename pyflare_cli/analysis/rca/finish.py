@@ -10,7 +10,13 @@ import polars as pl
 from pyflare_cli.analysis.rca.changes import change_dimensions
 from pyflare_cli.analysis.rca.explain import explain
 from pyflare_cli.analysis.rca.passes import slice_counts
-from pyflare_cli.analysis.rca.scoring import SLICE_SCHEMA, SliceSettings, score
+from pyflare_cli.analysis.rca.scoring import (
+    REFERENCE,
+    SLICE_SCHEMA,
+    TEST_TERMS,
+    SliceSettings,
+    score,
+)
 from pyflare_cli.analysis.rca.stats import benjamini_hochberg, bonferroni
 
 
@@ -27,25 +33,7 @@ def finish(
         c for c in SLICE_SCHEMA if c not in computed | {"significant", "shown", "added", "within"}
     ]
     tested = pl.concat(
-        [
-            r.select(
-                *keep,
-                "nt",
-                "st",
-                "qt",
-                "nb",
-                "sb",
-                "qb",
-                "members",
-                "worse",
-                "reportable",
-                "ref_order",
-                "ref_n",
-                "ref_s",
-                "ref_q",
-            )
-            for r in rows
-        ],
+        [r.select(*keep, *TEST_TERMS, "members", "worse", "reportable", *REFERENCE) for r in rows],
         how="vertical_relaxed",
     ).with_columns(
         pl.col("conditions").list.join(" and ").alias("slice"),
@@ -142,12 +130,14 @@ def _replaced(
     index = {r: i for i, r in enumerate(distinct)}
     baseline = lazy.filter(~pl.col("target"))
     counts = slice_counts(baseline, [list(r) for r in distinct], settings.per_trace)
-    by_seed = {row[0]: row[1:] for row in counts.select("seed", "nb", "sb", "qb").iter_rows()}
+    # in the order of REFERENCE: n, sum, sum of squares, order (0), then the test scale's
+    sums = counts.select("seed", "nb", "sb", "qb", pl.lit(0.0), "zb", "zqb")
+    by_seed = {row[0]: row[1:] for row in sums.iter_rows()}
+    empty = (0.0,) * len(REFERENCE)
     reference = np.array(
-        [(*by_seed.get(index[tuple(sorted(r))], (0.0, 0.0, 0.0)), 0.0) for r in references],
-        dtype=np.float64,
-    ).reshape(-1, 4)
-    columns = ["nt", "st", "qt", "nb", "sb", "qb"]
+        [by_seed.get(index[tuple(sorted(r))], empty) for r in references], dtype=np.float64
+    ).reshape(-1, len(REFERENCE))
+    columns = list(TEST_TERMS)
     rescored = score(new_rows.select(*columns, "order"), reference, None, settings)
     replace = [c for c in tested.columns if c in rescored.columns and c not in columns]
     updated = new_rows.with_columns(rescored.select(replace))

@@ -28,12 +28,18 @@ import polars as pl
 ALL = "__all__"
 """A pseudo-dimension with one value: its group is the windows' totals."""
 ENGINE: Literal["auto", "streaming"] = "streaming"
-TERMS = ("nt", "st", "qt", "nb", "sb", "qb", "members")
+TERMS = ("nt", "st", "qt", "nb", "sb", "qb", "zt", "zqt", "zb", "zqb", "members")
+"""Per window (``t`` target, ``b`` baseline): count, sum and sum of squares of the metric
+``y`` (what a slice's excess is in), sum and sum of squares of ``z``, the scale the mean
+tests run on (log milliseconds for latency; ``y`` itself when a frame has no ``z``), and
+``members``, a sum of row hashes."""
 
 
-def terms(id_column: str) -> list[pl.Expr]:
+def terms(id_column: str, scale: str = "y") -> list[pl.Expr]:
+    """The :data:`TERMS` of one row; ``scale``: the column the tests read."""
     t = pl.col("target").cast(pl.Float64)
     y = pl.col("y").cast(pl.Float64)
+    z = pl.col(scale).cast(pl.Float64)
     return [
         t.alias("nt"),
         (y * t).alias("st"),
@@ -41,11 +47,19 @@ def terms(id_column: str) -> list[pl.Expr]:
         (1.0 - t).alias("nb"),
         (y * (1.0 - t)).alias("sb"),
         (y * y * (1.0 - t)).alias("qb"),
+        (z * t).alias("zt"),
+        (z * z * t).alias("zqt"),
+        (z * (1.0 - t)).alias("zb"),
+        (z * z * (1.0 - t)).alias("zqb"),
         (pl.col(id_column).hash() % 2_147_483_647).cast(pl.Int64).alias("members"),
     ]
 
 
-ROW_COLUMNS = ("target", "y", "span_id", "trace_id")
+def _scale(frame: pl.LazyFrame) -> str:
+    return "z" if "z" in frame.collect_schema() else "y"
+
+
+ROW_COLUMNS = ("target", "y", "z", "span_id", "trace_id")
 """Columns of a row frame that the passes read (a cube has only ``target``)."""
 
 
@@ -62,7 +76,7 @@ def cube(frame: pl.LazyFrame | pl.DataFrame, dimensions: list[str]) -> pl.DataFr
     same sums on the cube as on the rows it came from, for slices of rows, not traces."""
     lazy = frame.lazy()
     if "members" not in lazy.collect_schema():
-        lazy = lazy.with_columns(terms("span_id"))
+        lazy = lazy.with_columns(terms("span_id", _scale(lazy)))
     return lazy.group_by(["target", *dimensions]).agg(pl.col(TERMS).sum()).collect(engine=ENGINE)
 
 
@@ -82,7 +96,7 @@ def _grouped(long: pl.LazyFrame, keys: list[str], per_trace: bool) -> pl.LazyFra
             *(pl.col(m).bitwise_or() for m in masks), *(pl.col(c).first() for c in carried)
         )
     if "members" not in long.collect_schema():  # a compact frame carries them already
-        long = long.with_columns(terms(id_column))
+        long = long.with_columns(terms(id_column, _scale(long)))
     return long.group_by(keys).agg(pl.col(TERMS).sum())
 
 

@@ -22,8 +22,9 @@ from pyflare_cli.analysis.rca.failures import error_message, failure_clusters
 from pyflare_cli.analysis.rca.latency import ATTRIBUTION_SCHEMA, latency_attribution
 from pyflare_cli.analysis.rca.model import RcaReport, RcaSettings
 from pyflare_cli.analysis.rca.passes import TERMS, crossing_counts, cube, slice_counts
+from pyflare_cli.analysis.rca.scoring import TEST_TERMS
 from pyflare_cli.analysis.rca.slices import SliceSettings, find_slices
-from pyflare_cli.analysis.rca.stats import fisher_mid_p, moments, welch_greater
+from pyflare_cli.analysis.rca.stats import fisher_mid_p, welch_above
 from pyflare_cli.analysis.rca.units import compact, per_trace, unit_frame, windows
 
 PROBE = 10_000
@@ -151,16 +152,14 @@ def _onsets(
     found: dict[str, dict[str, object]] = {}
     for i, row in enumerate(rows):
         mine = counts.filter(pl.col("seed") == i)
-        sums = {c: float(mine.get_column(c).sum()) for c in ("nt", "st", "qt", "nb", "sb", "qb")}
+        sums = {c: float(mine.get_column(c).sum()) for c in TEST_TERMS}
         if min(sums["nt"], sums["nb"]) < settings.min_size:
             continue
         a = {k: np.array([v]) for k, v in sums.items()}
         if settings.binary:
             p = fisher_mid_p(a["nt"], a["st"], a["nb"], a["sb"])[0]
         else:
-            m1, v1 = moments(a["nt"], a["st"], a["qt"])
-            m2, v2 = moments(a["nb"], a["sb"], a["qb"])
-            p = welch_greater(a["nt"], m1, v1, a["nb"], m2, v2)[0]
+            p = welch_above(a["nt"], a["zt"], a["zqt"], a["nb"], a["zb"], a["zqb"])[0]
         if p < settings.alpha:
             found[row["slice"]] = {
                 "change": change,

@@ -11,12 +11,21 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from pyflare_cli.analysis.rca.stats import cohens_d, cohens_h, fisher_mid_p, moments, welch_greater
+from pyflare_cli.analysis.rca.stats import (
+    cohens_d,
+    cohens_h,
+    fisher_mid_p,
+    moments,
+    welch_above,
+)
 
 Correction = Literal["fdr", "bonferroni"]
 NEW_RATIO = 0.1
 """A slice is new when its share of the baseline is under this part of its target share."""
 MAX_VALUES = 50
+TEST_TERMS = ("nt", "st", "qt", "nb", "sb", "qb", "zt", "zqt", "zb", "zqb")
+REFERENCE = ("ref_n", "ref_s", "ref_q", "ref_order", "ref_zs", "ref_zq")
+"""A slice's reference baseline, as :func:`score` takes and returns it."""
 
 
 @dataclass(frozen=True)
@@ -80,12 +89,16 @@ def score(
     groups: pl.DataFrame, reference: np.ndarray, totals: Totals | None, settings: SliceSettings
 ) -> pl.DataFrame:
     """Test each group against itself in the baseline, or a new one against ``reference``
-    (rows of n, sum, sum of squares of the baseline it would have matched, and how many
-    conditions that baseline has: the more, the closer the comparison)."""
-    nt, st, qt, nb, sb, qb = (
-        groups.get_column(c).to_numpy() for c in ("nt", "st", "qt", "nb", "sb", "qb")
-    )
+    (rows of n, sum, sum of squares of the baseline it would have matched, how many
+    conditions that baseline has, the more the closer the comparison, and the sum and sum
+    of squares of its test scale ``z``, see :data:`passes.TERMS`).
+
+    Rates: Fisher's mid-p on counts. Means: Welch on ``z`` (log milliseconds for latency:
+    on heavy tails Welch on milliseconds barely fires and misses shifts of the bulk);
+    effect and excess stay in the metric's own unit."""
+    nt, st, qt, nb, sb, qb, zt, zqt, zb, zqb = (groups.get_column(c).to_numpy() for c in TEST_TERMS)
     rn, rs, rq, ro = reference[:, 0], reference[:, 1], reference[:, 2], reference[:, 3]
+    rzs, rzq = reference[:, 4], reference[:, 5]
     order = groups.get_column("order").to_numpy() if "order" in groups.columns else 1
     if totals is None:  # all new: re-tested against the rows they replaced
         new = np.ones(nt.shape, dtype=bool)
@@ -93,13 +106,14 @@ def score(
         big_t, big_b = max(totals.n_target, 1), max(totals.n_baseline, 1)
         new = nb / big_b < NEW_RATIO * nt / big_t
     ref_n, ref_s, ref_q = np.where(new, rn, nb), np.where(new, rs, sb), np.where(new, rq, qb)
+    ref_zs, ref_zq = np.where(new, rzs, zb), np.where(new, rzq, zqb)
     mean_t, var_t = moments(nt, st, qt)
     mean_r, var_r = moments(ref_n, ref_s, ref_q)
     if settings.binary:
         p = fisher_mid_p(nt, st, ref_n, ref_s)
         effect = cohens_h(mean_t, np.nan_to_num(mean_r))
     else:
-        p = welch_greater(nt, mean_t, var_t, ref_n, mean_r, var_r)
+        p = welch_above(nt, zt, zqt, ref_n, ref_zs, ref_zq)
         effect = cohens_d(nt, mean_t, var_t, ref_n, mean_r, var_r)
     mean_b, _ = moments(nb, sb, qb)
     return groups.with_columns(
@@ -115,5 +129,7 @@ def score(
         pl.Series("ref_n", ref_n),
         pl.Series("ref_s", ref_s),
         pl.Series("ref_q", ref_q),
+        pl.Series("ref_zs", ref_zs),
+        pl.Series("ref_zq", ref_zq),
         pl.Series("ref_order", np.where(new, ro, order).astype(np.int64)),
     )

@@ -24,12 +24,16 @@ from pyflare_cli.analysis.rca.finish import finish
 from pyflare_cli.analysis.rca.passes import ALL, crossing_counts, cube, single_counts
 from pyflare_cli.analysis.rca.scoring import (
     MAX_VALUES,
+    REFERENCE,
     SLICE_SCHEMA,
     SliceSearch,
     SliceSettings,
     Totals,
     score,
 )
+
+SCOPE = ("p_nt", "p_st", "p_qt", "p_zt", "p_zqt")
+"""A crossing's parent in the target: count, sums and sums of squares (metric, test scale)."""
 
 __all__ = ["SLICE_SCHEMA", "SliceSearch", "SliceSettings", "Totals", "find_slices"]
 
@@ -61,18 +65,20 @@ def _reportable(settings: SliceSettings) -> pl.Expr:
 def _single_references(groups: pl.DataFrame, singles: pl.DataFrame) -> np.ndarray:
     """The baseline a new single slice is compared with: its service's for a version (the
     spans it replaced), the whole baseline otherwise."""
-    whole = (*singles.filter(pl.col("dimension") == ALL).select("nb", "sb", "qb").row(0), 0)
+    sums = ["nb", "sb", "qb", "zb", "zqb"]
+    n, s, q, zs, zq = singles.filter(pl.col("dimension") == ALL).select(sums).row(0)
+    whole = (n, s, q, 0, zs, zq)
     services = {
-        v: (n, s, q, 1)
-        for v, n, s, q in singles.filter(pl.col("dimension") == "service")
-        .select("value", "nb", "sb", "qb")
+        v: (n, s, q, 1, zs, zq)
+        for v, n, s, q, zs, zq in singles.filter(pl.col("dimension") == "service")
+        .select("value", *sums)
         .iter_rows()
     }
     rows = []
     for dim, value in groups.select("dimension", "value").iter_rows():
         service = value.split(" ", 1)[0] if dim == "version" else None
         rows.append(services.get(service, whole) if service else whole)
-    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+    return np.array(rows, dtype=np.float64).reshape(-1, len(REFERENCE))
 
 
 def find_slices(
@@ -144,18 +150,16 @@ def _cross(
         pl.col("nt").alias("p_nt"),
         pl.col("st").alias("p_st"),
         pl.col("qt").alias("p_qt"),
+        pl.col("zt").alias("p_zt"),
+        pl.col("zqt").alias("p_zqt"),
         # a new child falls back to its parent's reference (its own baseline when not new)
-        "ref_n",
-        "ref_s",
-        "ref_q",
-        "ref_order",
+        *REFERENCE,
         (pl.col("conditions").list.len() + 1).alias("order"),
     )
     counts = counts.join(parent, on="seed", how="left")
-    refs = ["ref_n", "ref_s", "ref_q", "ref_order"]
-    reference = counts.select(refs).to_numpy().astype(np.float64)
-    scored = score(counts.drop(refs), reference, total, settings)
-    scope = scored.select("p_nt", "p_st", "p_qt").to_numpy().astype(np.float64)
+    reference = counts.select(REFERENCE).to_numpy().astype(np.float64)
+    scored = score(counts.drop(REFERENCE), reference, total, settings)
+    scope = scored.select(SCOPE).to_numpy().astype(np.float64)
     beyond = beyond_parent(scored, scope, settings.binary, settings.min_size)
     order = {d: i for i, d in enumerate(dimensions)}
     return scored.with_columns(
@@ -169,4 +173,4 @@ def _cross(
             return_dtype=pl.List(pl.String),
         )
         .alias("conditions"),
-    ).drop("parent_conditions", "p_nt", "p_st", "p_qt", "seed", "order")
+    ).drop("parent_conditions", *SCOPE, "seed", "order")

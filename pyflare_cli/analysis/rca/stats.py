@@ -186,3 +186,10 @@ def welch_greater(
     p = np.where(t > 0, p_two / 2, 1.0 - p_two / 2)
     result: Floats = np.where((n1 > 1) & (n2 > 1), p, 1.0)
     return result
+
+
+def welch_above(n1: Floats, s1: Floats, q1: Floats, n2: Floats, s2: Floats, q2: Floats) -> Floats:
+    """:func:`welch_greater` from counts, sums and sums of squares of each side."""
+    m1, v1 = moments(n1, s1, q1)
+    m2, v2 = moments(n2, s2, q2)
+    return welch_greater(n1, m1, v1, n2, m2, v2)

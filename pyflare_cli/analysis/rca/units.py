@@ -10,7 +10,8 @@
   a slice when one of its spans is).
 
 The result stays lazy: ``target`` (bool), ``trace_id``, ``span_id``, ``start_time``, the
-metric ``y`` and one string column per dimension (``(none)`` when missing). Only the error
+metric ``y`` (with ``z``, log1p of milliseconds, for latency: the scale its mean tests
+read) and one string column per dimension (``(none)`` when missing). Only the error
 rows and the parent links of failing traces are collected (for the origin rule); the
 slices module reads the rest in grouped passes.
 """
@@ -77,7 +78,10 @@ def unit_frame(
         )
         frame = base.collect(engine="streaming").lazy().join(y, on=on, how="left")
     names = ["target", "trace_id", "span_id", "start_time", "y", *(d.name for d in dimensions)]
-    return frame.select(names).filter(pl.col("y").is_not_null() & pl.col("y").is_finite())
+    kept = frame.select(names).filter(pl.col("y").is_not_null() & pl.col("y").is_finite())
+    if metric == "latency":  # heavy-tailed: the mean tests read log milliseconds (``z``)
+        kept = kept.with_columns(pl.col("y").clip(lower_bound=0).log1p().alias("z"))
+    return kept
 
 
 def _metric(spans: pl.LazyFrame, metric: str, unit: str) -> pl.Expr | pl.LazyFrame:
@@ -130,6 +134,7 @@ def compact(frame: pl.LazyFrame, dimensions: list[str], traces: bool = False) ->
             pl.col("span_id") if hashed else pl.col("span_id").hash(),
             "start_time",
             "y",
+            *(["z"] if "z" in frame.collect_schema() else []),
             *(pl.col(d).cast(pl.Categorical) for d in dimensions),
         )
         .collect(engine="streaming")

@@ -81,6 +81,7 @@ def window(
     n: int,
     target: bool,
     incident: ErrorIncident | LatencyIncident | None = None,
+    tail: float = 1.0,
 ) -> pl.DataFrame:
     """``n`` traces (5 spans each) of one hour: the target hour or the baseline hour."""
     rng = np.random.default_rng(seed * 2 + int(target))
@@ -100,13 +101,13 @@ def window(
         version[live] = NEW
         broken = live & (model == incident.model)
     # durations (ms): router, tool, rag call in sequence under the agent
-    router_ms = rng.lognormal(np.log(400), 0.4, n)
-    tool_ms = rng.lognormal(np.log(np.array(TOOL_MS)[tool_i]), 0.5)
+    router_ms = rng.lognormal(np.log(400), 0.4 * tail, n)
+    tool_ms = rng.lognormal(np.log(np.array(TOOL_MS)[tool_i]), 0.5 * tail)
     if target and isinstance(incident, LatencyIncident):
         tool_ms = np.where(
             np.array(TOOLS)[tool_i] == incident.tool, tool_ms * incident.factor, tool_ms
         )
-    rag_ms = rng.lognormal(np.log(900), 0.4, n)
+    rag_ms = rng.lognormal(np.log(900), 0.4 * tail, n)
     # errors start in the leaves (and sometimes in the gateway itself)
     router_err = rng.random(n) < 0.01
     tool_err = rng.random(n) < np.array(TOOL_ERRORS)[tool_i]
@@ -233,7 +234,11 @@ def window(
 
 
 def pair(
-    seed: int, n: int = 2000, incident: ErrorIncident | LatencyIncident | None = None
+    seed: int,
+    n: int = 2000,
+    incident: ErrorIncident | LatencyIncident | None = None,
+    tail: float = 1.0,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(target, baseline) windows of ``n`` traces each."""
-    return window(seed, n, True, incident), window(seed, n, False)
+    """(target, baseline) windows of ``n`` traces each; ``tail`` multiplies the spread
+    (log-normal sigma) of every duration: 3 gives the heavy tails of real latency."""
+    return window(seed, n, True, incident, tail), window(seed, n, False, tail=tail)
