@@ -80,6 +80,6 @@ def _kpi(
         label,
         FORMATS[fmt](row[figure]),
         text.change(delta, points),
-        text.tone(delta, better),
+        text.tone(delta, better, points),
         trend if len(rows) > 1 else None,
     )

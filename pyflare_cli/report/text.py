@@ -55,8 +55,11 @@ def change(value: float | None, points: bool = False) -> str:
     return f"{value:+.0%}"
 
 
-def tone(value: float | None, higher_is_better: bool | None) -> Tone:
-    if value is None or value != value or higher_is_better is None or abs(value) < 1e-9:
+def tone(value: float | None, higher_is_better: bool | None, points: bool = False) -> Tone:
+    """Good or bad by the change's sign; neutral when it shows as zero (under 0.5% or
+    0.05 points) or when neither direction is better."""
+    small = 0.0005 if points else 0.005
+    if value is None or value != value or higher_is_better is None or abs(value) < small:
         return "neutral"
     return "good" if (value > 0) == higher_is_better else "bad"
 

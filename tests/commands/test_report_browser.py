@@ -10,6 +10,7 @@ follows dark mode, and a phone-width viewport has no horizontal scroll. Screensh
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +141,22 @@ def test_phone_width_has_no_horizontal_scroll(
     assert width <= 390, f"the page is {width}px wide on a 390px phone"
     page.screenshot(path=str(artifacts / "report-390x844.png"))
     context.close()
+
+
+def test_pdf_is_printed_by_chromium(demo_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.pdf"
+    result = invoke(
+        "report",
+        "-f",
+        "pdf",
+        "--sections",
+        "overview,cost",
+        "--store",
+        str(demo_store),
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 2

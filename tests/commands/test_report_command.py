@@ -241,3 +241,24 @@ def test_a_failing_gate_still_writes_its_page(incident_store: Path, tmp_path: Pa
     )
     assert result.exit_code == 1, result.output
     assert "Ranked causes" in out.read_text()
+
+
+def test_pdf_without_chromium_says_how_to_get_it(demo_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.pdf"
+    result = invoke(
+        "report",
+        "-f",
+        "pdf",
+        "--sections",
+        "overview",
+        "--store",
+        str(demo_store),
+        "--out",
+        str(out),
+        env={"PATH": str(tmp_path)},
+    )
+    assert result.exit_code == 2, result.output
+    assert "prints with Chromium, which is not installed (apt-get install chromium)" in (
+        result.stderr
+    )
+    assert not out.exists()
