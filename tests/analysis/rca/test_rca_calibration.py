@@ -10,6 +10,9 @@ A 200-seed run of the same checks is ``benchmarks/bench_rca_calibration.py``.
 
 from __future__ import annotations
 
+from functools import cache
+
+import polars as pl
 import pytest
 import rca_world as world
 
@@ -18,6 +21,12 @@ from pyflare_cli.analysis.rca.report import analyse
 
 SEEDS = range(20)
 TRACES = 1000
+
+
+@cache
+def null_pair(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Windows without an incident, generated once for the errors and latency checks."""
+    return world.pair(seed, TRACES)
 
 
 def gate_fires(report: RcaReport) -> bool:
@@ -36,7 +45,7 @@ def first_finding(report: RcaReport) -> str:
 def test_no_incident_rarely_fires_the_gate(metric: str) -> None:
     fired = []
     for seed in SEEDS:
-        target, baseline = world.pair(seed, TRACES)
+        target, baseline = null_pair(seed)
         report = analyse(target, baseline, RcaSettings(metric=metric))
         if gate_fires(report):
             fired.append((seed, report.significant.row(0, named=True)["slice"]))
@@ -44,7 +53,7 @@ def test_no_incident_rarely_fires_the_gate(metric: str) -> None:
 
 
 def test_the_status_code_is_never_a_slice() -> None:
-    target, baseline = world.pair(0, TRACES)
+    target, baseline = null_pair(0)
     report = analyse(target, baseline, RcaSettings(unit="span"))
     assert "attr.http.response.status_code" not in report.dimensions
     assert "user" in report.dimensions  # hundreds of users: kept, tested, not a cause
