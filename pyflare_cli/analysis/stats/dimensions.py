@@ -73,6 +73,25 @@ def label(name: str) -> pl.Expr:
     return pl.when(pl.col("ai_kind") == name).then(pl.coalesce(column, "name")).otherwise(column)
 
 
+_LAST = 2**63 - 1
+
+
+def root_first(value: pl.Expr, skip_nulls: bool = False) -> pl.Expr:
+    """In a per-trace aggregation, ``value`` on the trace's root span (the earliest root
+    when there are several, else the earliest span), or with ``skip_nulls`` the first
+    non-null value in that order: ``value.sort_by([parent is not null, start_time])
+    .first()`` as one ``arg_min`` over an integer rank (a sort per trace cost 3x more).
+
+    The rank is the start in nanoseconds plus 2^62 for a span with a parent (2^62 ns is
+    146 years); equal ranks keep the first row, as a stable sort does.
+    """
+    has_parent = pl.col("parent_span_id").is_not_null().cast(pl.Int64)
+    rank = pl.col("start_time").dt.epoch("ns") + has_parent * (1 << 62)
+    if skip_nulls:
+        rank = pl.when(value.is_not_null()).then(rank).otherwise(pl.lit(_LAST, pl.Int64))
+    return value.get(rank.arg_min())
+
+
 def with_trace_wide(spans: pl.LazyFrame) -> pl.LazyFrame:
     return spans.with_columns(
         pl.col(column).fill_null(pl.col(column).drop_nulls().first().over("trace_id"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from pyflare_cli.analysis.cost.pricing import sum_micros
-from pyflare_cli.analysis.stats.dimensions import is_duplicate
+from pyflare_cli.analysis.stats.dimensions import is_duplicate, root_first
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 """Latency bucket bounds in seconds (``+Inf`` is implied)."""
@@ -55,12 +55,11 @@ def per_trace(spans: pl.LazyFrame) -> pl.LazyFrame:
     """One row per trace: its root's service, whether it failed, its first user, and the
     exact cost and number of its model calls; the base of :func:`traces` and
     :func:`user_buckets` (one pass over the spans, no window over them)."""
-    root_first = [pl.col("parent_span_id").is_not_null(), pl.col("start_time")]
     call = model_call()
     return spans.group_by("trace_id").agg(
-        pl.col("service_name").sort_by(root_first).first().fill_null("").alias("service"),
+        root_first(pl.col("service_name")).fill_null("").alias("service"),
         (pl.col("status_code") == "error").any().alias("failed"),
-        pl.col("user_id").sort_by(root_first).drop_nulls().first().alias("user_id"),
+        root_first(pl.col("user_id"), skip_nulls=True).alias("user_id"),
         pl.col("cost_pico").filter(call).cast(pl.Int128).sum().alias("cost_pico"),
         call.sum().alias("calls"),
     )

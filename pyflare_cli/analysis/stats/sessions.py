@@ -15,14 +15,13 @@ from __future__ import annotations
 import polars as pl
 
 from pyflare_cli.analysis.cost.pricing import sum_micros
-from pyflare_cli.analysis.stats.dimensions import is_llm, label, with_trace_wide
+from pyflare_cli.analysis.stats.dimensions import is_llm, label, root_first, with_trace_wide
 
 SESSION_SORTS = (
     *("start", "duration", "traces", "turns", "input_tokens", "output_tokens"),
     *("cost", "errors", "user", "session"),
 )
 USER_SORTS = ("last_seen", "sessions", "requests", "turns", "cost", "error_rate", "user")
-_ROOT_FIRST = [pl.col("parent_span_id").is_not_null(), pl.col("start_time")]
 
 
 def is_turn() -> pl.Expr:
@@ -37,8 +36,8 @@ def _traces(spans: pl.LazyFrame) -> pl.LazyFrame:
         with_trace_wide(spans)
         .group_by("trace_id")
         .agg(
-            pl.col("session_id").sort_by(_ROOT_FIRST).drop_nulls().first(),
-            pl.col("user_id").sort_by(_ROOT_FIRST).drop_nulls().first(),
+            root_first(pl.col("session_id"), skip_nulls=True),
+            root_first(pl.col("user_id"), skip_nulls=True),
             pl.col("start_time").min().alias("start"),
             pl.col("end_time").max().alias("end"),
             is_turn().sum().alias("turns"),
@@ -48,8 +47,8 @@ def _traces(spans: pl.LazyFrame) -> pl.LazyFrame:
             (pl.col("status_code") == "error").any().alias("failed"),
             pl.col("model").filter(llm).drop_nulls().unique().alias("models"),
             label("tool").drop_nulls().unique().alias("tools"),
-            pl.col("name").sort_by(_ROOT_FIRST).first().alias("root"),
-            pl.col("service_name").sort_by(_ROOT_FIRST).first().alias("service"),
+            root_first(pl.col("name")).alias("root"),
+            root_first(pl.col("service_name")).alias("service"),
         )
     )
 

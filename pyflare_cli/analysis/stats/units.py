@@ -28,7 +28,14 @@ import polars as pl
 
 from pyflare_cli.analysis.cost.pricing import has_usage
 from pyflare_cli.analysis.stats.calls import call_rows
-from pyflare_cli.analysis.stats.dimensions import UNITS, is_llm, label, source, with_trace_wide
+from pyflare_cli.analysis.stats.dimensions import (
+    UNITS,
+    is_llm,
+    label,
+    root_first,
+    source,
+    with_trace_wide,
+)
 from pyflare_cli.analysis.traces.ancestry import with_ancestry
 
 
@@ -69,7 +76,6 @@ def unit_rows(spans: pl.LazyFrame, unit: str, by: list[str]) -> pl.LazyFrame:
 
 def _trace_rows(spans: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
     """One row per trace (see the module's docstring)."""
-    root_first = [pl.col("parent_span_id").is_not_null(), pl.col("start_time")]
     exploded = [name for name in by if name in ("model", "provider", "tool", "agent")]
     keys = []
     for name in by:
@@ -78,9 +84,9 @@ def _trace_rows(spans: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
         elif name in exploded:
             keys.append(source(name).drop_nulls().unique().alias(name))
         elif name in ("service", "operation", "version"):
-            keys.append(source(name).sort_by(root_first).first().alias(name))
+            keys.append(root_first(source(name)).alias(name))
         else:
-            keys.append(source(name).sort_by(root_first).drop_nulls().first().alias(name))
+            keys.append(root_first(source(name), skip_nulls=True).alias(name))
     common = _common(is_llm())
     traces = (
         spans.with_columns(*common)
@@ -95,8 +101,8 @@ def _trace_rows(spans: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
             pl.col("output_tokens").sum(),
             pl.col("cost_pico").cast(pl.Int128).sum().alias("cost_pico"),
             pl.col("unpriced").sum(),
-            pl.col("user_id").sort_by(root_first).drop_nulls().first(),
-            pl.col("session_id").sort_by(root_first).drop_nulls().first(),
+            root_first(pl.col("user_id"), skip_nulls=True),
+            root_first(pl.col("session_id"), skip_nulls=True),
             *keys,
         )
     )
