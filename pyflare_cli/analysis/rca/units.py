@@ -63,9 +63,10 @@ def unit_frame(
     if isinstance(y, pl.Expr):
         frame = spans.select(*columns, y.alias("y"))
     else:
-        # The spans are read first into narrow rows (dimensions as categoricals), then the
-        # metric (already small, by hashed key) is joined to them: a join planned over the
-        # scan would carry the attribute maps through it.
+        # The narrow rows (dimensions as categoricals, ids compact) are projected before
+        # the join, so the scan streams into it without the attribute maps; the metric
+        # (small, by hashed key) is the join's build side. Collecting the rows first held
+        # them twice (measured: 452 -> 388 MiB peak for latency on 690k spans).
         # Ids are held as a categorical and a hash (what compact keeps), not as strings.
         if "span_key" in y.collect_schema():
             y, on = y.rename({"span_key": "span_id"}), ["trace_key", "span_id"]
@@ -76,7 +77,7 @@ def unit_frame(
             pl.col("span_id").hash(),
             *(pl.col(d.name).cast(pl.Categorical) for d in dimensions),
         )
-        frame = base.collect(engine="streaming").lazy().join(y, on=on, how="left")
+        frame = base.join(y, on=on, how="left")
     names = ["target", "trace_id", "span_id", "start_time", "y", *(d.name for d in dimensions)]
     kept = frame.select(names).filter(pl.col("y").is_not_null() & pl.col("y").is_finite())
     if metric == "latency":  # heavy-tailed: the mean tests read log milliseconds (``z``)
@@ -97,7 +98,7 @@ def _metric(spans: pl.LazyFrame, metric: str, unit: str) -> pl.Expr | pl.LazyFra
         needed = spans.select(
             "trace_id", "span_id", "parent_span_id", "start_time", "end_time", "duration_ns"
         )
-        return self_time_ms(needed).rename({"self_ms": "y"}).collect().lazy()
+        return self_time_ms(needed).rename({"self_ms": "y"}).collect(engine="streaming").lazy()
     return _trace_metric(spans, metric)
 
 
