@@ -1,7 +1,8 @@
 """The drift section: per model the verdict, and per feature the score and the reference
 vs current distributions (overlaid histograms).
 
-As ``pyflare drift --all-models`` with the built-in features and the default settings,
+As ``pyflare drift --all-models`` with the built-in features and the default settings
+(concept drift of errors given the prompt length included),
 the reference being the window of the same length before the report's window.
 """
 
@@ -26,15 +27,21 @@ PANELS = 6
 def drift(ctx: ReportContext) -> Section:
     import polars as pl
 
+    from pyflare_cli.analysis.drift.concept import ConceptPair
     from pyflare_cli.analysis.drift.features import BUILT_IN
     from pyflare_cli.analysis.drift.model import DriftSettings
     from pyflare_cli.analysis.drift.report import compare
     from pyflare_cli.query.drift_samples import features_of, model_sample
 
     features = list(BUILT_IN)
+    # As pyflare drift without options (commands/drift_plan.py): errors conditioned on the
+    # prompt length are the concept drift test.
+    settings = DriftSettings(concept=(ConceptPair("prompt_chars", "error"),))
     reference = ctx.window.previous()
     ref, cur = (
-        features_of(model_sample(ctx.root, w, ctx.where, ctx.now, ctx.rules), features, ())
+        features_of(
+            model_sample(ctx.root, w, ctx.where, ctx.now, ctx.rules), features, settings.concept
+        )
         for w in (reference, ctx.window)
     )
     ref_frame, cur_frame = pl.collect_all([ref, cur])
@@ -55,7 +62,7 @@ def drift(ctx: ReportContext) -> Section:
             ref_frame.filter(pl.col("model") == name),
             cur_frame.filter(pl.col("model") == name),
             features,
-            DriftSettings(),
+            settings,
         )
         for name in busiest
     ]
