@@ -225,7 +225,7 @@ def drift(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from pyflare_cli.analysis.drift.report import compare
+    from pyflare_cli.analysis.drift.report import compare, compare_models
     from pyflare_cli.commands.drift_plan import plan_of
     from pyflare_cli.config.file import load_config
     from pyflare_cli.render.drift_report import drift_verdict, emit_reports
@@ -258,16 +258,11 @@ def drift(
         plan, store, rules, since, until, reference, reference_days, baseline, where, model
     )
     if model:
-        targets = [(model, ref, cur)]
+        reports = [compare(model, ref, cur, plan.features, plan.settings)]
     else:
-        names = sorted(
-            set(cur.get_column("model").drop_nulls()) | set(ref.get_column("model").drop_nulls())
-        )
-        targets = [
-            (n, ref.filter(ref.get_column("model") == n), cur.filter(cur.get_column("model") == n))
-            for n in names
-        ]
-    reports = [compare(n, r, c, plan.features, plan.settings) for n, r, c in targets]
+        frames = [ref, cur]
+        del ref, cur
+        reports = compare_models(frames, plan.features, plan.settings)
     verdict = drift_verdict(reports, fail_on, plan.conditions, ref_label, window.query_bounds)
     emit_reports(console(), reports, fmt.value, ref_label, window.label(), verdict)
     if html is not None:  # written before the gate's exit: the page of the failed gate

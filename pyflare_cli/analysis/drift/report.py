@@ -366,3 +366,29 @@ def compare(
         n_reference=reference.height,
         n_current=current.height,
     )
+
+
+def compare_models(
+    frames: list[pl.DataFrame], features: list[Feature], settings: DriftSettings
+) -> list[DriftReport]:
+    """:func:`compare` for each model of either window, in name order.
+
+    ``frames`` holds the reference and current feature frames and is emptied: the windows
+    are split into one frame per model once, and each model's frames are let go once
+    compared, so the texts and vectors of the models done are freed before the next
+    model's MMD kernel matrix is built (the peak of a ``drift --all-models`` run).
+    """
+    ref, cur = frames.pop(0), frames.pop(0)
+    names = sorted(
+        set(cur.get_column("model").drop_nulls()) | set(ref.get_column("model").drop_nulls())
+    )
+    empty = ref.clear(), cur.clear()
+    refs = ref.partition_by("model", as_dict=True)
+    curs = cur.partition_by("model", as_dict=True)
+    del ref, cur  # only the partitions hold the rows now
+    reports = []
+    for name in names:
+        r, c = refs.pop((name,), empty[0]), curs.pop((name,), empty[1])
+        reports.append(compare(name, r, c, features, settings))
+        del r, c
+    return reports
