@@ -102,13 +102,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-spool", default="256MiB")
     parser.add_argument("--out", type=Path, default=Path("bench-receive"))
+    parser.add_argument(
+        "--rate", type=float, default=None, help="spans/s of the paced run (default: half)"
+    )
     opts = parser.parse_args()
     opts.out.mkdir(parents=True, exist_ok=True)
     base = LoadConfig(concurrency=opts.concurrency, duration_s=opts.duration, batch=512)
     peak = _run(opts.out, "max", base, opts.max_spool)
-    half_rate = round(
-        min(peak["acked_spans_per_s"], peak["persisted_per_s_during_load_and_drain"]) / 2
-    )
+    sustained = min(peak["acked_spans_per_s"], peak["persisted_per_s_during_load_and_drain"])
+    half_rate = round(opts.rate or sustained / 2)
     half = _run(
         opts.out, "half", LoadConfig(**{**base.__dict__, "rate": float(half_rate)}), opts.max_spool
     )

@@ -37,11 +37,10 @@ from pyflare_cli.sources.wire_columns import (
     counts_to_offsets,
     gather,
     hex_array,
+    pairs,
     string_array,
     walk,
 )
-
-__all__ = ["Unsupported", "decode_or_reference", "decode_requests"]
 
 _TS = pa.timestamp("ns", tz="UTC")
 _MAP = pa.map_(pa.string(), pa.string())
@@ -100,9 +99,16 @@ def _typed_values(level: _Level, kv: Fields, at: Ints) -> tuple[pa.Array, Ints]:
     several fields) by the reference. Also returns each value's kind (0 none, 1 string,
     2 bool, 3 int, 4 double, 5 array, 9 other).
     """
-    n = at.size
     present = np.flatnonzero(at >= 0)
     values = level.children(kv, at[present])
+    starts = kv.value[at[present]].astype(np.int64)
+    return _typed(level, values, present, at.size, starts, kv.length[at[present]])
+
+
+def _typed(
+    level: _Level, values: Fields, present: Ints, n: int, msg_start: Ints, msg_length: Ints
+) -> tuple[pa.Array, Ints]:
+    """:func:`_typed_values` from the walked value messages (``msg_*``: their bytes)."""
     count = np.bincount(values.msg, minlength=present.size)
     one = np.flatnonzero(count == 1)
     heads = np.zeros(present.size, np.int64)
@@ -166,8 +172,8 @@ def _typed_values(level: _Level, kv: Fields, at: Ints) -> tuple[pa.Array, Ints]:
     others = np.flatnonzero(kind == 9)
     if others.size:
         own = present[others]
-        begin = kv.value[at[own]].astype(np.int64).tolist()
-        size = kv.length[at[own]].tolist()
+        begin = msg_start[others].tolist()
+        size = msg_length[others].tolist()
         data = level.data
         texts = [
             string_value(AnyValue.FromString(data[b : b + s]))
@@ -219,10 +225,17 @@ def _json_arrays(level: _Level, values: Fields, at: Ints) -> tuple[pa.Array, np.
 def _key_values(level: _Level, fields: Fields, where: Ints, owners: Ints, count: int) -> pa.Array:
     """A map column of ``count`` rows from the KeyValue fields ``where`` of ``owners``."""
     offsets = pa.array(counts_to_offsets(owners, count), pa.int32())
-    kv = level.children(fields, where)
     n = where.size
-    keys = level.strings(kv, kv.single(1, _LEN, n))
-    values = _values(level, kv, kv.single(2, _LEN, n))
+    starts = fields.value[where].astype(np.int64)
+    pair = pairs(level.buf, starts, starts + fields.length[where])
+    if pair is not None:  # every pair as encoders write it: no walk
+        keys = string_array(level.buf, pair.key_start, pair.key_length)
+        everything = np.arange(n, dtype=np.int64)
+        values = _typed(level, pair.inner, everything, n, pair.inner_start, pair.inner_length)[0]
+    else:
+        kv = level.children(fields, where)
+        keys = level.strings(kv, kv.single(1, _LEN, n))
+        values = _values(level, kv, kv.single(2, _LEN, n))
     return pa.MapArray.from_arrays(offsets, keys, values, type=_MAP)
 
 

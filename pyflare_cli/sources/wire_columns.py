@@ -15,6 +15,7 @@ reference decoder would raises :class:`Unsupported`, and the caller uses the ref
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -272,3 +273,66 @@ def counts_to_offsets(owners: Ints, count: int) -> npt.NDArray[np.int32]:
     if offsets[-1] >= 2**31:
         raise Unsupported("too many items for 32-bit offsets")
     return offsets.astype(np.int32)
+
+
+@dataclass
+class Pairs:
+    """Messages of a key (field 1) and a value message (field 2) holding one field."""
+
+    key_start: Ints
+    key_length: Ints
+    inner_start: Ints
+    inner_length: Ints
+    inner: Fields
+    """The one field of each value message (``msg`` = the pair's index)."""
+
+
+def pairs(buf: Bytes, starts: Ints, ends: Ints) -> Pairs | None:
+    """Read messages laid out as encoders write a KeyValue, in one pass without a walk.
+
+    The layout: field 1 (length-delimited), then field 2 (length-delimited) whose payload
+    is exactly one field, and nothing else. None when any message differs (an empty
+    value, fields in another order, a repeated field...): the caller walks them instead.
+    """
+    n = starts.size
+    if n == 0 or not bool((ends > starts).all()) or not bool((buf[starts] == 0x0A).all()):
+        return None
+    key_length, size = varints(buf, starts + 1)
+    key_start = starts + 1 + size
+    after_key = key_start + key_length.astype(np.int64)
+    if not bool((after_key < ends).all()) or not bool((buf[after_key] == 0x12).all()):
+        return None
+    inner_length, size = varints(buf, after_key + 1)
+    inner_start = after_key + 1 + size
+    inner_end = inner_start + inner_length.astype(np.int64)
+    if not bool((inner_end == ends).all()) or not bool((inner_length > 0).all()):
+        return None
+    tag = buf[inner_start]
+    if not bool((tag < 0x80).all()):
+        return None
+    wire = (tag & 7).astype(np.int64)
+    body = inner_start + 1
+    value = np.zeros(n, np.uint64)
+    length = np.zeros(n, np.int64)
+    stop = np.full(n, -1, np.int64)
+    w = np.flatnonzero(wire == 2)
+    if w.size:
+        got, used = varints(buf, body[w])
+        value[w] = (body[w] + used).astype(np.uint64)
+        length[w] = got.astype(np.int64)
+        stop[w] = body[w] + used + length[w]
+    w = np.flatnonzero(wire == 0)
+    if w.size:
+        value[w], used = varints(buf, body[w])
+        stop[w] = body[w] + used
+    for kind, width in ((1, 8), (5, 4)):
+        w = np.flatnonzero(wire == kind)
+        if w.size:
+            value[w] = fixed(buf, body[w], width)
+            stop[w] = body[w] + width
+    if not bool((stop == ends).all()):
+        return None
+    inner = Fields(np.arange(n, dtype=np.int64), (tag >> 3).astype(np.int64), wire, value, length)
+    return Pairs(
+        key_start, key_length.astype(np.int64), inner_start, inner_length.astype(np.int64), inner
+    )
