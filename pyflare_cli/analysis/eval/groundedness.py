@@ -2,21 +2,30 @@
 
 No model: each sentence of an LLM span's output is supported when at least
 :data:`SUPPORTED` of its content words (Unicode words of three or more characters that
-are not stop words) occur in the documents retrieved in the same trace (the output of
-retriever spans and OpenInference ``retrieval.documents.N.document.content``
-attributes). The score is the share of supported sentences; the explanation lists the
-unsupported ones. Outputs that are JSON (tool calls, structured answers) are not
-prose and are skipped. Spans of traces that retrieved nothing are not scored (no documents,
-no verdict). Word overlap misses paraphrase and contradiction; ``judge`` catches those.
+are not stop words; character bigrams in Chinese and Japanese) occur in the documents
+retrieved in the same trace (the output of retriever spans and OpenInference
+``retrieval.documents.N.document.content`` attributes). The score is the share of
+supported sentences; the explanation lists the unsupported ones. Outputs that are JSON
+(tool calls, structured answers) are not prose and are skipped. Spans of traces that
+retrieved nothing are not scored (no documents, no verdict). Word overlap misses
+paraphrase and contradiction; ``judge`` catches those.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-VERSION = "1"
+VERSION = "2"
+"""2: Chinese and Japanese text is compared by character bigrams (1 took a whole run of
+ideographs between punctuation for one word, so such a sentence was never supported)."""
 SUPPORTED = 0.5
-WORD = r"\w{3,}"
+CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\x{30FC}"
+"""Scripts written without spaces: ideographs, kana and the prolonged sound mark."""
+WORD = rf"[\w--[{CJK}]]{{3,}}"
+"""A content word of a script with spaces: three or more word characters."""
+BIGRAM = rf"[{CJK}]{{2}}"
+RUN_START = rf"(^|[^{CJK}])[{CJK}]"
+"""The first character of each run of :data:`CJK`: dropping it shifts the bigrams by one."""
 SENTENCE = r"[^.!?\x{3002}\x{FF01}\x{FF1F}\n]+[.!?\x{3002}\x{FF01}\x{FF1F}]?"
 """A sentence ends at . ! ? or the ideographic full stop and full-width ! ?."""
 DOCUMENT_KEY = r"^retrieval\.documents\.\d+\.document\.content$"
@@ -29,9 +38,17 @@ STOP_WORDS = (
 
 
 def _words(text: pl.Expr) -> pl.Expr:
+    """The distinct content words of ``text``: words of three or more characters (not stop
+    words), and every overlapping character bigram of Chinese and Japanese runs (the
+    usual unit of Chinese retrieval: ``退货政策`` gives ``退货``, ``货政``, ``政策``)."""
+    lower = text.str.to_lowercase()
+    shifted = lower.str.replace_all(RUN_START, "${1}")
     return (
-        text.str.to_lowercase()
-        .str.extract_all(WORD)
+        pl.concat_list(
+            lower.str.extract_all(WORD),
+            lower.str.extract_all(BIGRAM),
+            shifted.str.extract_all(BIGRAM),
+        )
         .list.eval(pl.element().filter(~pl.element().is_in(STOP_WORDS)))
         .list.unique()
     )

@@ -55,6 +55,8 @@ def pii_of(text: str) -> dict[str, int]:
         ("v1.2.3 released; 3.14 is pi", {}),
         ("电话 +49 30 1234 5678，邮件 wang@example.cn", {"phone": 1, "email": 1}),  # noqa: RUF001
         ("Привет, как дела? Всё хорошо.", {}),
+        ("пишите на иван@пример.рф, спасибо", {"email": 1}),  # an internationalised address
+        ("请发邮件到user@example.com谢谢", {"email": 1}),
     ],
 )
 def test_pii_labelled_examples(text: str, found: dict[str, int]) -> None:
@@ -164,6 +166,31 @@ def test_groundedness_lists_unsupported_sentences() -> None:
     assert row["score"] == 0.5
     assert row["label"] == "ungrounded"
     assert row["explanation"] == "Our office on Mars sells moon cheese."
+
+
+@pytest.mark.parametrize(
+    ("answer", "document", "unsupported"),
+    [
+        (  # Chinese: the refund sentence is in the document, reworded; the other is not
+            "购买后三十天内可以申请退货。我们在火星的办公室出售月亮奶酪！",  # noqa: RUF001
+            "退货政策：商品购买后三十天内均可申请退货，退款将原路返回。",  # noqa: RUF001
+            "我们在火星的办公室出售月亮奶酪！",  # noqa: RUF001
+        ),
+        (  # Japanese, the same
+            "東京タワーは1958年に完成しました。富士山の山頂には地下鉄の駅があります？",  # noqa: RUF001
+            "東京タワーは1958年12月に完成した電波塔です。",
+            "富士山の山頂には地下鉄の駅があります？",  # noqa: RUF001
+        ),
+    ],
+)
+def test_groundedness_in_chinese_and_japanese(answer: str, document: str, unsupported: str) -> None:
+    """Before version 2 a run of ideographs was one word: no such sentence was supported."""
+    frame = spans(
+        ["?", None], [answer, document], ai_kind=["llm", "retriever"], trace_id=["t", "t"]
+    )
+    row = groundedness_results(frame).collect().row(0, named=True)
+    assert row["explanation"] == unsupported
+    assert row["score"] == 0.5
 
 
 def test_groundedness_skips_traces_without_documents_and_tool_calls() -> None:
