@@ -262,3 +262,75 @@ def test_pdf_without_chromium_says_how_to_get_it(demo_store: Path, tmp_path: Pat
         result.stderr
     )
     assert not out.exists()
+
+
+def test_section_names_in_help_are_the_builders() -> None:
+    from pyflare_cli.commands.report import SECTIONS as NAMED
+    from pyflare_cli.report.build import SECTIONS as BUILT
+
+    assert NAMED == tuple(BUILT) == SECTIONS
+
+
+def test_budgets_of_the_config_are_in_the_cost_section(demo_store: Path, tmp_path: Path) -> None:
+    config = tmp_path / "pyflare.yaml"
+    config.write_text(
+        "budgets:\n  - name: daily-total\n    period: day\n    limit_usd: 0.01\n"
+        "  - name: gpt-weekly\n    where: 'model:gpt-4o*'\n    period: week\n    limit_usd: 500\n"
+    )
+    result = invoke(
+        "report",
+        "-f",
+        "markdown",
+        "--sections",
+        "cost",
+        "--store",
+        str(demo_store),
+        "--config",
+        str(config),
+    )
+    assert result.exit_code == 0, result.output
+    table = result.stdout.split("**Budgets**")[1]
+    assert re.search(r"\| daily-total \| day \| \$[\d.]+ \| \$0\.01.* \| exceeded \|", table)
+    assert re.search(r"\| gpt-weekly \| week \| .* \| \$500 \|", table)
+
+
+def test_progress_shows_on_a_terminal_only(demo_store: Path, tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    args = [
+        sys.executable,
+        "-m",
+        "pyflare_cli",
+        "report",
+        "--sections",
+        "overview",
+        "--store",
+        str(demo_store),
+        "--out",
+        str(tmp_path / "r.html"),
+    ]
+    env = {**os.environ, "PYFLARE_NOW": "2026-11-20T12:00:00+00:00"}
+    main, other = pty.openpty()
+    done = subprocess.run(
+        args, stderr=other, stdout=subprocess.DEVNULL, env=env, timeout=300, check=False
+    )
+    os.close(other)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert done.returncode == 0
+    text = shown.decode(errors="replace")
+    assert "building overview" in text and "drawing" in text and "wrote" in text
+    piped = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert piped.returncode == 0
+    assert "building" not in piped.stderr and piped.stderr.startswith("wrote ")
