@@ -19,7 +19,13 @@ def _x_time(field: str) -> dict[str, Any]:
 
 
 def _colour(field: str, title: str | None = None) -> dict[str, Any]:
-    legend = {"orient": "bottom", "columns": 3, "labelLimit": 200}
+    legend = {
+        "orient": "bottom",
+        "columns": 3,
+        "labelLimit": 190,
+        "gridAlign": "all",
+        "columnPadding": 14,
+    }
     return {"field": field, "type": "nominal", "title": title, "legend": legend}
 
 
@@ -38,14 +44,15 @@ def stacked_bars(x: str, y: str, colour: str, y_title: str, step: str) -> dict[s
     }
 
 
-def lines(x: str, y: str, colour: str, y_title: str, log: bool = False) -> dict[str, Any]:
-    """One line per group over time (latency percentiles by model)."""
-    scale = {"type": "log"} if log else {"zero": True}
+def lines(x: str, y: str, colour: str, y_title: str, fmt: str | None = None) -> dict[str, Any]:
+    """One line per group over time (latency percentiles by model); ``fmt``: the y axis's
+    d3 format, e.g. ``.0%``."""
+    axis = {"format": fmt} if fmt else {}
     return {
         "mark": {"type": "line", "point": True},
         "encoding": {
             "x": _x_time(x),
-            "y": {"field": y, "type": "quantitative", "title": y_title, "scale": scale},
+            "y": {"field": y, "type": "quantitative", "title": y_title, "axis": axis},
             "color": _colour(colour),
         },
         "width": WIDTH,
@@ -56,7 +63,7 @@ def lines(x: str, y: str, colour: str, y_title: str, log: bool = False) -> dict[
 def bars(category: str, value: str, value_title: str, fmt: str = ",.2f") -> dict[str, Any]:
     """Horizontal bars, largest first, each labelled with its value."""
     y = {"field": category, "type": "nominal", "title": None, "sort": "-x"}
-    x = {"field": value, "type": "quantitative", "title": value_title}
+    x = {"field": value, "type": "quantitative", "title": value_title, "axis": {"format": fmt}}
     return {
         "layer": [
             {"mark": "bar", "encoding": {"y": y, "x": x}},
@@ -110,13 +117,10 @@ def sparkline(x: str, y: str) -> dict[str, Any]:
 
 def waterfall(rows: int) -> dict[str, Any]:
     """A trace's spans as bars from start to end, in tree order (``order``), coloured by status."""
-    y = {
-        "field": "label",
-        "type": "nominal",
-        "title": None,
-        "sort": {"field": "order"},
-        "axis": {"labelLimit": 260},
-    }
+    # Left-aligned labels, so that the tree's indentation shows.
+    axis = {"labelLimit": 250, "labelAlign": "left", "labelPadding": 254}
+    y: dict[str, Any] = {"field": "label", "type": "nominal", "title": None, "axis": axis}
+    y["sort"] = {"field": "order"}
     return {
         "layer": [
             {

@@ -113,7 +113,7 @@ def errors(ctx: ReportContext) -> Section:
         Chart(
             "errors-over-time",
             "Error rate over time by model",
-            charts.lines("period", "error_rate", "model", "error rate"),
+            charts.lines("period", "error_rate", "model", "error rate", ".0%"),
             over_time,
         )
     )

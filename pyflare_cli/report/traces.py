@@ -17,6 +17,8 @@ from pyflare_cli.report.model import Chart, TraceView, anchor
 if TYPE_CHECKING:
     import polars as pl
 
+INDENT = "\u00b7 "
+"""One level of the tree in a label: Vega trims leading spaces, so a middle dot shows it."""
 MAX_SPANS = 60
 """Spans drawn per waterfall; a larger trace shows its first ones in tree order."""
 COLUMNS = (
@@ -75,7 +77,7 @@ def _view(trace_id: str, frame: pl.DataFrame) -> TraceView:
     for order, node in enumerate(tree.nodes[:MAX_SPANS]):
         span = frame.row(node.row, named=True)
         times = offsets.row(node.row, named=True)
-        label = f"{'  ' * min(node.depth, 8)}{span['name'] or '?'}"
+        label = f"{INDENT * min(node.depth, 8)}{span['name'] or '?'}"
         seen[label] = seen.get(label, 0) + 1
         if seen[label] > 1:
             label = f"{label} ({seen[label]})"
