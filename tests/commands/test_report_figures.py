@@ -88,3 +88,27 @@ def test_drift_verdicts_are_pyflare_drifts(demo_store: Path) -> None:
     for model, status, drifted, tested in rows:
         model = model.replace("\\", "")
         assert details[model].startswith(f"{status}: {drifted} of {tested} features"), model
+
+
+def test_where_narrows_as_it_does_for_cost(demo_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    where = "model:gpt-4o-mini"
+    result = invoke(
+        "report",
+        "--sections",
+        "cost",
+        "--where",
+        where,
+        "--store",
+        str(demo_store),
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    block = re.search(r'id="cost-by-model-data">(.*?)</script>', page)
+    assert block
+    rows = json.loads(block.group(1))["values"]
+    cost = _json("cost", "--by", "model", "--where", where, "--store", str(demo_store))
+    assert {r["model"] for r in rows} == {r["model"] for r in cost["rows"]} == {"gpt-4o-mini"}
+    assert "where <code>model:gpt-4o-mini</code>" in page
