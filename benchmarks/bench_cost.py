@@ -88,9 +88,14 @@ pyarrow.parquet.write_table(table, sys.argv[3])
 
 
 def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS (MiB) of one process, as /usr/bin/time -v reports them."""
+    """Wall seconds and peak RSS (MiB) of one process, as /usr/bin/time -v reports them.
+
+    A run with PYTHONPATH (older code) starts in that folder: ``python -m`` puts the
+    working directory first on sys.path, so from this checkout it would run this code.
+    """
+    cwd = env.get("PYTHONPATH") or None
     done = subprocess.run(
-        ["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env
+        ["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env, cwd=cwd
     )
     if done.returncode:
         raise SystemExit(f"{command[:4]} failed:\n{done.stderr[-2000:]}")
