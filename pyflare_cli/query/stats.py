@@ -77,9 +77,13 @@ def load_stats(
     spans = load_spans(root, SpanQuery(*window.query_bounds, request.where), now, rules)
     before = load_spans(root, SpanQuery(*window.previous().query_bounds, request.where), now, rules)
     rows = unit_rows(spans, request.unit, by)
-    table = with_change(
-        stats_table(rows, by), stats_table(unit_rows(before, request.unit, by), by), by
-    )
+    previous = unit_rows(before, request.unit, by)
+    if request.every is not None or request.series:
+        # Several frames group the same rows: collect them once (a few small columns per
+        # request), else each frame would read, price and walk the store again.
+        done, earlier = pl.collect_all([rows, previous])
+        rows, previous = done.lazy(), earlier.lazy()
+    table = with_change(stats_table(rows, by), stats_table(previous, by), by)
     frames = [table]
     if request.every == "weekday-hour":
         frames.append(weekday_hour(rows, by, request.tz))

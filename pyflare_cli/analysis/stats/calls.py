@@ -24,7 +24,7 @@ def call_rows(spans: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
     kind = call_kind(by)
     owner = f"{kind}_span_id"
     # Ancestry first: a span that inherits its trace's agent_name does not name an agent.
-    found = with_trace_wide(with_ancestry(spans))
+    found = with_ancestry(spans)
     usage = (
         found.filter(is_llm() & pl.col(owner).is_not_null())
         .group_by("trace_id", pl.col(owner).alias("span_id"))
@@ -40,7 +40,7 @@ def call_rows(spans: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
             .alias("unpriced"),
         )
     )
-    calls = found.filter(pl.col(owner) == pl.col("span_id")).select(
+    calls = with_trace_wide(found, pl.col(owner) == pl.col("span_id")).select(
         "trace_id",
         "span_id",
         "start_time",

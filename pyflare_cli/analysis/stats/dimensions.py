@@ -92,8 +92,23 @@ def root_first(value: pl.Expr, skip_nulls: bool = False) -> pl.Expr:
     return value.get(rank.arg_min())
 
 
-def with_trace_wide(spans: pl.LazyFrame) -> pl.LazyFrame:
-    return spans.with_columns(
-        pl.col(column).fill_null(pl.col(column).drop_nulls().first().over("trace_id"))
-        for column in TRACE_WIDE
+def with_trace_wide(spans: pl.LazyFrame, keep: pl.Expr | None = None) -> pl.LazyFrame:
+    """``spans`` whose user, session, agent and environment fall back to their trace's
+    first value; with ``keep``, only the spans it selects (the fallback still comes from
+    every span of the trace), which is cheaper than filling every span first."""
+    if keep is None:
+        return spans.with_columns(
+            pl.col(column).fill_null(pl.col(column).drop_nulls().first().over("trace_id"))
+            for column in TRACE_WIDE
+        )
+    traces = spans.group_by("trace_id").agg(
+        pl.col(column).drop_nulls().first().alias(f"_trace_{column}") for column in TRACE_WIDE
+    )
+    return (
+        spans.filter(keep)
+        .join(traces, on="trace_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.coalesce(column, f"_trace_{column}").alias(column) for column in TRACE_WIDE
+        )
+        .drop(*(f"_trace_{column}" for column in TRACE_WIDE))
     )

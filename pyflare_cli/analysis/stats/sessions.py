@@ -15,7 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from pyflare_cli.analysis.cost.pricing import sum_micros
-from pyflare_cli.analysis.stats.dimensions import is_llm, label, root_first, with_trace_wide
+from pyflare_cli.analysis.stats.dimensions import is_llm, label, root_first
 
 SESSION_SORTS = (
     *("start", "duration", "traces", "turns", "input_tokens", "output_tokens"),
@@ -30,26 +30,25 @@ def is_turn() -> pl.Expr:
 
 
 def _traces(spans: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per trace: session, user, times, calls, tokens, cost, failure, root."""
+    """One row per trace: session, user, times, calls, tokens, cost, failure, root.
+
+    A trace's session and user are the first met from the root down (no per-span fill
+    from the trace is needed: only the trace's value is kept)."""
     llm = is_llm()
-    return (
-        with_trace_wide(spans)
-        .group_by("trace_id")
-        .agg(
-            root_first(pl.col("session_id"), skip_nulls=True),
-            root_first(pl.col("user_id"), skip_nulls=True),
-            pl.col("start_time").min().alias("start"),
-            pl.col("end_time").max().alias("end"),
-            is_turn().sum().alias("turns"),
-            pl.col("input_tokens").filter(llm).sum(),
-            pl.col("output_tokens").filter(llm).sum(),
-            sum_micros().alias("cost_micros"),
-            (pl.col("status_code") == "error").any().alias("failed"),
-            pl.col("model").filter(llm).drop_nulls().unique().alias("models"),
-            label("tool").drop_nulls().unique().alias("tools"),
-            root_first(pl.col("name")).alias("root"),
-            root_first(pl.col("service_name")).alias("service"),
-        )
+    return spans.group_by("trace_id").agg(
+        root_first(pl.col("session_id"), skip_nulls=True),
+        root_first(pl.col("user_id"), skip_nulls=True),
+        pl.col("start_time").min().alias("start"),
+        pl.col("end_time").max().alias("end"),
+        is_turn().sum().alias("turns"),
+        pl.col("input_tokens").filter(llm).sum(),
+        pl.col("output_tokens").filter(llm).sum(),
+        sum_micros().alias("cost_micros"),
+        (pl.col("status_code") == "error").any().alias("failed"),
+        pl.col("model").filter(llm).drop_nulls().unique().alias("models"),
+        label("tool").drop_nulls().unique().alias("tools"),
+        root_first(pl.col("name")).alias("root"),
+        root_first(pl.col("service_name")).alias("service"),
     )
 
 

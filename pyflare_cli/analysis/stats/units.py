@@ -59,9 +59,8 @@ def unit_rows(spans: pl.LazyFrame, unit: str, by: list[str]) -> pl.LazyFrame:
         return call_rows(spans, by)
     walk = any(name in ("tool", "agent") for name in by)
     # Ancestry first: a span that inherits its trace's agent_name does not name an agent.
-    frame = with_trace_wide(with_ancestry(spans) if walk else spans)
-    if unit == "llm":
-        frame = frame.filter(is_llm())
+    frame = with_ancestry(spans) if walk else spans
+    frame = with_trace_wide(frame, is_llm() if unit == "llm" else None)
     return frame.select(
         "trace_id",
         "start_time",
