@@ -98,7 +98,7 @@ def report(
         pyflare cost --by model --by user --since 7d
     """
     if ctx.invoked_subcommand is not None:
-        if ctx.invoked_subcommand != "top":
+        if ctx.invoked_subcommand not in ("top", "forecast"):
             refuse_engine(f"cost {ctx.invoked_subcommand}")
         return
     import polars as pl
@@ -416,40 +416,42 @@ def forecast(
         typer.Option("--backtest", min=1, help="Fit on all but the last N days and score them."),
     ] = None,
     where: WhereOption = None,
-    store: StoreOption = None,
+    store: EngineStoreOption = None,
     config: ConfigOption = None,
     prices: PricesOption = None,
     fmt: FormatOption = OutputFormat.table,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Daily spend forecast with a prediction interval, from whole UTC days of history.
 
     Needs at least 7 days of history (exit 2 with how many there are otherwise).
+    `--engine duckdb|spark|clickhouse` sums the days where the spans are (docs/scale.md).
 
     Example:
 
         pyflare cost forecast --days 30 --since 28d
     """
-    import polars as pl
-
     from pyflare_cli.analysis.cost import forecast as fc
-    from pyflare_cli.analysis.cost.report import DIMENSIONS as COLUMNS
-    from pyflare_cli.query.spans import SpanQuery, select_spans
-    from pyflare_cli.query.windows import current_window
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.engine.cost import daily_costs
+    from pyflare_cli.engine.select import engine_session
+    from pyflare_cli.query.prices import price_rules as rules_of
+    from pyflare_cli.query.windows import Window, current_window
     from pyflare_cli.render.cost import emit_backtest, emit_forecast
     from pyflare_cli.render.output import console
 
     if by is not None and by not in DIMENSIONS:
         raise UsageError(f"--by {by!r}: use one of {', '.join(DIMENSIONS)}")
-    rules, version = price_rules(config, prices)
+    cfg = load_config(config)
+    rules, version = rules_of(cfg, prices)
     at = now()
     today = at.replace(hour=0, minute=0, second=0, microsecond=0)
     start = current_window(since, None, at).start
     first_day = (start + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    query = SpanQuery(first_day.isoformat(), today.isoformat(), where)
-    spans = select_spans(read_store(store), query, at, rules).spans
-    if by is not None:
-        spans = spans.with_columns(pl.col(COLUMNS[by]).alias(by))
-    series = fc.daily_series(spans, by).collect()
+    with engine_session(engine, cfg, store, spark_master) as eng:
+        costs = daily_costs(eng, Window(first_day, today), by, where, at, rules)
+        series = fc.daily_series(costs, by).collect()
     out = console()
     try:
         if backtest_days is not None:

@@ -182,3 +182,48 @@ def top_by_cost(
         pl.col("models").cast(pl.List(pl.String)),
         usd,
     )
+
+
+FORECAST_DIMENSIONS = {
+    "model": "model",
+    "provider": "provider",
+    "service": "service_name",
+    "user": "user_id",
+    "session": "session_id",
+    "environment": "environment",
+}
+"""``cost forecast --by`` reads a span's own column (no attribution): these run in SQL."""
+
+
+def daily_costs(
+    engine: Engine,
+    window: Window,
+    by: str | None,
+    where: str | None,
+    now: datetime,
+    rules: tuple[PriceRule, ...],
+) -> pl.LazyFrame:
+    """What ``analysis.cost.forecast.daily_series`` sums: ``start_time``, ``cost_micros``
+    (and ``by``); on a SQL engine, already summed per day, so only days come back."""
+    if isinstance(engine, PolarsEngine):
+        from pyflare_cli.analysis.cost.report import DIMENSIONS
+        from pyflare_cli.query.spans import SpanQuery, select_spans
+
+        query = SpanQuery(*window.query_bounds, where)
+        spans = select_spans(engine.root, query, now, rules).spans
+        return spans if by is None else spans.with_columns(pl.col(DIMENSIONS[by]).alias(by))
+    if where and where.strip():
+        raise unsupported(engine.name, "cost forecast --where")
+    if by is not None and by not in FORECAST_DIMENSIONS:
+        raise unsupported(engine.name, f"cost forecast --by {by}")
+    column = FORECAST_DIMENSIONS[by] if by is not None else None
+    columns = [*cost_sql.SPAN_COLUMNS]
+    carry = [column] if column is not None and column not in columns else []
+    prices = _prices(engine, [window], rules)
+    span_sql = engine.spans(window.start, window.end, [*columns, *carry])
+    sql = cost_sql.daily_costs(engine.dialect, span_sql, prices, column, carry)
+    (raw,) = engine.collect_all([sql])
+    keys = [pl.col("g0").cast(pl.String).alias(by)] if by is not None else []
+    return raw.select(
+        *keys, _time("day_ns").alias("start_time"), pl.col("cost_micros").cast(pl.Int64)
+    ).lazy()

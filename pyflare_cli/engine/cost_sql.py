@@ -266,3 +266,20 @@ LIMIT {int(limit)}"""
 def model_pairs(spans: str) -> str:
     """The distinct (provider, model) pairs of the spans that have a model."""
     return f"SELECT DISTINCT provider, model FROM ({spans}) AS s WHERE model IS NOT NULL"
+
+
+def daily_costs(
+    d: Dialect, spans: str, prices: str, dimension: str | None, carry: Sequence[str] = ()
+) -> str:
+    """Per UTC day (and ``dimension``, as ``g0``): the sum of each span's cost rounded to
+    micro-dollars, as ``analysis.cost.forecast.daily_series`` adds them up."""
+    keys = [f"{truncate(d, 'start_ns', 'day')} AS day_ns"]
+    if dimension is not None:
+        keys.insert(0, f"{dimension} AS g0")
+    names = [k.rsplit(" AS ", 1)[1] for k in keys]
+    micros = _micros(d, "cost_pico")
+    return (
+        f"WITH {priced_spans(d, spans, prices, carry)}\n"
+        f"SELECT {', '.join(keys)}, {d.cast(f'coalesce(sum({micros}), 0)', d.int64)} AS cost_micros"
+        f" FROM c2 GROUP BY {', '.join(names)}"
+    )

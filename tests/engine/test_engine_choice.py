@@ -60,6 +60,13 @@ def test_what_an_engine_cannot_run_is_exit_2(
     assert f"{named} does not run on --engine {engine}" in line
 
 
+def test_forecast_by_agent_is_refused(store20k: Path) -> None:
+    line = error_of(
+        *("cost", "forecast", "--by", "agent", "--store", str(store20k), "--engine", "duckdb")
+    )
+    assert "cost forecast --by agent does not run on --engine duckdb" in line
+
+
 def test_top_with_where_is_refused(store20k: Path) -> None:
     line = error_of(
         "cost", "top", "-w", "status:error", "--store", str(store20k), "--engine", "duckdb"
