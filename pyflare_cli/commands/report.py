@@ -121,15 +121,17 @@ def _context(
     top: int,
     traces: int,
 ) -> ReportContext:
+    from pyflare_cli.config.drift import parse_drift
     from pyflare_cli.config.file import load_config
     from pyflare_cli.query.windows import current_window
     from pyflare_cli.report.context import ReportContext
 
     cfg = load_config(config)
+    drift = parse_drift(cfg.raw.get("drift"), str(cfg.path))
     at = now()
     window = current_window(since, until, at)
     return ReportContext(
-        root, window, where, at, cfg.price_rules, cfg.budgets, top=top, waterfalls=traces
+        root, window, where, at, cfg.price_rules, cfg.budgets, drift, top=top, waterfalls=traces
     )
 
 

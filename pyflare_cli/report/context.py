@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pyflare_cli.analysis.cost.budgets import Budget
     from pyflare_cli.analysis.cost.price_rules import PriceRule
+    from pyflare_cli.config.drift import DriftConfig
     from pyflare_cli.query.windows import Window
 
 
@@ -25,6 +26,8 @@ class ReportContext:
     now: datetime
     rules: tuple[PriceRule, ...] = ()
     budgets: tuple[Budget, ...] = ()
+    drift: DriftConfig | None = None
+    """The ``drift`` section of ``pyflare.yaml``: features and tests, as ``pyflare drift``."""
     top: int = 10
     """Rows per table, traces per list."""
     waterfalls: int = 6

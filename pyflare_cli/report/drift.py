@@ -16,7 +16,9 @@ from pyflare_cli.report.context import ReportContext
 from pyflare_cli.report.model import Chart, Section, Table
 
 if TYPE_CHECKING:
-    from pyflare_cli.analysis.drift.model import DriftReport
+    from pyflare_cli.analysis.drift.features import Feature
+    from pyflare_cli.analysis.drift.model import DriftReport, DriftSettings
+    from pyflare_cli.config.drift import DriftConfig
 
 MODELS = 4
 """Models compared, the busiest first (each costs 0.3-2 s of tests on a million spans)."""
@@ -27,16 +29,11 @@ PANELS = 6
 def drift(ctx: ReportContext) -> Section:
     import polars as pl
 
-    from pyflare_cli.analysis.drift.concept import ConceptPair
-    from pyflare_cli.analysis.drift.features import BUILT_IN
-    from pyflare_cli.analysis.drift.model import DriftSettings
     from pyflare_cli.analysis.drift.report import compare
+    from pyflare_cli.config.drift import DriftConfig
     from pyflare_cli.query.drift_samples import features_of, model_sample
 
-    features = list(BUILT_IN)
-    # As pyflare drift without options (commands/drift_plan.py): errors conditioned on the
-    # prompt length are the concept drift test.
-    settings = DriftSettings(concept=(ConceptPair("prompt_chars", "error"),))
+    features, settings = _plan(ctx.drift or DriftConfig())
     reference = ctx.window.previous()
     ref, cur = (
         features_of(
@@ -67,6 +64,32 @@ def drift(ctx: ReportContext) -> Section:
         for name in busiest
     ]
     return section_of(reports, reference.label(), ctx.window.label())
+
+
+def _plan(config: DriftConfig) -> tuple[list[Feature], DriftSettings]:
+    """The features and settings ``pyflare drift`` uses without options
+    (commands/drift_plan.py): the built-in features, the config's features and those
+    under a condition, its methods and thresholds; errors (or the config's outcome)
+    conditioned on the prompt length (and tokens) as the concept drift test."""
+    from pyflare_cli.analysis.drift.concept import ConceptPair
+    from pyflare_cli.analysis.drift.features import BUILT_IN, parse_feature
+    from pyflare_cli.analysis.drift.model import DriftSettings
+
+    names = [f.name for f in BUILT_IN] + list(config.features)
+    names += [c.feature for c in config.conditions]
+    features = [parse_feature(n) for n in dict.fromkeys(names)]
+    outcome = config.outcome or "error"
+    inputs = ("prompt_chars",) if outcome == "error" else ("input_tokens", "prompt_chars")
+    compared = {f.name for f in features}
+    settings = DriftSettings(
+        methods=dict(config.methods),
+        thresholds=dict(config.thresholds),
+        drift_share=config.drift_share or 0.5,
+        min_samples=config.min_samples or 30,
+        correction=config.correction or "none",
+        concept=tuple(ConceptPair(n, outcome) for n in inputs if n in compared),
+    )
+    return features, settings
 
 
 def section_of(reports: list[DriftReport], reference: str, current: str) -> Section:

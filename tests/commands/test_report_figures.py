@@ -59,25 +59,31 @@ def test_error_rates_are_pyflare_stats_by_model(charts: dict[str, Any], demo_sto
     assert shown == expected
 
 
-def test_drift_verdicts_are_pyflare_drifts(demo_store: Path) -> None:
-    verdict = invoke(
-        "drift",
-        "--all-models",
-        "--since",
-        "7d",
-        "--reference-days",
-        "7",
-        "--format",
-        "json",
-        "--store",
-        str(demo_store),
-    )
+DRIFT_CONFIG = """drift:
+  methods: {input_tokens: psi, output_tokens: wasserstein}
+  thresholds: {input_tokens: 0.05}
+  drift_share: 0.2
+  correction: bonferroni
+  conditions:
+    attr.gen_ai.request.temperature: drifted
+"""
+
+
+@pytest.mark.parametrize("configured", [False, True], ids=["defaults", "pyflare.yaml"])
+def test_drift_verdicts_are_pyflare_drifts(
+    demo_store: Path, tmp_path: Path, configured: bool
+) -> None:
+    config = tmp_path / "pyflare.yaml"
+    config.write_text(DRIFT_CONFIG if configured else "{}\n")
+    store = ("--store", str(demo_store), "--config", str(config))
+    verdict = invoke("drift", "--all-models", "--since", "7d", "--format", "json", *store)
     assert verdict.exit_code in (0, 1), verdict.output
     details = {
         check["name"].split(": drifted features")[0]: check["detail"]
         for check in json.loads(verdict.stdout)["checks"]
+        if ": drifted features" in check["name"]
     }
-    result = invoke("report", "-f", "markdown", "--sections", "drift", "--store", str(demo_store))
+    result = invoke("report", "-f", "markdown", "--sections", "drift", *store)
     assert result.exit_code == 0, result.output
     rows = re.findall(
         r"^\| (\S+) \| (drifted|warning|healthy|insufficient data) \| (\d+) of (\d+) \|",
@@ -88,6 +94,9 @@ def test_drift_verdicts_are_pyflare_drifts(demo_store: Path) -> None:
     for model, status, drifted, tested in rows:
         model = model.replace("\\", "")
         assert details[model].startswith(f"{status}: {drifted} of {tested} features"), model
+    if configured:
+        assert "| input\\_tokens | psi |" in result.stdout
+        assert "attr.gen\\_ai.request.temperature" in result.stdout
 
 
 def test_where_narrows_as_it_does_for_cost(demo_store: Path, tmp_path: Path) -> None:
