@@ -23,15 +23,17 @@ URL_SCHEMES = ("clickhouse://", "chdb://")
 
 
 def engine_name(option: str | None, cfg: Config, store: str | None) -> str:
-    """The chosen engine's name; a ClickHouse URL store picks ClickHouse."""
+    """The chosen engine's name; a ClickHouse URL store picks ClickHouse (unless
+    ``--engine`` or ``$PYFLARE_ENGINE`` asks for another: exit 2)."""
     configured = parse_engine(cfg.raw.get("engine"), str(cfg.path)).name
-    name = option or os.environ.get(ENGINE_ENV) or configured
+    asked = option or os.environ.get(ENGINE_ENV)
+    name = asked or configured
     from_env = f"${ENGINE_ENV}" if os.environ.get(ENGINE_ENV) else f"{cfg.path}: engine"
     source = "--engine" if option else from_env
     if name is not None and name not in ENGINE_NAMES:
         raise UsageError(f"{source} {name!r}: use one of {', '.join(ENGINE_NAMES)}")
     if store is not None and store.startswith(URL_SCHEMES):
-        if name not in (None, "clickhouse"):
+        if asked not in (None, "clickhouse"):
             raise UsageError(
                 f"--store {store.split('?')[0]} is a ClickHouse store: use --engine clickhouse"
             )

@@ -108,3 +108,14 @@ def test_a_bad_spark_master_is_refused_before_spark_starts(store20k: Path) -> No
         *COST, "--store", str(store20k), "--engine", "spark", "--spark-master", "mesos://x"
     )
     assert "--spark-master 'mesos://x'" in line
+
+
+def test_a_clickhouse_store_wins_over_the_configured_engine(
+    otel_session: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "pyflare.yaml"
+    config.write_text("engine: duckdb\n")
+    store = f"chdb://{otel_session}?table=otel_traces"
+    result = invoke(*COST, "--store", store, "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert "gpt-4o-mini" in result.stdout
