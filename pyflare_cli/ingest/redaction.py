@@ -28,8 +28,27 @@ import polars as pl
 
 from pyflare_cli import semconv
 
+_WORD_SCRIPTS = (
+    r"\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02AF"  # Latin-1 letters, Latin Extended-A/B, IPA
+    r"\u0370-\u03FF\u0400-\u052F\u0531-\u0587\u05D0-\u05EA"  # Greek, Cyrillic, Armenian, Hebrew
+    r"\u0620-\u065F\u0660-\u0669\u066E-\u06D3\u06D5-\u06FF"  # Arabic, not its punctuation
+    r"\u0900-\u0963\u0966-\u0DFF\u0E01-\u0E3A\u0E40-\u0E4E\u10A0-\u10FF"  # Indic (no danda), Thai
+    r"\u1E00-\u1FFF"  # Latin Extended Additional, Greek Extended
+)
+r"""Letters of scripts that put spaces between words, for internationalised addresses
+(RFC 6531 local parts, IDN domains): ``josé@münchen.de``, ``иван@пример.рф``. Spelled as
+code point ranges because Python's ``re`` (the SDK) has no ``\p{L}`` and the two engines
+(Rust's regex in Polars, Python's ``re``) must find the same matches."""
+_CJK = r"\u3041-\u30FA\u30FC-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7A3\uF900-\uFAFF"
+"""Kana, CJK ideographs, Hangul: runs without spaces, kept apart from Latin letters so that
+``请发邮件到user@example.com谢谢`` yields ``user@example.com``."""
 PATTERNS: dict[str, str] = {
-    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+    "email": (
+        rf"(?:[A-Za-z0-9._%+{_WORD_SCRIPTS}-]+|[0-9{_CJK}]+)"
+        rf"@(?:[A-Za-z0-9{_WORD_SCRIPTS}-]+|[0-9{_CJK}-]+)"
+        rf"(?:\.(?:[A-Za-z0-9{_WORD_SCRIPTS}-]+|[0-9{_CJK}-]+))*"
+        rf"\.(?:[A-Za-z]{{2,}}|[{_WORD_SCRIPTS}]{{2,}}|[{_CJK}]{{2,}})"
+    ),
     "api_key": (
         r"(?:\b(?:sk|pk|rk)-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}"
         r"|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36}\b"
