@@ -98,7 +98,9 @@ def rich_table(frame: pl.DataFrame, title: str | None = None) -> Table:
 def emit(frame: pl.DataFrame, fmt: str, out: Console, title: str | None = None) -> None:
     """Write ``frame`` in ``fmt`` (table, json, csv, markdown) to ``out``."""
     if fmt == "json":
-        out.print(to_json(frame), markup=False, highlight=False, soft_wrap=True)
+        # Written as is: Rich lays out every line of a long text (25 s and 730 MB for the
+        # 28 MB of 100,000 evaluation results), and JSON has no markup to render.
+        out.file.write(to_json(frame) + "\n")
     elif fmt == "csv":
         out.file.write(to_csv(frame))
     elif fmt == "markdown":
