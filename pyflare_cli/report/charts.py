@@ -76,10 +76,11 @@ def bars(category: str, value: str, value_title: str, fmt: str = ",.2f") -> dict
     }
 
 
-def overlaid_histograms(facet: str) -> dict[str, Any]:
-    """Reference vs current distributions, one small panel per feature (``facet``)."""
+def overlaid_histograms(facet: str, order: list[str]) -> dict[str, Any]:
+    """Reference vs current distributions, one small panel per feature (``facet``), the
+    panels in ``order``."""
     return {
-        "facet": {"field": facet, "type": "nominal", "title": None},
+        "facet": {"field": facet, "type": "nominal", "title": None, "sort": order},
         "columns": 3,
         "spec": {
             "mark": {"type": "bar", "opacity": 0.55},

@@ -143,7 +143,9 @@ def section_of(reports: list[DriftReport], reference: str, current: str) -> Sect
                 Chart(
                     f"{key}-{len(chart_list)}",
                     f"{r.model}: reference vs current",
-                    charts.overlaid_histograms("feature"),
+                    charts.overlaid_histograms(
+                        "feature", list(dict.fromkeys(h["feature"] for h in hist))
+                    ),
                     hist,
                 )
             )
@@ -170,9 +172,8 @@ def _histograms(report: DriftReport) -> list[dict[str, Any]]:
     )
     rows: list[dict[str, Any]] = []
     for f in drawn.head(PANELS).iter_rows(named=True):
+        name = f"{f['feature']} ({f['status']})"
         for sample in ("reference", "current"):
             for i, value in enumerate(f[f"{sample}_hist"] or []):
-                rows.append(
-                    {"feature": f["feature"], "sample": sample, "bin": i + 1, "share": value}
-                )
+                rows.append({"feature": name, "sample": sample, "bin": i + 1, "share": value})
     return rows

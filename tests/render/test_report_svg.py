@@ -26,7 +26,7 @@ KINDS: dict[str, tuple[dict[str, Any], list[dict[str, Any]], str]] = {
     "bars": (charts.bars("model", "y", "rate", ".1%"), SERIES[:2], "rect"),
     "sparkline": (charts.sparkline("period", "y"), SERIES[::2], "area"),
     "histograms": (
-        charts.overlaid_histograms("feature"),
+        charts.overlaid_histograms("feature", ["input_tokens", "duration_ms"]),
         [
             {"feature": f, "sample": s, "bin": b, "share": 0.1 * b}
             for f in ("input_tokens", "duration_ms")
