@@ -42,6 +42,25 @@ def test_list_fits_the_terminal(snap_compare: Compare, make_app: MakeApp, size: 
     assert snap_compare(make_app(), terminal_size=size, run_before=keys())
 
 
+def test_scatter_selecting(snap_compare: Compare, make_app: MakeApp) -> None:
+    """The scatter above the list, a region being selected with the keys: the header says
+    its times, durations and traces; enter writes its terms into the search bar."""
+    run = keys("D", *["right"] * 12, "up", "space", *["right"] * 25, "up", "up")
+    app = make_app(where="since:3d")
+    assert snap_compare(app, terminal_size=(120, 36), run_before=run)
+
+
+def test_scatter_applied_at_100x30(snap_compare: Compare, make_app: MakeApp) -> None:
+    """After enter: the selection's terms in the search bar, the list and the plot follow."""
+    run = keys("D", *["right"] * 20, "up", "space", *["right"] * 40, "up", "up", "enter")
+    assert snap_compare(make_app(where="since:3d"), terminal_size=(100, 30), run_before=run)
+
+
+def test_scatter_on_demand_at_80x24(snap_compare: Compare, make_app: MakeApp) -> None:
+    """Hidden on a small terminal; d shows it."""
+    assert snap_compare(make_app(where="since:3d"), terminal_size=(80, 24), run_before=keys("d"))
+
+
 def test_compare_at_80x24(snap_compare: Compare, make_app: MakeApp) -> None:
     """Compare on a small screen keeps the difference column."""
 

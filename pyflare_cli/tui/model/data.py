@@ -40,7 +40,7 @@ from pyflare_cli.store.layout import StoreLayout
 from pyflare_cli.store.scan import scan_spans
 from pyflare_cli.tui.model.facets import Facets, completion_values, count_facets
 
-__all__ = ["LIST_COLUMNS", "Facets", "SortKey", "TracePage", "TraceSource"]
+__all__ = ["LIST_COLUMNS", "POINT_COLUMNS", "Facets", "SortKey", "TracePage", "TraceSource"]
 
 LIST_COLUMNS: tuple[str, ...] = (
     "start",
@@ -61,6 +61,9 @@ _DETAIL_SORTS = {"root": ("root_service", "root_name"), "models": ("models_text"
 _UNPRICED_SORTS = frozenset({"start", "duration", "spans", "errors", "trace"})
 """Columns whose order pricing cannot change: it adds costs and blanks the tokens of a
 call reported twice, but never drops a span or touches its times, status or ids."""
+
+POINT_COLUMNS = ("trace_id", "start_time", "duration_ns", "errors")
+"""What the scatter needs of every listed trace; pricing changes none of them."""
 
 _SUMMARY_READS = (
     *("trace_id", "parent_span_id", "start_time", "end_time", "status_code"),
@@ -173,7 +176,7 @@ class TraceSource:
         part = ordered.slice(offset, limit)
         if "root_service" in part.columns:
             rows = part.select(COLUMNS)
-        elif part.columns == ["trace_id"]:  # ranked unpriced: the page's totals priced now
+        elif "cost_usd" not in part.columns:  # ranked unpriced: the page's rows priced now
             rows = self._rows(query, part)
         else:
             ids = part.get_column("trace_id").to_list()
@@ -184,6 +187,7 @@ class TraceSource:
     def _rows(self, query: str, part: pl.DataFrame) -> pl.DataFrame:
         """The summaries of the traces of ``part``, in its order, from their priced spans
         only (Parquet skips the rest by trace id)."""
+        part = part.select("trace_id")
         ids = part.get_column("trace_id").to_list()
         wanted = self.spans(query).filter(pl.col("trace_id").is_in(ids))
         spans = wanted.select(_SUMMARY_READS).collect().lazy()
@@ -250,7 +254,12 @@ class TraceSource:
             ordered = sort_traces(totals, sort.column, None)
         else:
             ordered = totals.sort([TRACE_SORTS[sort.column], "trace_id"], nulls_last=True)
-        return ordered.select("trace_id").collect()
+        return ordered.select(POINT_COLUMNS).collect()
+
+    def points(self, query: str, sort: SortKey) -> pl.DataFrame:
+        """Every trace the list holds for ``query``: its id, start, duration and errors
+        (what the scatter draws; from the ranking the list pages through, no new scan)."""
+        return self._ordered(query, sort).select(POINT_COLUMNS)
 
     def _totals_of(self, query: str) -> pl.DataFrame:
         """Cheap totals of every matching trace (``rank_traces`` without a limit)."""

@@ -76,6 +76,7 @@ def key_groups(app_bindings: list[BindingType]) -> list[tuple[str, list[tuple[st
     from pyflare_cli.tui.screens.trace_list import TraceListScreen
     from pyflare_cli.tui.screens.waterfall import WaterfallScreen
     from pyflare_cli.tui.widgets.query_bar import QueryInput
+    from pyflare_cli.tui.widgets.scatter import TraceScatter
     from pyflare_cli.tui.widgets.trace_table import TraceTable
     from pyflare_cli.tui.widgets.waterfall_view import WaterfallView
 
@@ -111,6 +112,14 @@ def key_groups(app_bindings: list[BindingType]) -> list[tuple[str, list[tuple[st
                 *describe(WaterfallScreen.BINDINGS),
                 *describe(WaterfallView.BINDINGS),
                 ("click / double click", "Select / open detail"),
+            ],
+        ),
+        (
+            "scatter (D, or drag on it)",
+            [
+                ("← → ↑ ↓", "Move the cursor (shift+← →: 8 columns)"),
+                *describe(TraceScatter.BINDINGS)[6:],
+                ("drag", "Select a region and filter to it"),
             ],
         ),
         ("waterfall marks", MARKS),

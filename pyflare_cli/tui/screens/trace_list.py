@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import polars as pl
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -27,16 +28,16 @@ from textual.widgets import DataTable, Footer, Static
 from pyflare_cli.errors import PyflareError
 from pyflare_cli.tui.messages import CompareTraces, OpenTrace
 from pyflare_cli.tui.model.data import LIST_COLUMNS, Facets, SortKey, TracePage
-from pyflare_cli.tui.screens.base import PyflareScreen
+from pyflare_cli.tui.screens.list_panes import ListPanes
 from pyflare_cli.tui.screens.picker import QueryPicker
 from pyflare_cli.tui.widgets.facets import FacetList, toggle_term
 from pyflare_cli.tui.widgets.query_bar import QueryBar
+from pyflare_cli.tui.widgets.scatter import TraceScatter
 from pyflare_cli.tui.widgets.trace_table import MARK, TraceTable
 
 PAGE_SIZE = 200
 PREFETCH = 20
 ALL_ROWS = 1 << 40
-FACETS_MIN_WIDTH = 110
 """Load the next page when the cursor is this close to the last loaded row."""
 ASCENDING_FIRST = {"root", "models", "trace"}
 """Columns whose first click sorts A to Z; the others start largest (or latest) first."""
@@ -44,7 +45,7 @@ SEARCH_PLACEHOLDER = "all traces · / to search, e.g.  status:error  duration:>1
 """Shown (dimmed) while the query is empty: it says nothing is filtered, then how to."""
 
 
-class TraceListScreen(PyflareScreen[None]):
+class TraceListScreen(ListPanes):
     """Traces of the store matching the query, newest first unless sorted otherwise."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -54,6 +55,8 @@ class TraceListScreen(PyflareScreen[None]):
         Binding("S", "reverse_sort", "Reverse sort", show=False),
         Binding("tab", "switch_pane", "Facets", key_display="tab"),
         Binding("f", "toggle_facets", "Show/hide facets", show=False),
+        Binding("d", "toggle_scatter", "Graph"),
+        Binding("D", "focus_scatter", "Select in graph", show=False),
         Binding("h", "pick_query", "History"),
         Binding("c", "compare", "Compare"),
         Binding("r", "refresh", "Reload", show=False),
@@ -75,8 +78,6 @@ class TraceListScreen(PyflareScreen[None]):
         self.reloads = 0
         """How many times the list was (re)loaded from the store: a follow test counts it."""
         self.new_traces = 0
-        self._facets_shown: bool | None = None
-        """What ``f`` chose; None: facets show when the terminal is wide enough."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="list-title", classes="title")
@@ -86,6 +87,7 @@ class TraceListScreen(PyflareScreen[None]):
         with Horizontal(id="list-body"):
             yield FacetList(id="facets")
             with Vertical(id="list-main"):
+                yield TraceScatter(id="scatter")
                 yield TraceTable(colour=self.pyflare.colours, id="traces")
                 yield Static(id="list-message", classes="message")
         yield Static(id="list-status", classes="status")
@@ -99,14 +101,6 @@ class TraceListScreen(PyflareScreen[None]):
         if app.follow:
             self._timer = self.set_interval(app.refresh_seconds, self._tick)
         self.reload()
-
-    @property
-    def table(self) -> TraceTable:
-        return self.query_one(TraceTable)
-
-    @property
-    def bar(self) -> QueryBar:
-        return self.query_one(QueryBar)
 
     # -- loading ------------------------------------------------------------------------
 
@@ -138,10 +132,11 @@ class TraceListScreen(PyflareScreen[None]):
             if offset == 0:
                 self._fingerprint = self.pyflare.source.fingerprint()
             page = self.pyflare.source.page(query, sort, offset, PAGE_SIZE)
+            points = self.pyflare.source.points(query, sort) if offset == 0 else None
         except Exception as exc:  # shown in the app, never as a traceback
             self.app.call_from_thread(self._failed, generation, exc)
             return
-        self.app.call_from_thread(self._show_page, generation, page)
+        self.app.call_from_thread(self._show_page, generation, page, points)
 
     @work(thread=True, group="facets")
     def _load_facets(self, generation: int, query: str) -> None:
@@ -176,15 +171,19 @@ class TraceListScreen(PyflareScreen[None]):
         try:
             source.invalidate()
             page = source.page(query, sort, 0, max(rows, PAGE_SIZE))
+            points = source.points(query, sort)
         except Exception as exc:  # shown in the app, never as a traceback
             self.app.call_from_thread(self._failed, generation, exc)
             return
-        self.app.call_from_thread(self._replace_rows, generation, page, fingerprint)
+        self.app.call_from_thread(self._replace_rows, generation, page, fingerprint, points)
 
-    def _replace_rows(self, generation: int, page: TracePage, fingerprint: object) -> None:
+    def _replace_rows(
+        self, generation: int, page: TracePage, fingerprint: object, points: pl.DataFrame
+    ) -> None:
         """Swap in ``page`` for the loaded rows, keeping the cursor's trace where it was."""
         if generation != self.generation:
             return
+        self.scatter.set_points(points)
         self._fingerprint = fingerprint
         self.reloads += 1
         table = self.table
@@ -195,9 +194,11 @@ class TraceListScreen(PyflareScreen[None]):
         self._message(None if self.total else "No traces in this range.")
         self._status()
 
-    def _show_page(self, generation: int, page: TracePage) -> None:
+    def _show_page(self, generation: int, page: TracePage, points: pl.DataFrame | None) -> None:
         if generation != self.generation:
             return
+        if points is not None:
+            self.scatter.set_points(points)
         self.reloads += page.offset == 0
         self.busy = False
         self.total = page.total
@@ -333,31 +334,6 @@ class TraceListScreen(PyflareScreen[None]):
     def action_leave_search(self) -> None:
         if self.bar.input.has_focus:
             self.table.focus()
-
-    def action_switch_pane(self) -> None:
-        """Tab: from the list (or the search bar) to the facets and back; shows them."""
-        facets = self.query_one(FacetList)
-        if facets.has_focus:
-            self.table.focus()
-            return
-        if self.has_class("-no-facets"):
-            self._facets_shown = True
-            self._fit_facets()
-        facets.focus()
-
-    def action_toggle_facets(self) -> None:
-        self._facets_shown = self.has_class("-no-facets")
-        self._fit_facets()
-
-    def on_resize(self) -> None:
-        self._fit_facets()
-
-    def _fit_facets(self) -> None:
-        """Facets beside the list from FACETS_MIN_WIDTH columns on, unless ``f`` said."""
-        shown = self._facets_shown
-        if shown is None:
-            shown = self.app.size.width >= FACETS_MIN_WIDTH
-        self.set_class(not shown, "-no-facets")
 
     def action_refresh(self) -> None:
         self.follow_now(force=True)
