@@ -45,10 +45,20 @@ def snapshot(
     budgets: tuple[Budget, ...],
     top_users: int,
 ) -> MetricsSnapshot:
-    """Every frame of the exposition in one ``collect_all``."""
+    """Every frame of the exposition, each read from the store by the streaming engine.
+
+    The whole store by default: one frame after the other keeps the peak memory that of
+    the largest (the per-trace pass) rather than of all of them at once.
+    """
     spans = load_spans(root, query, now, rules)
-    calls, latency, trace_rows, count = pl.collect_all(
-        [llm_calls(spans), latency_histogram(spans), per_trace(spans), spans.select(pl.len())]
+    calls, latency, trace_rows, count = (
+        frame.collect(engine="streaming")
+        for frame in (
+            llm_calls(spans),
+            latency_histogram(spans),
+            per_trace(spans),
+            spans.select(pl.len()),
+        )
     )
     per_service, users = pl.collect_all(
         [traces(trace_rows.lazy()), user_buckets(trace_rows.lazy(), top_users)]

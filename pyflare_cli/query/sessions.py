@@ -57,7 +57,7 @@ def list_sessions(
     table = session_table(load_spans(root, query, now, rules))
     if user is not None:
         table = table.filter(pl.col("user") == user)
-    found = table.collect()
+    found = table.collect(engine="streaming")
     return sort_rows(_true_starts(root, found, query, now), sort, ascending).collect()
 
 
@@ -79,7 +79,8 @@ def list_users(
     ascending: bool,
 ) -> pl.DataFrame:
     """Every user of the window, sorted."""
-    return sort_rows(user_table(load_spans(root, query, now, rules)), sort, ascending).collect()
+    users = user_table(load_spans(root, query, now, rules))
+    return sort_rows(users, sort, ascending).collect(engine="streaming")
 
 
 def show_session(

@@ -81,7 +81,7 @@ def load_stats(
     if request.every is not None or request.series:
         # Several frames group the same rows: collect them once (a few small columns per
         # request), else each frame would read, price and walk the store again.
-        done, earlier = pl.collect_all([rows, previous])
+        done, earlier = pl.collect_all([rows, previous], engine="streaming")
         rows, previous = done.lazy(), earlier.lazy()
     table = with_change(stats_table(rows, by), stats_table(previous, by), by)
     frames = [table]
@@ -92,7 +92,7 @@ def load_stats(
     step = sparkline_step(window)
     if request.series:
         frames.append(stats_table(rows, by, truncated(step)))
-    collected = pl.collect_all(frames)
+    collected = pl.collect_all(frames, engine="streaming")
     result = collected[0].filter(pl.col("requests") > 0)
     if result.is_empty():
         where = f" matching --where {request.where!r}" if request.where else ""

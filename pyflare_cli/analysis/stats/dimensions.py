@@ -80,7 +80,8 @@ def root_first(value: pl.Expr, skip_nulls: bool = False) -> pl.Expr:
     """In a per-trace aggregation, ``value`` on the trace's root span (the earliest root
     when there are several, else the earliest span), or with ``skip_nulls`` the first
     non-null value in that order: ``value.sort_by([parent is not null, start_time])
-    .first()`` as one ``arg_min`` over an integer rank (a sort per trace cost 3x more).
+    .first()`` as one ``min_by`` over an integer rank (a sort per trace cost 3x more, and
+    ``min_by``, unlike ``get(arg_min())``, runs in the streaming engine: half the memory).
 
     The rank is the start in nanoseconds plus 2^62 for a span with a parent (2^62 ns is
     146 years); equal ranks keep the first row, as a stable sort does.
@@ -89,7 +90,7 @@ def root_first(value: pl.Expr, skip_nulls: bool = False) -> pl.Expr:
     rank = pl.col("start_time").dt.epoch("ns") + has_parent * (1 << 62)
     if skip_nulls:
         rank = pl.when(value.is_not_null()).then(rank).otherwise(pl.lit(_LAST, pl.Int64))
-    return value.get(rank.arg_min())
+    return value.min_by(rank)
 
 
 def with_trace_wide(spans: pl.LazyFrame, keep: pl.Expr | None = None) -> pl.LazyFrame:

@@ -60,7 +60,9 @@ def per_trace(spans: pl.LazyFrame) -> pl.LazyFrame:
         root_first(pl.col("service_name")).fill_null("").alias("service"),
         (pl.col("status_code") == "error").any().alias("failed"),
         root_first(pl.col("user_id"), skip_nulls=True).alias("user_id"),
-        pl.col("cost_pico").filter(call).cast(pl.Int128).sum().alias("cost_pico"),
+        # when/then rather than filter, and min_by in root_first: the streaming engine runs
+        # them (a filter inside an aggregation doubled the peak memory on 1M spans).
+        pl.when(call).then(pl.col("cost_pico")).cast(pl.Int128).sum().alias("cost_pico"),
         call.sum().alias("calls"),
     )
 
