@@ -4,9 +4,8 @@ The fast path of :mod:`pyflare_cli.sources.otlp_proto` (which stays the referenc
 fallback): every level of the OTLP tree (requests, resource spans, scope spans, spans,
 attributes, their values...) is walked for all messages of a task at once by
 :mod:`pyflare_cli.sources.wire_columns`, and the strings are cut out of the request bytes
-into Arrow buffers. Only the rare attribute values that are not strings, integers or
-booleans (doubles, bytes, arrays, kvlists) are formatted in Python, by the reference's
-own :func:`~pyflare_cli.sources.otlp_proto.string_value`.
+into Arrow buffers. Values Arrow cannot format as Python does (bytes, kvlists, doubles
+far from 1) go through the reference's own :func:`~pyflare_cli.sources.otlp_proto.string_value`.
 
 It gives the reference's rows or raises :class:`~pyflare_cli.sources.wire_columns.
 Unsupported`: the caller has already parsed each request with upb (which refuses broken
@@ -368,8 +367,9 @@ def decode_requests(payloads: list[bytes]) -> pl.DataFrame:
     return frame
 
 
-Parsed = tuple[ExportTraceServiceRequest, str, bytes, int]
-"""A request parsed by upb: (request, its position, its bytes, dead letters before it)."""
+Parsed = tuple[str, bytes, int]
+"""A request upb has parsed: (position, bytes, dead letters before it). The message is not
+kept (tens of MB a task): the reference parses the bytes again only when it runs."""
 
 
 def decode_or_reference(
@@ -385,14 +385,15 @@ def decode_or_reference(
     fast = os.environ.get("PYFLARE_OTLP_DECODER", "columnar") != "reference"
     if parsed and fast and len(batch) == 0:
         try:
-            return decode_requests([payload for _, _, payload, _ in parsed])
+            return decode_requests([payload for _, payload, _ in parsed])
         except Unsupported:
             pass
     merged: list[DeadLetter] = []
     taken = 0
-    for request, position, _, before in parsed:
+    for position, payload, before in parsed:
         merged.extend(dead[taken:before])
         taken = before
+        request = ExportTraceServiceRequest.FromString(payload)
         merged.extend(decode_request(request, batch, source, position))
     merged.extend(dead[taken:])
     dead[:] = merged

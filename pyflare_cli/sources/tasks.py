@@ -344,7 +344,7 @@ def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
                 dead.append(DeadLetter(task.source, position, reason, _b64(payload)))
                 continue
             if task.format is Format.OTLP_PROTO:
-                parsed.append((request, position, payload, len(dead)))
+                parsed.append((position, payload, len(dead)))
             else:  # mixed with JSON payloads: decoded in order, by the reference
                 dead.extend(otlp_proto.decode_request(request, batch, task.source, position))
             continue
