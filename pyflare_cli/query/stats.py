@@ -81,8 +81,8 @@ def load_stats(
     if request.every is not None or request.series:
         # Several frames group the same rows: collect them once (a few small columns per
         # request), else each frame would read, price and walk the store again.
-        done, earlier = pl.collect_all([rows, previous], engine="streaming")
-        rows, previous = done.lazy(), earlier.lazy()
+        # One window after the other: the peak memory is one window's, not both.
+        rows, previous = (frame.collect(engine="streaming").lazy() for frame in (rows, previous))
     table = with_change(stats_table(rows, by), stats_table(previous, by), by)
     frames = [table]
     if request.every == "weekday-hour":
