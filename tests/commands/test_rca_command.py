@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -89,6 +93,39 @@ def test_cost_is_priced_where_it_is_read(incident_store: Path) -> None:
     assert 0 < expensive["target"]["spans"] < _report(incident_store)["target"]["spans"]
     filtered = _report(incident_store, "--span-filter", "cost:>0")
     assert filtered["target"]["spans"] > 0
+
+
+PRICING_PROBE = """
+import sys
+from pyflare_cli.main import app
+try:
+    app(sys.argv[1:], prog_name="pyflare", standalone_mode=False)
+except SystemExit:
+    pass
+print("priced" if "genai_prices" in sys.modules else "unpriced")
+"""
+
+
+def _pricing(store: Path, *args: str) -> str:
+    """Whether ``pyflare rca ARGS`` priced spans: with the store's price cache cold, pricing
+    imports genai-prices."""
+    done = subprocess.run(
+        [sys.executable, "-c", PRICING_PROBE, "rca", *args, "--store", str(store)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYFLARE_NOW": NOW},
+        timeout=300,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_errors_and_latency_read_spans_unpriced(incident_store: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(incident_store, store, ignore=shutil.ignore_patterns(".cache", ".lock"))
+    assert _pricing(store, "--format", "json") == "unpriced"
+    assert _pricing(store, "--metric", "latency", "--format", "json") == "unpriced"
+    assert _pricing(store, "--metric", "cost", "--format", "json") == "priced"  # the control
 
 
 def test_table_and_markdown(incident_store: Path) -> None:
