@@ -152,6 +152,29 @@ def test_statistics_group_and_sort(make_app: MakeApp) -> None:
     drive(make_app(trace_id=FIXTURE_TRACE), scenario, size=(140, 30))
 
 
+def test_statistics_fit_80_columns(make_app: MakeApp) -> None:
+    """At 80 columns the table does not scroll sideways: the statistics that do not fit
+    leave (the title names them), operations end in an ellipsis; wider, all come back."""
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await press(pilot, "t")
+        stats = pilot.app.screen
+        assert isinstance(stats, StatsScreen)
+        table = stats.query_one("#stats", DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        shown = [str(c.value) for c in table.columns]
+        assert shown[:4] == ["service", "operation", "count", "total_ns"]
+        assert {"self_ns", "share", "errors"} <= set(shown) and stats.hidden
+        title = plain(stats.query_one("#stats-title", Static))
+        assert "hidden (narrow)" in title
+        await pilot.resize_terminal(200, 30)
+        await press(pilot, "g", "g")
+        assert stats.hidden == [] and len(table.columns) == 10
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+
+    drive(make_app(trace_id=FIXTURE_TRACE), scenario, size=(80, 24))
+
+
 def test_detail_shows_the_span_s_evaluation_results(make_app: MakeApp, tui_store: Path) -> None:
     from tui_support import NOW
 

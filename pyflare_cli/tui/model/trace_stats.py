@@ -87,3 +87,37 @@ def attribute_keys(spans: pl.DataFrame) -> list[str]:
     keys = spans.select(pl.col("attributes").map.keys().explode().drop_nulls().alias("k"))
     counted = keys.group_by("k").len().sort(["len", "k"], descending=[True, False])
     return [str(k) for k in counted["k"].to_list()]
+
+
+FIT_ORDER = ("count", "self_ns", "share", "total_ns", "errors", "avg_ns", "max_ns", "min_ns")
+"""The statistics kept first when the table is too narrow for all of them."""
+KEY_MIN_WIDTH = 12
+"""A group key column keeps at least this many cells (less if its values are shorter)."""
+CELL_PADDING = 2
+"""Cells a table column adds around its content."""
+
+
+def fit_columns(
+    available: int, keys: list[tuple[str, int]], stats: list[tuple[str, int]]
+) -> tuple[dict[str, int], list[str]]:
+    """Key column widths and the statistics that fit ``available`` cells together.
+
+    ``keys`` and ``stats`` are (column, width of its widest cell). Statistics are taken in
+    :data:`FIT_ORDER` while they fit beside the keys at their least width; the space left
+    widens the keys up to their widest value, the last key (the span name) first. Shown
+    statistics keep their table order.
+    """
+    widths = dict(stats)
+    least = {k: min(w, KEY_MIN_WIDTH) for k, w in keys}
+    used = sum(w + CELL_PADDING for w in least.values())
+    chosen: set[str] = set()
+    for column in FIT_ORDER:
+        if column in widths and used + widths[column] + CELL_PADDING <= available:
+            chosen.add(column)
+            used += widths[column] + CELL_PADDING
+    key_widths = dict(least)
+    for key, natural in reversed(keys):
+        extra = min(natural - key_widths[key], max(0, available - used))
+        key_widths[key] += extra
+        used += extra
+    return key_widths, [c for c, _ in stats if c in chosen]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -24,6 +25,7 @@ from pyflare_cli.tui.model.trace_stats import (
     STAT_COLUMNS,
     StatsView,
     attribute_keys,
+    fit_columns,
     group_keys,
     span_stats,
 )
@@ -39,6 +41,25 @@ _HEADERS = {
     "share": "self %",
     "errors": "errors",
 }
+
+
+def _shown(column: str, value: float | None) -> str:
+    if column.endswith("_ns"):
+        return format_duration(round(value or 0))
+    if column == "share":
+        return f"{value or 0:.1%}"
+    return f"{value or 0:,}"
+
+
+def _widest(header: str, values: list[str]) -> int:
+    return max([cell_len(header), *(cell_len(v) for v in values)])
+
+
+def _cut(value: str, width: int) -> Text:
+    """``value`` in ``width`` cells, ending in ``…`` when longer (data, so plain text)."""
+    text = Text(value)
+    text.truncate(width, overflow="ellipsis")
+    return text
 
 
 class StatsScreen(Screen[None]):
@@ -57,6 +78,8 @@ class StatsScreen(Screen[None]):
         self.model = model
         self.view = StatsView()
         self.keys = attribute_keys(model.spans)
+        self.hidden: list[str] = []
+        """Statistics left out because the terminal is too narrow."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="stats-title", classes="title")
@@ -80,32 +103,45 @@ class StatsScreen(Screen[None]):
         keys = group_keys(view.group)
         table.clear(columns=True)
         arrow = " ▼" if view.descending else " ▲"
+        rows = [
+            ([str(row[k]) for k in keys], [_shown(c, row[c]) for c in STAT_COLUMNS])
+            for row in frame.iter_rows(named=True)
+        ]
+        heads = {c: _HEADERS.get(c, c) + (arrow if view.sort == c else "") for c in keys}
+        heads |= {c: _HEADERS[c] + (arrow if view.sort == c else "") for c in STAT_COLUMNS}
+        key_cells = [(k, _widest(heads[k], [r[0][i] for r in rows])) for i, k in enumerate(keys)]
+        stat_cells = [
+            (c, _widest(heads[c], [r[1][i] for r in rows])) for i, c in enumerate(STAT_COLUMNS)
+        ]
+        key_widths, shown = fit_columns(self.size.width - 2, key_cells, stat_cells)
+        self.hidden = [c for c in STAT_COLUMNS if c not in shown]
         for key in keys:
-            table.add_column(Text(key + (arrow if view.sort == key else "")), key=key)
-        for column in STAT_COLUMNS:
-            label = _HEADERS[column] + (arrow if view.sort == column else "")
-            table.add_column(Text(label, justify="right"), key=column)
-        for row in frame.iter_rows(named=True):
-            cells: list[Text] = [Text(str(row[k])) for k in keys]
-            for column in STAT_COLUMNS:
-                value = row[column]
-                if column.endswith("_ns"):
-                    shown = format_duration(round(value or 0))
-                elif column == "share":
-                    shown = f"{value:.1%}"
-                else:
-                    shown = f"{value:,}"
-                style = "bold red" if column == "errors" and value else ""
-                cells.append(Text(shown, justify="right", style=style))
+            table.add_column(_cut(heads[key], key_widths[key]), key=key, width=key_widths[key])
+        for column in shown:
+            table.add_column(Text(heads[column], justify="right"), key=column)
+        at = [STAT_COLUMNS.index(c) for c in shown]
+        for (values, numbers), row in zip(rows, frame.iter_rows(named=True), strict=True):
+            cells = [_cut(v, key_widths[k]) for k, v in zip(keys, values, strict=True)]
+            for i in at:
+                column = STAT_COLUMNS[i]
+                style = "bold red" if column == "errors" and row[column] else ""
+                cells.append(Text(numbers[i], justify="right", style=style))
             table.add_row(*cells)
         trace = str(m.spans["trace_id"][0]) if m.spans.height else "?"
         title = Text(f"statistics of trace {trace}", style="bold")
+        if self.hidden:  # first, since the title is cut at the right on a narrow screen
+            names = ", ".join(_HEADERS[c] for c in self.hidden)
+            title.append(f" · {names} hidden (narrow)", style="yellow")
         grouping = view.group.replace("attr:", "attribute ")
         title.append(
             f" · {len(m):,} spans in {frame.height:,} groups by {grouping} · self: minus children",
             style="dim",
         )
+
         self.query_one("#stats-title", Static).update(title)
+
+    def on_resize(self) -> None:
+        self._draw()
 
     def _set(self, view: StatsView) -> None:
         self.view = view

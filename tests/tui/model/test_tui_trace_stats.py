@@ -104,3 +104,19 @@ def test_attribute_keys_most_common_first(model: WaterfallModel) -> None:
 def test_unknown_grouping_is_refused(model: WaterfallModel) -> None:
     with pytest.raises(ValueError, match="unknown grouping"):
         span_stats(model.spans, model.self_time(), StatsView("attr:"))
+
+
+def test_fit_columns_keeps_the_first_statistics_and_widens_the_name() -> None:
+    from pyflare_cli.tui.model.trace_stats import STAT_COLUMNS, fit_columns
+
+    stats = [(c, 7) for c in STAT_COLUMNS]  # 9 cells each with padding: 72 for all eight
+    keys = [("service", 12), ("operation", 40)]
+    widths, shown = fit_columns(200, keys, stats)
+    assert shown == list(STAT_COLUMNS) and widths == {"service": 12, "operation": 40}
+    widths, shown = fit_columns(78, keys, stats)
+    # the keys at 12 cells (28 with padding) leave 50: five statistics, in table order
+    assert shown == ["count", "total_ns", "self_ns", "share", "errors"]
+    assert widths == {"service": 12, "operation": 17}  # the 5 cells left go to the name
+    assert 28 + 5 + 5 * 9 == 78
+    widths, shown = fit_columns(20, keys, stats)
+    assert shown == [] and widths == {"service": 12, "operation": 12}
