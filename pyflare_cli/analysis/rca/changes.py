@@ -77,7 +77,7 @@ def new_values(
         found = mine.select(
             pl.col("start_time").min().alias("first"),
             pl.col("trace_id")
-            .sort_by("y", descending=True)
+            .sort_by(["y", "start_time"], descending=[True, False])
             .unique(maintain_order=True)
             .head(3)
             .implode()

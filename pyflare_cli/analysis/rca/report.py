@@ -107,6 +107,7 @@ def _within(
     conditions = [[tuple(c.split(" = ", 1)) for c in cs] for cs in lead["conditions"]]
     counts = crossing_counts(frame.filter(pl.col("target")), conditions, dimensions, per_trace)
     sizes = lead.get_column("n_target").to_list()
+    place = {d: i for i, d in enumerate(dimensions)}  # the report's order, not a group-by's
     found: dict[str, list[str]] = {}
     for i, (name, named) in enumerate(lead.select("slice", "conditions").iter_rows()):
         keys = {c.split(" = ", 1)[0] for c in named}
@@ -116,7 +117,8 @@ def _within(
             & ~pl.col("dimension").is_in(sorted(keys))
             & ~pl.col("value").is_in([NONE, OTHER])
         )
-        found[name] = [f"{d} = {v}" for d, v in whole.select("dimension", "value").iter_rows()]
+        pairs = sorted(whole.select("dimension", "value").iter_rows(), key=lambda r: place[r[0]])
+        found[name] = [f"{d} = {v}" for d, v in pairs]
     return found
 
 
@@ -208,7 +210,10 @@ def _error_rows(
     joined = rows.join(messages, on=["trace_id", "key"], how="inner").with_columns(
         pl.col("trace_id", *names).cast(pl.String)
     )
-    return joined.drop("key").rename({"span_ref": "span_id"}).collect()
+    # in time order: the streaming join's row order varies from run to run, and the
+    # examples of templates and slices are the first rows of each
+    rows_out = joined.drop("key").rename({"span_ref": "span_id"})
+    return rows_out.sort("start_time", "trace_id", "span_id").collect()
 
 
 def _slice_examples(
