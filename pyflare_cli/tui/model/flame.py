@@ -113,3 +113,52 @@ class FlameGraph:
         m = self.model
         frame = self.frames[index]
         return max(frame.nodes, key=lambda ni: (int(m.end[m.rows[ni]] - m.start[m.rows[ni]]), -ni))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A run of cells of one flame graph line: a frame's box (``frame``), or, where frames
+    too narrow to draw lie, an "other" mark of how many there are and how many failed."""
+
+    start: int
+    end: int
+    frame: int | None
+    hidden: int = 0
+    errors: int = 0
+
+
+def line_cells(
+    graph: FlameGraph, depth: int, window: tuple[int, int], width: int, cursor: int = -1
+) -> list[Cell]:
+    """The boxes of ``depth`` in ``width`` cells showing ``window`` (ns of self time).
+
+    A frame narrower than a cell (or hidden under the frame before it) is not lost: the
+    frames of a cell that no box covers are one "other" cell, counted. The ``cursor``'s
+    frame gets a cell even when narrower, so the cursor is always seen.
+    """
+    x0, x1 = window
+    scale = width / max(1, x1 - x0)
+    boxes: list[Cell] = []
+    hidden: dict[int, list[int]] = {}
+    at = 0
+    for index in graph.by_depth[depth]:
+        f = graph.frames[index]
+        if f.x + f.width <= x0 or f.x >= x1:
+            continue
+        start = max(0, int((f.x - x0) * scale))
+        end = min(width, int((f.x + f.width - x0) * scale))
+        if index == cursor and end <= max(start, at):
+            start, end = min(max(start, at), width - 1), min(max(start, at), width - 1) + 1
+        if end - start < 1 or end <= at:
+            hidden.setdefault(min(start, width - 1), []).append(index)
+            continue
+        start = max(start, at)
+        boxes.append(Cell(start, end, index))
+        at = end
+    covered = {c for box in boxes for c in range(box.start, box.end)}
+    others = [
+        Cell(c, c + 1, None, len(frames), sum(1 for i in frames if graph.frames[i].errors))
+        for c, frames in hidden.items()
+        if c not in covered and 0 <= c < width
+    ]
+    return sorted([*boxes, *others], key=lambda cell: cell.start)

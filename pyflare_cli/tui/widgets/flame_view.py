@@ -25,7 +25,7 @@ from textual.strip import Strip
 from pyflare_cli.render.units import format_duration
 from pyflare_cli.render.waterfall import ERROR, service_colour
 from pyflare_cli.render.waterfall_geometry import clean
-from pyflare_cli.tui.model.flame import FlameGraph
+from pyflare_cli.tui.model.flame import FlameGraph, line_cells
 
 
 class FlameView(ScrollView, can_focus=True):
@@ -104,21 +104,17 @@ class FlameView(ScrollView, can_focus=True):
         depth = round(self.scroll_y) + y
         if g is None or width <= 0 or depth >= g.depth:
             return Strip.blank(width, base)
-        x0, x1 = self.window
-        scale = width / max(1, x1 - x0)
         segments: list[Segment] = []
         at = 0
-        for index in g.by_depth[depth]:
-            f = g.frames[index]
-            start = max(0, int((f.x - x0) * scale))
-            end = min(width, int((f.x + f.width - x0) * scale))
-            if end - start < 1 or end <= at:
-                continue
-            start = max(start, at)
-            if start > at:
-                segments.append(Segment(" " * (start - at), base))
-            segments.append(self._box(index, end - start))
-            at = end
+        for cell in line_cells(g, depth, self.window, width, self.cursor):
+            if cell.start > at:
+                segments.append(Segment(" " * (cell.start - at), base))
+            if cell.frame is None:
+                colour = "red" if cell.errors else "bright_black"
+                segments.append(Segment("▒", Style(color=colour, bgcolor=base.bgcolor)))
+            else:
+                segments.append(self._box(cell.frame, cell.end - cell.start))
+            at = cell.end
         if at < width:
             segments.append(Segment(" " * (width - at), base))
         return Strip(segments, width)
@@ -188,6 +184,7 @@ def flame_legend() -> Text:
     text = Text(
         "width: self time of the frame and everything under it  ◆ critical path  "
         "xN like-named sibling spans merged  red: an error span  "
+        "▒ frames narrower than a cell (red: one failed)  "
         "← → frames  ↑ ↓ parent / heaviest child  z zoom  0 reset",
         style="dim",
     )

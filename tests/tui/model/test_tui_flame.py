@@ -11,7 +11,7 @@ import pytest
 from tui_support import NOW, synthetic_trace
 
 from pyflare_cli.schema import COLUMNS, POLARS_SCHEMA
-from pyflare_cli.tui.model.flame import FlameGraph
+from pyflare_cli.tui.model.flame import FlameGraph, line_cells
 from pyflare_cli.tui.model.waterfall import WaterfallModel
 
 
@@ -81,3 +81,37 @@ def test_frames_nest_and_cover_every_span(n: int) -> None:
             assert kid.depth == frame.depth + 1
         keys = [(k.service, k.name) for k in kids]
         assert len(keys) == len(set(keys))  # like-named siblings merged
+
+
+def test_frames_narrower_than_a_cell_become_counted_other_marks() -> None:
+    # root 0-1000ms with a 900ms child "big" and forty 1ms children with distinct names
+    # (no merging), three of them failed: at 20 cells a 1ms frame is 1/50 of a cell.
+    rows = [span("root", None, "root", 0, 1000), span("big", "root", "big", 0, 900)]
+    rows += [
+        span(
+            f"s{i:02d}",
+            "root",
+            f"q{i}",
+            900 + 2 * i,
+            901 + 2 * i,
+            status="error" if i < 3 else "unset",
+        )
+        for i in range(40)
+    ]
+    graph = FlameGraph(WaterfallModel(pl.DataFrame(rows, schema=POLARS_SCHEMA)))
+    window = (0, graph.total)
+    cells = line_cells(graph, 1, window, 20)
+    boxes = [c for c in cells if c.frame is not None]
+    others = [c for c in cells if c.frame is None]
+    assert [graph.frames[c.frame].name for c in boxes if c.frame is not None] == ["big"]
+    assert sum(c.hidden for c in others) == 40  # none lost
+    assert sum(c.errors for c in others) == 3
+    assert all(c.start >= boxes[0].end for c in others)  # beside the box, not under it
+    # the cursor's frame always gets a cell, even when narrower than one
+    tiny = frame_of(graph, "q7")
+    with_cursor = line_cells(graph, 1, window, 20, cursor=tiny)
+    assert any(c.frame == tiny and c.end - c.start == 1 for c in with_cursor)
+    # zoomed onto the tiny frames they are boxes again
+    x = min(graph.frames[frame_of(graph, f"q{i}")].x for i in range(40))
+    zoomed = line_cells(graph, 1, (x, graph.total), 200)
+    assert sum(1 for c in zoomed if c.frame is not None) == 40
