@@ -267,6 +267,8 @@ def _request(span: bytes) -> bytes:
         _span_bytes(_field(9, 2, _field(2, 2, _field(3, 0, b"\xff" * 9 + b"\x01")))),  # int -1
         _span_bytes(_field(6, 0, b"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01")),  # 10-byte kind
         _span_bytes(_field(6, 0, b"\x82\x80\x00")),  # an overlong varint for 2
+        _span_bytes(_field(6, 0, varint(2**32 + 2))),  # int32 enums keep the low 32 bits
+        _span_bytes(_field(15, 2, _field(3, 0, varint(2**33 + 1)))),
         _span_bytes(_field(15, 2, _field(3, 0, b"\x02") + _field(2, 2, b"boom"))),
         _span_bytes(_field(12, 0, b"\x07") + _field(16, 5, b"\x01\x00\x00\x00")),
         _span_bytes(name=b""),
