@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from pyflare_cli.alerting.engine.eval_condition import SCORE_COLUMNS, evaluate_eval, needs_scores
+from pyflare_cli.alerting.engine.eval_condition import evaluate_eval, results_in_spans
 from pyflare_cli.alerting.engine.evaluate import Sample, evaluate_pattern, evaluate_windowed
 from pyflare_cli.alerting.engine.state_machine import run_rules
 from pyflare_cli.alerting.model import Alert
@@ -91,8 +91,8 @@ def load_window(
     """The spans of the longest lookback, with only the columns the rules can read.
 
     Attribute maps and prices are the costly parts of a read: they are skipped when no
-    rule mentions an attribute or a cost; events and links only when an ``eval:`` rule
-    reads the results they carry.
+    rule mentions an attribute or a cost. ``eval:`` rules read their results apart
+    (:func:`_window_results`), so events and links are never loaded.
     """
     from pyflare_cli.query.prices import priced
     from pyflare_cli.query.spans import SpanQuery
@@ -100,16 +100,13 @@ def load_window(
 
     since, until = SpanQuery((now - lookback(rules)).isoformat(), now.isoformat()).bounds(now)
     mentioned = _texts(rules)
-    scored = needs_scores(rules)
-    attributes = scored or "attr." in mentioned or "has:" in mentioned
+    attributes = "attr." in mentioned or "has:" in mentioned
     columns = [
         c
         for c in NEEDED
         if not (c == "attributes" and not attributes)
         and not (c == "resource_attributes" and "resource." not in mentioned)
     ]
-    if scored:
-        columns += [c for c in SCORE_COLUMNS if c not in columns]
     if "text:" in mentioned:
         columns += ["input_text", "output_text"]
     spans = scan_spans(root, since, until).select(columns)
@@ -170,12 +167,16 @@ def _budget(
     ]
 
 
-def _own_scores(root: Path | None, rule: Rule, now: datetime) -> pl.LazyFrame:
-    """pyflare's stored results of the rule's window (none without a store: rule tests)."""
-    from pyflare_cli.analysis.eval.scores import empty_scores
-    from pyflare_cli.query.eval_scores import own_scores
+def _window_results(
+    root: Path | None, spans: pl.LazyFrame, rule: Rule, now: datetime
+) -> pl.LazyFrame:
+    """The results graded in the rule's window: the store's, read as ``eval summary``
+    reads them (cached per part); without a store (rule tests), those ``spans`` carry."""
+    if root is None:
+        return results_in_spans(spans, rule, now)
+    from pyflare_cli.query.eval_scores import window_scores
 
-    return empty_scores() if root is None else own_scores(root, now - rule.window, now)
+    return window_scores(root, now - rule.window, now)
 
 
 def evaluate_all(
@@ -200,8 +201,8 @@ def evaluate_all(
             if isinstance(condition, Pattern):
                 samples[rule.name] = evaluate_pattern(lazy, rule, condition, now)
             elif isinstance(condition, EvalCondition):
-                own = _own_scores(root, rule, now)
-                samples[rule.name] = evaluate_eval(lazy, own, rule, condition, now)
+                results = _window_results(root, lazy, rule, now)
+                samples[rule.name] = evaluate_eval(lazy, results, rule, condition, now)
             elif isinstance(condition, DriftCondition) and root is not None:
                 samples[rule.name] = _drift(root, rule, condition, now, price_rules)
             elif isinstance(condition, BudgetCondition) and root is not None:

@@ -1,9 +1,9 @@
 """Evaluate an ``eval:`` condition: an evaluator's results in the window, per label set.
 
-Pure: the window's spans (with ``events``, ``links``, ``attributes``, ``end_time``) and
-pyflare's own stored results in, :class:`Sample` lists out. The results are read by the
-same function as ``pyflare eval summary`` (:func:`analysis.eval.scores.all_scores`, every
-convention in one table), and a result passes as it does there
+Pure: the window's results (every convention in one table: ``alert check`` passes
+``query.eval_scores.window_scores``, the read of ``pyflare eval summary``; rule tests the
+results their spans carry, :func:`results_in_spans`) and the spans that label them in,
+:class:`Sample` lists out. A result passes as it does in ``eval summary``
 (:func:`analysis.eval.summary.passed`). A result is labelled by the span it grades (an
 evaluator span grades the span it links to); a graded span without a model, provider or
 agent takes its trace's first one, as ``eval summary --by`` does.
@@ -16,7 +16,6 @@ active sample labelled ``no_data="true"`` is returned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -25,7 +24,7 @@ import polars as pl
 from pyflare_cli.alerting.engine.evaluate import OPERATORS, Sample
 from pyflare_cli.alerting.engine.measures import label_expr
 from pyflare_cli.alerting.rules.model import EvalCondition, Rule
-from pyflare_cli.analysis.eval.scores import all_scores
+from pyflare_cli.analysis.eval.scores import all_scores, empty_scores
 from pyflare_cli.analysis.eval.summary import Threshold, passed
 from pyflare_cli.analysis.search.compile import compile_query
 from pyflare_cli.errors import PyflareError
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
 
 TRACE_WIDE = ("model", "provider", "agent")
 """Labels a graded span without one takes from its trace (an evaluated root span)."""
-SCORE_COLUMNS = ("events", "links", "attributes", "end_time")
-"""The span columns the results are read from, beyond those every rule reads."""
 
 
 class NoScores(PyflareError):
@@ -47,12 +44,20 @@ def in_window(frame: pl.LazyFrame, column: str, window: timedelta, now: datetime
     return frame.filter((pl.col(column) >= now - window) & (pl.col(column) < now))
 
 
+def results_in_spans(spans: pl.LazyFrame, rule: Rule, now: datetime) -> pl.LazyFrame:
+    """The results the spans of the rule's window carry (rule tests: no store to read)."""
+    return all_scores(in_window(spans, "start_time", rule.window, now), empty_scores())
+
+
 def labelled_results(
-    spans: pl.LazyFrame, own: pl.LazyFrame, condition: EvalCondition, rule: Rule, now: datetime
+    spans: pl.LazyFrame,
+    scores: pl.LazyFrame,
+    condition: EvalCondition,
+    rule: Rule,
+    now: datetime,
 ) -> pl.LazyFrame:
     """The evaluator's results of the window with ``passed`` and the ``by`` labels."""
     window = in_window(spans, "start_time", rule.window, now)
-    scores = all_scores(window, in_window(own, "time", rule.window, now))
     scores = scores.filter(pl.col("evaluator") == condition.evaluator)
     targets = window
     if condition.where:
@@ -95,10 +100,14 @@ def _aggregate(condition: EvalCondition) -> tuple[pl.Expr, pl.Expr]:
 
 
 def evaluate_eval(
-    spans: pl.LazyFrame, own: pl.LazyFrame, rule: Rule, condition: EvalCondition, now: datetime
+    spans: pl.LazyFrame, scores: pl.LazyFrame, rule: Rule, condition: EvalCondition, now: datetime
 ) -> list[Sample]:
-    """One sample per label set with enough results; :class:`NoScores` when none has."""
-    results = labelled_results(spans, own, condition, rule, now)
+    """One sample per label set with enough results; :class:`NoScores` when none has.
+
+    ``scores`` are the results graded in the rule's window (every convention, in
+    :data:`analysis.eval.scores.SCORES`'s columns); ``spans`` label them.
+    """
+    results = labelled_results(spans, scores, condition, rule, now)
     by = list(condition.by)
     value, support = _aggregate(condition)
     frame = (
@@ -139,8 +148,3 @@ def _span(window: timedelta) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def needs_scores(rules: Sequence[Rule]) -> bool:
-    """Whether a rule has an ``eval:`` condition (the read then adds :data:`SCORE_COLUMNS`)."""
-    return any(isinstance(rule.condition, EvalCondition) for rule in rules)
