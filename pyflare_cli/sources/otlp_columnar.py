@@ -33,8 +33,8 @@ from pyflare_cli.sources.wire_columns import (
     Fields,
     Ints,
     Unsupported,
+    all_nonzero,
     counts_to_offsets,
-    gather,
     hex_array,
     pairs,
     string_array,
@@ -238,20 +238,6 @@ def _key_values(level: _Level, fields: Fields, where: Ints, owners: Ints, count:
     return pa.MapArray.from_arrays(offsets, keys, values, type=_MAP)
 
 
-def _ids(level: _Level, fields: Fields, at: Ints) -> tuple[Ints, Ints]:
-    present = at >= 0
-    safe = np.where(present, at, 0)
-    if not fields.value.size:
-        return np.zeros(at.shape, np.int64), np.zeros(at.shape, np.int64)
-    starts = np.where(present, fields.value[safe].astype(np.int64), 0)
-    return starts, np.where(present, fields.length[safe], 0)
-
-
-def _nonzero(buf: Bytes, starts: Ints, width: int) -> bool:
-    data, _ = gather(buf, starts, np.full(starts.size, width, np.int64))
-    return bool(data.reshape(-1, width).any(axis=1).all()) if starts.size else True
-
-
 def decode_requests(payloads: list[bytes]) -> pl.DataFrame:
     """The raw frame of these ``ExportTraceServiceRequest`` bytes, as the reference builds it."""
     level = _Level(payloads)
@@ -282,9 +268,9 @@ def decode_requests(payloads: list[bytes]) -> pl.DataFrame:
     n = at_span.size
     span_ss = ss.msg[at_span]
 
-    trace_start, trace_len = _ids(level, span, span.single(1, _LEN, n))
-    span_start, span_len = _ids(level, span, span.single(2, _LEN, n))
-    parent_start, parent_len = _ids(level, span, span.single(4, _LEN, n))
+    trace_start, trace_len = span.ranges(span.single(1, _LEN, n))
+    span_start, span_len = span.ranges(span.single(2, _LEN, n))
+    parent_start, parent_len = span.ranges(span.single(4, _LEN, n))
     start = level.numbers(span, span.single(7, _FIXED64, n))
     end = level.numbers(span, span.single(8, _FIXED64, n))
     limit = np.uint64(MAX_TIME_NS)
@@ -297,7 +283,7 @@ def decode_requests(payloads: list[bytes]) -> pl.DataFrame:
             & (start <= end)
             & (end < limit)
         ).all()
-    ) or not (_nonzero(level.buf, trace_start, 16) and _nonzero(level.buf, span_start, 8)):
+    ) or not (all_nonzero(level.buf, trace_start, 16) and all_nonzero(level.buf, span_start, 8)):
         raise Unsupported("a span the reference dead-letters")
 
     at_status = span.single(15, _LEN, n)
@@ -330,8 +316,8 @@ def decode_requests(payloads: list[bytes]) -> pl.DataFrame:
     at_link_attr = link.pick(4, _LEN)
     links = pa.StructArray.from_arrays(
         [
-            hex_array(level.buf, *_ids(level, link, link.single(1, _LEN, n_links))),
-            hex_array(level.buf, *_ids(level, link, link.single(2, _LEN, n_links))),
+            hex_array(level.buf, *link.ranges(link.single(1, _LEN, n_links))),
+            hex_array(level.buf, *link.ranges(link.single(2, _LEN, n_links))),
             _key_values(level, link, at_link_attr, link.msg[at_link_attr], n_links),
         ],
         names=["trace_id", "span_id", "attributes"],
@@ -388,6 +374,14 @@ def decode_or_reference(
             return decode_requests([payload for _, payload, _ in parsed])
         except Unsupported:
             pass
+    by_reference(parsed, batch, source, dead)
+    return None
+
+
+def by_reference(
+    parsed: list[Parsed], batch: RawBatch, source: str, dead: list[DeadLetter]
+) -> None:
+    """Decode with the reference: spans into ``batch``, dead letters where they belong."""
     merged: list[DeadLetter] = []
     taken = 0
     for position, payload, before in parsed:
@@ -397,4 +391,3 @@ def decode_or_reference(
         merged.extend(decode_request(request, batch, source, position))
     merged.extend(dead[taken:])
     dead[:] = merged
-    return None

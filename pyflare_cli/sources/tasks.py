@@ -26,7 +26,6 @@ from pyflare_cli.sources import (
     langfuse_sqlite,
     otlp_columnar,
     otlp_json,
-    otlp_proto,
     phoenix,
 )
 from pyflare_cli.sources.normalize import normalize
@@ -343,11 +342,11 @@ def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
                 reason = f"protobuf does not decode: {exc}"
                 dead.append(DeadLetter(task.source, position, reason, _b64(payload)))
                 continue
-            if task.format is Format.OTLP_PROTO:
-                parsed.append((position, payload, len(dead)))
-            else:  # mixed with JSON payloads: decoded in order, by the reference
-                dead.extend(otlp_proto.decode_request(request, batch, task.source, position))
+            parsed.append((position, payload, len(dead)))
             continue
+        if parsed:  # JSON after protobuf (a Collector file can mix them): rows stay in order
+            otlp_columnar.by_reference(parsed, batch, task.source, dead)
+            parsed = []
         try:
             document = otlp_json.load(payload)
         except ValueError as exc:

@@ -101,6 +101,21 @@ class Fields:
         out[owners] = where
         return out
 
+    def ranges(self, at: Ints) -> tuple[Ints, Ints]:
+        """Per message, (offset, length) of its length-delimited field at ``at`` (0, 0: none)."""
+        present = at >= 0
+        if not self.value.size:
+            return np.zeros(at.shape, np.int64), np.zeros(at.shape, np.int64)
+        safe = np.where(present, at, 0)
+        starts = np.where(present, self.value[safe].astype(np.int64), 0)
+        return starts, np.where(present, self.length[safe], 0)
+
+
+def all_nonzero(buf: Bytes, starts: Ints, width: int) -> bool:
+    """Whether none of the ``width``-byte ranges at ``starts`` is all zero bytes."""
+    data, _ = gather(buf, starts, np.full(starts.size, width, np.int64))
+    return bool(data.reshape(-1, width).any(axis=1).all()) if starts.size else True
+
 
 def _scalar_varint(data: bytes, pos: int) -> tuple[int, int]:
     result = shift = 0

@@ -325,3 +325,23 @@ def test_varints_match_python(values: list[int]) -> None:
     got, sizes = wire_columns.varints(buf, starts)
     assert got.tolist() == values
     assert sizes.tolist() == [len(varint(v)) for v in values]
+
+
+def test_a_collector_task_mixing_json_and_protobuf_keeps_its_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Protobuf messages before a JSON one go in first; the rest may take the fast path."""
+    first, second = _request(_span_bytes(name=b"first")), _request(_span_bytes(name=b"third"))
+    document = (
+        b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",'
+        b'"spanId":"0102030405060708","name":"second","startTimeUnixNano":"5","endTimeUnixNano":"6"}]}]}]}'
+    )
+    task = Task(
+        "x",
+        Format.COLLECTOR_FRAMED,
+        [("m0", first), ("m1", b"{not json"), ("m2", document), ("m3", second), ("m4", b"\xff")],
+    )
+    slow, fast = both_ways(task, monkeypatch)
+    assert slow.spans["name"].to_list() == ["first", "second", "third"]
+    assert [d.position for d in slow.dead] == ["m1", "m4"]
+    assert_decoded_equal(slow, fast)
