@@ -83,7 +83,13 @@ def test_chdb_over_parquet_matches_polars(store20k: Path, case: str) -> None:
     same(got, reference(store20k, case), case)
 
 
-@pytest.mark.parametrize("case", CASES)
+OTEL_CASES = ("by model every day", "by provider and service, change", "top calls")
+OTEL_CASES += ("forecast by user", "an empty window")
+"""The view evaluates every semconv rule per span (seconds per case): the cases that
+cover each query text (spend parts, top calls, daily costs) and the empty window."""
+
+
+@pytest.mark.parametrize("case", OTEL_CASES)
 def test_chdb_over_otel_traces_matches_polars(
     store20k: Path, otel_session: Path, case: str
 ) -> None:
