@@ -18,6 +18,7 @@ from pyflare_cli.tui.screens.detail import DetailScreen
 from pyflare_cli.tui.screens.stats import StatsScreen
 from pyflare_cli.tui.screens.waterfall import WaterfallScreen
 from pyflare_cli.tui.widgets.flame_view import FlameView
+from pyflare_cli.tui.widgets.query_bar import QueryBar
 
 MakeApp = Callable[..., PyflareApp]
 
@@ -119,6 +120,47 @@ def notes(pilot: Pilot[Any]) -> str:
 
 def _column(table: DataTable[Any], key: str) -> list[str]:
     return [str(v) for v in table.get_column(key)]
+
+
+def test_find_in_the_flame_graph(make_app: MakeApp) -> None:
+    """/ in the flame graph searches the trace's spans (the waterfall's search): matching
+    frames stand out, the others dim, n/N go from match to match, esc clears."""
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = waterfall(pilot)
+        await press(pilot, "f")
+        assert screen.query_one(FlameView).display
+        await press(pilot, "slash")
+        assert screen.query_one(FlameView).display
+        finder = screen.query_one("#find", QueryBar)
+        finder.set_value("execute_tool OR chat")
+        await press(pilot, "enter")
+        flame = screen.query_one(FlameView)
+        graph = screen.flame
+        assert graph is not None and flame.display and flame.has_focus
+        found = graph.matching()
+        names = sorted(str(graph.frames[i].name) for i in found)
+        assert names == ["POST /chat", "chat gpt-4o", "execute_tool get_order"]
+        assert flame.cursor == found[0]
+        assert "match" in plain(screen.query_one("#find-count", Static))
+        await press(pilot, "n")
+        assert flame.cursor == found[1]
+        await press(pilot, "N", "N")
+        assert flame.cursor == found[-1]  # wraps around
+        drawn = {
+            s.text.strip(): s.style
+            for depth in range(graph.depth)
+            for s in flame.render_line(depth)
+            if s.style is not None and s.text.strip()
+        }
+        lit = {t for t, st in drawn.items() if st.color is None or st.color.name != "grey50"}
+        assert sorted(lit) == ["◆POST /chat", "◆chat gpt-4o", "◆execute_tool get_…"]
+        assert any(st.color is not None and st.color.name == "grey50" for st in drawn.values())
+        await press(pilot, "escape")  # the search goes; the flame graph stays
+        assert screen.model is not None and not screen.model.query
+        assert flame.display and flame._found is None
+
+    drive(make_app(trace_id=FIXTURE_TRACE), scenario, size=(120, 30))
 
 
 def test_statistics_group_and_sort(make_app: MakeApp) -> None:

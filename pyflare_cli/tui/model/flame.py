@@ -104,6 +104,25 @@ class FlameGraph:
         at = level.index(index) + step
         return level[at] if 0 <= at < len(level) else index
 
+    def matching(self) -> list[int]:
+        """The frames holding a span that the waterfall's search matched (the same
+        search: ``/`` in either view), top to bottom, left to right; empty without one."""
+        found = {self.frame_of_node[ni] for ni in self.model.match_set}
+        return sorted(found, key=lambda i: (self.frames[i].depth, self.frames[i].x))
+
+    def next_matching(self, index: int, step: int) -> int | None:
+        """The matching frame after (``step`` 1) or before (-1) ``index``, wrapping."""
+        found = self.matching()
+        if not found:
+            return None
+        key = (self.frames[index].depth, self.frames[index].x)
+        keys = [(self.frames[i].depth, self.frames[i].x) for i in found]
+        if step > 0:
+            later = [i for i, k in zip(found, keys, strict=True) if k > key]
+            return later[0] if later else found[0]
+        earlier = [i for i, k in zip(found, keys, strict=True) if k < key]
+        return earlier[-1] if earlier else found[-1]
+
     def heaviest_child(self, index: int) -> int | None:
         kids = self.frames[index].children
         return max(kids, key=lambda c: (self.frames[c].width, -c)) if kids else None

@@ -350,6 +350,14 @@ class WaterfallScreen(PyflareScreen[None]):
             return
         label = f"{found:,} match" + ("" if found == 1 else "es") if m.query else ""
         self.query_one("#find-count", Static).update(Text(label))
+        if self.flame is not None and self.flame_view.display:  # the same search, on frames
+            flame = self.flame_view
+            flame.focus()
+            frames = self.flame.matching()
+            if frames and flame.cursor not in frames:
+                flame.select(frames[0])
+            flame.refresh()
+            return
         view = self.view
         view.refresh()
         view.focus()
@@ -367,7 +375,7 @@ class WaterfallScreen(PyflareScreen[None]):
         finder = self.query_one("#find", QueryBar)
         if finder.input.has_focus:
             self.query_one("#wf-find").display = finder.value.strip() != ""
-            self.view.focus()
+            (self.flame_view if self.flame_view.display else self.view).focus()
             return
         if self.model is not None and self.model.query:
             self.model.clear_search()
@@ -375,6 +383,7 @@ class WaterfallScreen(PyflareScreen[None]):
             self.query_one("#find-count", Static).update("")
             self.query_one("#wf-find").display = False
             self.view.refresh()
+            self.flame_view.refresh()
             return
         self.pyflare.back()
 

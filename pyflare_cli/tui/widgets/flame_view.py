@@ -43,6 +43,8 @@ class FlameView(ScrollView, can_focus=True):
         Binding("enter", "activate", "Detail"),
         Binding("z", "zoom", "Zoom to frame"),
         Binding("0", "reset_zoom", "Reset zoom", show=False),
+        Binding("n", "next_match(1)", "Next match", show=False),
+        Binding("N", "next_match(-1)", "Previous match", show=False),
     ]
 
     class Moved(Message):
@@ -66,6 +68,8 @@ class FlameView(ScrollView, can_focus=True):
         self.cursor = 0
         self.window = (0, 1)
         """The shown span of self time [start, end) in ns; a zoom narrows it to a frame."""
+        self._found: set[int] | None = None
+        """The frames matching the search being drawn (None: no search)."""
 
     def set_graph(
         self, graph: FlameGraph, frame: int = 0, colour: Callable[[str | None], str] | None = None
@@ -106,6 +110,7 @@ class FlameView(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         segments: list[Segment] = []
         at = 0
+        self._found = set(g.matching()) if g.model.query else None
         for cell in line_cells(g, depth, self.window, width, self.cursor):
             if cell.start > at:
                 segments.append(Segment(" " * (cell.start - at), base))
@@ -130,6 +135,9 @@ class FlameView(ScrollView, can_focus=True):
         text = text[:cells].ljust(cells)
         background = "red" if f.errors else self.colour(f.service)
         style = Style(color="black", bgcolor=background, bold=bool(f.errors))
+        if self._found is not None:  # a search: matching frames stand out, the rest dim
+            found = index in self._found
+            style = style + Style(bold=True) if found else Style(color="grey50", bgcolor="grey19")
         if index == self.cursor:
             style += Style(reverse=self.has_focus, underline=True, bold=True)
         return Segment(text, style)
@@ -173,6 +181,12 @@ class FlameView(ScrollView, can_focus=True):
             self.window = (f.x, f.x + max(1, f.width))
             self.refresh()
 
+    def action_next_match(self, step: int) -> None:
+        if self.graph is not None:
+            target = self.graph.next_matching(self.cursor, step)
+            if target is not None:
+                self.select(target)
+
     def action_reset_zoom(self) -> None:
         if self.graph is not None:
             self.window = (0, max(1, self.graph.total))
@@ -184,7 +198,7 @@ def flame_legend() -> Text:
     text = Text(
         "width: self time of the frame and everything under it  ◆ critical path  "
         "xN like-named sibling spans merged  red: an error span  "
-        "▒ frames narrower than a cell (red: one failed)  "
+        "▒ frames narrower than a cell (red: one failed)  / find, n N matches  "
         "← → frames  ↑ ↓ parent / heaviest child  z zoom  0 reset",
         style="dim",
     )
