@@ -5,7 +5,10 @@ Times, from the moment the command is launched in a fresh tmux window: the first
 by polling ``tmux capture-pane`` every 5 ms. A cold process each run (a new Python, no
 import cache in memory beyond the OS page cache). Prints the median and the spread.
 
-    python benchmarks/bench_tui_startup.py STORE [--runs 7] [--size 120x36]
+    python benchmarks/bench_tui_startup.py STORE [--runs 7] [--size 120x36] [--before DIR]
+
+``--before DIR`` times an export of an older commit too (``git archive COMMIT pyflare_cli |
+tar -x -C DIR``), alternating runs with this checkout's so both see the same load.
 
 Needs tmux (``apt-get install -y tmux``). Build a store of a million spans with
 ``pyflare demo --spans 1000000 --store STORE``.
@@ -32,10 +35,15 @@ def capture() -> str:
     return result.stdout
 
 
-def one_run(store: Path, size: tuple[int, int], timeout: float) -> tuple[float, float]:
+def one_run(
+    store: Path, size: tuple[int, int], timeout: float, code: Path | None = None
+) -> tuple[float, float]:
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
     pyflare = ROOT / ".venv" / "bin" / "pyflare"
     command = f"{pyflare} tui --store {store}"
+    if code is not None:  # an export of another commit: its package first on sys.path
+        python = ROOT / ".venv" / "bin" / "python"
+        command = f"cd {code} && {python} -m pyflare_cli tui --store {store}"
     width, height = size
     start = time.perf_counter()
     subprocess.run(
@@ -65,23 +73,35 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--size", default="120x36")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a folder holding an export of an older commit's pyflare_cli (git archive): "
+        "timed too, each of its runs right after one of this checkout, so both share the load",
+    )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         sys.exit("tmux is needed: apt-get install -y tmux")
     width, height = (int(v) for v in args.size.split("x"))
     one_run(args.store, (width, height), args.timeout)  # warm the OS page cache
-    frames, pages = [], []
+    codes: list[Path | None] = [None] if args.before is None else [None, args.before]
+    times: dict[Path | None, tuple[list[float], list[float]]] = {c: ([], []) for c in codes}
     for _ in range(args.runs):
-        frame, page = one_run(args.store, (width, height), args.timeout)
-        frames.append(frame)
-        pages.append(page)
-        print(f"first frame {frame * 1000:6.0f} ms   first page {page * 1000:6.0f} ms")
+        for code in codes:
+            frame, page = one_run(args.store, (width, height), args.timeout, code)
+            times[code][0].append(frame)
+            times[code][1].append(page)
+            name = "this checkout" if code is None else str(code)
+            print(f"{name}: first frame {frame * 1000:6.0f} ms   first page {page * 1000:6.0f} ms")
 
     def summary(values: list[float]) -> str:
         low, mid, high = (v * 1000 for v in (min(values), statistics.median(values), max(values)))
         return f"{mid:.0f} ms ({low:.0f}-{high:.0f})"
 
-    print(f"median of {args.runs}: first frame {summary(frames)}, first page {summary(pages)}")
+    for code, (frames, pages) in times.items():
+        name = "this checkout" if code is None else str(code)
+        medians = f"first frame {summary(frames)}, first page {summary(pages)}"
+        print(f"{name}, median of {args.runs}: {medians}")
 
 
 if __name__ == "__main__":
