@@ -185,8 +185,8 @@ def _typed(
     if not parts:
         return column, kinds
     positions = np.concatenate(where)
-    order = np.argsort(positions, kind="stable")
-    replacements = pa.concat_arrays([p.cast(pa.string()) for p in parts]).take(pa.array(order))
+    order = pa.array(np.argsort(positions, kind="stable").astype(np.int32))
+    replacements = pa.concat_arrays([p.cast(pa.string()) for p in parts]).take(order)
     mask = np.zeros(n, np.bool_)
     mask[positions] = True
     return pc.replace_with_mask(column, pa.array(mask), replacements), kinds
@@ -337,9 +337,9 @@ def decode_requests(payloads: list[bytes]) -> pl.DataFrame:
             "end_time": pa.array(end.view(np.int64), pa.int64()).cast(_TS),
             "status_code": _enum_names(codes, STATUS_NAMES, "unset"),
             "status_message": level.strings(status, messages, null_empty=True),
-            "scope_name": scope_name.take(pa.array(span_ss, pa.int64())),
+            "scope_name": scope_name.take(pa.array(span_ss, pa.int32())),
             "attributes": _key_values(level, span, at_span_attr, span.msg[at_span_attr], n),
-            "resource_attributes": resources.take(pa.array(ss_resource[span_ss], pa.int64())),
+            "resource_attributes": resources.take(pa.array(ss_resource[span_ss], pa.int32())),
             "events": pa.ListArray.from_arrays(
                 pa.array(counts_to_offsets(span.msg[at_event], n), pa.int32()), events
             ),
