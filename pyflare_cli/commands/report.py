@@ -104,6 +104,10 @@ def report(
     check_target(target, fmt.value)
     root = read_store(store)
     ctx = _context(root, since, until, where, config, top, traces)
+    if fmt is not ReportFormat.markdown or assets is not None:
+        from pyflare_cli.render.report.svg import warm_up
+
+        warm_up()  # the chart renderer starts while the sections read the store
     progress = _progress()
     built = build_report(ctx, names, str(root), now(), progress)
     progress(f"writing {target or 'stdout'}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 from pyflare_cli.report.model import Chart
@@ -50,6 +51,24 @@ THEME: dict[str, Any] = {
 _SIZE = re.compile(r'^<svg([^>]*?) width="[\d.]+" height="[\d.]+"')
 
 
+_WARMING: list[threading.Thread] = []
+
+
+def warm_up() -> None:
+    """Start vl-convert's JavaScript engine in a background thread (about 1 s, with the GIL
+    released) while the report's data is read; :func:`to_svg` waits for it."""
+
+    def start() -> None:
+        import vl_convert
+
+        vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}})
+
+    if not _WARMING:
+        thread = threading.Thread(target=start, name="vl-convert warm-up", daemon=True)
+        _WARMING.append(thread)
+        thread.start()
+
+
 def full_spec(chart: Chart) -> dict[str, Any]:
     """The chart's spec with its data and the report's theme."""
     spec: dict[str, Any] = {
@@ -65,6 +84,8 @@ def to_svg(chart: Chart) -> str:
     """The chart as an SVG element that scales to its container."""
     import vl_convert
 
+    for thread in _WARMING:
+        thread.join()
     svg: str = vl_convert.vegalite_to_svg(full_spec(chart))
     svg = svg.removeprefix('<?xml version="1.0" encoding="UTF-8"?>').strip()
     # A sparkline stretches to its card; a chart keeps its proportions.
