@@ -1,6 +1,7 @@
 """Time the whole `pyflare rca` command on a store: wall time, CPU time and peak RSS.
 
     python benchmarks/bench_rca.py --spans 1000000 --repeat 3 [--store PATH] [--before DIR]
+    python benchmarks/bench_rca.py --store BIG --copies 10 --from STORE   # 10x a store
 
 The store comes from `pyflare demo --spans N --days 3` (made once, reused), so it has the
 demo's incidents and about two dozen candidate dimensions; the clock is set just after its
@@ -8,6 +9,11 @@ last span, so the target is its last day and the baseline the day before. Each r
 fresh process (`python -m pyflare_cli rca --format json`), as a user runs it: imports, the
 lazy scan of the store, the analysis and the rendering, nothing collected beforehand. Its
 peak RSS is the child's own (``os.wait4``), the figure `/usr/bin/time -v` prints.
+
+``--copies K --from STORE`` first writes every part of STORE K times into the store, the
+trace ids changed (first hex digit XOR k: distinct traces with the same shapes and times),
+which makes a 10M-span store from a 1M one in a minute or two, where `pyflare demo` takes
+most of an hour on a loaded machine.
 
 ``--before DIR`` times another copy of the code too (e.g. ``git archive COMMIT | tar -x -C
 DIR``), run by run alternating with this one, so both see the same load. The machine's
@@ -68,6 +74,31 @@ def _make_store(store: Path, spans: int, now: datetime) -> None:
     print(f"made {store} in {time.perf_counter() - started:.1f} s")
 
 
+def _replicate(source: Path, store: Path, copies: int) -> None:
+    """Every part of ``source`` written ``copies`` times into ``store`` (module docstring)."""
+    import shutil
+    import uuid
+
+    import polars as pl
+
+    (store / "spans").mkdir(parents=True)
+    shutil.copy(source / "catalog.sqlite", store / "catalog.sqlite")
+    digits = "0123456789abcdef"
+    for part in sorted((source / "spans").glob("date=*/part-*.parquet")):
+        frame = pl.read_parquet(part)
+        folder = store / "spans" / part.parent.name
+        folder.mkdir(exist_ok=True)
+        first = pl.col("trace_id").str.slice(0, 1)
+        for k in range(copies):
+            flipped = {c: digits[digits.index(c) ^ k] for c in digits}
+            copy = frame.with_columns(
+                (
+                    first.replace_strict(flipped, default=first) + pl.col("trace_id").str.slice(1)
+                ).alias("trace_id")
+            )
+            copy.write_parquet(folder / f"part-{uuid.uuid4().hex}.parquet", compression="zstd")
+
+
 def _last_span(store: Path) -> datetime:
     import polars as pl
 
@@ -120,12 +151,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--store", type=Path, default=None)
     parser.add_argument("--before", type=Path, default=None, help="another copy of the code")
+    parser.add_argument("--copies", type=int, default=0, help="make --store from --from")
+    parser.add_argument("--from", dest="source", type=Path, default=None, help="with --copies")
     parser.add_argument(
         "--metric", action="append", default=None, help="errors, latency, ... (repeatable)"
     )
     opts = parser.parse_args()
     store = opts.store or Path(f"/tmp/pyflare-bench-rca-{opts.spans}")
-    if not store.exists():
+    if not store.exists() and opts.copies and opts.source:
+        started = time.perf_counter()
+        _replicate(opts.source, store, opts.copies)
+        print(
+            f"made {store} ({opts.copies} x {opts.source}) in {time.perf_counter() - started:.0f} s"
+        )
+    elif not store.exists():
         end = datetime.now(UTC).replace(microsecond=0)
         _make_store(store, opts.spans, end)
     now = _last_span(store) + timedelta(seconds=1)
