@@ -104,14 +104,21 @@ def report(
     check_target(target, fmt.value)
     root = read_store(store)
     ctx = _context(root, since, until, where, config, top, traces)
-    if fmt is not ReportFormat.markdown or assets is not None:
-        from pyflare_cli.render.report.svg import warm_up
-
-        warm_up()  # the chart renderer starts while the sections read the store
     progress = _progress()
-    built = build_report(ctx, names, str(root), now(), progress)
-    progress(f"writing {target or 'stdout'}")
-    written = write_report(built, fmt.value, target, assets)
+    pool = None
+    if fmt is not ReportFormat.markdown or assets is not None:
+        from pyflare_cli.render.report.svg import ChartPool
+
+        pool = ChartPool()  # charts are drawn while the next sections read the store
+    try:
+        built = build_report(
+            ctx, names, str(root), now(), progress, pool.submit if pool else lambda _: None
+        )
+        progress(f"writing {target or 'stdout'}")
+        written = write_report(built, fmt.value, target, assets, pool)
+    finally:
+        if pool is not None:
+            pool.close()
     if target is not None:
         typer.echo(f"wrote {target} ({written:,} bytes)", err=True)
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pyflare_cli.errors import PyflareError, UsageError
 from pyflare_cli.report.context import ReportContext
-from pyflare_cli.report.model import Report, Section
+from pyflare_cli.report.model import Chart, Report, Section, section_charts
 
 SECTIONS: dict[str, tuple[str, str, str]] = {
     "overview": ("overview", "overview", "Overview"),
@@ -59,8 +59,10 @@ def build_report(
     store_label: str,
     generated: datetime,
     progress: Progress = lambda _: None,
+    built: Callable[[list[Chart]], None] = lambda _: None,
 ) -> Report:
-    """Every section of ``names``, then the waterfalls of the traces they name."""
+    """Every section of ``names``, then the waterfalls of the traces they name; ``built``
+    is handed each section's charts as soon as they exist (to render them meanwhile)."""
     from pyflare_cli.report.traces import trace_views
 
     _check_window(ctx)
@@ -68,9 +70,11 @@ def build_report(
     for name in names:
         progress(f"building {name}")
         sections.append(build_section(ctx, name))
+        built(section_charts(sections[-1]))
     ids = [i for s in sections for i in s.trace_ids]
     progress(f"drawing {min(len(set(ids)), ctx.waterfalls)} trace waterfall(s)")
     traces = trace_views(ctx, _interleaved(sections, ctx.waterfalls))
+    built([t.chart for t in traces])
     return Report(
         "pyflare report",
         ctx.window.label(),

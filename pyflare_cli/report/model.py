@@ -72,6 +72,11 @@ class Section:
     """Traces this section points at, most important first (candidates for waterfalls)."""
 
 
+def section_charts(section: Section) -> list[Chart]:
+    """A section's charts in page order: its headline trends, then its charts."""
+    return [k.trend for k in section.kpis if k.trend is not None] + list(section.charts)
+
+
 @dataclass(frozen=True)
 class TraceView:
     """One trace drawn as a waterfall, the target of every link to it."""
@@ -95,8 +100,7 @@ class Report:
     @property
     def charts(self) -> list[Chart]:
         """Every chart of the report, in page order."""
-        found = [k.trend for s in self.sections for k in s.kpis if k.trend is not None]
-        found += [c for s in self.sections for c in s.charts]
+        found = [c for s in self.sections for c in section_charts(s)]
         return found + [t.chart for t in self.traces]
 
 

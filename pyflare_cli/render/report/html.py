@@ -15,13 +15,11 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from pyflare_cli.render.report.svg import data_json, to_svg
+from pyflare_cli.render.report.svg import ChartPool, data_json, to_svg
 from pyflare_cli.report.model import Report, TraceRef, anchor
 
 if TYPE_CHECKING:
     from jinja2 import Environment
-
-    from pyflare_cli.report.model import Chart
 
 
 @cache
@@ -39,9 +37,10 @@ def environment() -> Environment:
     return env
 
 
-def render_html(report: Report, progress: object = None) -> str:
-    """The whole page."""
-    svgs = {chart.key: Markup(to_svg(chart)) for chart in report.charts}
+def render_html(report: Report, pool: ChartPool | None = None) -> str:
+    """The whole page (the charts from ``pool`` when they were rendered ahead)."""
+    draw = pool.svg if pool is not None else to_svg
+    svgs = {chart.key: Markup(draw(chart)) for chart in report.charts}
     data = {chart.key: Markup(data_json(chart)) for chart in report.charts}
     env = environment()
     css = Markup(env.loader.get_source(env, "report.css")[0])  # type: ignore[union-attr]
@@ -49,7 +48,3 @@ def render_html(report: Report, progress: object = None) -> str:
     return env.get_template("report.html.j2").render(
         report=report, svgs=svgs, data=data, css=css, linked=linked
     )
-
-
-def chart_keys(charts: list[Chart]) -> list[str]:
-    return [c.key for c in charts]

@@ -20,6 +20,7 @@ from pyflare_cli.report.model import Report, TraceRef, anchor
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from pyflare_cli.render.report.svg import ChartPool
     from pyflare_cli.report.model import Cell, Chart
 
 _SPECIAL = re.compile(r"([\\`*_\[\]{}|#!~])")
@@ -48,12 +49,14 @@ def environment() -> Environment:
     return env
 
 
-def render_markdown(report: Report, assets: Path | None, target: Path | None) -> str:
+def render_markdown(
+    report: Report, assets: Path | None, target: Path | None, pool: ChartPool | None = None
+) -> str:
     """The Markdown text; with ``assets``, the charts are written there as SVG files and
     linked by paths relative to ``target``'s folder (or absolute for stdout)."""
     images: dict[str, str] = {}
     if assets is not None:
-        images = _write_assets(report.charts, assets, target)
+        images = _write_assets(report.charts, assets, target, pool)
     linked = {t.trace_id for t in report.traces}
 
     def cell(value: Cell) -> str:
@@ -71,8 +74,12 @@ def render_markdown(report: Report, assets: Path | None, target: Path | None) ->
     )
 
 
-def _write_assets(charts: list[Chart], assets: Path, target: Path | None) -> dict[str, str]:
+def _write_assets(
+    charts: list[Chart], assets: Path, target: Path | None, pool: ChartPool | None
+) -> dict[str, str]:
     from pyflare_cli.render.report.svg import to_svg
+
+    draw = pool.svg if pool is not None else to_svg
 
     try:
         assets.mkdir(parents=True, exist_ok=True)
@@ -84,7 +91,7 @@ def _write_assets(charts: list[Chart], assets: Path, target: Path | None) -> dic
         if chart.sparkline:
             continue
         path = assets / f"{chart.key}.svg"
-        path.write_text(to_svg(chart), encoding="utf-8")
+        path.write_text(draw(chart), encoding="utf-8")
         resolved = path.resolve()
         images[chart.key] = os.path.relpath(resolved, base) if target is not None else str(resolved)
     return images

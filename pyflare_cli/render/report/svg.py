@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from pyflare_cli.report.model import Chart
@@ -51,22 +52,36 @@ THEME: dict[str, Any] = {
 _SIZE = re.compile(r'^<svg([^>]*?) width="[\d.]+" height="[\d.]+"')
 
 
-_WARMING: list[threading.Thread] = []
+class ChartPool:
+    """Charts rendered in one background thread while the next sections are built.
+
+    vl-convert releases the GIL, so its JavaScript engine (about 1 s to start, then
+    40-90 ms a chart) works while Polars reads the store. Keys are unique within one
+    report; a chart never submitted is rendered when asked for.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="vl-convert")
+        self._futures: dict[str, Future[str]] = {}
+        self._pool.submit(_start_engine)
+
+    def submit(self, charts: Iterable[Chart]) -> None:
+        for chart in charts:
+            if chart.key not in self._futures:
+                self._futures[chart.key] = self._pool.submit(to_svg, chart)
+
+    def svg(self, chart: Chart) -> str:
+        future = self._futures.get(chart.key)
+        return future.result() if future is not None else to_svg(chart)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def warm_up() -> None:
-    """Start vl-convert's JavaScript engine in a background thread (about 1 s, with the GIL
-    released) while the report's data is read; :func:`to_svg` waits for it."""
+def _start_engine() -> None:
+    import vl_convert
 
-    def start() -> None:
-        import vl_convert
-
-        vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}})
-
-    if not _WARMING:
-        thread = threading.Thread(target=start, name="vl-convert warm-up", daemon=True)
-        _WARMING.append(thread)
-        thread.start()
+    vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}})
 
 
 def full_spec(chart: Chart) -> dict[str, Any]:
@@ -84,8 +99,6 @@ def to_svg(chart: Chart) -> str:
     """The chart as an SVG element that scales to its container."""
     import vl_convert
 
-    for thread in _WARMING:
-        thread.join()
     svg: str = vl_convert.vegalite_to_svg(full_spec(chart))
     svg = svg.removeprefix('<?xml version="1.0" encoding="UTF-8"?>').strip()
     # A sparkline stretches to its card; a chart keeps its proportions.

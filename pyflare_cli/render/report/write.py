@@ -11,6 +11,7 @@ from pyflare_cli.errors import UsageError
 from pyflare_cli.report.model import Report
 
 if TYPE_CHECKING:
+    from pyflare_cli.render.report.svg import ChartPool
     from pyflare_cli.report.context import ReportContext
     from pyflare_cli.report.model import Section
 
@@ -25,19 +26,25 @@ def check_target(target: Path | None, fmt: str, option: str = "--out") -> None:
         raise UsageError(f"{option} {target}: folder {target.parent} does not exist")
 
 
-def write_report(report: Report, fmt: str, target: Path | None, assets: Path | None) -> int:
-    """Write the report; the number of bytes written."""
+def write_report(
+    report: Report,
+    fmt: str,
+    target: Path | None,
+    assets: Path | None,
+    pool: ChartPool | None = None,
+) -> int:
+    """Write the report; the number of bytes written (charts from ``pool`` when given)."""
     if fmt == "markdown":
         from pyflare_cli.render.report.markdown import render_markdown
 
-        text = render_markdown(report, assets, target)
+        text = render_markdown(report, assets, target, pool)
         if target is None:
             sys.stdout.write(text)
             return len(text.encode())
         return _write(target, text.encode())
     from pyflare_cli.render.report.html import render_html
 
-    page = render_html(report)
+    page = render_html(report, pool)
     if fmt == "pdf":
         from pyflare_cli.render.report.pdf import html_to_pdf
 
