@@ -102,6 +102,10 @@ def report(
         raise UsageError("--assets goes with --format markdown (HTML and PDF embed the charts)")
     target = out or (None if fmt is ReportFormat.markdown else Path(f"report.{fmt.value}"))
     check_target(target, fmt.value)
+    if fmt is ReportFormat.pdf:
+        from pyflare_cli.render.report.pdf import find_browser
+
+        find_browser()  # exit 2 before the work when there is no Chromium to print with
     root = read_store(store)
     ctx = _context(root, since, until, where, config, top, traces)
     progress = _progress()
@@ -112,7 +116,7 @@ def report(
         pool = ChartPool()  # charts are drawn while the next sections read the store
     try:
         built = build_report(
-            ctx, names, str(root), now(), progress, pool.submit if pool else lambda _: None
+            ctx, names, str(root), ctx.now, progress, pool.submit if pool else lambda _: None
         )
         progress(f"writing {target or 'stdout'}")
         written = write_report(built, fmt.value, target, assets, pool)
