@@ -16,7 +16,6 @@ import numpy as np
 import polars as pl
 
 from pyflare_cli.analysis.drift.features import feature_expr, parse_feature
-from pyflare_cli.analysis.rca.stats import samples_p_value
 
 BINS = 5
 THRESHOLD = 0.05
@@ -104,6 +103,8 @@ def concept_row(
     edges = np.unique(np.quantile(x_ref, np.linspace(0, 1, BINS + 1)[1:-1]))
     bins_ref = np.searchsorted(edges, x_ref, side="right")
     bins_cur = np.searchsorted(edges, x_cur, side="right")
+    from pyflare_cli.analysis.rca.stats import samples_p_value  # only with concept pairs
+
     p_values, gaps, weights = [], [], []
     ref_by_bin, cur_by_bin = [], []
     for b in range(edges.size + 1):
