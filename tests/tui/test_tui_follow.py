@@ -91,6 +91,9 @@ def test_follow_keeps_rows_and_cursor_while_another_process_ingests(
         assert table.trace_id == kept and table.cursor_row == row + 1
         assert table.scroll_y == top + 1
         assert "+1 new" in str(screen.query_one("#list-status").render())
+        points = screen.scatter.points  # the scatter follows too: the new trace is a dot
+        assert points is not None and points.height == PAGE_SIZE + 51
+        assert set(table.fresh) <= set(points["trace_id"])
         loads = screen.reloads
         screen._tick()
         await settle(pilot)
