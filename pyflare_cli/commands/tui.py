@@ -13,9 +13,10 @@ from pyflare_cli.errors import UsageError
 HELP = """Explore traces in the terminal: the trace list, waterfalls, span details,
 per-trace statistics and comparisons.
 
-The list is sortable, searchable with the query language (as `--where`) and filtered
-by facets; a trace opens as a waterfall with its critical path (f: flame graph,
-e: OTLP export). Press `?` in the app for every key.
+The list is sortable, searchable with the query language (as `--where`), filtered by
+facets and by a region of its duration-over-time scatter (d shows it, drag to select);
+a trace opens as a waterfall with its critical path (f: flame graph, e: OTLP export).
+Press `?` in the app for every key.
 
 Example:
 
