@@ -14,6 +14,7 @@ from tui_support import (
     drive,
     plain,
     press,
+    screen_text,
     settle,
     synthetic_trace,
     write_spans,
@@ -114,7 +115,9 @@ def test_bad_where_option_and_empty_store_are_shown_in_the_app(
 
     async def empty(pilot: Pilot[Any]) -> None:
         assert "No spans in the store" in text_of(pilot, "#list-message")
+        assert "no traces to plot" in screen_text(pilot)  # the scatter, not "loading"
         await press(pilot, "enter", "s", "c")  # nothing to open, sort or mark: no crash
+        await press(pilot, "D", "right", "space", "enter", "u", "escape")  # nor select
 
     (tmp_path / "empty").mkdir()  # a store that does not exist is exit 2 (read_store)
     drive(make_app(store=tmp_path / "empty"), empty)

@@ -112,6 +112,7 @@ class TraceListScreen(ListPanes):
         if not source.has_spans():
             self.total = 0
             self.table.reset(self.sort)
+            self.scatter.set_points(pl.DataFrame())
             self._message(
                 f"No spans in the store {source.root}.\n"
                 "Add some with `pyflare demo` or `pyflare ingest FILE`, then press r."

@@ -161,6 +161,8 @@ class TraceScatter(Widget, can_focus=True):
             header.append(self.describe(), style="bold")
             header.append("  ⏎ filters · esc", style="dim")
             return header
+        if self.points.height == 0:
+            return Text("no traces to plot", style="dim")
         header = Text(f"{self.points.height:,} traces: duration (log) by start", style="bold")
         header.append("  · D or drag selects · d hides", style="dim")
         return header
