@@ -128,3 +128,14 @@ def test_a_ks_test_does_not_import_scipy_stats() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_kernel_loaded_from_its_file_is_scipys_own() -> None:
+    from scipy.stats._stats_pythran import _compute_outer_prob_inside_method as scipys
+
+    from pyflare_cli.analysis.drift.ks import _outer_prob_kernel
+
+    ours = _outer_prob_kernel()
+    assert ours.__module__ == scipys.__module__  # the fallback import path exists too
+    for m, n, g, h in [(300, 370, 10, 400), (5000, 4999, 1, 200_000), (7, 3, 1, 9)]:
+        assert ours(m, n, g, h) == scipys(m, n, g, h)
