@@ -11,14 +11,14 @@ This module gives the answer of ``scipy.stats.ks_2samp(a, b)`` (two-sided,
   D = h / lcm(n1, n2). Equal sizes use the closed form SciPy evaluates in Python
   (``_compute_prob_outside_square``); unequal sizes call SciPy's own compiled kernel
   (``_stats_pythran._compute_outer_prob_inside_method``), loaded from its file so that
-  the ``scipy.stats`` package is not initialised (0.3 ms instead of 0.5-1.5 s). When that
-  file cannot be loaded (another SciPy layout), the kernel is imported the normal way:
-  slower, same answer;
+  the ``scipy.stats`` package is not initialised (0.3 ms instead of 0.5-1.3 s);
 * when the exact computation overflows, or either side is larger, the p-value is the
   ``kstwo`` survival function at ``n = round(n1 n2 / (n1 + n2))``: the closed forms and
   ``2 * scipy.special.smirnov`` where SciPy's ``kolmogn`` uses them (small D below
   ``n D <= 0.5``, large D, ``n D^2 >= 2.2`` beyond 140); elsewhere (moderate D, where
-  SciPy runs its Durbin/Pomeranz/Pelz-Good algorithms) ``scipy.stats.kstwo`` itself.
+  SciPy runs its Durbin/Pomeranz/Pelz-Good algorithms) SciPy's own ``kolmogn``, loaded
+  from ``scipy/stats/_ksstats.py`` the same way (0.03 s: it needs ``scipy.linalg``).
+  Should either file not load, ``scipy.stats`` is imported: slower, same answer.
 
 tests/analysis/drift/test_drift_ks.py checks the results against ``scipy.stats.ks_2samp``.
 """
@@ -136,7 +136,7 @@ def kstwo_sf(d: float, n: int) -> float:
     """``scipy.stats.kstwo.sf(d, n)``: P(D_n >= d), two-sided Kolmogorov, sample size n.
 
     SciPy's ``kolmogn(n, d, cdf=False)`` branch by branch; the branches that need its
-    matrix or series algorithms import ``scipy.stats`` (see the module docstring).
+    matrix or series algorithms call SciPy's own (see :func:`_ksstats`).
     """
     if d >= 1.0:
         return 0.0
@@ -160,9 +160,47 @@ def kstwo_sf(d: float, n: int) -> float:
         return _clip(2 * float(special.smirnov(n, d)))
     if n > 140 and nd2 >= 370.0:
         return 0.0
-    from scipy import stats  # the Durbin / Pomeranz / Pelz-Good range: 0.5 s to import
+    module = _ksstats()  # the Durbin / Pomeranz / Pelz-Good range
+    if module is None:
+        from scipy import stats  # SciPy's layout changed: 0.5-1.3 s to import, same answer
 
-    return float(stats.kstwo.sf(d, n))
+        return float(stats.kstwo.sf(d, n))
+    return float(module.kolmogn(n, d, cdf=False))
+
+
+@cache
+def _ksstats() -> Any:
+    """SciPy's ``scipy.stats._ksstats`` (``kstwo``'s algorithms), or None if it won't load.
+
+    Loaded from its file (with its one helper, ``_finite_differences``, registered only
+    while it loads) so that the ``scipy.stats`` package is not initialised: 0.03 s instead
+    of 0.5-1.3 s.
+    """
+    import sys
+
+    import scipy
+
+    folder = Path(scipy.__file__).parent / "stats"
+    helper = "scipy.stats._finite_differences"
+    added = helper not in sys.modules
+    try:
+        if added:
+            sys.modules[helper] = _load_source(helper, folder / "_finite_differences.py")
+        return _load_source("scipy.stats._ksstats", folder / "_ksstats.py")
+    except (ImportError, OSError, AttributeError, SyntaxError):
+        return None
+    finally:
+        if added:
+            sys.modules.pop(helper, None)
+
+
+def _load_source(name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ImportError(f"no {name} at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 _STIRLING = [
