@@ -75,3 +75,8 @@ HtmlOption = Annotated[
     ),
 ]
 """``--html FILE`` of cost, drift and rca: the command's section of ``pyflare report``."""
+
+PricesOption = Annotated[
+    Path | None,
+    typer.Option("--prices", help="A LiteLLM model_prices_and_context_window.json file."),
+]
