@@ -169,8 +169,9 @@ c2 AS (
 
 def _is_request() -> str:
     return (
-        "(coalesce(ai_kind IN ('llm', 'embedding'), FALSE)"
+        "((coalesce(ai_kind IN ('llm', 'embedding'), FALSE)"
         " OR (ai_kind IS NULL AND (u_in IS NOT NULL OR u_out IS NOT NULL)))"
+        " AND coalesce(cost_source, '') <> 'duplicate')"
     )
 
 

@@ -254,6 +254,20 @@ def test_stats_count_each_call_with_usage_once(runs: dict[str, Run], name: str) 
     assert table["input_tokens"].sum() == sum(c.get("input_tokens") or 0 for c in seen)
 
 
+@pytest.mark.parametrize("name", INSTRUMENTORS)
+def test_cost_counts_each_call_once_as_stats_does(runs: dict[str, Run], name: str) -> None:
+    """``pyflare cost``'s requests (the report and the gate) are stats' LLM calls: the
+    outer span of a call LangChain and OpenAI both report is not a request of its own."""
+    from pyflare_cli.analysis.cost.gate import gate_facts
+    from pyflare_cli.analysis.cost.report import cost_table
+
+    spans = runs[name].spans.lazy()
+    calls = _stats_requests(runs[name])["requests"].sum()
+    assert gate_facts(spans, None).requests == calls
+    table = cost_table(spans, ["model"]).collect()
+    assert table["requests"].sum() == calls, table
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="a failed call without usage reported by LangChain and OpenAI is two requests: "

@@ -151,3 +151,9 @@ def _marked(priced: pl.LazyFrame, found: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(dup).then(0.0).otherwise(pl.col("cost_usd")).alias("cost_usd"),
         pl.when(dup).then(pl.lit(DUPLICATE)).otherwise(pl.col("cost_source")).alias("cost_source"),
     ).drop("_duplicate")
+
+
+def is_duplicate() -> pl.Expr:
+    """The outer span of an LLM call that an inner span reports too (marked by
+    :func:`mark_duplicates` via ``query.prices.priced``): a span, not a call."""
+    return pl.col("cost_source").eq_missing(pl.lit(DUPLICATE))

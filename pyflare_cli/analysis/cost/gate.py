@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pyflare_cli.analysis.cost.duplicates import is_duplicate
 from pyflare_cli.analysis.cost.pricing import has_usage, sum_micros
 
 REQUEST_KINDS = ("llm", "embedding")
@@ -19,10 +20,12 @@ REQUEST_KINDS = ("llm", "embedding")
 def is_request() -> pl.Expr:
     """An LLM or embedding call: its kind says so, or it has no kind but reports tokens.
 
-    Agent or chain spans that merely carry a model name are not requests.
+    Agent or chain spans that merely carry a model name are not requests, nor is the
+    outer span of a call another span reports too (:func:`is_duplicate`).
     """
     kind = pl.col("ai_kind")
-    return kind.is_in(REQUEST_KINDS).fill_null(False) | (kind.is_null() & has_usage())
+    call = kind.is_in(REQUEST_KINDS).fill_null(False) | (kind.is_null() & has_usage())
+    return call & ~is_duplicate()
 
 
 def is_failed() -> pl.Expr:

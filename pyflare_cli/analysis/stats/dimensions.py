@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pyflare_cli.analysis.cost.duplicates import DUPLICATE
+from pyflare_cli.analysis.cost.duplicates import is_duplicate
 
 UNITS = ("llm", "span", "trace", "call")
 DIMENSIONS = {
@@ -39,15 +39,6 @@ def default_unit(by: list[str]) -> str:
     if any(name in ("model", "provider") for name in by):
         return "llm"
     return "trace"
-
-
-def is_duplicate() -> pl.Expr:
-    """The outer span of an LLM call that an inner span reports too.
-
-    ``query.prices.priced`` finds them (:mod:`analysis.cost.duplicates`, the rule cost
-    uses) and marks them ``cost_source = 'duplicate'``; they are spans, not calls.
-    """
-    return pl.col("cost_source").eq_missing(pl.lit(DUPLICATE))
 
 
 def is_llm() -> pl.Expr:

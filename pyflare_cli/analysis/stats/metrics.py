@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from pyflare_cli.analysis.cost.duplicates import is_duplicate
 from pyflare_cli.analysis.cost.pricing import sum_micros
-from pyflare_cli.analysis.stats.dimensions import is_duplicate, root_first
+from pyflare_cli.analysis.stats.dimensions import root_first
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 """Latency bucket bounds in seconds (``+Inf`` is implied)."""
