@@ -3,9 +3,10 @@
 An LLM call made inside a tool or an agent belongs to it: cost per tool and per agent,
 stats and session metrics attribute a span to the nearest span above it (or itself) that
 names an agent or a tool. This module finds both for every span in one vectorised pass
-over the parent links, with pointer jumping: each round joins every span with the state of
-the span its pointer names, then doubles the pointer, so a tree of depth d needs about
-log2(d) rounds of one join each, never a Python loop over spans.
+over the parent links, with pointer jumping: each round looks up every span's state at the
+span its pointer names, then doubles the pointer, so a tree of depth d needs about log2(d)
+rounds, never a Python loop over spans. Parents are found by one join on the (trace id,
+span id) strings; the rounds then work on row numbers (a gather each, no join).
 
 Messy traces are accepted: a parent that is not in the data ends the walk, a span that is
 its own parent has none, duplicated span ids are answered once (the first row), and a
@@ -56,19 +57,35 @@ def _nodes(spans: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
+def _parents(nodes: pl.DataFrame) -> pl.Series:
+    """Each node's parent as a row number of ``nodes`` (null: none, or not in the data).
+
+    The only join on the string ids: the walk itself then gathers by row number.
+    """
+    rows = nodes.select("trace_id", pl.col("span_id").alias("ptr")).with_row_index("_p")
+    return (
+        nodes.select("trace_id", "ptr")
+        .join(rows, on=["trace_id", "ptr"], how="left", maintain_order="left")
+        .get_column("_p")
+    )
+
+
 def ancestry(spans: pl.LazyFrame) -> pl.DataFrame:
     """``trace_id``, ``span_id`` and the nearest agent and tool ancestor-or-self of each span.
 
     Needs the columns ``trace_id``, ``span_id``, ``parent_span_id``, ``name``, ``ai_kind``,
     ``agent_name`` and ``tool_name``. ``agent``/``tool`` are labels (null: none above);
     ``agent_span_id``/``tool_span_id`` name the span that carries them.
+
+    The walk runs on row numbers (``agent_at``, ``tool_at`` and ``ptr`` index ``nodes``):
+    a round is three gathers instead of a join on (trace id, span id) strings.
     """
     nodes = _nodes(spans)
+    own = pl.int_range(pl.len(), dtype=pl.UInt32)
     state = nodes.select(
-        *_KEYS,
-        pl.when(pl.col("_agent_label").is_not_null()).then(pl.col("span_id")).alias("agent_at"),
-        pl.when(pl.col("_tool_label").is_not_null()).then(pl.col("span_id")).alias("tool_at"),
-        "ptr",
+        pl.when(pl.col("_agent_label").is_not_null()).then(own).alias("agent_at"),
+        pl.when(pl.col("_tool_label").is_not_null()).then(own).alias("tool_at"),
+        _parents(nodes).alias("ptr"),
     )
     unresolved = pl.col("agent_at").is_null() | pl.col("tool_at").is_null()
     state = state.with_columns(pl.when(unresolved).then(pl.col("ptr")).alias("ptr"))
@@ -76,39 +93,21 @@ def ancestry(spans: pl.LazyFrame) -> pl.DataFrame:
     for _ in range(rounds):
         if state.select(pl.col("ptr").is_not_null().any()).item() is not True:
             break
-        lookup = state.select(
-            "trace_id",
-            pl.col("span_id").alias("ptr"),
-            pl.col("agent_at").alias("_p_agent"),
-            pl.col("tool_at").alias("_p_tool"),
-            pl.col("ptr").alias("_p_ptr"),
-        )
-        state = (
-            state.join(lookup, on=["trace_id", "ptr"], how="left", maintain_order="left")
-            .with_columns(
-                pl.coalesce("agent_at", "_p_agent").alias("agent_at"),
-                pl.coalesce("tool_at", "_p_tool").alias("tool_at"),
-            )
-            .with_columns(pl.when(unresolved).then(pl.col("_p_ptr")).alias("ptr"))
-            .drop("_p_agent", "_p_tool", "_p_ptr")
-        )
-    labels = nodes.select(*_KEYS, "_agent_label", "_tool_label")
-    agents = labels.select(
-        "trace_id", pl.col("span_id").alias("agent_at"), pl.col("_agent_label").alias("agent")
-    )
-    tools = labels.select(
-        "trace_id", pl.col("span_id").alias("tool_at"), pl.col("_tool_label").alias("tool")
-    )
-    return (
-        state.join(agents, on=["trace_id", "agent_at"], how="left", maintain_order="left")
-        .join(tools, on=["trace_id", "tool_at"], how="left", maintain_order="left")
-        .select(
-            *_KEYS,
-            pl.col("agent_at").alias("agent_span_id"),
-            "agent",
-            pl.col("tool_at").alias("tool_span_id"),
-            "tool",
-        )
+        state = state.with_columns(
+            pl.coalesce("agent_at", pl.col("agent_at").gather(pl.col("ptr"))),
+            pl.coalesce("tool_at", pl.col("tool_at").gather(pl.col("ptr"))),
+            pl.col("ptr").gather(pl.col("ptr")).alias("_p_ptr"),
+        ).select("agent_at", "tool_at", pl.when(unresolved).then(pl.col("_p_ptr")).alias("ptr"))
+    # A null trace id matches no span, as in a join on (trace_id, span_id): no label.
+    known = pl.col("trace_id").is_not_null()
+    return pl.concat(
+        [nodes.select(*_KEYS, "_agent_label", "_tool_label"), state], how="horizontal"
+    ).select(
+        *_KEYS,
+        pl.col("span_id").gather(pl.col("agent_at")).alias("agent_span_id"),
+        pl.when(known).then(pl.col("_agent_label").gather(pl.col("agent_at"))).alias("agent"),
+        pl.col("span_id").gather(pl.col("tool_at")).alias("tool_span_id"),
+        pl.when(known).then(pl.col("_tool_label").gather(pl.col("tool_at"))).alias("tool"),
     )
 
 
