@@ -37,7 +37,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special
 
 MICROS_PER_USD = 1_000_000
 WEEKLY_MIN_DAYS = 10
@@ -158,7 +158,9 @@ def _predict(fit: _Fit, horizon_days: int, level: float) -> tuple[Floats, Floats
 
 
 def _quantile(level: float, dof: int) -> float:
-    return float(stats.t.ppf(0.5 + level / 2, dof))
+    """Student's t quantile: ``scipy.special.stdtrit``, which is what ``stats.t.ppf``
+    calls, without importing ``scipy.stats`` (0.7 s at command time)."""
+    return float(special.stdtrit(dof, 0.5 + level / 2))
 
 
 def forecast_daily(

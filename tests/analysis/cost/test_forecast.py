@@ -370,3 +370,25 @@ def test_backtest_counts_missing_days_as_zero_spend() -> None:
     gappy = full.filter(pl.col("cost_micros") > 0)
     assert backtest(gappy, 5) == backtest(full, 5)
     assert backtest(full, 5).days_fit == 7
+
+
+def test_quantile_is_scipy_stats_t_ppf_exactly() -> None:
+    from pyflare_cli.analysis.cost.forecast import _quantile
+
+    for level in (0.5, 0.8, 0.9, 0.95, 0.99):
+        for dof in (1, 2, 3, 5, 13, 30, 100, 1000):
+            assert _quantile(level, dof) == float(stats.t.ppf(0.5 + level / 2, dof))
+
+
+def test_forecast_does_not_import_scipy_stats() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pyflare_cli.analysis.cost.forecast as f; "
+        "f._quantile(0.8, 5); print('scipy.stats' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"
