@@ -18,6 +18,7 @@ from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.analysis.stats.metrics import (
     latency_histogram,
     llm_calls,
+    model_calls,
     per_trace,
     traces,
     user_buckets,
@@ -45,23 +46,22 @@ def snapshot(
     budgets: tuple[Budget, ...],
     top_users: int,
 ) -> MetricsSnapshot:
-    """Every frame of the exposition, each read from the store by the streaming engine.
+    """Every frame of the exposition, from two passes over the store by the streaming engine.
 
-    The whole store by default: one frame after the other keeps the peak memory that of
-    the largest (the per-trace pass) rather than of all of them at once.
+    The whole store by default: one pass after the other keeps the peak memory that of
+    the larger (the per-trace pass) rather than of both at once.
     """
     spans = load_spans(root, query, now, rules)
-    calls, latency, trace_rows, count = (
-        frame.collect(engine="streaming")
-        for frame in (
-            llm_calls(spans),
-            latency_histogram(spans),
-            per_trace(spans),
-            spans.select(pl.len()),
-        )
-    )
+    # Two passes over the store: the model calls (nine columns of them),
+    # which both per-model frames group in memory, then the per-trace rows, whose span
+    # counts add up to the total. One after the other: the peak is the larger one's.
+    calls_rows = model_calls(spans).collect(engine="streaming").lazy()
+    calls, latency = pl.collect_all([llm_calls(calls_rows), latency_histogram(calls_rows)])
+    del calls_rows
+    trace_rows = per_trace(spans).collect(engine="streaming")
     per_service, users = pl.collect_all(
         [traces(trace_rows.lazy()), user_buckets(trace_rows.lazy(), top_users)]
     )
+    count = int(trace_rows.get_column("spans").sum())
     status = budget_status(root, budgets, now, rules) if budgets else None
-    return MetricsSnapshot(now, calls, per_service, latency, users, status, int(count.item()))
+    return MetricsSnapshot(now, calls, per_service, latency, users, status, count)

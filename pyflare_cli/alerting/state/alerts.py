@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pyflare_cli.alerting.engine.state_machine import transition_event
 from pyflare_cli.alerting.model import Alert
 from pyflare_cli.errors import UsageError
 from pyflare_cli.store.lock import file_lock
@@ -169,6 +168,10 @@ class AlertStore:
             updated = replace(alert, acknowledged_at=now, acknowledged_by=who, ack_comment=comment)
             alerts[alert.fingerprint] = updated
             self.save(alerts, now)
+            # Imported here: the engine pulls NumPy, which a reader of the state
+            # (pyflare metrics, the TUI) need not load.
+            from pyflare_cli.alerting.engine.state_machine import transition_event
+
             self.record([transition_event(updated, now, "ack", comment=comment, by=who)])
             return updated
 
@@ -183,5 +186,9 @@ class AlertStore:
             )
             alerts[alert.fingerprint] = updated
             self.save(alerts, now)
+            # Imported here: the engine pulls NumPy, which a reader of the state
+            # (pyflare metrics, the TUI) need not load.
+            from pyflare_cli.alerting.engine.state_machine import transition_event
+
             self.record([transition_event(updated, now, "resolved", by=who, manual=True)])
             return updated

@@ -23,6 +23,28 @@ BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 OTHER = "other"
 
 
+MODEL_CALL_COLUMNS = (
+    "model",
+    "provider",
+    "service_name",
+    "status_code",
+    "input_tokens",
+    "output_tokens",
+    "cost_pico",
+    "cost_source",
+    "duration_ns",
+)
+"""What :func:`llm_calls` and :func:`latency_histogram` read of a model call: the columns
+of :func:`model_calls`, which both can then group without reading the store again."""
+
+
+def model_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """The model calls of ``spans`` (:func:`model_call`), only the columns the per-model
+    frames read: collected once, they feed both :func:`llm_calls` and
+    :func:`latency_histogram` (a model call is a model call on the smaller frame too)."""
+    return spans.filter(model_call()).select(MODEL_CALL_COLUMNS)
+
+
 def model_call() -> pl.Expr:
     """A span that calls a model or costs something (``pyflare cost``'s requests), once per
     call: not the outer span of a call another span reports too."""
@@ -53,8 +75,8 @@ def llm_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def per_trace(spans: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per trace: its root's service, whether it failed, its first user, and the
-    exact cost and number of its model calls; the base of :func:`traces` and
+    """One row per trace: its root's service, whether it failed, its first user, the exact
+    cost and number of its model calls, and its number of spans; the base of :func:`traces` and
     :func:`user_buckets` (one pass over the spans, no window over them)."""
     call = model_call()
     return spans.group_by("trace_id").agg(
@@ -65,6 +87,7 @@ def per_trace(spans: pl.LazyFrame) -> pl.LazyFrame:
         # them (a filter inside an aggregation doubled the peak memory on 1M spans).
         pl.when(call).then(pl.col("cost_pico")).cast(pl.Int128).sum().alias("cost_pico"),
         call.sum().alias("calls"),
+        pl.len().alias("spans"),
     )
 
 
@@ -85,7 +108,9 @@ def latency_histogram(spans: pl.LazyFrame, buckets: tuple[float, ...] = BUCKETS)
         .group_by(pl.col("model").fill_null(""))
         .agg(
             *((seconds <= bound).sum().alias(f"le_{bound}") for bound in buckets),
-            seconds.sum().alias("sum_seconds"),
+            # Summed in integer nanoseconds: exact and the same on every run (a float sum
+            # depends on the order the streaming engine adds the rows in).
+            (pl.col("duration_ns").cast(pl.Int128).sum() / 1e9).alias("sum_seconds"),
             pl.len().alias("count"),
         )
         .sort("model")
