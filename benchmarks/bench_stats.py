@@ -2,6 +2,11 @@
 same query on the same Parquet, with the peak RSS of each pyflare run.
 
     python benchmarks/bench_stats.py --store /tmp/s1m/.pyflare --repeat 3
+    python benchmarks/bench_stats.py --store /tmp/s1m/.pyflare --before /tmp/old
+
+With ``--before DIR`` (an older ``pyflare_cli`` in it, from ``git archive REV pyflare_cli |
+tar -x -C DIR``), each run of the current code alternates with a run of the older one under
+the same load, and both are printed.
 
 pyflare runs as a subprocess (start-up, price lookup and rendering included; JSON output to
 a pipe). DuckDB (the test extra) answers the same question: per-model LLM calls with
@@ -71,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="folder holding an older pyflare_cli")
     options = parser.parse_args()
     files = str(options.store / "spans" / "*" / "*.parquet")
     con = duckdb.connect()
@@ -78,31 +84,37 @@ def main() -> None:
     con.execute(f"CREATE VIEW spans AS SELECT * FROM read_parquet('{files}')")
     (spans,) = con.execute("SELECT count(*) FROM spans").fetchone() or (0,)
     print(f"store: {options.store} ({spans:,} spans); cores: {os.cpu_count()}")
-    print(f"{'command':32} {'pyflare s':>10} {'peak RSS':>9} {'duckdb s':>9}")
+    versions = [("now", None)] + ([("before", options.before)] if options.before else [])
+    print(f"{'command':32} {'version':>7} {'pyflare s':>10} {'peak RSS':>9} {'duckdb s':>9}")
     for name, args, sql, since in CASES:
-        times, peaks = [], []
+        times: dict[str, list[float]] = {label: [] for label, _ in versions}
+        peaks: dict[str, list[float]] = {label: [] for label, _ in versions}
         for _ in range(options.repeat):
-            env = {**os.environ, "PYFLARE_NOW": NOW, "PYFLARE_STORE": str(options.store)}
-            fmt = [] if args[0] == "metrics" else ["--format", "json"]
-            started = time.perf_counter()
-            child = subprocess.Popen(
-                [sys.executable, "-m", "pyflare_cli", *args, *fmt],
-                env=env, stdout=subprocess.DEVNULL,
-            )  # fmt: skip
-            _, status, usage = os.wait4(child.pid, 0)
-            times.append(time.perf_counter() - started)
-            peaks.append(usage.ru_maxrss / 1024)
-            assert os.waitstatus_to_exitcode(status) == 0, name
+            for label, folder in versions:
+                env = {**os.environ, "PYFLARE_NOW": NOW, "PYFLARE_STORE": str(options.store)}
+                if folder is not None:
+                    env["PYTHONPATH"] = str(folder)
+                fmt = [] if args[0] == "metrics" else ["--format", "json"]
+                started = time.perf_counter()
+                child = subprocess.Popen(
+                    [sys.executable, "-m", "pyflare_cli", *args, *fmt],
+                    env=env, stdout=subprocess.DEVNULL, cwd=folder,
+                )  # fmt: skip
+                _, status, usage = os.wait4(child.pid, 0)
+                times[label].append(time.perf_counter() - started)
+                peaks[label].append(usage.ru_maxrss / 1024)
+                assert os.waitstatus_to_exitcode(status) == 0, name
         query = sql.replace("{window}", WINDOW.format(since=since)) if since else sql
         duck = []
         for _ in range(options.repeat):
             started = time.perf_counter()
             con.execute(query).fetchall()
             duck.append(time.perf_counter() - started)
-        print(
-            f"{name:32} {statistics.median(times):10.2f} {max(peaks):7.0f}MB"
-            f" {statistics.median(duck):9.2f}"
-        )
+        for label, _ in versions:
+            print(
+                f"{name:32} {label:>7} {statistics.median(times[label]):10.2f}"
+                f" {max(peaks[label]):7.0f}MB {statistics.median(duck):9.2f}"
+            )
 
 
 if __name__ == "__main__":
