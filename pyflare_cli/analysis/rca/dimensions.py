@@ -70,6 +70,9 @@ class Dimension:
     name: str
     expr: pl.Expr
     numeric: bool = False
+    edges: tuple[float, ...] = ()
+    """For a numeric dimension, the quartile edges it is cut at (so another engine can
+    spell the same cut: ``[e[i-1], e[i])`` is the i-th label)."""
 
 
 def metric_expr(metric: str) -> pl.Expr:
@@ -123,7 +126,8 @@ def discover(probe: pl.DataFrame) -> list[Dimension]:
             raw = pl.col(column).map.get(key)
             if numeric >= 0.95 and values > MAX_VALUES:
                 sample = probe.select(raw.cast(pl.Float64, strict=False)).to_series()
-                found.append(Dimension(prefix + key, _quantile_expr(raw, sample), True))
+                edges = _edges(sample)
+                found.append(Dimension(prefix + key, _quantile_expr(raw, edges), True, edges))
             elif values <= MAX_VALUES:
                 found.append(Dimension(prefix + key, raw))
     return found
@@ -135,22 +139,29 @@ def extra_dimension(name: str) -> Dimension:
     return Dimension(name, pl.col(column).map.get(name.split(".", 1)[1]))
 
 
-def _quantile_expr(raw: pl.Expr, sample: pl.Series) -> pl.Expr:
-    """``raw`` as quartile ranges of ``sample`` (strings such as ``12.5..40``)."""
+def _edges(sample: pl.Series) -> tuple[float, ...]:
+    """The distinct quartiles of ``sample`` (none when it has no value)."""
     present = sample.drop_nulls()
     if present.len() == 0:
-        return pl.lit(None, pl.String)
-    edges = sorted(
-        {
-            float(present.quantile(q) or 0.0)
-            for q in (i / QUANTILE_BINS for i in range(1, QUANTILE_BINS))
-        }
-    )
+        return ()
+    quartiles = (i / QUANTILE_BINS for i in range(1, QUANTILE_BINS))
+    return tuple(sorted({float(present.quantile(q) or 0.0) for q in quartiles}))
+
+
+def quantile_labels(edges: tuple[float, ...]) -> list[str]:
+    """The labels of the ranges cut at ``edges``: ``<a``, ``a..b``, ``>=b``."""
     labels = [f"<{_short(edges[0])}"]
     labels += [f"{_short(a)}..{_short(b)}" for a, b in itertools.pairwise(edges)]
-    labels.append(f">={_short(edges[-1])}")
+    return [*labels, f">={_short(edges[-1])}"]
+
+
+def _quantile_expr(raw: pl.Expr, edges: tuple[float, ...]) -> pl.Expr:
+    """``raw`` as quartile ranges (strings such as ``12.5..40``) cut at ``edges``."""
+    if not edges:
+        return pl.lit(None, pl.String)
+    labels = quantile_labels(edges)
     value = raw.cast(pl.Float64, strict=False)
-    return value.cut(edges, labels=labels, left_closed=True).cast(pl.String)
+    return value.cut(list(edges), labels=labels, left_closed=True).cast(pl.String)
 
 
 def _short(value: float) -> str:

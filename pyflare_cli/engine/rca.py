@@ -1,0 +1,87 @@
+"""``pyflare rca``'s counting through the seam: the dimension probe and the cube.
+
+On Polars this is rca's own path (``analysis.rca.units`` and ``passes.cube``). On a SQL
+engine the same cube comes from :mod:`engine.rca_sql`: the spans stay in the engine and
+only the cube (a row per window and combination of dimension values, a few thousand rows
+for a million spans) comes back, with the columns and types the slice search reads. The
+statistics (``analysis.rca.slices.find_slices``) then run here on that small frame, the
+same code on every engine.
+
+Covered on the SQL engines: ``--metric errors --unit span``. Anything else is refused
+(exit 2) by :func:`check_covered`, never computed by loading the spans into this process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import polars as pl
+
+from pyflare_cli.analysis.rca.dimensions import Dimension
+from pyflare_cli.analysis.rca.passes import TERMS, cube
+from pyflare_cli.analysis.rca.units import compact, unit_frame, windows
+from pyflare_cli.engine import rca_sql
+from pyflare_cli.engine.base import SqlEngine, unsupported
+from pyflare_cli.engine.polars_engine import PolarsEngine
+
+Engine = PolarsEngine | SqlEngine
+Window = tuple[datetime | None, datetime | None]
+
+
+def check_covered(engine: Engine, metric: str, unit: str) -> None:
+    """Exit 2 (one line naming the option) when ``engine`` cannot count this rca yet."""
+    if isinstance(engine, PolarsEngine):
+        return
+    if metric not in rca_sql.METRICS:
+        raise unsupported(engine.name, f"rca --metric {metric}")
+    if unit not in rca_sql.UNITS:
+        raise unsupported(engine.name, f"rca --unit {unit}")
+
+
+def probe(engine: Engine, target: Window, baseline: Window, n: int) -> pl.DataFrame:
+    """Up to ``n`` rows of each window's attribute maps (what dimensions are found in)."""
+    maps = list(rca_sql.MAPS)
+    if isinstance(engine, PolarsEngine):
+        heads = [
+            engine.spans(*w, maps).head(n).collect(engine="streaming") for w in (target, baseline)
+        ]
+    else:
+        queries = [rca_sql.probe_sql(engine.spans(*w, maps), maps, n) for w in (target, baseline)]
+        heads = engine.collect_all(queries)
+    return pl.concat(heads, how="diagonal_relaxed")
+
+
+def rca_cube(
+    engine: Engine,
+    target: Window,
+    baseline: Window,
+    dimensions: Sequence[Dimension],
+    metric: str,
+    unit: str,
+) -> pl.DataFrame:
+    """``target`` (bool), one String column per dimension and :data:`passes.TERMS`
+    (Float64 sums, Int64 ``members``): the cube rca's slice search reads."""
+    names = [d.name for d in dimensions]
+    if isinstance(engine, PolarsEngine):
+        scans = [_scan(engine, w) for w in (target, baseline)]
+        frame = compact(unit_frame(windows(*scans), list(dimensions), metric, unit), names)
+        found = cube(frame, names)
+    else:
+        check_covered(engine, metric, unit)
+        columns = rca_sql.columns_needed(dimensions)
+        t, b = (engine.spans(*w, columns) for w in (target, baseline))
+        (raw,) = engine.collect_all([rca_sql.cube_sql(engine.dialect, t, b, dimensions)])
+        renamed = {f"d{i}": name for i, name in enumerate(names)} | {"is_target": "target"}
+        found = raw.rename(renamed)
+    return found.select(
+        pl.col("target").cast(pl.Boolean),
+        *(pl.col(n).cast(pl.String) for n in names),
+        *(pl.col(t).cast(pl.Int64 if t == "members" else pl.Float64) for t in TERMS),
+    )
+
+
+def _scan(engine: PolarsEngine, window: Window) -> pl.LazyFrame:
+    from pyflare_cli.store.scan import scan_spans
+
+    return scan_spans(engine.root, *window)
