@@ -135,7 +135,10 @@ def list_traces(spans: pl.LazyFrame, by: str, limit: int) -> pl.DataFrame:
 PRICE_FREE_SORTS = ("start", "duration", "errors", "spans")
 """Trace orders that prices and duplicate calls cannot change (they change only cost and
 token columns)."""
-_PRICED_COLUMNS = frozenset({"cost_usd", "cost_micros", "cost_pico", "cost_source", *USAGE_COLUMNS})
+PRICED_COLUMNS = frozenset({"cost_usd", "cost_micros", "cost_pico", "cost_source", *USAGE_COLUMNS})
+"""Columns that :func:`~pyflare_cli.query.prices.priced` adds or changes (a test checks
+that it changes no other): a query reading none of them selects the same traces from the
+unpriced scan (``pyflare traces`` and the TUI's first page rely on it)."""
 
 
 def trace_list(
@@ -160,7 +163,7 @@ def trace_list(
     if query.where and query.where.strip():
         node = parse(query.where)
         scores = _scores(root, since, until) if uses_scores(node) else None
-        if _PRICED_COLUMNS.intersection(compile_query(node, now, scores).meta.root_names()):
+        if PRICED_COLUMNS.intersection(compile_query(node, now, scores).meta.root_names()):
             return list_traces(load_spans(root, query, now, rules), by, limit)
         spans = filter_traces(spans, node, now, scores)
     ranked = rank_traces(spans, by, limit).select("trace_id", "start_time").collect()

@@ -35,7 +35,7 @@ from pyflare_cli.analysis.traces.summary import (
 )
 from pyflare_cli.errors import UsageError
 from pyflare_cli.query.prices import priced
-from pyflare_cli.query.spans import SpanQuery, load_spans
+from pyflare_cli.query.spans import PRICED_COLUMNS, SpanQuery, load_spans
 from pyflare_cli.store.layout import StoreLayout
 from pyflare_cli.store.scan import scan_spans
 from pyflare_cli.tui.model.facets import Facets, completion_values, count_facets
@@ -71,24 +71,6 @@ _SUMMARY_READS = (
     "cost_usd",
 )
 """What a trace summary reads (:mod:`pyflare_cli.analysis.traces.summary`)."""
-
-PRICED_COLUMNS = frozenset(
-    {
-        "input_tokens",
-        "output_tokens",
-        "total_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "reasoning_tokens",
-        "cost_pico",
-        "cost_micros",
-        "cost_usd",
-        "cost_source",
-    }
-)
-"""Columns that :func:`~pyflare_cli.query.prices.priced` adds or changes (a test checks
-that it changes no other): a query reading none of them selects the same traces from the
-unpriced scan."""
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from tui_support import FIXTURE_TRACE, NOW, write_spans
 from pyflare_cli.analysis.traces.summary import TRACE_SORTS
 from pyflare_cli.errors import QuerySyntaxError, UsageError
 from pyflare_cli.query.prices import priced
-from pyflare_cli.query.spans import SpanQuery, list_traces, load_spans
+from pyflare_cli.query.spans import PRICED_COLUMNS, SpanQuery, list_traces, load_spans
 from pyflare_cli.store.scan import scan_spans
-from pyflare_cli.tui.model.data import PRICED_COLUMNS, SortKey, TraceSource
+from pyflare_cli.tui.model.data import SortKey, TraceSource
 from pyflare_cli.tui.model.history import QueryHistory
 
 
