@@ -19,17 +19,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from pyflare_cli.render.report.pdf import QUIET_FLAGS
+
 ROOT = Path(__file__).resolve().parents[1]
 PYFLARE = str(ROOT / ".venv" / "bin" / "pyflare")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+FLAGS = list(QUIET_FLAGS)
 
 
 def timed(args: list[str], env: dict[str, str]) -> tuple[float, int]:

@@ -19,16 +19,10 @@ from typing import Any
 import pytest
 from cli_support import invoke
 
+from pyflare_cli.render.report.pdf import QUIET_FLAGS
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+FLAGS = list(QUIET_FLAGS)
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)"
 )
