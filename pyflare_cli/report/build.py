@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from pyflare_cli.errors import PyflareError, UsageError
@@ -27,6 +28,9 @@ SECTIONS: dict[str, tuple[str, str, str]] = {
     "eval": ("eval", "evaluations", "Evaluations"),
 }
 """Section name -> (module under ``report``, builder function, title), in page order."""
+
+RCA_SECTIONS = ("errors", "rca")
+"""Sections built from one rca report (:func:`report.rca.rca_report`)."""
 
 Progress = Callable[[str], None]
 
@@ -60,17 +64,23 @@ def build_report(
     generated: datetime,
     progress: Progress = lambda _: None,
     built: Callable[[list[Chart]], None] = lambda _: None,
+    *,
+    serial: bool = False,
 ) -> Report:
     """Every section of ``names``, then the waterfalls of the traces they name; ``built``
-    is handed each section's charts as soon as they exist (to render them meanwhile)."""
+    is handed each section's charts as soon as they exist (to render them meanwhile).
+    ``serial``: one section after another (no rca analysis in the background: slower,
+    a lower peak of memory)."""
     from pyflare_cli.report.traces import trace_views
 
     _check_window(ctx)
-    sections = []
-    for name in names:
-        progress(f"building {name}")
-        sections.append(build_section(ctx, name))
-        built(section_charts(sections[-1]))
+    with ThreadPoolExecutor(1, thread_name_prefix="rca") as background:
+        built_sections = {}
+        for name in names if serial else _order(ctx, names, background):
+            progress(f"building {name}")
+            built_sections[name] = build_section(ctx, name)
+            built(section_charts(built_sections[name]))
+    sections = [built_sections[name] for name in names]
     ids = [i for s in sections for i in s.trace_ids]
     progress(f"drawing {min(len(set(ids)), ctx.waterfalls)} trace waterfall(s)")
     traces = trace_views(ctx, _interleaved(sections, ctx.waterfalls))
@@ -84,6 +94,20 @@ def build_report(
         sections,
         traces,
     )
+
+
+def _order(ctx: ReportContext, names: list[str], background: ThreadPoolExecutor) -> list[str]:
+    """The order to build ``names`` in: with errors or rca beside other sections, rca's
+    analysis (the longest part) starts in ``background`` now and its sections are built
+    last, so it runs while the others read the store (Polars and rca's joins release the
+    GIL: on 2 cores the report takes about the longer of the two, not their sum)."""
+    from pyflare_cli.report.rca import compute_rca
+
+    uses_rca = [n for n in names if n in RCA_SECTIONS]
+    if not uses_rca or len(uses_rca) == len(names):
+        return names
+    ctx.memo["rca_pending"] = background.submit(compute_rca, ctx)
+    return [n for n in names if n not in RCA_SECTIONS] + uses_rca
 
 
 def _interleaved(sections: list[Section], limit: int) -> list[str]:

@@ -36,7 +36,18 @@ def _load(ctx: ReportContext, start: datetime | None, end: datetime) -> pl.LazyF
 
 def rca_report(ctx: ReportContext) -> RcaReport | None:
     """``pyflare rca --metric errors`` on the window and the one before; None (and the
-    reason in ``ctx.memo['rca_missing']``) when either window has no spans."""
+    reason in ``ctx.memo['rca_missing']``) when either window has no spans.
+
+    When :func:`report.build.build_report` started it in the background
+    (``ctx.memo['rca_pending']``, a future), waits for that one instead."""
+    pending = ctx.memo.pop("rca_pending", None)
+    if pending is not None:
+        pending.result()
+    return compute_rca(ctx)
+
+
+def compute_rca(ctx: ReportContext) -> RcaReport | None:
+    """:func:`rca_report` computed here, once: the memo keeps it for the next caller."""
     if "rca" in ctx.memo:
         report: RcaReport | None = ctx.memo["rca"]
         return report
