@@ -19,7 +19,7 @@ from pyflare_cli.analysis.stats.figures import (
     weekday_hour,
     with_change,
 )
-from pyflare_cli.analysis.stats.units import unit_rows
+from pyflare_cli.analysis.stats.units import needs_ancestry, unit_rows
 from pyflare_cli.errors import UsageError
 from pyflare_cli.query.spans import SpanQuery, load_spans
 from pyflare_cli.query.windows import Window, current_window
@@ -68,16 +68,31 @@ def sparkline_step(window: Window) -> str:
     return "hour" if window.length <= timedelta(days=2) else "day"
 
 
+def _rows(
+    root: Path, request: StatsRequest, query: SpanQuery, now: datetime, rules: tuple[PriceRule, ...]
+) -> pl.LazyFrame:
+    """The unit rows of one window. The ancestry walk (tool and agent) reads the window
+    unpriced and unfiltered: pricing puts every span in exactly one band (no row added or
+    lost) and ``--where`` keeps whole traces, so each kept trace's tree is the same, and
+    the walk does not pay for the price join."""
+    spans = load_spans(root, query, now, rules)
+    by = list(request.by)
+    if not needs_ancestry(request.unit, by):
+        return unit_rows(spans, request.unit, by)
+    within = load_spans(root, SpanQuery(query.since, query.until), now, prices=False)
+    return unit_rows(spans, request.unit, by, within)
+
+
 def load_stats(
     root: Path, request: StatsRequest, now: datetime, rules: tuple[PriceRule, ...] = ()
 ) -> StatsResult:
     """Every frame of the report in one ``collect_all``; exit 2 on an empty window."""
     window = current_window(request.since, request.until, now)
     by = list(request.by)
-    spans = load_spans(root, SpanQuery(*window.query_bounds, request.where), now, rules)
-    before = load_spans(root, SpanQuery(*window.previous().query_bounds, request.where), now, rules)
-    rows = unit_rows(spans, request.unit, by)
-    previous = unit_rows(before, request.unit, by)
+    rows, previous = (
+        _rows(root, request, SpanQuery(*bounds, request.where), now, rules)
+        for bounds in (window.query_bounds, window.previous().query_bounds)
+    )
     if request.every is not None or request.series:
         # Several frames group the same rows: collect them once (a few small columns per
         # request), else each frame would read, price and walk the store again.

@@ -19,12 +19,18 @@ def call_kind(by: list[str]) -> str:
     return "tool" if "tool" in by else "agent"
 
 
-def call_rows(spans: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
-    """One row per tool call (or agent run), shaped as the other units' rows."""
+def call_rows(
+    spans: pl.LazyFrame, by: list[str], within: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
+    """One row per tool call (or agent run), shaped as the other units' rows.
+
+    ``within``: where ancestors are looked for (see :func:`with_ancestry`), by default
+    ``spans``.
+    """
     kind = call_kind(by)
     owner = f"{kind}_span_id"
     # Ancestry first: a span that inherits its trace's agent_name does not name an agent.
-    found = with_ancestry(spans)
+    found = with_ancestry(spans, within)
     usage = (
         found.filter(is_llm() & pl.col(owner).is_not_null())
         .group_by("trace_id", pl.col(owner).alias("span_id"))

@@ -49,17 +49,29 @@ def _common(llm: pl.Expr) -> list[pl.Expr]:
     ]
 
 
-def unit_rows(spans: pl.LazyFrame, unit: str, by: list[str]) -> pl.LazyFrame:
-    """The rows one ``--unit`` counts, with a column per dimension of ``by``."""
+def needs_ancestry(unit: str, by: list[str]) -> bool:
+    """Whether :func:`unit_rows` walks the span tree (tool and agent calls or groups)."""
+    walks = any(name in ("tool", "agent") for name in by)
+    return unit == "call" or (unit != "trace" and walks)
+
+
+def unit_rows(
+    spans: pl.LazyFrame, unit: str, by: list[str], within: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
+    """The rows one ``--unit`` counts, with a column per dimension of ``by``.
+
+    ``within``: the spans the ancestry walk looks in (default ``spans``); any frame that
+    holds every span of ``spans``' traces gives the same rows, e.g. the window unpriced.
+    """
     if unit not in UNITS:
         raise ValueError(unit)
     if unit == "trace":
         return _trace_rows(spans, by)
     if unit == "call":
-        return call_rows(spans, by)
-    walk = any(name in ("tool", "agent") for name in by)
+        return call_rows(spans, by, within)
+    walk = needs_ancestry(unit, by)
     # Ancestry first: a span that inherits its trace's agent_name does not name an agent.
-    frame = with_ancestry(spans) if walk else spans
+    frame = with_ancestry(spans, within) if walk else spans
     frame = with_trace_wide(frame, is_llm() if unit == "llm" else None)
     return frame.select(
         "trace_id",
