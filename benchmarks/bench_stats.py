@@ -14,7 +14,8 @@ quantile_cont p50/p90/p95/p99 for `stats --by model`; per (day, tool) tool calls
 same percentiles for `stats --by tool --every day` (tool spans only: DuckDB does not do
 pyflare's ancestry walk, so its figure is a lower bound of the work); per-session traces,
 turns, tokens for `sessions`; per (model, provider, service) counts and token sums for
-`metrics`. Peak RSS comes from getrusage of the child (Linux: ru_maxrss in KiB).
+`metrics`. Peak RSS and CPU time (user + system, less sensitive than wall time to a shared
+machine's load) come from getrusage of the child (Linux: ru_maxrss in KiB).
 """
 
 from __future__ import annotations
@@ -85,10 +86,14 @@ def main() -> None:
     (spans,) = con.execute("SELECT count(*) FROM spans").fetchone() or (0,)
     print(f"store: {options.store} ({spans:,} spans); cores: {os.cpu_count()}")
     versions = [("now", None)] + ([("before", options.before)] if options.before else [])
-    print(f"{'command':32} {'version':>7} {'pyflare s':>10} {'peak RSS':>9} {'duckdb s':>9}")
+    print(
+        f"{'command':32} {'version':>7} {'pyflare s':>10} {'CPU s':>6} {'peak RSS':>9}"
+        f" {'duckdb s':>9}"
+    )
     for name, args, sql, since in CASES:
         times: dict[str, list[float]] = {label: [] for label, _ in versions}
         peaks: dict[str, list[float]] = {label: [] for label, _ in versions}
+        cpus: dict[str, list[float]] = {label: [] for label, _ in versions}
         for _ in range(options.repeat):
             for label, folder in versions:
                 env = {**os.environ, "PYFLARE_NOW": NOW, "PYFLARE_STORE": str(options.store)}
@@ -103,6 +108,7 @@ def main() -> None:
                 _, status, usage = os.wait4(child.pid, 0)
                 times[label].append(time.perf_counter() - started)
                 peaks[label].append(usage.ru_maxrss / 1024)
+                cpus[label].append(usage.ru_utime + usage.ru_stime)
                 assert os.waitstatus_to_exitcode(status) == 0, name
         query = sql.replace("{window}", WINDOW.format(since=since)) if since else sql
         duck = []
@@ -113,7 +119,8 @@ def main() -> None:
         for label, _ in versions:
             print(
                 f"{name:32} {label:>7} {statistics.median(times[label]):10.2f}"
-                f" {max(peaks[label]):7.0f}MB {statistics.median(duck):9.2f}"
+                f" {statistics.median(cpus[label]):6.2f} {max(peaks[label]):7.0f}MB"
+                f" {statistics.median(duck):9.2f}"
             )
 
 
