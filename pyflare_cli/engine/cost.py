@@ -19,6 +19,7 @@ import polars as pl
 
 from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.analysis.cost.pricing import price_table
+from pyflare_cli.analysis.cost.report import SUMS
 from pyflare_cli.engine import cost_sql
 from pyflare_cli.engine.base import SqlEngine, unsupported
 from pyflare_cli.engine.clickhouse_engine import ClickHouseEngine
@@ -31,16 +32,6 @@ Engine = PolarsEngine | SqlEngine
 SQL_DIMENSIONS = {"model": "model", "provider": "provider", "service": "service_name"}
 """``--by`` dimensions the SQL engines group by (plus ``attr.<key>``). user, session,
 environment (filled from the trace) and agent, tool (the ancestry walk) are not there yet."""
-_SUMS = (
-    "requests",
-    "failed",
-    "input_tokens",
-    "output_tokens",
-    "cached_tokens",
-    "reasoning_tokens",
-    "unpriced",
-    "unpriced_tokens",
-)
 _TIME = pl.Datetime("ns", "UTC")
 
 
@@ -95,7 +86,7 @@ def _parts_frame(raw: pl.DataFrame, groups: Sequence[str], every: str | None) ->
         pl.col("_provider").cast(pl.String),
         pl.col("_model").cast(pl.String),
         pl.col("cost_pico").cast(pl.String).cast(pl.Int128),
-        *(pl.col(c).cast(pl.Int64) for c in _SUMS),
+        *(pl.col(c).cast(pl.Int64) for c in SUMS),
     ]
     return raw.select(columns)
 
