@@ -7,8 +7,9 @@ for a million spans) comes back, with the columns and types the slice search rea
 statistics (``analysis.rca.slices.find_slices``) then run here on that small frame, the
 same code on every engine.
 
-Covered on the SQL engines: ``--metric errors --unit span``. Anything else is refused
-(exit 2) by :func:`check_covered`, never computed by loading the spans into this process.
+Covered on the SQL engines: ``--metric errors`` with ``--unit span`` or ``origin``.
+Anything else is refused (exit 2) by :func:`check_covered`, never computed by loading the
+spans into this process.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def rca_cube(
         check_covered(engine, metric, unit)
         columns = rca_sql.columns_needed(dimensions)
         t, b = (engine.spans(*w, columns) for w in (target, baseline))
-        (raw,) = engine.collect_all([rca_sql.cube_sql(engine.dialect, t, b, dimensions)])
+        (raw,) = engine.collect_all([rca_sql.cube_sql(engine.dialect, t, b, dimensions, unit)])
         renamed = {f"d{i}": name for i, name in enumerate(names)} | {"is_target": "target"}
         found = raw.rename(renamed)
     return found.select(

@@ -4,7 +4,7 @@ rca's slice search reads one small frame (``analysis.rca.passes.cube``): a row p
 and combination of dimension values, with the sums its tests need. This module spells the
 same GROUP BY in SQL, so the spans stay in the engine and a few thousand rows come back.
 It mirrors ``analysis.rca.units.unit_frame`` for the units it covers (``--metric errors``,
-``--unit span``): the dimensions from ``analysis.rca.dimensions`` (built-in columns,
+``--unit span`` or ``origin``): the dimensions from ``analysis.rca.dimensions`` (built-in columns,
 attribute keys, numeric attributes cut at the same quartile edges), ``(none)`` for a
 missing value, rows without a metric value dropped.
 
@@ -51,7 +51,7 @@ BUILT_IN_COLUMNS = (
 )
 MAPS = ("attributes", "resource_attributes")
 METRICS = ("errors",)
-UNITS = ("span",)
+UNITS = ("span", "origin")
 """What the SQL cube covers; everything else runs on Polars only (exit 2 elsewhere)."""
 
 
@@ -94,7 +94,7 @@ def _cut(d: Dialect, value: str, edges: tuple[float, ...]) -> str:
 def columns_needed(dimensions: Sequence[Dimension]) -> list[str]:
     """The span columns the cube reads."""
     maps = [m for m in MAPS if any(_reads(dim, m) for dim in dimensions)]
-    return ["span_id", "status_code", *BUILT_IN_COLUMNS, *maps]
+    return ["trace_id", "span_id", "parent_span_id", "status_code", *BUILT_IN_COLUMNS, *maps]
 
 
 def _reads(dim: Dimension, column: str) -> bool:
@@ -111,24 +111,50 @@ def _hash(d: Dialect, column: str) -> str:
     return f"CAST(hash({column}) % 2147483647 AS BIGINT)"
 
 
-def cube_sql(d: Dialect, target: str, baseline: str, dimensions: Sequence[Dimension]) -> str:
+def cube_sql(
+    d: Dialect, target: str, baseline: str, dimensions: Sequence[Dimension], unit: str = "span"
+) -> str:
     """The cube of ``target`` and ``baseline`` (``SELECT`` texts of :func:`columns_needed`):
-    ``target``, ``d0``.. (the dimensions, in order) and :data:`passes.TERMS`."""
+    ``target``, ``d0``.. (the dimensions, in order) and :data:`passes.TERMS`.
+
+    ``unit`` ``origin``: an error span counts only when it is no error span's ancestor
+    (``analysis.rca.origin``): the ancestors of the error spans are walked up the parent
+    links of the failing traces by a recursive query, over both windows as in Polars."""
+    if unit not in UNITS:
+        raise ValueError(f"unit {unit!r}: the SQL cube covers {', '.join(UNITS)}")
     names = [f"d{i}" for i in range(len(dimensions))]
     dims = [f"{dimension_sql(d, dim)} AS {n}" for dim, n in zip(dimensions, names, strict=True)]
+    both = (
+        f"SELECT TRUE AS is_target, w.* FROM ({target}) AS w "
+        f"UNION ALL SELECT FALSE AS is_target, v.* FROM ({baseline}) AS v"
+    )
+    failed = "status_code = 'error'"
+    prefix = ""
+    if unit == "origin":
+        key = "(trace_id || '/' || span_id)"
+        failed += f" AND {key} NOT IN (SELECT a_key FROM ancestors)"
+        prefix = (
+            f"WITH RECURSIVE both_windows AS ({both}), "
+            "errs AS (SELECT trace_id AS e_trace, parent_span_id AS e_parent "
+            "FROM both_windows WHERE status_code = 'error'), "
+            "links AS (SELECT DISTINCT trace_id AS l_trace, span_id AS l_span, "
+            "parent_span_id AS l_parent FROM both_windows "
+            "WHERE trace_id IN (SELECT e_trace FROM errs) AND parent_span_id IS NOT NULL), "
+            "up AS (SELECT e_trace AS u_trace, e_parent AS u_span FROM errs "
+            "WHERE e_parent IS NOT NULL UNION ALL "
+            "SELECT l_trace AS u_trace, l_parent AS u_span FROM up "
+            "JOIN links ON l_trace = u_trace AND l_span = u_span), "
+            "ancestors AS (SELECT DISTINCT (u_trace || '/' || u_span) AS a_key FROM up) "
+        )
     y = d.cast(
-        "CASE WHEN status_code IS NULL THEN NULL WHEN status_code = 'error' THEN 1 ELSE 0 END",
-        d.float64,
+        f"CASE WHEN status_code IS NULL THEN NULL WHEN {failed} THEN 1 ELSE 0 END", d.float64
     )
     t = d.cast("CASE WHEN is_target THEN 1 ELSE 0 END", d.float64)
-    unit = (
+    source = "both_windows" if prefix else f"({both}) AS both_windows"
+    unit_rows = (
         f"SELECT is_target, {t} AS t, {y} AS y, {_hash(d, 'span_id')} AS h"
         + "".join(f", {x}" for x in dims)
-        + " FROM (SELECT TRUE AS is_target, w.* FROM ("
-        + target
-        + ") AS w UNION ALL SELECT FALSE AS is_target, v.* FROM ("
-        + baseline
-        + ") AS v) AS both_windows"
+        + f" FROM {source}"
     )
     sums = {
         "nt": "t",
@@ -144,7 +170,8 @@ def cube_sql(d: Dialect, target: str, baseline: str, dimensions: Sequence[Dimens
     parts.append(f"{d.cast('sum(h)', d.int64)} AS members")
     keys = ", ".join(["is_target", *names])
     return (
-        f"SELECT {keys}, {', '.join(parts)} FROM ({unit}) AS u WHERE y IS NOT NULL GROUP BY {keys}"
+        f"{prefix}SELECT {keys}, {', '.join(parts)} FROM ({unit_rows}) AS u "
+        f"WHERE y IS NOT NULL GROUP BY {keys}"
     )
 
 

@@ -4,7 +4,8 @@ over the store's Parquet, chdb over a Collector-style ``otel_traces`` table and 
 Connect equals the one Polars computes, and the slice search run on each cube finds the
 same slices with the same p-values (to 1e-9) and counts (exact).
 
-On the 20k-span demo store, ``--metric errors --unit span`` (what the SQL cube covers),
+On the 20k-span demo store, ``--metric errors`` with ``--unit span`` and ``origin`` (what
+the SQL cube covers: origin through a recursive query on parent links),
 target the last day against the day before and the last four days against the four
 before (more rows per slice, more significant ones).
 """
@@ -32,7 +33,9 @@ pytest.importorskip("duckdb")
 pytest.importorskip("chdb")
 
 DAYS = (1, 4)
-Reference = dict[int, tuple[pl.DataFrame, SliceSearch]]
+UNITS = ("span", "origin")
+CASES = [(days, unit) for days in DAYS for unit in UNITS]
+Reference = dict[tuple[int, str], tuple[pl.DataFrame, SliceSearch]]
 SETTINGS = SliceSettings(binary=True, min_size=20, max_order=2, alpha=0.05)
 
 
@@ -43,10 +46,12 @@ def _windows(store: Path, days: int) -> tuple[rca.Window, rca.Window]:
     return (end - span, end), (end - 2 * span, end - span)
 
 
-def _answer(engine: rca.Engine, store: Path, days: int) -> tuple[pl.DataFrame, SliceSearch]:
+def _answer(
+    engine: rca.Engine, store: Path, days: int, unit: str
+) -> tuple[pl.DataFrame, SliceSearch]:
     target, baseline = _windows(store, days)
     dimensions = discover(rca.probe(PolarsEngine(store), target, baseline, PROBE))
-    found = rca.rca_cube(engine, target, baseline, dimensions, "errors", "span")
+    found = rca.rca_cube(engine, target, baseline, dimensions, "errors", unit)
     names = [d.name for d in dimensions]
     return found, find_slices(found.lazy(), names, SETTINGS)
 
@@ -73,29 +78,31 @@ def _same(got: tuple[pl.DataFrame, SliceSearch], want: tuple[pl.DataFrame, Slice
 
 @pytest.fixture(scope="module")
 def reference(store20k: Path) -> Reference:
-    return {days: _answer(PolarsEngine(store20k), store20k, days) for days in DAYS}
+    return {(d, u): _answer(PolarsEngine(store20k), store20k, d, u) for d, u in CASES}
 
 
-@pytest.mark.parametrize("days", DAYS)
-def test_duckdb_cube_matches_polars(store20k: Path, reference: Reference, days: int) -> None:
+@pytest.mark.parametrize(("days", "unit"), CASES)
+def test_duckdb_cube_matches_polars(
+    store20k: Path, reference: Reference, days: int, unit: str
+) -> None:
     from pyflare_cli.engine.duckdb_engine import DuckDBEngine
 
     engine = DuckDBEngine(store20k)
     try:
-        _same(_answer(engine, store20k, days), reference[days])
+        _same(_answer(engine, store20k, days, unit), reference[days, unit])
     finally:
         engine.close()
 
 
-@pytest.mark.parametrize("days", DAYS)
+@pytest.mark.parametrize(("days", "unit"), CASES)
 def test_chdb_cube_over_parquet_matches_polars(
-    store20k: Path, reference: Reference, days: int
+    store20k: Path, reference: Reference, days: int, unit: str
 ) -> None:
     from pyflare_cli.engine.clickhouse_engine import ChdbRunner, ClickHouseSource
 
     engine = ClickHouseEngine(ChdbRunner(), ClickHouseSource(root=store20k))
     try:
-        _same(_answer(engine, store20k, days), reference[days])
+        _same(_answer(engine, store20k, days, unit), reference[days, unit])
     finally:
         engine.close()
 
@@ -105,7 +112,8 @@ def test_chdb_cube_over_otel_traces_matches_polars(
 ) -> None:
     engine = ClickHouseEngine(*parse_url(f"chdb://{otel_session}?table=otel_traces"))
     try:
-        _same(_answer(engine, store20k, 4), reference[4])
+        for unit in UNITS:
+            _same(_answer(engine, store20k, 4, unit), reference[4, unit])
     finally:
         engine.close()
 
@@ -118,8 +126,8 @@ def test_spark_cube_matches_polars(
 
     engine = SparkEngine(store20k, spark_connect)
     try:
-        for days in DAYS:
-            _same(_answer(engine, store20k, days), reference[days])
+        for days, unit in CASES:
+            _same(_answer(engine, store20k, days, unit), reference[days, unit])
     finally:
         engine.close()
 
@@ -157,7 +165,7 @@ def _forced_numeric(probe: pl.DataFrame) -> Dimension:
     return Dimension("attr." + key, dims._quantile_expr(raw, edges), True, edges)
 
 
-@pytest.mark.parametrize(("metric", "unit"), [("latency", "span"), ("errors", "origin")])
+@pytest.mark.parametrize(("metric", "unit"), [("latency", "span"), ("errors", "trace")])
 def test_what_the_cube_does_not_cover_is_refused(store20k: Path, metric: str, unit: str) -> None:
     """Not counted by loading the spans here: exit 2 naming the option."""
     from pyflare_cli.engine.duckdb_engine import DuckDBEngine
@@ -172,7 +180,7 @@ def test_what_the_cube_does_not_cover_is_refused(store20k: Path, metric: str, un
 
 
 def test_the_comparison_can_fail(reference: Reference) -> None:
-    cube, search = reference[4]
+    cube, search = reference[4, "origin"]
     changed = cube.with_columns(
         pl.when(pl.int_range(pl.len()) == 0)
         .then(pl.col("nt") + 1)
