@@ -75,11 +75,13 @@ def rca_cube(
         (raw,) = engine.collect_all([rca_sql.cube_sql(engine.dialect, t, b, dimensions, unit)])
         renamed = {f"d{i}": name for i, name in enumerate(names)} | {"is_target": "target"}
         found = raw.rename(renamed)
+    # in one order on every engine: a group-by's row order varies from run to run, and the
+    # slice search breaks ties between slices of the same rows by the order it meets them
     return found.select(
         pl.col("target").cast(pl.Boolean),
         *(pl.col(n).cast(pl.String) for n in names),
         *(pl.col(t).cast(pl.Int64 if t == "members" else pl.Float64) for t in TERMS),
-    )
+    ).sort(["target", *names])
 
 
 def _scan(engine: PolarsEngine, window: Window) -> pl.LazyFrame:
