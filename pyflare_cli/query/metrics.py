@@ -18,6 +18,7 @@ from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.analysis.stats.metrics import (
     latency_histogram,
     llm_calls,
+    model_calls,
     per_trace,
     traces,
     user_buckets,
@@ -51,12 +52,12 @@ def snapshot(
     the larger (the per-trace pass) rather than of both at once.
     """
     spans = load_spans(root, query, now, rules)
-    # Two passes over the store: both per-model frames together (a few columns of the
-    # model calls), then the per-trace rows, whose span counts add up to the total. One
-    # after the other: the peak is the larger pass's, not their sum.
-    calls, latency = pl.collect_all(
-        [llm_calls(spans), latency_histogram(spans)], engine="streaming"
-    )
+    # Two passes over the store: the model calls (nine columns of them),
+    # which both per-model frames group in memory, then the per-trace rows, whose span
+    # counts add up to the total. One after the other: the peak is the larger one's.
+    calls_rows = model_calls(spans).collect(engine="streaming").lazy()
+    calls, latency = pl.collect_all([llm_calls(calls_rows), latency_histogram(calls_rows)])
+    del calls_rows
     trace_rows = per_trace(spans).collect(engine="streaming")
     per_service, users = pl.collect_all(
         [traces(trace_rows.lazy()), user_buckets(trace_rows.lazy(), top_users)]

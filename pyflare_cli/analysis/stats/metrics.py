@@ -23,6 +23,28 @@ BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 OTHER = "other"
 
 
+MODEL_CALL_COLUMNS = (
+    "model",
+    "provider",
+    "service_name",
+    "status_code",
+    "input_tokens",
+    "output_tokens",
+    "cost_pico",
+    "cost_source",
+    "duration_ns",
+)
+"""What :func:`llm_calls` and :func:`latency_histogram` read of a model call: the columns
+of :func:`model_calls`, which both can then group without reading the store again."""
+
+
+def model_calls(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """The model calls of ``spans`` (:func:`model_call`), only the columns the per-model
+    frames read: collected once, they feed both :func:`llm_calls` and
+    :func:`latency_histogram` (a model call is a model call on the smaller frame too)."""
+    return spans.filter(model_call()).select(MODEL_CALL_COLUMNS)
+
+
 def model_call() -> pl.Expr:
     """A span that calls a model or costs something (``pyflare cost``'s requests), once per
     call: not the outer span of a call another span reports too."""
