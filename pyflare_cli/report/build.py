@@ -65,12 +65,12 @@ def build_report(
     progress: Progress = lambda _: None,
     built: Callable[[list[Chart]], None] = lambda _: None,
     *,
-    serial: bool = False,
+    serial: bool = True,
 ) -> Report:
     """Every section of ``names``, then the waterfalls of the traces they name; ``built``
     is handed each section's charts as soon as they exist (to render them meanwhile).
-    ``serial``: one section after another (no rca analysis in the background: slower,
-    a lower peak of memory)."""
+    ``serial=False``: rca's analysis in a background thread while the other sections
+    are built (``--parallel``): sooner with a free core, a higher peak of memory."""
     from pyflare_cli.report.traces import trace_views
 
     _check_window(ctx)
@@ -99,8 +99,8 @@ def build_report(
 def _order(ctx: ReportContext, names: list[str], background: ThreadPoolExecutor) -> list[str]:
     """The order to build ``names`` in: with errors or rca beside other sections, rca's
     analysis (the longest part) starts in ``background`` now and its sections are built
-    last, so it runs while the others read the store (Polars and rca's joins release the
-    GIL: on 2 cores the report takes about the longer of the two, not their sum)."""
+    last, so it runs while the others read the store (Polars releases the GIL). It only
+    helps with a core to spare; both sections' frames are alive at once."""
     from pyflare_cli.report.rca import compute_rca
 
     uses_rca = [n for n in names if n in RCA_SECTIONS]

@@ -116,11 +116,11 @@ def test_sections_option_keeps_page_order(demo_store: Path, tmp_path: Path) -> N
     assert out.read_text().index('id="cost"') < out.read_text().index('id="rca"')
 
 
-def test_serial_build_writes_the_same_page(page: str, demo_store: Path, tmp_path: Path) -> None:
-    """By default rca's analysis runs in the background and errors and rca are built
-    last; one section after another gives the same bytes."""
-    out = tmp_path / "serial.html"
-    result = invoke("report", "--serial", "--store", str(demo_store), "--out", str(out))
+def test_parallel_build_writes_the_same_page(page: str, demo_store: Path, tmp_path: Path) -> None:
+    """With --parallel rca's analysis runs in the background and errors and rca are
+    built last; the page is the same bytes as one section after another."""
+    out = tmp_path / "parallel.html"
+    result = invoke("report", "--parallel", "--store", str(demo_store), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert out.read_text() == page
 
