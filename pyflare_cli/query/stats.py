@@ -19,7 +19,7 @@ from pyflare_cli.analysis.stats.figures import (
     weekday_hour,
     with_change,
 )
-from pyflare_cli.analysis.stats.units import needs_ancestry, unit_rows
+from pyflare_cli.analysis.stats.units import reads_within, unit_rows
 from pyflare_cli.errors import UsageError
 from pyflare_cli.query.spans import SpanQuery, load_spans
 from pyflare_cli.query.windows import Window, current_window
@@ -71,13 +71,13 @@ def sparkline_step(window: Window) -> str:
 def _rows(
     root: Path, request: StatsRequest, query: SpanQuery, now: datetime, rules: tuple[PriceRule, ...]
 ) -> pl.LazyFrame:
-    """The unit rows of one window. The ancestry walk (tool and agent) reads the window
-    unpriced and unfiltered: pricing puts every span in exactly one band (no row added or
-    lost) and ``--where`` keeps whole traces, so each kept trace's tree is the same, and
-    the walk does not pay for the price join."""
+    """The unit rows of one window. The ancestry walk (tool and agent) and the trace-wide
+    user and session read the window unpriced and unfiltered: pricing puts every span in
+    exactly one band (no row added, lost or moved) and ``--where`` keeps whole traces in
+    order, so each kept trace's spans are the same, and neither pays for the price join."""
     spans = load_spans(root, query, now, rules)
     by = list(request.by)
-    if not needs_ancestry(request.unit, by):
+    if not reads_within(request.unit, by):
         return unit_rows(spans, request.unit, by)
     within = load_spans(root, SpanQuery(query.since, query.until), now, prices=False)
     return unit_rows(spans, request.unit, by, within)

@@ -24,7 +24,8 @@ def call_rows(
 ) -> pl.LazyFrame:
     """One row per tool call (or agent run), shaped as the other units' rows.
 
-    ``within``: where ancestors are looked for (see :func:`with_ancestry`), by default
+    ``within``: where ancestors and the trace-wide user, session, agent and environment
+    are looked for (see :func:`with_ancestry`, :func:`with_trace_wide`), by default
     ``spans``.
     """
     kind = call_kind(by)
@@ -46,7 +47,7 @@ def call_rows(
             .alias("unpriced"),
         )
     )
-    calls = with_trace_wide(found, pl.col(owner) == pl.col("span_id")).select(
+    calls = with_trace_wide(found, pl.col(owner) == pl.col("span_id"), within).select(
         "trace_id",
         "span_id",
         "start_time",

@@ -84,17 +84,23 @@ def root_first(value: pl.Expr, skip_nulls: bool = False) -> pl.Expr:
     return value.min_by(rank)
 
 
-def with_trace_wide(spans: pl.LazyFrame, keep: pl.Expr | None = None) -> pl.LazyFrame:
+def with_trace_wide(
+    spans: pl.LazyFrame, keep: pl.Expr | None = None, within: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     """``spans`` whose user, session, agent and environment fall back to their trace's
     first value; with ``keep``, only the spans it selects (the fallback still comes from
-    every span of the trace), which is cheaper than filling every span first."""
+    every span of the trace), which is cheaper than filling every span first, and read
+    from ``within`` when given: any frame holding every span of ``spans``' traces in the
+    same order (e.g. the window unpriced) gives the same values."""
     if keep is None:
         return spans.with_columns(
             pl.col(column).fill_null(pl.col(column).drop_nulls().first().over("trace_id"))
             for column in TRACE_WIDE
         )
-    traces = spans.group_by("trace_id").agg(
-        pl.col(column).drop_nulls().first().alias(f"_trace_{column}") for column in TRACE_WIDE
+    traces = (
+        (spans if within is None else within)
+        .group_by("trace_id")
+        .agg(pl.col(column).drop_nulls().first().alias(f"_trace_{column}") for column in TRACE_WIDE)
     )
     return (
         spans.filter(keep)

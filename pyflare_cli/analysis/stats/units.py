@@ -55,13 +55,20 @@ def needs_ancestry(unit: str, by: list[str]) -> bool:
     return unit == "call" or (unit != "trace" and walks)
 
 
+def reads_within(unit: str, by: list[str]) -> bool:
+    """Whether :func:`unit_rows` reads its ``within`` frame (the ancestry walk, or the
+    trace-wide values of LLM calls, tool calls and agent runs)."""
+    return unit in ("llm", "call") or needs_ancestry(unit, by)
+
+
 def unit_rows(
     spans: pl.LazyFrame, unit: str, by: list[str], within: pl.LazyFrame | None = None
 ) -> pl.LazyFrame:
     """The rows one ``--unit`` counts, with a column per dimension of ``by``.
 
-    ``within``: the spans the ancestry walk looks in (default ``spans``); any frame that
-    holds every span of ``spans``' traces gives the same rows, e.g. the window unpriced.
+    ``within``: the spans the ancestry walk and the trace-wide values are read from
+    (default ``spans``); any frame that holds every span of ``spans``' traces, in the same
+    order, gives the same rows, e.g. the window unpriced.
     """
     if unit not in UNITS:
         raise ValueError(unit)
@@ -72,7 +79,7 @@ def unit_rows(
     walk = needs_ancestry(unit, by)
     # Ancestry first: a span that inherits its trace's agent_name does not name an agent.
     frame = with_ancestry(spans, within) if walk else spans
-    frame = with_trace_wide(frame, is_llm() if unit == "llm" else None)
+    frame = with_trace_wide(frame, is_llm(), within) if unit == "llm" else with_trace_wide(frame)
     return frame.select(
         "trace_id",
         "start_time",
