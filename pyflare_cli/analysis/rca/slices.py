@@ -120,7 +120,12 @@ def _seeds(level: pl.DataFrame, settings: SliceSettings) -> pl.DataFrame:
         return level
     return (
         level.filter(pl.col("worse") & (pl.col("excess") > 0) & pl.col("reportable"))
-        .sort(["excess", "p_value"], descending=[True, False])
+        # ties (slices of the same rows: region = x and cloud = y) broken by name, so the
+        # beam holds the same slices whatever order a group-by returned them in
+        .sort(
+            [pl.col("excess"), pl.col("p_value"), pl.col("conditions").list.join(" and ")],
+            descending=[True, False, False],
+        )
         .head(settings.beam)
     )
 
