@@ -190,3 +190,23 @@ def test_the_comparison_can_fail(reference: Reference) -> None:
     with pytest.raises(AssertionError):
         _same((changed, search), (cube, search))
     assert set(TERMS) <= set(cube.columns)
+
+
+def test_the_probe_finds_the_same_dimensions_on_every_engine(store20k: Path) -> None:
+    """The attribute maps come back through Arrow as maps rca can read; on windows smaller
+    than the probe (every row read) every engine finds the same dimensions and edges."""
+    from pyflare_cli.engine.clickhouse_engine import ChdbRunner, ClickHouseSource
+    from pyflare_cli.engine.duckdb_engine import DuckDBEngine
+
+    target, baseline = _windows(store20k, 1)
+    want = discover(rca.probe(PolarsEngine(store20k), target, baseline, PROBE))
+    assert any(d.name.startswith("attr.") for d in want)
+    for engine in (
+        DuckDBEngine(store20k),
+        ClickHouseEngine(ChdbRunner(), ClickHouseSource(root=store20k)),
+    ):
+        try:
+            got = discover(rca.probe(engine, target, baseline, PROBE))
+        finally:
+            engine.close()
+        assert [(d.name, d.edges) for d in got] == [(d.name, d.edges) for d in want]
