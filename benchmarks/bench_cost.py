@@ -87,7 +87,7 @@ pyarrow.parquet.write_table(table, sys.argv[3])
 """
 
 
-def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Wall seconds and peak RSS (MiB) of one process, as /usr/bin/time -v reports them.
 
     A run with PYTHONPATH (older code) starts in that folder: ``python -m`` puts the
@@ -113,10 +113,10 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 def _runs(
     command: list[str], env: dict[str, str], repeat: int
 ) -> tuple[list[float], list[float], str]:
-    _timed(command, env)  # warm the price cache and the page cache
+    timed(command, env)  # warm the price cache and the page cache
     walls, rsss, out = [], [], ""
     for _ in range(repeat):
-        wall, rss, out = _timed(command, env)
+        wall, rss, out = timed(command, env)
         walls.append(wall)
         rsss.append(rss)
     return walls, rsss, out

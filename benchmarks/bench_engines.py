@@ -19,31 +19,15 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from bench_cost import timed  # the same /usr/bin/time -v reading (benchmarks/ is on sys.path)
+
 ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-11-20T13:00:00+00:00"
 """The 1M-span demo store (/tmp/bench15/store) ends just before this."""
-
-
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS (MiB) of one process, as /usr/bin/time -v reports them."""
-    timer = ["/usr/bin/time", "-v", *command]
-    done = subprocess.run(timer, capture_output=True, text=True, env=env)
-    if done.returncode:
-        raise SystemExit(f"{command[:6]} failed:\n{done.stderr[-3000:]}")
-    wall = rss = 0.0
-    for line in done.stderr.splitlines():
-        line = line.strip()
-        if line.startswith("Elapsed (wall clock) time"):
-            clock = line.rsplit(": ", 1)[1].split(":")
-            wall = sum(float(part) * 60**i for i, part in enumerate(reversed(clock)))
-        elif line.startswith("Maximum resident set size"):
-            rss = int(line.rsplit(": ", 1)[1]) / 1024
-    return wall, rss, done.stdout
 
 
 def close(a: Any, b: Any) -> bool:
