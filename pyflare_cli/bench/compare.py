@@ -34,14 +34,20 @@ MACHINE_CLASS = ("cpu", "cores")
 """What makes two machines comparable: the CPU model and the number of cores."""
 
 
-def load_run(path: Path) -> dict[str, Any]:
-    """The run a results file describes: its ``spans``, ``seed`` and ``machine``."""
+def _read(path: Path) -> Any:
+    """The JSON of a ``--compare`` file; exit 2 naming it when it is missing or not JSON."""
     try:
         data: Any = json.loads(path.read_text())
     except FileNotFoundError:
         raise UsageError(f"--compare {path}: no such file") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"--compare {path}: not a pyflare bench result ({exc})") from None
+    return data
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    """The run a results file describes: its ``spans``, ``seed`` and ``machine``."""
+    data = _read(path)
     return data if isinstance(data, dict) else {}
 
 
@@ -71,12 +77,7 @@ def check_comparable(path: Path, spans: int, seed: int, machine: dict[str, Any])
 
 
 def load_results(path: Path) -> list[Figure]:
-    try:
-        data: Any = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"--compare {path}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"--compare {path}: not a pyflare bench result ({exc})") from None
+    data = _read(path)
     if not isinstance(data, dict) or not isinstance(data.get("figures"), list):
         raise UsageError(f"--compare {path}: not a pyflare bench result (no figures)")
     try:
