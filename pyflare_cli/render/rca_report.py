@@ -13,7 +13,7 @@ import polars as pl
 from rich.console import Console
 from rich.text import Text
 
-from pyflare_cli.analysis.rca.causes import _value
+from pyflare_cli.analysis.rca.causes import metric_value
 from pyflare_cli.analysis.rca.model import RcaReport
 from pyflare_cli.render.output import _jsonable, rich_table, to_markdown
 
@@ -37,8 +37,8 @@ def headline(report: RcaReport, target: str, baseline: str) -> str:
     t = report.totals
     metric = report.metric
     line = (
-        f"{metric}: {_value(metric, t.mean_target)} in {target} ({t.n_target:,} spans) vs "
-        f"{_value(metric, t.mean_baseline)} in {baseline} ({t.n_baseline:,} spans)"
+        f"{metric}: {metric_value(metric, t.mean_target)} in {target} ({t.n_target:,} spans) vs "
+        f"{metric_value(metric, t.mean_baseline)} in {baseline} ({t.n_baseline:,} spans)"
     )
     if metric == "errors":
         line += f"; {t.excess:+,.0f} errors against the baseline rate"
@@ -51,11 +51,11 @@ def slices_frame(report: RcaReport, top: int) -> pl.DataFrame:
         {
             "slice": r["slice"],
             "spans": f"{r['n_target']:,}",
-            "here": _value(metric, r["metric_target"]),
+            "here": metric_value(metric, r["metric_target"]),
             "compared with": (
-                f"{_value(metric, r['metric_reference'])} baseline"
+                f"{metric_value(metric, r['metric_reference'])} baseline"
                 if r["compared_with"] == "baseline"
-                else f"{_value(metric, r['metric_reference'])} replaced (new)"
+                else f"{metric_value(metric, r['metric_reference'])} replaced (new)"
             ),
             "effect": f"{r['effect']:.2f}",
             "q": f"{r['q_value']:.2g}",
@@ -73,8 +73,8 @@ def changes_frame(report: RcaReport) -> pl.DataFrame:
             "new": f"{r['dimension']} = {r['value']}",
             "first seen": _time(r["first_seen"]),
             "spans": f"{r['n_target']:,}",
-            "here": _value(metric, r["metric"]),
-            "before": _value(metric, r["expected"]),
+            "here": metric_value(metric, r["metric"]),
+            "before": metric_value(metric, r["expected"]),
             "seen before": _time(r["seen_before"]),
             "share of rise": _pct(r["share_of_excess"]),
             "p": f"{r['p_value']:.2g}",

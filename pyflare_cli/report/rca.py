@@ -84,13 +84,13 @@ def rca(ctx: ReportContext) -> Section:
 
 def section_of(report: RcaReport, top: int, compared: str) -> Section:
     """The section of one rca report (also ``pyflare rca --html``)."""
-    from pyflare_cli.analysis.rca.causes import _value
+    from pyflare_cli.analysis.rca.causes import metric_value
 
     t = report.totals
     metric = report.metric
     lead = (
-        f"{metric}: {_value(metric, t.mean_target)} over {t.n_target:,} spans vs "
-        f"{_value(metric, t.mean_baseline)} over {t.n_baseline:,} ({compared})."
+        f"{metric}: {metric_value(metric, t.mean_target)} over {t.n_target:,} spans vs "
+        f"{metric_value(metric, t.mean_baseline)} over {t.n_baseline:,} ({compared})."
     )
     causes: list[list[Any]] = []
     ids: list[str] = []
@@ -119,8 +119,8 @@ def section_of(report: RcaReport, top: int, compared: str) -> Section:
             [
                 str(r["slice"]),
                 text.count(r["n_target"]),
-                _value(metric, r["metric_target"]),
-                _value(metric, r["metric_reference"]),
+                metric_value(metric, r["metric_target"]),
+                metric_value(metric, r["metric_reference"]),
                 f"{r['effect']:.2f}",
                 f"{r['q_value']:.2g}",
                 text.share(r["explained"]),

@@ -27,7 +27,8 @@ def _metric_word(metric: str) -> str:
     return {"errors": "errors", "latency": "latency", "cost": "cost"}.get(metric, metric)
 
 
-def _value(metric: str, value: float | None) -> str:
+def metric_value(metric: str, value: float | None) -> str:
+    """A figure of ``metric`` as people read it (a rate, milliseconds, dollars); "-" for none."""
     if value is None or value != value:
         return "-"
     if metric == "errors":
@@ -138,8 +139,8 @@ def root_causes(
             else "the baseline of the spans it replaced"
         )
         evidence = [
-            f"{_value(report.metric, row['metric_target'])} in {row['n_target']:,} vs "
-            f"{_value(report.metric, row['metric_reference'])} in {reference}"
+            f"{metric_value(report.metric, row['metric_target'])} in {row['n_target']:,} vs "
+            f"{metric_value(report.metric, row['metric_reference'])} in {reference}"
             f" (q = {row['q_value']:.2g})",
         ]
         if row["explained"] is not None:
@@ -155,8 +156,8 @@ def root_causes(
             change = onset["change"]
             title = f"{word} rose in {title} after {_appeared(change)}"
             evidence.append(
-                f"{_value(report.metric, onset['after'])} after it vs "
-                f"{_value(report.metric, onset['before'])} before it in the window "
+                f"{metric_value(report.metric, onset['after'])} after it vs "
+                f"{metric_value(report.metric, onset['before'])} before it in the window "
                 f"(p = {onset['p']:.2g})"
             )
             named.add(change["value"])
@@ -186,13 +187,14 @@ def root_causes(
             continue
         if share < MATERIAL or change["metric"] <= change["expected"]:
             continue
+        seen = metric_value(report.metric, change["metric"])
+        expected = metric_value(report.metric, change["expected"])
         causes.append(
             Cause(
                 title=f"{word} rose after {_appeared(change)}",
                 evidence=[
                     f"{share:.0%} of the rise in {word} is in {change['value']} "
-                    f"({change['n_target']:,}: {_value(report.metric, change['metric'])} vs "
-                    f"{_value(report.metric, change['expected'])} in the baseline it replaced)"
+                    f"({change['n_target']:,}: {seen} vs {expected} in the baseline it replaced)"
                 ],
                 next_step=(
                     f"roll back {change['value']}, or compare it with the version it replaced"
