@@ -62,7 +62,7 @@ class Running:
         if self._error is not None:
             raise self._error
 
-    def stored(self, at_least: int = 0, timeout: float = 15.0) -> pl.DataFrame:
+    def stored(self, at_least: int = 0, timeout: float = 60.0) -> pl.DataFrame:
         """The spans in the store, waiting until at least ``at_least`` are there."""
         deadline = time.monotonic() + timeout
         while True:

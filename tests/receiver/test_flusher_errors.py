@@ -65,7 +65,7 @@ def test_review_a_transient_flush_error_is_retried(
     monkeypatch.setattr(writer_module.SpanWriter, "commit", flaky)
     running = start_receiver(grpc=None)
     _post(running, 1)
-    assert running.stored(at_least=1, timeout=10).height == 1
+    assert running.stored(at_least=1).height == 1
     # The spool retires the segment just after the commit makes the spans visible.
     deadline = time.monotonic() + 10
     while running.receiver.spool.unflushed and time.monotonic() < deadline:
@@ -94,7 +94,7 @@ def test_review_a_full_disk_does_not_dead_letter_acknowledged_spans(
     time.sleep(1.5)
     running.stop()  # and start again: whatever is left in the spool is replayed
     again = start_receiver(grpc=None)
-    assert again.stored(at_least=1, timeout=10).height == 1, "spans went to the dead letters"
+    assert again.stored(at_least=1).height == 1, "spans went to the dead letters"
 
 
 def test_review_a_segment_sampled_away_is_not_a_flush_error(
@@ -191,7 +191,7 @@ def test_a_transient_os_error_keeps_the_segment_and_retries_it(
     running = start_receiver(grpc=None)
     running.receiver.on_flush = seen.append
     _post(running, 1)
-    assert running.stored(at_least=1, timeout=30).height == 1
+    assert running.stored(at_least=1).height == 1
     assert not list((running.root / "dead_letter").rglob("spool-*"))
     assert seen[0].error and error.strerror.lower() in seen[0].error.lower()  # type: ignore[union-attr]
     assert not seen[0].removed
@@ -223,7 +223,7 @@ def test_a_corrupt_catalog_is_visible_in_healthz_and_the_flusher_lives_on(
     assert "catalog" in flusher["last_error"] or "database" in flusher["last_error"]  # type: ignore[index]
     # Once the catalog is readable again the kept segment goes in: the thread lived on.
     catalog.unlink()
-    assert running.stored(at_least=1, timeout=30).height == 1
+    assert running.stored(at_least=1).height == 1
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if httpx.get(f"{running.http_url}/healthz").json()["flusher"]["state"] == "ok":

@@ -43,7 +43,7 @@ def test_protobuf_and_json_bodies_in_every_encoding(running: Running) -> None:
         == 0
     )
     assert answers[2].json() == {}
-    stored = running.stored(at_least=16, timeout=5)
+    stored = running.stored(at_least=16)
     # The same 4 spans, 4 times: compaction removes repeats. Two spool segments with the
     # same bytes are one source to the store (as a re-ingested file is), so under load,
     # when the bodies land in separate segments, a repeat may be stored once, not twice.

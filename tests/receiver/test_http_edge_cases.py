@@ -38,7 +38,7 @@ def test_review_every_gzip_member_is_read(start_receiver: Callable[..., Running]
     headers = {**PROTOBUF, "content-encoding": "gzip"}
     answer = httpx.post(f"{running.http_url}/v1/traces", content=body, headers=headers)
     assert answer.status_code == 200
-    assert running.stored(at_least=2, timeout=10).height == 2
+    assert running.stored(at_least=2).height == 2
 
 
 def test_review_trailing_garbage_after_gzip_is_refused(

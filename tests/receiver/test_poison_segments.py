@@ -76,5 +76,5 @@ def test_review_one_bad_request_does_not_block_the_segment(
     # Refusing the bad request (400) or dead-lettering its span are both fine; holding
     # back the good, acknowledged span is not.
     assert answer.status_code in (200, 400)
-    stored = running.stored(at_least=1, timeout=10)
+    stored = running.stored(at_least=1)
     assert "0000000000000001" in stored.get_column("span_id").to_list()

@@ -114,7 +114,7 @@ def test_legitimate_exports_are_served_during_a_slow_client_attack(
 
     statuses = asyncio.run(legitimate())
     assert statuses.count(200) == 40, statuses
-    assert running.stored(at_least=40, timeout=30).height == 40
+    assert running.stored(at_least=40).height == 40
 
 
 def test_accept_errors_are_logged_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
