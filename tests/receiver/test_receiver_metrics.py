@@ -73,7 +73,7 @@ def _value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def _settled(url: str, stored: int, timeout: float = 30) -> Samples:
+def _settled(url: str, stored: int, timeout: float = 90) -> Samples:
     """The samples once every stored span is counted and the spool is empty."""
     deadline = time.monotonic() + timeout
     while True:
