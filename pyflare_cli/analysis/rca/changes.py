@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from pyflare_cli.analysis.rca.dimensions import CHANGE_DIMENSIONS, Dimension
+from pyflare_cli.analysis.rca.rows import FrameRows, RowReader
 
 CHANGE_KEYS = re.compile(r"version|deploy|release|build|revision|commit|image", re.IGNORECASE)
 
@@ -61,6 +62,15 @@ def new_values(
     ``slices``: the search's tested slices; ``frame``: the lazy unit frame (for first
     sightings and examples); ``history``: raw spans before the target window, or None.
     """
+    rows = FrameRows(frame, frame, history, "span", True, False)
+    return change_table(slices, dimensions, rows)
+
+
+def change_table(
+    slices: pl.DataFrame, dimensions: list[Dimension], rows: RowReader
+) -> pl.DataFrame:
+    """:func:`new_values` with the first sightings and examples read through ``rows`` (the
+    Polars frames, or the queries of another engine)."""
     wanted = change_dimensions([d.name for d in dimensions])
     singles = slices.filter((pl.col("order") == 1) & pl.col("new")).with_columns(
         pl.col("conditions").list.first().str.split_exact(" = ", 1).alias("kv")
@@ -70,31 +80,16 @@ def new_values(
     if singles.height == 0:
         return pl.DataFrame(schema=CHANGE_SCHEMA)
     by_name = {d.name: d for d in dimensions}
-    rows = []
-    for row in singles.iter_rows(named=True):
-        dim, value = row["dimension"], row["value"]
-        mine = frame.filter(pl.col("target") & (pl.col(dim) == value))
-        found = mine.select(
-            pl.col("start_time").min().alias("first"),
-            pl.col("trace_id")
-            .sort_by(["y", "start_time"], descending=[True, False])
-            .unique(maintain_order=True)
-            .head(3)
-            .implode()
-            .alias("examples"),
-        ).collect()
-        before = None
-        if history is not None:
-            expr = by_name[dim].expr.cast(pl.String)
-            before = (
-                history.filter(expr == value).select(pl.col("start_time").min()).collect().item()
-            )
-        rows.append(
+    named = list(singles.iter_rows(named=True))
+    seen = rows.sightings([(by_name[r["dimension"]], r["value"]) for r in named])
+    table = []
+    for row, sighting in zip(named, seen, strict=True):
+        table.append(
             {
-                "dimension": dim,
-                "value": value,
-                "first_seen": found.item(0, "first"),
-                "seen_before": before,
+                "dimension": row["dimension"],
+                "value": row["value"],
+                "first_seen": sighting.first,
+                "seen_before": sighting.before,
                 "n_target": row["n_target"],
                 "n_baseline": row["n_baseline"],
                 "metric": row["metric_target"],
@@ -103,7 +98,7 @@ def new_values(
                 "share_of_excess": row["explained"] if row["excess"] > 0 else None,
                 "p_value": row["p_value"],
                 "q_value": row["q_value"],
-                "examples": found.item(0, "examples").to_list(),
+                "examples": sighting.examples,
             }
         )
-    return pl.DataFrame(rows, schema=CHANGE_SCHEMA).sort("excess", descending=True)
+    return pl.DataFrame(table, schema=CHANGE_SCHEMA).sort("excess", descending=True)

@@ -16,12 +16,13 @@ import numpy as np
 import polars as pl
 
 from pyflare_cli.analysis.rca.causes import root_causes
-from pyflare_cli.analysis.rca.changes import CHANGE_SCHEMA, new_values
+from pyflare_cli.analysis.rca.changes import CHANGE_SCHEMA, change_table
 from pyflare_cli.analysis.rca.dimensions import NONE, OTHER, Dimension, discover, extra_dimension
-from pyflare_cli.analysis.rca.failures import error_message, failure_clusters
+from pyflare_cli.analysis.rca.failures import failure_clusters
 from pyflare_cli.analysis.rca.latency import ATTRIBUTION_SCHEMA, latency_attribution
 from pyflare_cli.analysis.rca.model import RcaReport, RcaSettings
-from pyflare_cli.analysis.rca.passes import TERMS, crossing_counts, cube, slice_counts
+from pyflare_cli.analysis.rca.passes import crossing_counts, cube
+from pyflare_cli.analysis.rca.rows import FrameRows, RowReader
 from pyflare_cli.analysis.rca.scoring import TEST_TERMS
 from pyflare_cli.analysis.rca.slices import SliceSettings, find_slices
 from pyflare_cli.analysis.rca.stats import fisher_mid_p, welch_above
@@ -47,7 +48,7 @@ def analyse(
     # one window after the other: each head decodes whole row groups of the map columns
     heads = [w.select(maps).head(PROBE).collect(engine="streaming") for w in (target, baseline)]
     probe = pl.concat(heads, how="diagonal_relaxed")
-    dimensions = _dimensions(probe, settings)
+    dimensions = dimensions_of(probe, settings)
     spans = windows(target, baseline)
     names = [d.name for d in dimensions]
     frame = compact(
@@ -55,6 +56,26 @@ def analyse(
         names,
         per_trace(settings.unit),
     )
+    traces = per_trace(settings.unit)
+    # the counting passes read the cube (a few thousand rows), not the spans
+    counted = frame if traces else cube(frame, names).lazy()
+    rows = FrameRows(spans, frame, history, settings.unit, settings.metric == "errors", traces)
+    return report_of(counted, dimensions, settings, rows, (target, baseline))
+
+
+def report_of(
+    counted: pl.LazyFrame,
+    dimensions: list[Dimension],
+    settings: RcaSettings,
+    rows: RowReader,
+    spans: tuple[pl.LazyFrame, pl.LazyFrame] | None = None,
+) -> RcaReport:
+    """The report from the cube (``counted``; the unit rows for ``--unit trace``) and the
+    few row answers ``rows`` gives: the same statistics whichever engine counted.
+
+    ``spans``: the target and baseline spans, for the latency attribution (None: not
+    available; ``--metric latency`` needs them)."""
+    names = [d.name for d in dimensions]
     binary = settings.metric == "errors"
     slice_settings = SliceSettings(
         binary=binary,
@@ -64,18 +85,18 @@ def analyse(
         correction="bonferroni" if settings.correction == "bonferroni" else "fdr",
         per_trace=per_trace(settings.unit),
     )
-    # the counting passes read the cube (a few thousand rows), not the spans
-    counted = frame if slice_settings.per_trace else cube(frame, names).lazy()
     search = find_slices(counted, names, slice_settings)
     kept = [d for d in dimensions if d.name in search.dimensions]
     changes = pl.DataFrame(schema=CHANGE_SCHEMA)
     if not settings.vs_rest:
-        changes = new_values(search.slices, frame, kept, history)
-    errors = _error_rows(spans, frame, kept, settings.unit, binary)
+        changes = change_table(search.slices, kept, rows)
+    errors = rows.error_rows(kept)
     clusters = failure_clusters(errors, search.singles, search.dimensions, settings.top)
     latency, slow, threshold = pl.DataFrame(schema=ATTRIBUTION_SCHEMA), 0, 0.0
     if settings.metric == "latency":
-        latency, slow, threshold = latency_attribution(target, baseline, settings.seed)
+        if spans is None:
+            raise ValueError("--metric latency needs the spans for its attribution")
+        latency, slow, threshold = latency_attribution(*spans, settings.seed)
     report = RcaReport(
         metric=settings.metric,
         totals=search.totals,
@@ -89,8 +110,8 @@ def analyse(
         slow_threshold_ms=threshold,
     )
     lead = report.significant.head(3)
-    examples = _slice_examples(frame, errors, lead, binary)
-    onsets = _onsets(frame, lead, changes, slice_settings)
+    examples = rows.examples(lead, errors)
+    onsets = _onsets(rows, kept, lead, changes, slice_settings)
     within = _within(counted, lead, search.dimensions, slice_settings.per_trace)
     causes = root_causes(report, examples, settings.alpha, onsets, within)
     return RcaReport(**{**report.__dict__, "causes": causes})
@@ -123,7 +144,11 @@ def _within(
 
 
 def _onsets(
-    frame: pl.LazyFrame, lead: pl.DataFrame, changes: pl.DataFrame, settings: SliceSettings
+    rows_of: RowReader,
+    dimensions: list[Dimension],
+    lead: pl.DataFrame,
+    changes: pl.DataFrame,
+    settings: SliceSettings,
 ) -> dict[str, dict[str, object]]:
     """For each lead slice that does not name it, whether its metric rose after the first
     new version or model appeared (Watchdog's deployment check): its target rows before
@@ -141,16 +166,7 @@ def _onsets(
     if not rows:
         return {}
     conditions = [[tuple(c.split(" = ", 1)) for c in r["conditions"]] for r in rows]
-    target = (
-        frame.filter(pl.col("target"))
-        .drop(TERMS, strict=False)
-        .with_columns(
-            (pl.col("start_time") >= change["first_seen"]).alias("after"),
-            # before/after take the places of baseline/target in the sums
-            (pl.col("start_time") >= change["first_seen"]).alias("target"),
-        )
-    )
-    counts = slice_counts(target, conditions, settings.per_trace, ["after"])
+    counts = rows_of.split_counts(change["first_seen"], conditions, dimensions)
     found: dict[str, dict[str, object]] = {}
     for i, row in enumerate(rows):
         mine = counts.filter(pl.col("seed") == i)
@@ -172,67 +188,10 @@ def _onsets(
     return found
 
 
-def _dimensions(probe: pl.DataFrame, settings: RcaSettings) -> list[Dimension]:
+def dimensions_of(probe: pl.DataFrame, settings: RcaSettings) -> list[Dimension]:
     dimensions = discover(probe)
     known = {d.name for d in dimensions}
     for name in settings.extra_dimensions:
         if name not in known and name.startswith(("attr.", "resource.")):
             dimensions.append(extra_dimension(name))
     return dimensions
-
-
-def _error_rows(
-    spans: pl.LazyFrame,
-    frame: pl.LazyFrame,
-    dimensions: list[Dimension],
-    unit: str,
-    binary: bool,
-) -> pl.DataFrame:
-    """The error rows the templates are mined from, projected: origin errors for the
-    origin unit, every error span otherwise; with their message and dimension values."""
-    messages = (
-        spans.filter(pl.col("status_code") == "error")
-        .select(
-            pl.col("trace_id").cast(pl.Categorical),
-            pl.col("span_id").hash().alias("key"),
-            pl.col("span_id").alias("span_ref"),
-            error_message().alias("message"),
-        )
-        .collect(engine="streaming")
-        .lazy()
-    )
-    names = [d.name for d in dimensions]
-    key = pl.col("span_id").alias("key")
-    rows = frame.select("target", "trace_id", key, "start_time", "y", *names)
-    if unit == "origin" and binary:
-        rows = rows.filter(pl.col("y") > 0)
-    # joined first, on the compact ids: only the error rows become strings
-    joined = rows.join(messages, on=["trace_id", "key"], how="inner").with_columns(
-        pl.col("trace_id", *names).cast(pl.String)
-    )
-    # in time order: the streaming join's row order varies from run to run, and the
-    # examples of templates and slices are the first rows of each
-    rows_out = joined.drop("key").rename({"span_ref": "span_id"})
-    return rows_out.sort("start_time", "trace_id", "span_id").collect()
-
-
-def _slice_examples(
-    frame: pl.LazyFrame, errors: pl.DataFrame, slices: pl.DataFrame, binary: bool
-) -> dict[str, list[str]]:
-    """Up to three target trace ids per slice, worst rows first (failing ones for errors,
-    read from the error rows already at hand)."""
-    found: dict[str, list[str]] = {}
-    for name, conditions in slices.select("slice", "conditions").iter_rows():
-        condition = pl.lit(True)
-        for text in conditions:
-            key, value = text.split(" = ", 1)
-            condition = condition & (pl.col(key) == value)
-        source = errors.lazy() if binary else frame
-        ids = (
-            source.filter(pl.col("target") & condition)
-            .sort("y", descending=True)
-            .select(pl.col("trace_id").unique(maintain_order=True).head(3))
-            .collect()
-        )
-        found[name] = ids.get_column("trace_id").to_list()
-    return found
