@@ -77,6 +77,20 @@ def _prices(engine: SqlEngine, windows: Sequence[Window], rules: tuple[PriceRule
     return engine.upload(table.select(cost_sql.PRICE_COLUMNS))
 
 
+def _where(
+    engine: SqlEngine, where: str | None, now: datetime, columns: Sequence[str]
+) -> tuple[str | None, list[str]]:
+    """``--where`` as a predicate over the priced spans (``c2``), and the span columns it
+    reads besides ``columns`` (carried through the pricing)."""
+    if not (where and where.strip()):
+        return None, []
+    from pyflare_cli.engine.search_sql import prepare
+
+    compiled = prepare(engine, where, now, lambda c: cost_sql.priced_column(engine.dialect, c))
+    extra = [c for c in compiled.columns if c not in columns and c != "cost_usd"]
+    return compiled.predicate, extra
+
+
 def _parts_frame(raw: pl.DataFrame, groups: Sequence[str], every: str | None) -> pl.DataFrame:
     """A SQL engine's spend parts with the names and types of the Polars path's."""
     columns = [
@@ -110,18 +124,25 @@ def spend_parts(
             chosen = select_spans(engine.root, SpanQuery(*window.query_bounds, where), now, rules)
             lazy.append(parts_of(chosen.window, groups, every, chosen.where, step))
         return engine.collect_all(lazy)
-    if where and where.strip():
-        raise unsupported(engine.name, "cost --where")
     dims = _dimensions(engine, groups)
     columns = [
         *cost_sql.SPAN_COLUMNS,
         *(["attributes"] if any(g.startswith("attr.") for g in groups) else []),
     ]
+    predicate, extra = _where(engine, where, now, columns)
+    columns += extra
     prices = _prices(engine, [w for w, _ in windows], rules)
     carry = columns[len(cost_sql.SPAN_COLUMNS) :]
     queries = [
         cost_sql.spend_parts(
-            engine.dialect, engine.spans(w.start, w.end, columns), prices, dims, every, step, carry
+            engine.dialect,
+            engine.spans(w.start, w.end, columns),
+            prices,
+            dims,
+            every,
+            step,
+            carry,
+            predicate,
         )
         for w, every in windows
     ]
@@ -147,12 +168,13 @@ def top_by_cost(
         spans = select_spans(engine.root, query, now, rules).spans
         top = top_spans_by_cost if spans_mode else top_traces_by_cost
         return top(spans, limit).collect()
-    if where and where.strip():
-        raise unsupported(engine.name, "cost top --where")
+    predicate, carry = _where(engine, where, now, cost_sql.SPAN_COLUMNS)
     prices = _prices(engine, [window], rules)
-    window_spans = engine.spans(window.start, None, cost_sql.SPAN_COLUMNS)
+    window_spans = engine.spans(window.start, None, [*cost_sql.SPAN_COLUMNS, *carry])
     make = cost_sql.top_spans if spans_mode else cost_sql.top_traces
-    (raw,) = engine.collect_all([make(engine.dialect, window_spans, prices, limit)])
+    (raw,) = engine.collect_all(
+        [make(engine.dialect, window_spans, prices, limit, carry, predicate)]
+    )
     usd = (pl.col("cost_micros") / 1_000_000).alias("cost_usd")
     if spans_mode:
         return raw.select(
@@ -203,16 +225,16 @@ def daily_costs(
         query = SpanQuery(*window.query_bounds, where)
         spans = select_spans(engine.root, query, now, rules).spans
         return spans if by is None else spans.with_columns(pl.col(DIMENSIONS[by]).alias(by))
-    if where and where.strip():
-        raise unsupported(engine.name, "cost forecast --where")
     if by is not None and by not in FORECAST_DIMENSIONS:
         raise unsupported(engine.name, f"cost forecast --by {by}")
     column = FORECAST_DIMENSIONS[by] if by is not None else None
     columns = [*cost_sql.SPAN_COLUMNS]
     carry = [column] if column is not None and column not in columns else []
+    predicate, extra = _where(engine, where, now, [*columns, *carry])
+    carry += extra
     prices = _prices(engine, [window], rules)
     span_sql = engine.spans(window.start, window.end, [*columns, *carry])
-    sql = cost_sql.daily_costs(engine.dialect, span_sql, prices, column, carry)
+    sql = cost_sql.daily_costs(engine.dialect, span_sql, prices, column, carry, predicate)
     (raw,) = engine.collect_all([sql])
     keys = [pl.col("g0").cast(pl.String).alias(by)] if by is not None else []
     return raw.select(

@@ -179,6 +179,43 @@ def _unpriced() -> str:
     return "(cost_source IS NULL AND (u_in IS NOT NULL OR u_out IS NOT NULL))"
 
 
+PRICED_COLUMNS = {
+    "input_tokens": "u_in",
+    "output_tokens": "u_out",
+    "cache_read_tokens": "u_cr",
+    "reasoning_tokens": "u_rs",
+    "total_tokens": "CASE WHEN is_dup = 1 THEN NULL ELSE total_tokens END",
+    "cache_write_tokens": "CASE WHEN is_dup = 1 THEN NULL ELSE cache_write_tokens END",
+}
+"""How ``c2`` holds the columns pricing changes: a duplicate call's usage is NULL (as
+``query.prices.priced`` leaves it); ``cost_usd`` is :func:`cost_usd`."""
+
+
+def priced_column(d: Dialect, name: str) -> str:
+    """A span column as ``--where`` reads it after pricing (see :data:`PRICED_COLUMNS`)."""
+    if name == "cost_usd":
+        return cost_usd(d)
+    return PRICED_COLUMNS.get(name, name)
+
+
+def cost_usd(d: Dialect) -> str:
+    """``cost_usd`` as ``analysis.cost.pricing`` makes it: pico-dollars / 1e12 in floats."""
+    return f"({d.cast('cost_pico', d.float64)} / {d.cast(str(10**12), d.float64)})"
+
+
+def _filtered(where: str | None) -> str:
+    """A ``cw`` clause after ``c2``: the priced spans ``where`` (a predicate that may hold
+    window functions over ``c2``) selects; nothing without one."""
+    if not where:
+        return ""
+    return f""",
+cw AS (SELECT * FROM (SELECT c2.*, {where} AS w_hit FROM c2) AS x WHERE w_hit)"""
+
+
+def _rows(where: str | None) -> str:
+    return "cw" if where else "c2"
+
+
 def spend_parts(
     d: Dialect,
     spans: str,
@@ -187,6 +224,7 @@ def spend_parts(
     every: str | None,
     step: str,
     carry: Sequence[str] = (),
+    where: str | None = None,
 ) -> str:
     """The integer sums of ``analysis.cost.report.spend_parts`` per step, period, group
     (``dimensions`` are SQL expressions over ``c2``, returned as ``g0``, ``g1``...),
@@ -219,8 +257,9 @@ def spend_parts(
         f"{total(f'CASE WHEN {_unpriced()} THEN {tokens} END')} AS unpriced_tokens",
     ]
     return (
-        f"WITH {priced_spans(d, spans, prices, carry)}\n"
-        f"SELECT {', '.join(keys)}, {', '.join(sums)} FROM c2 GROUP BY {', '.join(names)}"
+        f"WITH {priced_spans(d, spans, prices, carry)}{_filtered(where)}\n"
+        f"SELECT {', '.join(keys)}, {', '.join(sums)} FROM {_rows(where)}"
+        f" GROUP BY {', '.join(names)}"
     )
 
 
@@ -229,21 +268,29 @@ def _micros(d: Dialect, pico: str) -> str:
     return d.cast(d.idiv(f"{pico} + 500000", "1000000"), d.int64)
 
 
-def top_traces(d: Dialect, spans: str, prices: str, limit: int) -> str:
+def top_traces(
+    d: Dialect,
+    spans: str,
+    prices: str,
+    limit: int,
+    carry: Sequence[str] = (),
+    where: str | None = None,
+) -> str:
     """``analysis.cost.report.top_traces_by_cost``: the costliest traces, largest first."""
     total = f"sum({d.big('cost_pico')})"
     root_first = "CASE WHEN parent_span_id IS NOT NULL THEN 1 ELSE 0 END, start_ns"
-    return f"""WITH {priced_spans(d, spans, prices)},
+    rows = _rows(where)
+    return f"""WITH {priced_spans(d, spans, prices, carry)}{_filtered(where)},
 r AS (
   SELECT trace_id AS r_trace, service_name AS root_service, name AS root_name,
          row_number() OVER (PARTITION BY trace_id ORDER BY {root_first}) AS rn
-  FROM c2
+  FROM {rows}
 ),
 t AS (
   SELECT trace_id, {_micros(d, total)} AS cost_micros, min(start_ns) AS start_ns,
          sum(CASE WHEN {_is_request()} THEN 1 ELSE 0 END) AS calls,
          {d.sorted_distinct("model")} AS models
-  FROM c2 GROUP BY trace_id
+  FROM {rows} GROUP BY trace_id
 )
 SELECT trace_id, cost_micros, start_ns, root_service, root_name, calls, models
 FROM t INNER JOIN r ON t.trace_id = r.r_trace AND r.rn = 1
@@ -252,11 +299,19 @@ ORDER BY cost_micros DESC, trace_id
 LIMIT {int(limit)}"""
 
 
-def top_spans(d: Dialect, spans: str, prices: str, limit: int) -> str:
+def top_spans(
+    d: Dialect,
+    spans: str,
+    prices: str,
+    limit: int,
+    carry: Sequence[str] = (),
+    where: str | None = None,
+) -> str:
     """``analysis.cost.report.top_spans_by_cost``: the costliest single calls."""
     micros = _micros(d, "cost_pico")
-    return f"""WITH {priced_spans(d, spans, prices)},
-m AS (SELECT c2.*, {micros} AS cost_micros FROM c2)
+    rows = _rows(where)
+    return f"""WITH {priced_spans(d, spans, prices, carry)}{_filtered(where)},
+m AS (SELECT {rows}.*, {micros} AS cost_micros FROM {rows})
 SELECT trace_id, span_id, start_ns, service_name, name, model, u_in AS input_tokens,
        u_out AS output_tokens, cost_micros, cost_source
 FROM m WHERE cost_micros > 0
@@ -270,7 +325,12 @@ def model_pairs(spans: str) -> str:
 
 
 def daily_costs(
-    d: Dialect, spans: str, prices: str, dimension: str | None, carry: Sequence[str] = ()
+    d: Dialect,
+    spans: str,
+    prices: str,
+    dimension: str | None,
+    carry: Sequence[str] = (),
+    where: str | None = None,
 ) -> str:
     """Per UTC day (and ``dimension``, as ``g0``): the sum of each span's cost rounded to
     micro-dollars, as ``analysis.cost.forecast.daily_series`` adds them up."""
@@ -280,7 +340,7 @@ def daily_costs(
     names = [k.rsplit(" AS ", 1)[1] for k in keys]
     micros = _micros(d, "cost_pico")
     return (
-        f"WITH {priced_spans(d, spans, prices, carry)}\n"
+        f"WITH {priced_spans(d, spans, prices, carry)}{_filtered(where)}\n"
         f"SELECT {', '.join(keys)}, {d.cast(f'coalesce(sum({micros}), 0)', d.int64)} AS cost_micros"
-        f" FROM c2 GROUP BY {', '.join(names)}"
+        f" FROM {_rows(where)} GROUP BY {', '.join(names)}"
     )

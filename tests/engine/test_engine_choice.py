@@ -31,12 +31,12 @@ def test_engine_in_the_config(store20k: Path, tmp_path: Path) -> None:
     config.write_text("engine: dask\n")
     line = error_of(*COST, "--store", str(store20k), "--config", str(config))
     assert str(config) in line and "dask" in line
-    # A configured engine is used: DuckDB refuses --where, naming itself.
+    # A configured engine is used: DuckDB refuses an eval. term, naming itself.
     config.write_text("engine:\n  name: duckdb\n")
     line = error_of(
-        *COST, "--store", str(store20k), "--config", str(config), "--where", "model:gpt-4o"
+        *COST, "--store", str(store20k), "--config", str(config), "--where", "eval.judge:<0.5"
     )
-    assert "cost --where does not run on --engine duckdb" in line
+    assert "--where term 'eval.judge'" in line and "does not run on --engine duckdb" in line
     # --engine wins over the config.
     result = invoke(*COST, "--store", str(store20k), "--config", str(config), "--engine", "polars")
     assert result.exit_code == 0, result.output
@@ -48,7 +48,10 @@ def test_engine_in_the_config(store20k: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("option", "named"),
     [
-        (["--where", "model:gpt-4o"], "cost --where"),
+        (
+            ["--where", "eval.judge:<0.5"],
+            "--where term 'eval.judge' (evaluation scores are not on the engine)",
+        ),
         (["--by", "user"], "cost --by user"),
         (["--by", "agent"], "cost --by agent"),
     ],
@@ -67,11 +70,11 @@ def test_forecast_by_agent_is_refused(store20k: Path) -> None:
     assert "cost forecast --by agent does not run on --engine duckdb" in line
 
 
-def test_top_with_where_is_refused(store20k: Path) -> None:
+def test_top_with_an_eval_term_is_refused(store20k: Path) -> None:
     line = error_of(
-        "cost", "top", "-w", "status:error", "--store", str(store20k), "--engine", "duckdb"
+        "cost", "top", "-w", "eval.judge:<0.5", "--store", str(store20k), "--engine", "duckdb"
     )
-    assert "cost top --where" in line
+    assert "--where term 'eval.judge'" in line
 
 
 def test_commands_off_the_seam_refuse_an_engine_from_the_environment(store20k: Path) -> None:
