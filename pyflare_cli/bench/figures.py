@@ -69,14 +69,67 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class PeerFigure:
+    """One figure measured on pyflare and on a peer in the same run, run for run."""
+
+    suite: str
+    name: str
+    peer: str
+    unit: str
+    ours: tuple[float, ...]
+    theirs: tuple[float, ...]
+    better: Better = "lower"
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        """pyflare's median over the peer's (2.0: twice the peer's time, or rate)."""
+        ours, theirs = statistics.median(self.ours), statistics.median(self.theirs)
+        return ours / theirs if theirs else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "name": self.name,
+            "peer": self.peer,
+            "unit": self.unit,
+            "better": self.better,
+            "pyflare": {"median": statistics.median(self.ours), "values": list(self.ours)},
+            "peer_figure": {"median": statistics.median(self.theirs), "values": list(self.theirs)},
+            "ratio": self.ratio,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class PeerCheck:
+    """Whether a peer computed the same answer as pyflare (else its ratio compares apples
+    with pears): how many results were compared, how many differ."""
+
+    suite: str
+    peer: str
+    what: str
+    compared: int
+    differ: int
+
+    @property
+    def agrees(self) -> bool:
+        return self.compared > 0 and self.differ == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "agrees": self.agrees}
+
+
+@dataclass(frozen=True)
 class Run:
-    """One timed subprocess: wall seconds, peak resident memory (MiB), output."""
+    """One timed subprocess: wall seconds, peak resident memory (MiB), output, CPU seconds."""
 
     seconds: float
     peak_mib: float
     stdout: str
     stderr: str
     code: int
+    cpu_seconds: float = float("nan")
 
 
 _MEASURE = """
@@ -86,8 +139,10 @@ done = subprocess.run(sys.argv[1:], capture_output=True)
 seconds = time.perf_counter() - started
 sys.stdout.buffer.write(done.stdout)
 sys.stderr.buffer.write(done.stderr)
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-sys.stderr.write("\\n" + json.dumps({"bench_seconds": seconds, "bench_peak_kib": peak}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = usage.ru_utime + usage.ru_stime
+sys.stderr.write("\\n" + json.dumps(
+    {"bench_seconds": seconds, "bench_peak_kib": usage.ru_maxrss, "bench_cpu": cpu}))
 sys.exit(done.returncode)
 """
 """A fresh wrapper process per run: its children's peak RSS is this run's alone, and the
@@ -96,8 +151,13 @@ wall time is the command's own (the wrapper's start-up is not counted)."""
 
 def run_command(args: list[str], env: dict[str, str] | None = None) -> Run:
     """Run ``pyflare ARGS`` as a subprocess: its wall time and its own peak memory."""
+    return run_process([*PYFLARE, *args], env)
+
+
+def run_process(argv: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run any program (``argv``) as :func:`run_command` runs pyflare: time, memory, CPU."""
     done = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *PYFLARE, *args],
+        [sys.executable, "-c", _MEASURE, *argv],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -114,6 +174,7 @@ def run_command(args: list[str], env: dict[str, str] | None = None) -> Run:
         done.stdout,
         stderr,
         done.returncode,
+        float(measured.get("bench_cpu", float("nan"))),
     )
 
 
@@ -174,9 +235,12 @@ class Results:
     machine: dict[str, Any] = field(default_factory=machine)
     figures: list[Figure] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    peers: list[PeerFigure] = field(default_factory=list)
+    peer_checks: list[PeerCheck] = field(default_factory=list)
+    peers_skipped: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "version": 1,
             "spans": self.spans,
             "repeat": self.repeat,
@@ -185,3 +249,8 @@ class Results:
             "figures": [f.to_dict() for f in self.figures],
             "skipped": self.skipped,
         }
+        if self.peers or self.peer_checks or self.peers_skipped:  # asked for with --peers
+            out["peers"] = [p.to_dict() for p in self.peers]
+            out["peer_checks"] = [c.to_dict() for c in self.peer_checks]
+            out["peers_skipped"] = self.peers_skipped
+        return out

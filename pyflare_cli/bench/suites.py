@@ -10,17 +10,30 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from pyflare_cli.bench.figures import PYFLARE, Figure, Run, repeat_command, run_command
+from pyflare_cli.bench.figures import (
+    PYFLARE,
+    Figure,
+    PeerCheck,
+    PeerFigure,
+    Run,
+    repeat_command,
+    run_command,
+)
+from pyflare_cli.bench.ports import free_port, wait_for_port
+
+if TYPE_CHECKING:
+    from pyflare_cli.bench.load.result import LoadResult
 
 NOW = "2026-11-20T12:00:00+00:00"
 SUITES = ("ingest", "receive", "query", "cost", "drift", "rca", "alert", "tui")
@@ -36,6 +49,11 @@ class Context:
     seed: int
     env: dict[str, str] = field(default_factory=lambda: {"PYFLARE_NOW": NOW})
     files: dict[str, Path] = field(default_factory=dict)
+    peers: bool = False
+    """``--peers``: suites with a peer run it too and add to the three fields below."""
+    peer_figures: list[PeerFigure] = field(default_factory=list)
+    peer_checks: list[PeerCheck] = field(default_factory=list)
+    peers_skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def store(self) -> Path:
@@ -185,7 +203,19 @@ def _analysis(
 
 
 def cost_suite(ctx: Context) -> list[Figure]:
-    return _analysis(ctx, "cost", ["cost", "--by", "model", "--every", "day", "--since", "30d"])
+    figures = _analysis(ctx, "cost", ["cost", "--by", "model", "--every", "day", "--since", "30d"])
+    if ctx.peers:
+        from pyflare_cli.bench.peers import duckdb_cost, duckdb_version
+
+        if duckdb_version() is None:
+            ctx.peers_skipped["cost"] = "DuckDB not installed (pip install duckdb), skipped"
+        else:
+            now = datetime.fromisoformat(ctx.env["PYFLARE_NOW"])
+            found, check = duckdb_cost(ctx.ensure_store(), ctx.env, ctx.repeat, now, 30,
+                                       ctx.work / "peer-duckdb")  # fmt: skip
+            ctx.peer_figures += found
+            ctx.peer_checks.append(check)
+    return figures
 
 
 def drift_suite(ctx: Context) -> list[Figure]:
@@ -229,21 +259,19 @@ def alert_suite(ctx: Context) -> list[Figure]:
     ]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def receive_suite(ctx: Context) -> list[Figure]:
     from pyflare_cli.bench.load import LoadConfig, pool_for, run_load
     from pyflare_cli.store.scan import scan_spans
 
     batch = 512
     requests = max(4, ctx.spans // batch)
+    config = LoadConfig(requests=requests, duration_s=120.0, batch=batch, seed=ctx.seed,
+                        concurrency=4)  # fmt: skip
+    rotel = _rotel(ctx)
     accepted, persisted, p50, p95, p99, rejected = [], [], [], [], [], []
+    theirs: list[LoadResult] = []
     for attempt in range(ctx.repeat + 1):
-        store, port = ctx.work / f"receive-{attempt}", _free_port()
+        store, port = ctx.work / f"receive-{attempt}", free_port()
         shutil.rmtree(store, ignore_errors=True)
         server = subprocess.Popen(
             [*PYFLARE, "receive", "--http", f"127.0.0.1:{port}", "--grpc", "off", "--store",
@@ -252,22 +280,21 @@ def receive_suite(ctx: Context) -> list[Figure]:
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            _wait_for_port(port)
-            config = LoadConfig(
-                target=f"http://127.0.0.1:{port}/v1/traces",
-                requests=requests,
-                duration_s=120.0,
-                batch=batch,
-                seed=ctx.seed,
-                concurrency=4,
-            )
+            wait_for_port(port)
+            aimed = replace(config, target=f"http://127.0.0.1:{port}/v1/traces")
             started = time.perf_counter()
-            result = run_load(config, pool_for(config))
+            result = run_load(aimed, pool_for(aimed))
             done_at = _wait_persisted(store, result.accepted_spans, scan_spans)
         finally:
             server.terminate()
             server.wait(30)
         shutil.rmtree(store, ignore_errors=True)
+        if rotel is not None:  # the peer's turn, on the same machine load
+            from pyflare_cli.bench.peers import rotel_blackhole
+
+            peer_result = rotel_blackhole(rotel[0], config)
+            if attempt:
+                theirs.append(peer_result)
         if not attempt:
             continue
         accepted.append(result.spans_per_s)
@@ -279,6 +306,8 @@ def receive_suite(ctx: Context) -> list[Figure]:
             p99.append(summary.p99_ms)
         rejected.append(float(sum(result.rejected.values())))
     note = f"{requests:,} requests of {batch} spans, 4 clients, as fast as acknowledged"
+    if rotel is not None:
+        ctx.peer_figures += _rotel_figures(rotel[1], accepted, p99, theirs, note)
     return [
         Figure("receive", "spans/s acknowledged", "spans/s", tuple(accepted), "higher", note),
         Figure("receive", "spans/s persisted", "spans/s", tuple(persisted), "higher", note),
@@ -289,14 +318,36 @@ def receive_suite(ctx: Context) -> list[Figure]:
     ]
 
 
-def _wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"the receiver did not listen on 127.0.0.1:{port} within {timeout:g} s")
+def _rotel(ctx: Context) -> tuple[list[str], str] | None:
+    """Rotel's command and name when ``--peers`` asked for it and it is installed."""
+    if not ctx.peers:
+        return None
+    from pyflare_cli.bench.peers import rotel_command, rotel_version
+
+    command = rotel_command()
+    if command is None:
+        ctx.peers_skipped["receive"] = (
+            "Rotel not installed (no `rotel` on PATH, no `rotel` Python package: "
+            "pip install rotel), skipped"
+        )
+        return None
+    return command, rotel_version(command)
+
+
+def _rotel_figures(
+    name: str, accepted: list[float], p99: list[float], theirs: list[LoadResult], note: str
+) -> list[PeerFigure]:
+    peer = f"{name}, blackhole exporter"
+    peer_p99 = [r.latency.p99_ms for r in theirs if r.latency is not None]
+    figures = [
+        PeerFigure("receive", "spans/s acknowledged", peer, "spans/s", tuple(accepted),
+                   tuple(r.spans_per_s for r in theirs), "higher", note),
+    ]  # fmt: skip
+    if p99 and peer_p99:
+        figures.append(
+            PeerFigure("receive", "ack latency p99", peer, "ms", tuple(p99), tuple(peer_p99))
+        )
+    return figures
 
 
 def _wait_persisted(

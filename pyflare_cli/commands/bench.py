@@ -16,6 +16,9 @@ from typer.core import TyperGroup
 
 from pyflare_cli.errors import GateFailed, UsageError
 
+PEERS = {"cost": "DuckDB", "receive": "Rotel"}
+"""The suites that have a peer under ``--peers`` (bench.peers), named here for --help."""
+
 
 class _RunByDefault(TyperGroup):
     """`pyflare bench [SUITE...]` runs suites; `pyflare bench load` is the load generator.
@@ -84,12 +87,22 @@ def bench(
         typer.Option("--work", help="Folder for generated data (kept); default a temp folder."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
+    peers: Annotated[
+        bool,
+        typer.Option(
+            "--peers",
+            help="Also run the peers where installed, in turn with pyflare: DuckDB for cost, "
+            "Rotel's blackhole for receive; print each figure with the ratio.",
+        ),
+    ] = False,
 ) -> None:
     """Measure each stage on data from `pyflare demo`: median and spread over --repeat runs.
 
     Example:
 
         pyflare bench ingest query cost --spans 100k --repeat 3 --out results.json
+
+        pyflare bench cost receive --peers --spans 1M
     """
     from pyflare_cli.bench.compare import check_comparable, compare, load_results, parse_ratio
     from pyflare_cli.bench.figures import Results
@@ -100,6 +113,9 @@ def bench(
     for name in chosen:
         if name not in SUITES:
             raise UsageError(f"unknown suite {name!r}: use {', '.join(SUITES)}")
+    if peers and not set(chosen) & set(PEERS):
+        offered = ", ".join(f"{suite} ({peer})" for suite, peer in PEERS.items())
+        raise UsageError(f"--peers: no peer runs {', '.join(chosen)}; peers exist for {offered}")
     if fmt not in ("table", "json", "markdown"):
         raise UsageError(f"--format {fmt!r}: use table, json or markdown")
     allowance = parse_ratio(max_regression)
@@ -111,7 +127,7 @@ def bench(
     with tempfile.TemporaryDirectory(prefix="pyflare-bench-") as temp:
         folder = work or Path(temp)
         folder.mkdir(parents=True, exist_ok=True)
-        context = Context(folder, count, repeat, seed)
+        context = Context(folder, count, repeat, seed, peers=peers)
         for name in chosen:
             runner = RUNNERS.get(name)
             if runner is None:
@@ -121,6 +137,9 @@ def bench(
                 results.figures += runner(context)
             except RuntimeError as exc:
                 results.skipped[name] = str(exc)
+        results.peers = context.peer_figures
+        results.peer_checks = context.peer_checks
+        results.peers_skipped = context.peers_skipped
     if out is not None:
         out.write_text(json.dumps(results.to_dict(), indent=2) + "\n")
     print_results(results, fmt)

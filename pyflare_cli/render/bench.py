@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import statistics
+import sys
 from collections.abc import Sequence
 
 import polars as pl
@@ -54,6 +56,41 @@ def print_results(results: Results, fmt: str) -> None:
         emit(pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String)), fmt, out)
     for name, why in results.skipped.items():
         out.print(f"skipped {name}: {why}", soft_wrap=True, markup=False)
+    print_peers(results, fmt)
+
+
+def print_peers(results: Results, fmt: str) -> None:
+    """``--peers``: each figure beside the peer's, the ratio, whether the answers agree."""
+    out = console()
+    rows = [
+        {
+            "suite": p.suite,
+            "figure": p.name,
+            "pyflare": _number(statistics.median(p.ours)),
+            "peer": p.peer,
+            "peer's": _number(statistics.median(p.theirs)),
+            "unit": p.unit,
+            "pyflare / peer": f"{p.ratio:.2f}x",
+            "note": p.note,
+        }
+        for p in results.peers
+    ]
+    if rows:
+        out.print("Peers on the same data, run for run in turn:", soft_wrap=True)
+        emit(pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String)), fmt, out)
+    for check in results.peer_checks:
+        if check.agrees:
+            said = f"{check.suite}: {check.peer}'s {check.what} equal pyflare's: "
+            out.print(f"{said}{check.compared} of {check.compared}", soft_wrap=True, markup=False)
+        else:
+            console(sys.stderr).print(
+                f"warning: {check.suite}: {check.peer}'s {check.what} differ from pyflare's in "
+                f"{check.differ} of {check.compared}: the ratios compare different work",
+                soft_wrap=True,
+                markup=False,
+            )
+    for suite, why in results.peers_skipped.items():
+        out.print(f"peer of {suite}: {why}", soft_wrap=True, markup=False)
 
 
 def print_comparison(

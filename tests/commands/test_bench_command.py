@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,17 +12,24 @@ from cli_support import invoke
 
 from pyflare_cli.bench.compare import compare, load_results, parse_ratio
 from pyflare_cli.bench.figures import Figure
+from pyflare_cli.bench.peers import rotel_command, rotel_version
 from pyflare_cli.errors import UsageError
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    """One run of every suite that exists, on 2,000 spans, one repeat."""
-    folder = tmp_path_factory.mktemp("bench")
-    out = folder / "results.json"
-    result = invoke("bench", "--spans", "2000", "--repeat", "1", "--work", str(folder / "work"),
-                    "--out", str(out))  # fmt: skip
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated data of the module's runs (demo files, the store), made once."""
+    return tmp_path_factory.mktemp("bench") / "work"
+
+
+@pytest.fixture(scope="module")
+def results(work: Path) -> Iterator[dict[str, object]]:
+    """One run of every suite that exists, with their peers, on 2,000 spans, one repeat."""
+    out = work.parent / "results.json"
+    result = invoke("bench", "--spans", "2000", "--repeat", "1", "--work", str(work),
+                    "--out", str(out), "--peers")  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "Peers on the same data" in result.stdout
     yield json.loads(out.read_text())
 
 
@@ -132,3 +140,67 @@ def test_compare_refuses_runs_that_are_not_comparable(
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "w").exists()  # refused before anything ran
+
+
+def test_peers_run_on_the_same_data(results: dict[str, object]) -> None:
+    """DuckDB's cost totals equal pyflare's; Rotel's blackhole received the same load."""
+    peers = results["peers"]
+    assert isinstance(peers, list)
+    by_key = {(p["suite"], p["name"]): p for p in peers}
+    wall = by_key[("cost", "cost --by model --every day: wall")]
+    assert wall["peer"].startswith("DuckDB ") and wall["unit"] == "s"
+    assert wall["pyflare"]["median"] > 0 and wall["peer_figure"]["median"] > 0
+    assert wall["ratio"] == pytest.approx(wall["pyflare"]["median"] / wall["peer_figure"]["median"])
+    cpu = by_key[("cost", "cost --by model --every day: CPU")]
+    assert cpu["pyflare"]["median"] > 0 and cpu["peer_figure"]["median"] > 0
+    assert by_key[("cost", "cost --by model --every day: peak memory")]["unit"] == "MiB"
+    (check,) = results["peer_checks"]  # type: ignore[misc]
+    assert check["agrees"] and check["compared"] >= 6 and check["differ"] == 0
+    if rotel_command() is None:  # pragma: no cover - rotel is in the test extra
+        assert "Rotel not installed" in results["peers_skipped"]["receive"]  # type: ignore[index]
+        return
+    assert results["peers_skipped"] == {}
+    acked = by_key[("receive", "spans/s acknowledged")]
+    assert acked["peer"].startswith("Rotel ") and "blackhole" in acked["peer"]
+    assert acked["better"] == "higher" and acked["peer_figure"]["median"] > 0
+    assert ("receive", "ack latency p99") in by_key
+
+
+def test_a_missing_peer_is_skipped_saying_so(
+    work: Path, results: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without DuckDB, cost still runs and its peer is named as not installed (exit 0)."""
+    from pyflare_cli.bench import peers
+
+    monkeypatch.setattr(peers, "duckdb_version", lambda: None)
+    result = invoke("bench", "cost", "--peers", "--spans", "2000", "--repeat", "1",
+                    "--work", str(work))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "peer of cost: DuckDB not installed (pip install duckdb), skipped" in result.stdout
+    assert "pyflare cost --by model --every day" in result.stdout
+    assert "Peers on the same data" not in result.stdout
+
+
+def test_rotel_is_found_on_path_or_in_its_python_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `rotel` on PATH wins; with neither on PATH nor importable there is no Rotel."""
+    binary = tmp_path / "bin" / "rotel"
+    binary.parent.mkdir()
+    binary.write_text("#!/bin/sh\necho 'rotel 9.9.9'\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("PATH", str(binary.parent))
+    assert rotel_command() == [str(binary)]
+    assert rotel_version([str(binary)]) == "Rotel 9.9.9"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if "site-packages" not in p])
+    monkeypatch.delitem(sys.modules, "rotel", raising=False)
+    assert rotel_command() is None
+
+
+def test_peers_refused_where_no_suite_has_one() -> None:
+    result = invoke("bench", "drift", "rca", "--peers", "--spans", "1000")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: --peers: no peer runs drift, rca; peers exist for cost (DuckDB), receive (Rotel)"
+    )
