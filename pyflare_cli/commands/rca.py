@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pyflare_cli.clock import now
+from pyflare_cli.commands.engine_options import EngineOption, EngineStoreOption, SparkMasterOption
 from pyflare_cli.commands.options import (
     ConfigOption,
     FormatOption,
     HtmlOption,
     OutputFormat,
-    StoreOption,
     UntilOption,
     WhereOption,
 )
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     import polars as pl
 
     from pyflare_cli.analysis.cost.price_rules import PriceRule
+    from pyflare_cli.analysis.rca.model import RcaReport, RcaSettings
+    from pyflare_cli.config.file import Config
+    from pyflare_cli.query.windows import Window
 
 METRICS = ("errors", "latency", "cost")
 UNITS = ("origin", "span", "trace")
@@ -105,17 +108,20 @@ def rca(
         bool,
         typer.Option("--fail-on-significant", help="Exit 1 when a significant slice is found."),
     ] = False,
-    store: StoreOption = None,
+    store: EngineStoreOption = None,
     config: ConfigOption = None,
     fmt: FormatOption = OutputFormat.table,
     html: HtmlOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Find why errors, latency or cost rose: slices, new versions, failure templates, causes.
 
     Compares the window (--since/--until) with the window before it, or with
     --baseline-since/--baseline-until, or --select spans with the rest (--vs-rest).
     Errors count where they start (--unit origin): a parent failed by its child is not
-    counted again.
+    counted again. `--engine duckdb|spark|clickhouse` counts where the spans are
+    (errors, --unit origin or span; docs/scale.md).
 
     Example:
 
@@ -153,10 +159,44 @@ def rca(
 
         check_target(html, "html", "--html")
     at = now()
-    root = read_store(store)
+    cfg = load_config(config)
     target_window = current_window(since, until, at)
     start, end = target_window.start, target_window.end
-    rules = load_config(config).price_rules
+    settings = RcaSettings(
+        metric=metric,
+        min_size=min_size,
+        max_order=max_order,
+        alpha=alpha,
+        correction=correction,
+        top=top,
+        extra_dimensions=tuple(dimension or ()),
+        unit=unit,
+        vs_rest=vs_rest,
+    )
+    on = _engine_of(engine, cfg, store, where, span_filter, select, html, settings)
+    if on is not None:
+        base = baseline_window(baseline_since, baseline_until, target_window, at)
+        report, target_label, baseline_label = _on_engine(
+            on, cfg, store, spark_master, target_window, base, settings
+        )
+        emit_report(
+            console(), report, fmt.value, target_label, baseline_label, top, correction, alpha
+        )
+        _finish(
+            report,
+            html,
+            store,
+            target_window,
+            at,
+            cfg,
+            target_label,
+            baseline_label,
+            top,
+            fail_on_significant,
+        )
+        return
+    root = read_store(Path(store) if store else None)
+    rules = cfg.price_rules
     # Prices only where cost is read: pricing reads each window once more and joins it
     # with itself (calls reported twice); errors and latency never look at cost.
     priced = metric == "cost" or bool(where) or bool(span_filter)
@@ -186,32 +226,121 @@ def rca(
         raise UsageError(f"no spans in the target ({target_label})")
     if n_baseline == 0:
         raise UsageError(f"no spans in the baseline ({baseline_label})")
-    settings = RcaSettings(
-        metric=metric,
-        min_size=min_size,
-        max_order=max_order,
-        alpha=alpha,
-        correction=correction,
-        top=top,
-        extra_dimensions=tuple(dimension or ()),
-        unit=unit,
-        vs_rest=vs_rest,
-    )
     report = analyse(target, baseline, settings, history)
     if report.totals.n_target == 0:
         raise UsageError(f"--metric {metric}: no span of the target has a value for it")
     emit_report(console(), report, fmt.value, target_label, baseline_label, top, correction, alpha)
-    if html is not None:  # written before the gate's exit: the page of the failed gate
+    _finish(
+        report,
+        html,
+        store,
+        target_window,
+        at,
+        cfg,
+        target_label,
+        baseline_label,
+        top,
+        fail_on_significant,
+        where,
+    )
+
+
+def _finish(
+    report: RcaReport,
+    html: Path | None,
+    store: str | None,
+    target_window: Window,
+    at: datetime,
+    cfg: Config,
+    target_label: str,
+    baseline_label: str,
+    top: int,
+    fail_on_significant: bool,
+    where: str | None = None,
+) -> None:
+    """``--html`` (written before the gate's exit: the page of the failed gate), then the
+    gate."""
+    if html is not None:
         from pyflare_cli.render.report.write import write_section_html
         from pyflare_cli.report.context import ReportContext
         from pyflare_cli.report.rca import section_of
+        from pyflare_cli.store.layout import read_store
 
         section = section_of(report, top, f"{target_label} against {baseline_label}")
-        ctx = ReportContext(root, target_window, where, at, rules, top=top)
+        root = read_store(Path(store) if store else None)
+        ctx = ReportContext(root, target_window, where, at, cfg.price_rules, top=top)
         write_section_html(ctx, section, html)
     if fail_on_significant and report.significant.height:
         worst = report.significant.row(0, named=True)["slice"]
         raise GateFailed(f"{report.significant.height} significant slice(s); first: {worst}")
+
+
+def _engine_of(
+    option: str | None,
+    cfg: Config,
+    store: str | None,
+    where: str | None,
+    span_filter: str | None,
+    select: str | None,
+    html: Path | None,
+    settings: RcaSettings,
+) -> str | None:
+    """The SQL engine to count on (None: Polars, rca's own path); exit 2 naming the
+    option that engine cannot run yet."""
+    from pyflare_cli.engine.base import unsupported
+    from pyflare_cli.engine.rca_sql import METRICS as ON_SQL
+    from pyflare_cli.engine.rca_sql import UNITS as SQL_UNITS
+    from pyflare_cli.engine.select import URL_SCHEMES, engine_name
+
+    name = engine_name(option, cfg, store)
+    if name == "polars":
+        return None
+    refused = [
+        ("--where", where is not None),
+        ("--span-filter", span_filter is not None),
+        ("--vs-rest --select", select is not None),
+        (f"--metric {settings.metric}", settings.metric not in ON_SQL),
+        (f"--unit {settings.unit}", settings.unit not in SQL_UNITS),
+        (
+            "--html with a ClickHouse --store",
+            html is not None and store is not None and store.startswith(URL_SCHEMES),
+        ),
+    ]
+    for what, asked in refused:
+        if asked:
+            raise unsupported(name, f"rca {what}")
+    return name
+
+
+def _on_engine(
+    name: str,
+    cfg: Config,
+    store: str | None,
+    spark_master: str | None,
+    window: Window,
+    base: Window,
+    settings: RcaSettings,
+) -> tuple[RcaReport, str, str]:
+    """The report counted on the SQL engine ``name``, with its windows' labels."""
+    from pyflare_cli.engine.base import SqlEngine
+    from pyflare_cli.engine.rca_rows import analyse_on, window_counts
+    from pyflare_cli.engine.select import engine_session
+
+    target_label = f"{window.start:%m-%d %H:%M}..{window.end:%m-%d %H:%M}"
+    baseline_label = f"{base.start:%m-%d %H:%M}..{base.end:%m-%d %H:%M}"
+    t, b = (window.start, window.end), (base.start, base.end)
+    with engine_session(name, cfg, store, spark_master) as eng:
+        if not isinstance(eng, SqlEngine):  # engine_name said a SQL engine
+            raise TypeError(f"--engine {name}: not a SQL engine")
+        n_target, n_baseline = window_counts(eng, [t, b])
+        if n_target == 0:
+            raise UsageError(f"no spans in the target ({target_label})")
+        if n_baseline == 0:
+            raise UsageError(f"no spans in the baseline ({baseline_label})")
+        report = analyse_on(eng, t, b, (None, window.start), settings)
+    if report.totals.n_target == 0:
+        raise UsageError(f"--metric {settings.metric}: no span of the target has a value for it")
+    return report, target_label, baseline_label
 
 
 def _counts(target: pl.LazyFrame, baseline: pl.LazyFrame) -> tuple[int, int]:

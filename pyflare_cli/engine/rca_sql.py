@@ -111,11 +111,19 @@ def _hash(d: Dialect, column: str) -> str:
     return f"CAST(hash({column}) % 2147483647 AS BIGINT)"
 
 
-def cube_sql(
-    d: Dialect, target: str, baseline: str, dimensions: Sequence[Dimension], unit: str = "span"
-) -> str:
-    """The cube of ``target`` and ``baseline`` (``SELECT`` texts of :func:`columns_needed`):
-    ``target``, ``d0``.. (the dimensions, in order) and :data:`passes.TERMS`.
+def unit_rows_sql(
+    d: Dialect,
+    target: str,
+    baseline: str,
+    dimensions: Sequence[Dimension],
+    unit: str = "span",
+    extra: Sequence[str] = (),
+) -> tuple[str, str]:
+    """The unit rows of both windows as ``(prefix, select)``: ``prefix`` is the ``WITH``
+    clause a query built on them starts with (the origin walk; empty for ``span``), the
+    ``SELECT`` gives ``is_target``, ``y`` (the metric, NULL when the span has none), ``h``
+    (a row hash), ``d0``.. (the dimensions, in order) and the ``extra`` expressions (over
+    the span columns, e.g. ``start_ns``).
 
     ``unit`` ``origin``: an error span counts only when it is no error span's ancestor
     (``analysis.rca.origin``): the ancestors of the error spans are walked up the parent
@@ -156,28 +164,44 @@ def cube_sql(
     y = d.cast(
         f"CASE WHEN status_code IS NULL THEN NULL WHEN {failed} THEN 1 ELSE 0 END", d.float64
     )
-    t = d.cast("CASE WHEN is_target THEN 1 ELSE 0 END", d.float64)
     source = f"({both}) AS both_windows"
-    unit_rows = (
-        f"SELECT is_target, {t} AS t, {y} AS y, {_hash(d, 'span_id')} AS h"
-        + "".join(f", {x}" for x in dims)
+    select = (
+        f"SELECT is_target, {y} AS y, {_hash(d, 'span_id')} AS h"
+        + "".join(f", {x}" for x in [*dims, *extra])
         + f" FROM {source}"
     )
+    return prefix, select
+
+
+def sums_sql(d: Dialect, t: str) -> list[str]:
+    """:data:`passes.TERMS` over unit rows, ``t`` (1.0 or 0.0) saying which side a row
+    is on (the target, or after a deploy)."""
     sums = {
-        "nt": "t",
-        "st": "y * t",
-        "qt": "y * y * t",
-        "nb": "1.0 - t",
-        "sb": "y * (1.0 - t)",
-        "qb": "y * y * (1.0 - t)",
+        "nt": t,
+        "st": f"y * {t}",
+        "qt": f"y * y * {t}",
+        "nb": f"1.0 - {t}",
+        "sb": f"y * (1.0 - {t})",
+        "qb": f"y * y * (1.0 - {t})",
     }
     # errors have no separate test scale: z is y, as in passes.terms
     sums |= {"zt": sums["st"], "zqt": sums["qt"], "zb": sums["sb"], "zqb": sums["qb"]}
     parts = [f"sum({sums[k]}) AS {k}" for k in TERMS if k != "members"]
-    parts.append(f"{d.cast('sum(h)', d.int64)} AS members")
+    return [*parts, f"{d.cast('sum(h)', d.int64)} AS members"]
+
+
+def cube_sql(
+    d: Dialect, target: str, baseline: str, dimensions: Sequence[Dimension], unit: str = "span"
+) -> str:
+    """The cube of ``target`` and ``baseline`` (``SELECT`` texts of :func:`columns_needed`):
+    ``is_target``, ``d0``.. (the dimensions, in order) and :data:`passes.TERMS`."""
+    prefix, rows = unit_rows_sql(d, target, baseline, dimensions, unit)
+    names = [f"d{i}" for i in range(len(dimensions))]
+    t = d.cast("CASE WHEN is_target THEN 1 ELSE 0 END", d.float64)
     keys = ", ".join(["is_target", *names])
     return (
-        f"{prefix}SELECT {keys}, {', '.join(parts)} FROM ({unit_rows}) AS u "
+        f"{prefix}SELECT {keys}, {', '.join(sums_sql(d, 't'))} "
+        f"FROM (SELECT u.*, {t} AS t FROM ({rows}) AS u) AS r "
         f"WHERE y IS NOT NULL GROUP BY {keys}"
     )
 
@@ -185,3 +209,85 @@ def cube_sql(
 def probe_sql(relation: str, columns: Sequence[str], n: int) -> str:
     """The first ``n`` rows of the map columns (what rca discovers dimensions from)."""
     return f"SELECT {', '.join(columns)} FROM ({relation}) AS p LIMIT {int(n)}"
+
+
+MESSAGE_COLUMNS = ("error_type", "error_message", "status_message")
+ERROR_SQL = (
+    "coalesce(error_type || ': ' || coalesce(error_message, status_message), "
+    "coalesce(error_message, status_message), error_type)"
+)
+"""``analysis.rca.failures.error_message`` (``Type: message``, else the message)."""
+
+
+def errors_sql(
+    d: Dialect, target: str, baseline: str, dimensions: Sequence[Dimension], unit: str
+) -> str:
+    """The failing rows of both windows (every error span for ``span``, origin errors for
+    ``origin``), projected: ``is_target``, ``trace_id``, ``start_ns``, ``y``, ``d0``..,
+    ``span_id``, ``message`` (what the failure templates are mined from)."""
+    extra = ["trace_id AS e_trace", "start_ns AS e_start", "span_id AS e_span"]
+    extra.append(f"{ERROR_SQL} AS message")
+    prefix, rows = unit_rows_sql(d, target, baseline, dimensions, unit, extra)
+    names = [f"d{i}" for i in range(len(dimensions))]
+    head = ["is_target", "e_trace AS trace_id", "e_start AS start_ns", "y"]
+    cols = ", ".join([*head, *names, "e_span AS span_id", "message"])
+    return f"{prefix}SELECT {cols} FROM ({rows}) AS u WHERE y > 0"
+
+
+def sighting_sql(
+    d: Dialect, target: str, baseline: str, dimension: Dimension, value: str, unit: str
+) -> str:
+    """A value's target rows: its first start (``first_ns``) and up to three example
+    traces (``trace_id``), worst rows first, then the earliest (``changes.new_values``).
+
+    Per trace the rank of its first row in that order is (its worst ``y``, the earliest
+    start among the rows that have it); errors' ``y`` is 0 or 1."""
+    extra = ["trace_id AS s_trace", "start_ns AS s_start"]
+    prefix, rows = unit_rows_sql(d, target, baseline, [dimension], unit, extra)
+    mine = (
+        f"SELECT * FROM ({rows}) AS u WHERE is_target AND y IS NOT NULL AND d0 = {d.literal(value)}"
+    )
+    worst = "min(CASE WHEN y > 0 THEN s_start ELSE NULL END)"
+    per_trace = (
+        f"SELECT s_trace, max(y) AS my, {worst} AS worst_ns, min(s_start) AS any_ns "
+        f"FROM ({mine}) AS m GROUP BY s_trace"
+    )
+    first = f"SELECT min(s_start) AS first_ns FROM ({mine}) AS f"
+    return (
+        f"{prefix}SELECT g.s_trace AS trace_id, q.first_ns AS first_ns "
+        f"FROM ({per_trace}) AS g CROSS JOIN ({first}) AS q "
+        "ORDER BY g.my DESC, CASE WHEN g.my > 0 THEN g.worst_ns ELSE g.any_ns END, g.s_trace "
+        "LIMIT 3"
+    )
+
+
+def seen_before_sql(d: Dialect, history: str, dimension: Dimension, value: str) -> str:
+    """The first start (``first_ns``) of ``history``'s spans with the value."""
+    return (
+        f"SELECT min(start_ns) AS first_ns FROM ({history}) AS h "
+        f"WHERE {dimension_sql(d, dimension)} = {d.literal(value)}"
+    )
+
+
+def split_cube_sql(
+    d: Dialect,
+    target: str,
+    baseline: str,
+    dimensions: Sequence[Dimension],
+    unit: str,
+    at_ns: int,
+) -> str:
+    """The target's cube split at ``at_ns`` instead of by window: ``after`` (started at or
+    after it), ``d0``.. and :data:`passes.TERMS`, ``after`` on the target's side of the
+    sums (the before/after-deploy check)."""
+    prefix, rows = unit_rows_sql(d, target, baseline, dimensions, unit, ["start_ns AS a_start"])
+    names = [f"d{i}" for i in range(len(dimensions))]
+    after = f"(a_start >= {int(at_ns)})"
+    t = d.cast(f"CASE WHEN {after} THEN 1 ELSE 0 END", d.float64)
+    keys = ", ".join(["after", *names])
+    return (
+        f"{prefix}SELECT {keys}, {', '.join(sums_sql(d, 't'))} "
+        f"FROM (SELECT u.*, {after} AS after, {t} AS t FROM ({rows}) AS u "
+        "WHERE is_target AND y IS NOT NULL) AS r "
+        f"GROUP BY {keys}"
+    )

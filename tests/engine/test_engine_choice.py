@@ -79,13 +79,13 @@ def test_top_with_an_eval_term_is_refused(store20k: Path) -> None:
 
 def test_commands_off_the_seam_refuse_an_engine_from_the_environment(store20k: Path) -> None:
     env = {"PYFLARE_ENGINE": "spark"}
-    assert "pyflare rca does not run on $PYFLARE_ENGINE=spark" in error_of(
-        "rca", "--store", str(store20k), env=env
+    assert "pyflare sessions does not run on $PYFLARE_ENGINE=spark" in error_of(
+        "sessions", "--store", str(store20k), env=env
     )
     assert "pyflare cost check does not run" in error_of(
         "cost", "check", "--max-total", "5", "--store", str(store20k), env=env
     )
-    assert invoke("rca", "--help", env=env).exit_code == 0
+    assert invoke("sessions", "--help", env=env).exit_code == 0
     assert (
         invoke(
             "traces", "-n", "1", "--store", str(store20k), env={"PYFLARE_ENGINE": "polars"}
