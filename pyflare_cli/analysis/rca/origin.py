@@ -78,9 +78,10 @@ def keys() -> list[pl.Expr]:
     ]
 
 
-def self_time_ms(spans: pl.LazyFrame) -> pl.LazyFrame:
-    """``trace_key``, ``span_key`` (:func:`keys`) and ``self_ms``: duration minus the union
-    of its children's intervals clipped to its own (overlapping children count once)."""
+def covered_ns(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """``trace_key``, ``span_key`` (:func:`keys`) and ``covered_ns`` of every span with
+    children: the union of its children's intervals clipped to its own (overlapping
+    children count once)."""
     trace, parent = pl.col("trace_id").hash(), pl.col("parent_span_id").hash()
     parents = spans.select(
         trace.alias("trace_key"),
@@ -102,7 +103,7 @@ def self_time_ms(spans: pl.LazyFrame) -> pl.LazyFrame:
         .sort(*group, "s")
     )
     reached = pl.col("e").cum_max().shift(1).over(group)
-    covered = (
+    return (
         children.with_columns(pl.max_horizontal("s", reached).alias("from"))
         .select(
             *group,
@@ -112,15 +113,19 @@ def self_time_ms(spans: pl.LazyFrame) -> pl.LazyFrame:
         .agg(pl.col("ns").sum().alias("covered_ns"))
         .rename({"parent_key": "span_key"})
     )
+
+
+def self_ms() -> pl.Expr:
+    """A span's self time in ms from its ``duration_ns`` and ``covered_ns`` (null: none)."""
+    own = pl.col("duration_ns") - pl.col("covered_ns").fill_null(0)
+    return own.clip(lower_bound=0) / 1e6
+
+
+def self_time_ms(spans: pl.LazyFrame) -> pl.LazyFrame:
+    """``trace_key``, ``span_key`` (:func:`keys`) and ``self_ms``: duration minus the union
+    of its children's intervals clipped to its own (overlapping children count once)."""
     return (
         spans.select(*keys(), "duration_ns")
-        .join(covered, on=["trace_key", "span_key"], how="left")
-        .select(
-            "trace_key",
-            "span_key",
-            (
-                (pl.col("duration_ns") - pl.col("covered_ns").fill_null(0)).clip(lower_bound=0)
-                / 1e6
-            ).alias("self_ms"),
-        )
+        .join(covered_ns(spans), on=["trace_key", "span_key"], how="left")
+        .select("trace_key", "span_key", self_ms().alias("self_ms"))
     )

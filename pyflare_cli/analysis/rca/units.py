@@ -18,10 +18,12 @@ slices module reads the rest in grouped passes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from pyflare_cli.analysis.rca.dimensions import NONE, Dimension, metric_expr
-from pyflare_cli.analysis.rca.origin import keys, origin_error_spans, self_time_ms
+from pyflare_cli.analysis.rca.origin import covered_ns, keys, origin_error_spans, self_ms
 
 UNITS = ("origin", "span", "trace")
 KEYS = ["trace_id", "span_id"]
@@ -44,49 +46,31 @@ def per_trace(unit: str) -> bool:
 
 
 def unit_frame(
-    spans: pl.LazyFrame, dimensions: list[Dimension], metric: str, unit: str
+    spans: pl.LazyFrame,
+    dimensions: list[Dimension],
+    metric: str,
+    unit: str,
+    carry: Sequence[pl.Expr] = (),
 ) -> pl.LazyFrame:
-    """``spans`` (both windows, with ``target``) reduced to the unit's metric and dimensions.
+    """``spans`` (both windows, with ``target``) reduced to the unit's metric and dimensions
+    (and the ``carry`` expressions, read from the spans).
 
     The spans are projected first (ids, start, dimensions), so a metric that needs a join
     (self time, a trace's value) joins narrow rows, never whole spans."""
+    return unit_rows(spans, dimensions, metric, unit_metric(spans, metric, unit), carry)
+
+
+Metric = pl.Expr | tuple[pl.LazyFrame, list[str], pl.Expr]
+"""A unit's metric: an expression over span columns, or a small collected frame to join
+(by hashed ``trace_key`` [and ``span_id``]) and the expression of ``y`` after the join."""
+
+
+def unit_metric(spans: pl.LazyFrame, metric: str, unit: str) -> Metric:
+    """What :func:`unit_rows` needs to give each row its metric: computed once from both
+    windows (origin errors, children's covered time, a trace's value), so later passes over
+    the spans, of one window or both, read the same values."""
     if unit not in UNITS:
         raise ValueError(f"unit {unit!r}: use origin, span or trace")
-    columns = [
-        pl.col("target"),
-        pl.col("trace_id"),
-        pl.col("span_id"),
-        pl.col("start_time"),
-        *(d.expr.cast(pl.String).fill_null(NONE).alias(d.name) for d in dimensions),
-    ]
-    y = _metric(spans, metric, unit)
-    if isinstance(y, pl.Expr):
-        frame = spans.select(*columns, y.alias("y"))
-    else:
-        # The narrow rows (dimensions as categoricals, ids compact) are projected before
-        # the join, so the scan streams into it without the attribute maps; the metric
-        # (small, by hashed key) is the join's build side. Collecting the rows first held
-        # them twice (measured: 452 -> 388 MiB peak for latency on 690k spans).
-        # Ids are held as a categorical and a hash (what compact keeps), not as strings.
-        if "span_key" in y.collect_schema():
-            y, on = y.rename({"span_key": "span_id"}), ["trace_key", "span_id"]
-        else:
-            on = ["trace_key"]
-        base = spans.select(*columns, keys()[0]).with_columns(
-            pl.col("trace_id").cast(pl.Categorical),
-            pl.col("span_id").hash(),
-            *(pl.col(d.name).cast(pl.Categorical) for d in dimensions),
-        )
-        frame = base.join(y, on=on, how="left")
-    names = ["target", "trace_id", "span_id", "start_time", "y", *(d.name for d in dimensions)]
-    kept = frame.select(names).filter(pl.col("y").is_not_null() & pl.col("y").is_finite())
-    if metric == "latency":  # heavy-tailed: the mean tests read log milliseconds (``z``)
-        kept = kept.with_columns(pl.col("y").clip(lower_bound=0).log1p().alias("z"))
-    return kept
-
-
-def _metric(spans: pl.LazyFrame, metric: str, unit: str) -> pl.Expr | pl.LazyFrame:
-    """The per-row metric as an expression, or a frame of it by span or by trace."""
     if unit == "span" or (unit == "origin" and metric not in ("errors", "latency")):
         return metric_expr(metric)
     if unit == "origin" and metric == "errors":
@@ -94,12 +78,54 @@ def _metric(spans: pl.LazyFrame, metric: str, unit: str) -> pl.Expr | pl.LazyFra
         origins = origin_error_spans(spans).select(_key().alias("key")).get_column("key")
         failed = pl.col("status_code") == "error"
         return (failed & _key().is_in(origins.implode())).cast(pl.Float64)
-    if unit == "origin":  # latency: self time, computed apart on the five columns it needs
+    if unit == "origin":
+        # latency: self time, its duration less the time its children cover; only the
+        # spans with children are held (the covered time), the rest stream past the join
         needed = spans.select(
             "trace_id", "span_id", "parent_span_id", "start_time", "end_time", "duration_ns"
         )
-        return self_time_ms(needed).rename({"self_ms": "y"}).collect(engine="streaming").lazy()
-    return _trace_metric(spans, metric)
+        covered = covered_ns(needed).rename({"span_key": "span_id"})
+        return covered.collect(engine="streaming").lazy(), ["trace_key", "span_id"], self_ms()
+    return _trace_metric(spans, metric), ["trace_key"], pl.col("y")
+
+
+def unit_rows(
+    spans: pl.LazyFrame,
+    dimensions: list[Dimension],
+    metric: str,
+    source: Metric,
+    carry: Sequence[pl.Expr] = (),
+) -> pl.LazyFrame:
+    """:func:`unit_frame` with the metric's ``source`` (:func:`unit_metric`) computed before:
+    the rows of any span frame (``target`` included), lazy."""
+    columns = [
+        pl.col("target"),
+        pl.col("trace_id"),
+        pl.col("span_id"),
+        pl.col("start_time"),
+        *(d.expr.cast(pl.String).fill_null(NONE).alias(d.name) for d in dimensions),
+    ]
+    extra = [e.meta.output_name() for e in carry]
+    if isinstance(source, pl.Expr):
+        frame = spans.select(*columns, *carry, source.alias("y"))
+    else:
+        # The narrow rows (dimensions as categoricals, ids compact) are projected before
+        # the join, so the scan streams into it without the attribute maps; the metric
+        # (small, by hashed key) is the join's build side. Collecting the rows first held
+        # them twice (measured: 452 -> 388 MiB peak for latency on 690k spans).
+        # Ids are held as a categorical and a hash (what compact keeps), not as strings.
+        y, on, value = source
+        base = spans.select(*columns, *carry, keys()[0], "duration_ns").with_columns(
+            pl.col("trace_id").cast(pl.Categorical),
+            pl.col("span_id").hash(),
+            *(pl.col(d.name).cast(pl.Categorical) for d in dimensions),
+        )
+        frame = base.join(y, on=on, how="left").with_columns(value.alias("y"))
+    names = ["target", "trace_id", "span_id", "start_time", "y", *(d.name for d in dimensions)]
+    kept = frame.select(*names, *extra).filter(pl.col("y").is_not_null() & pl.col("y").is_finite())
+    if metric == "latency":  # heavy-tailed: the mean tests read log milliseconds (``z``)
+        kept = kept.with_columns(pl.col("y").clip(lower_bound=0).log1p().alias("z"))
+    return kept
 
 
 def _key() -> pl.Expr:
