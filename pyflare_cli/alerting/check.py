@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -34,6 +34,9 @@ from pyflare_cli.alerting.state.alerts import AlertStore
 from pyflare_cli.analysis.cost.budgets import Budget
 from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.errors import PyflareError, UsageError
+
+if TYPE_CHECKING:
+    from pyflare_cli.engine.base import SqlEngine
 
 NEEDED = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "scope_name", "start_time",
@@ -219,15 +222,28 @@ def run_check(
     budgets: Sequence[Budget] = (),
     price_rules: tuple[PriceRule, ...] = (),
     notify: bool = True,
+    engine: SqlEngine | None = None,
 ) -> CheckOutcome:
     """Evaluate every rule once at ``now``, persist the states and send notifications.
 
     ``now`` before the last evaluation is refused (exit 2): the states only move forward.
+    With a SQL ``engine`` the spans stay there (:mod:`alerting.on_engine`); states and
+    notifications still live in the store folder ``root``.
     """
     store = AlertStore(root)
     _not_before_last(store, now)
-    spans = load_window(root, rule_file.rules, now, price_rules)
-    samples, errors = evaluate_all(root, rule_file.rules, spans, now, budgets, price_rules)
+    if engine is not None:
+        from pyflare_cli.alerting.on_engine import evaluate_on_engine
+
+        priced = "cost" in _texts(rule_file.rules)
+        since = now - lookback(rule_file.rules)
+        samples, errors, read = evaluate_on_engine(
+            engine, rule_file.rules, since, now, priced, price_rules
+        )
+    else:
+        spans = load_window(root, rule_file.rules, now, price_rules)
+        samples, errors = evaluate_all(root, rule_file.rules, spans, now, budgets, price_rules)
+        read = spans.height
     with store.locked():
         _not_before_last(store, now)  # another evaluator may have run meanwhile
         step = run_rules(rule_file.rules, samples, store.load(), now)
@@ -241,7 +257,7 @@ def run_check(
         events=step.events,
         errors=errors,
         deliveries=deliveries,
-        spans=spans.height,
+        spans=read,
     )
 
 

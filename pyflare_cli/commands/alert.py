@@ -18,6 +18,7 @@ import typer
 
 from pyflare_cli.clock import now
 from pyflare_cli.commands.alert_silence import Who, silence_app, who
+from pyflare_cli.commands.engine_options import EngineOption, SparkMasterOption
 from pyflare_cli.commands.options import ConfigOption, FormatOption, OutputFormat, StoreOption
 from pyflare_cli.errors import GateFailed, UsageError
 
@@ -80,15 +81,24 @@ def _severity(value: str) -> str:
 
 
 def _check_once(
-    loaded: tuple[RuleFile, Config], store: Path | None, at: datetime, notify: bool
+    loaded: tuple[RuleFile, Config],
+    store: Path | None,
+    at: datetime,
+    notify: bool,
+    engine: Any = None,
 ) -> CheckOutcome:
+    """One evaluation; ``engine`` a SQL engine (the measures run there) or None (Polars)."""
     from pyflare_cli.alerting.check import run_check
     from pyflare_cli.alerting.lint import lint_rule_file
+    from pyflare_cli.engine.base import SqlEngine
     from pyflare_cli.store.layout import read_store
 
     rule_file, cfg = loaded
     lint_rule_file(rule_file, cfg.budgets, targets=notify)
-    return run_check(read_store(store), rule_file, at, cfg.budgets, cfg.price_rules, notify=notify)
+    sql = engine if isinstance(engine, SqlEngine) else None
+    return run_check(
+        read_store(store), rule_file, at, cfg.budgets, cfg.price_rules, notify=notify, engine=sql
+    )
 
 
 @alert_app.command("check")
@@ -107,11 +117,15 @@ def check(
     store: StoreOption = None,
     config: ConfigOption = None,
     fmt: FormatOption = OutputFormat.table,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Evaluate every rule once, update the alert states, notify; exit 1 on firing alerts.
 
     --format table or csv lists the pending, firing and just-resolved alerts; json and
     markdown print the gate's verdict, one check per rule (docs/alert.md).
+    `--engine duckdb|spark|clickhouse` computes the rules' measures where the spans are;
+    the states stay in the store folder (docs/scale.md).
 
     Example:
 
@@ -126,8 +140,13 @@ def check(
 
     level = severity_rank(_severity(fail_severity))
     moment = time_bound(at, now()) if at else now()
+    from pyflare_cli.engine.select import engine_session, folder_store
+
     loaded = _load(rules, config)
-    outcome = _check_once(loaded, store, moment, notify=not no_notify)
+    with engine_session(
+        engine, loaded[1], folder_store(store, "alert states"), spark_master
+    ) as eng:
+        outcome = _check_once(loaded, store, moment, not no_notify, eng)
     window = (moment - lookback(loaded[0].rules), moment)
     verdict = check_verdict(outcome, loaded[0].rules, fail_severity, window)
     if not emit_verdict(console(), verdict, fmt.value):
@@ -164,8 +183,12 @@ def watch(
     ] = False,
     store: StoreOption = None,
     config: ConfigOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Evaluate continuously until Ctrl-C or SIGTERM (or --max-runs), one line per change.
+
+    `--engine duckdb|spark|clickhouse` keeps one engine session for every evaluation.
 
     Example:
 
@@ -178,20 +201,22 @@ def watch(
     if ns is None or ns < 1_000_000_000:
         raise UsageError(f"--interval {interval!r}: use a duration of at least 1s, e.g. 1m")
     loaded: tuple[RuleFile, Config] | None = _load(rules, config)  # a bad file stops here
+    first_config = _load(rules, config)[1] if loaded is None else loaded[1]
     stop = {"now": False}
 
     def request_stop(signum: int, frame: Any) -> None:
         stop["now"] = True
 
+    from pyflare_cli.engine.select import folder_store, open_engine
+
+    eng = open_engine(engine, first_config, folder_store(store, "alert states"), spark_master)
     previous = signal.signal(signal.SIGTERM, request_stop)
     runs = 0
     try:
         while not stop["now"]:
             started = time.monotonic()
             # The files are read again for every later evaluation: edits count from the next.
-            outcome = _check_once(
-                loaded or _load(rules, config), store, now(), notify=not no_notify
-            )
+            outcome = _check_once(loaded or _load(rules, config), store, now(), not no_notify, eng)
             loaded = None
             runs += 1
             for event in outcome.events:
@@ -207,6 +232,7 @@ def watch(
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        eng.close()
     typer.echo(f"stopped after {runs} evaluation(s)")
 
 

@@ -34,7 +34,6 @@ from pyflare_cli.engine.parquet import ns
 
 BARE_WORD_COLUMNS = ("name", "error_message", "status_message", "input_text", "output_text")
 """The columns a bare word searches (as :data:`analysis.search.compile.BARE_WORD_COLUMNS`)."""
-TRACE = "PARTITION BY trace_id"
 
 ColumnOf = Callable[[str], str]
 """How a canonical span column is read in the relation filtered (a name or an expression);
@@ -175,20 +174,21 @@ class _Compiler:
 
     def trace_term(self, name: str, term: Term) -> str:
         c = self.col
+        trace = f"PARTITION BY {c('trace_id')}"
         match name:
             case "trace.duration":
-                per = f"(max({c('end_ns')}) OVER ({TRACE}) - min({c('start_ns')}) OVER ({TRACE}))"
+                per = f"(max({c('end_ns')}) OVER ({trace}) - min({c('start_ns')}) OVER ({trace}))"
             case "trace.spans":
-                per = f"count(*) OVER ({TRACE})"
+                per = f"count(*) OVER ({trace})"
             case "trace.errors":
                 error = f"CASE WHEN {lower(self.d, c('status_code'))} = 'error' THEN 1 ELSE 0 END"
-                per = f"sum({error}) OVER ({TRACE})"
+                per = f"sum({error}) OVER ({trace})"
             case "trace.cost":
-                per = f"sum({c('cost_usd')}) OVER ({TRACE})"
+                per = f"sum({c('cost_usd')}) OVER ({trace})"
             case _:  # trace.service: does any span of the trace have it
                 same = self.equals(c("service_name"), term.value)
                 hit = f"CASE WHEN coalesce({same}, FALSE) THEN 1 ELSE 0 END"
-                return f"(max({hit}) OVER ({TRACE}) = 1)"
+                return f"(max({hit}) OVER ({trace}) = 1)"
         return self.compare(per, term.op, term.value, term.upper)
 
     def has(self, name: str) -> str:

@@ -74,6 +74,18 @@ def open_engine(
     return PolarsEngine(root)
 
 
+def folder_store(store: Path | None, what: str) -> str | None:
+    """``--store`` for a command that keeps ``what`` in the store folder: a folder, never a
+    ClickHouse URL (``--engine clickhouse`` reads the folder's Parquet with chdb)."""
+    text = str(store) if store is not None else None
+    if text is not None and text.startswith((*URL_SCHEMES, "clickhouse:", "chdb:")):
+        raise UsageError(
+            f"--store {text.split('?')[0]}: {what} need a store folder; "
+            "use --engine clickhouse with the folder"
+        )
+    return text
+
+
 @contextmanager
 def engine_session(
     option: str | None, cfg: Config, store: str | None, spark_master: str | None = None

@@ -134,6 +134,14 @@ def evaluate_windowed(
     """Samples of every threshold, change and anomaly rule, collected in one go."""
     queries = windowed_queries(spans, rules, now)
     frames = dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
+    return windowed_samples(frames, rules)
+
+
+def windowed_samples(
+    frames: dict[str, pl.DataFrame], rules: Sequence[Rule]
+) -> dict[str, list[Sample]]:
+    """Samples of every threshold, change and anomaly rule from its measure's frame (as
+    :func:`measures.windows_frame` makes it, on Polars or on another engine)."""
     out: dict[str, list[Sample]] = {}
     for rule in rules:
         if rule.name not in frames:

@@ -1,0 +1,147 @@
+"""The spans side of ``pyflare alert check`` on a SQL engine: measures and error rows.
+
+``alerting.check`` reads the longest lookback of the rules into memory on Polars; on a
+SQL engine the lookback stays where the spans are, and only these come back: the value of
+every windowed rule per label set and window (:mod:`engine.measures_sql`), the order
+statistics of quantile rules, the error spans pattern rules mine (columns the patterns
+read, error rows only), and the number of spans in the lookback. The lookback is priced
+as a whole (the same duplicate calls as on Polars) when any rule mentions a cost, as
+``alerting.check.load_window`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.price_rules import PriceRule
+from pyflare_cli.engine import cost_sql, measures_sql
+from pyflare_cli.engine.base import SqlEngine
+from pyflare_cli.engine.measures_sql import MeasureSql
+from pyflare_cli.engine.parquet import ns
+from pyflare_cli.engine.search_sql import prepare
+from pyflare_cli.query.windows import Window
+
+PATTERN_COLUMNS = ("status_code", "error_type", "error_message", "status_message")
+"""What ``alerting.engine.evaluate.error_messages`` reads besides labels and ``where``."""
+
+
+def col(name: str) -> str:
+    """A canonical column as ``b`` holds it (prefixed: ClickHouse rejects an alias that
+    names the column its expression reads)."""
+    return f"v_{name}"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What one check asks of the engine."""
+
+    windowed: Sequence[tuple[MeasureSql, str | None]]
+    """Each windowed rule's measure and its ``where`` query text (compiled here)."""
+    pattern_since: datetime | None
+    """The start of the longest pattern rule's window, or None without pattern rules."""
+    pattern_columns: frozenset[str]
+    priced: bool
+
+
+@dataclass(frozen=True)
+class Found:
+    measures: pl.DataFrame
+    """``rule``, ``l0``.., ``w_index``, ``value`` (quantile rules: null, see ``quantiles``)."""
+    quantiles: pl.DataFrame | None
+    errors: pl.DataFrame | None
+    """The error spans of the pattern window with ``start_time`` and the columns read."""
+    spans: int
+
+
+def _materialized(engine: SqlEngine) -> str:
+    """``b`` is read once per rule: DuckDB and chdb compute it once per query."""
+    return "MATERIALIZED " if engine.dialect.name in ("duckdb", "clickhouse") else ""
+
+
+def _base(
+    engine: SqlEngine,
+    since: datetime,
+    now: datetime,
+    columns: set[str],
+    priced: bool,
+    price_rules: tuple[PriceRule, ...],
+) -> str:
+    """``WITH`` clauses ending in ``b``: the lookback's spans, each needed column as
+    ``v_<name>`` (priced: usage after de-duplication and ``cost_usd``)."""
+    d = engine.dialect
+    if priced:
+        from pyflare_cli.engine.cost import _prices
+
+        carry = sorted(columns - set(cost_sql.SPAN_COLUMNS) - {"cost_usd"})
+        spans = engine.spans(since, now, [*cost_sql.SPAN_COLUMNS, *carry])
+        prices = _prices(engine, [Window(since, now)], price_rules)
+        chosen = sorted(columns | {"trace_id"})
+        select = ", ".join(f"{cost_sql.priced_column(d, c)} AS {col(c)}" for c in chosen)
+        return (
+            f"{cost_sql.priced_spans(d, spans, prices, carry)},\n"
+            f"b AS {_materialized(engine)}(SELECT {select}, start_ns AS {col('start_ns')}, "
+            f"end_ns AS {col('end_ns')}"
+            " FROM c2)"
+        )
+    read = sorted(columns - {"cost_usd"} | {"trace_id"})
+    spans = engine.spans(since, now, read)
+    chosen = [f"{c} AS {col(c)}" for c in read]
+    if "cost_usd" in columns:
+        chosen.append(f"{d.cast('NULL', d.float64)} AS {col('cost_usd')}")
+    chosen += [f"start_ns AS {col('start_ns')}", f"end_ns AS {col('end_ns')}"]
+    return f"s AS ({spans}),\nb AS {_materialized(engine)}(SELECT {', '.join(chosen)} FROM s)"
+
+
+def run(
+    engine: SqlEngine,
+    rules: Rules,
+    since: datetime,
+    now: datetime,
+    price_rules: tuple[PriceRule, ...],
+) -> Found:
+    """Everything the check reads from the spans of ``[since, now)``, in one go."""
+    d = engine.dialect
+    columns: set[str] = set()
+    windowed: list[MeasureSql] = []
+    for measure, where in rules.windowed:
+        columns |= measures_sql.columns_of(measure.by, measure.field)
+        if measure.aggregate == "error_rate":
+            columns.add("status_code")
+        if where and where.strip():
+            compiled = prepare(engine, where, now, col)
+            columns |= set(compiled.columns)
+            measure = replace(measure, where=compiled.predicate)
+        windowed.append(measure)
+    columns |= rules.pattern_columns
+    if rules.pattern_since is not None:
+        columns |= set(PATTERN_COLUMNS)
+    base = _base(engine, since, now, columns, rules.priced, price_rules)
+    now_ns = ns(now)
+    queries = [f"WITH {base}\nSELECT {d.cast('count(*)', d.int64)} AS n FROM b"]
+    if windowed:
+        queries.append(measures_sql.measures(d, base, windowed, now_ns, col))
+    quantile = [(i, m) for i, m in enumerate(windowed) if m.aggregate == "quantile"]
+    if quantile:
+        width = max(len(m.by) for m in windowed)
+        queries.append(measures_sql.quantile_rows(d, base, quantile, now_ns, col, width))
+    if rules.pattern_since is not None:
+        read = sorted(columns)
+        select = ", ".join(f"{col(c)} AS {c}" for c in read)
+        queries.append(
+            f"WITH {base}\nSELECT {select}, {col('start_ns')} AS start_ns FROM b "
+            f"WHERE {col('status_code')} = 'error' AND {col('start_ns')} >= "
+            f"{ns(rules.pattern_since)}"
+        )
+    results = iter(engine.collect_all(queries))
+    spans = int(next(results).item())
+    found = next(results) if windowed else pl.DataFrame()
+    stats = next(results) if quantile else None
+    errors = next(results) if rules.pattern_since is not None else None
+    if errors is not None:
+        start = pl.from_epoch(pl.col("start_ns"), time_unit="ns").dt.replace_time_zone("UTC")
+        errors = errors.with_columns(start.alias("start_time")).drop("start_ns")
+    return Found(found, stats, errors, spans)
