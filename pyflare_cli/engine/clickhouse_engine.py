@@ -29,8 +29,16 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
-SETTINGS = {"join_use_nulls": 1}
-"""A LEFT JOIN's missing side is NULL (ClickHouse fills default values otherwise)."""
+SETTINGS = {
+    "join_use_nulls": 1,
+    "max_ast_elements": 1_000_000,
+    "max_expanded_ast_elements": 10_000_000,
+}
+"""A LEFT JOIN's missing side is NULL (ClickHouse fills default values otherwise); the
+query of a check of many alert rules (one branch each) is larger than the default AST cap."""
+CHDB_SETTINGS = {"enable_materialized_cte": 1}
+"""chdb (a recent ClickHouse) computes a ``MATERIALIZED`` CTE once per query; older servers
+lack the setting, so a server inlines the CTE at each use (same result, more work)."""
 _IDENT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_."
 
 
@@ -161,7 +169,7 @@ class ClickHouseEngine(SqlEngine):
     def collect_all(self, queries: Sequence[str]) -> list[pl.DataFrame]:
         import polars as pl
 
-        settings = ", ".join(f"{k} = {v}" for k, v in SETTINGS.items())
+        settings = ", ".join(f"{k} = {v}" for k, v in {**SETTINGS, **CHDB_SETTINGS}.items())
         out = []
         for query in queries:
             server = isinstance(self.runner, ServerRunner)
