@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from pyflare_cli.analysis.traces.tree import build_tree, find_critical_path
+from pyflare_cli.analysis.traces.tree import build_tree, find_critical_path, trace_intervals
 
 SLOW_QUANTILE = 0.9
 MAX_TRACES = 300
@@ -48,9 +48,14 @@ def trace_durations(spans: pl.LazyFrame) -> pl.LazyFrame:
 def critical_path_ms(spans: pl.DataFrame) -> pl.DataFrame:
     """Per trace and operation (``service: name``): milliseconds owned on the critical path."""
     rows: list[tuple[str, str, float]] = []
-    for (trace_id,), trace in spans.sort("start_time").group_by("trace_id", maintain_order=True):
-        tree = build_tree(trace)
-        path = find_critical_path(tree, trace)
+    ordered = spans.sort("start_time").with_row_index("__row")
+    # every trace's intervals in one select; each trace takes its rows' slice
+    start, end = trace_intervals(ordered)
+    for (trace_id,), trace in ordered.group_by("trace_id", maintain_order=True):
+        at = trace.get_column("__row").to_numpy()
+        intervals = start[at], end[at]
+        tree = build_tree(trace, intervals)
+        path = find_critical_path(tree, trace, intervals)
         services = trace.get_column("service_name").to_list()
         names = trace.get_column("name").to_list()
         for segment in path.segments:

@@ -26,6 +26,7 @@ __all__ = [
     "find_critical_path",
     "self_times",
     "span_intervals",
+    "trace_intervals",
 ]
 
 IntArray = NDArray[np.int64]
@@ -105,23 +106,38 @@ def span_intervals(spans: pl.DataFrame) -> tuple[IntArray, IntArray]:
     return frame["s"].to_numpy().astype(np.int64), frame["e"].to_numpy().astype(np.int64)
 
 
+def trace_intervals(spans: pl.DataFrame, trace: str = "trace_id") -> tuple[IntArray, IntArray]:
+    """:func:`span_intervals` of the spans of many traces at once (one select, not one per
+    trace): a span with neither start nor end sits at its own trace's earliest start."""
+    s = pl.col("start_time").dt.epoch("ns")
+    e = pl.col("end_time").dt.epoch("ns")
+    start = pl.coalesce(s, e)
+    start = start.fill_null(start.min().over(trace)).fill_null(0)
+    frame = spans.select(start.alias("s"), pl.coalesce(e, s).alias("e")).with_columns(
+        pl.max_horizontal("s", pl.col("e").fill_null(pl.col("s"))).alias("e")
+    )
+    return frame["s"].to_numpy().astype(np.int64), frame["e"].to_numpy().astype(np.int64)
+
+
 def _column(spans: pl.DataFrame, name: str) -> list[str | None]:
     if name not in spans.columns:
         return [None] * spans.height
     return spans[name].cast(pl.String).to_list()
 
 
-def build_tree(spans: pl.DataFrame) -> TraceTree:
+def build_tree(
+    spans: pl.DataFrame, intervals: tuple[IntArray, IntArray] | None = None
+) -> TraceTree:
     """Arrange the spans of one trace as a forest in depth-first display order.
 
     Roots are spans without a parent, spans whose parent is missing (orphans) and one span
     of every parent cycle (also flagged orphan); roots and siblings are ordered by start
-    time, then by row.
+    time, then by row. ``intervals``: the rows' :func:`span_intervals`, when at hand.
     """
     n = spans.height
     ids = _column(spans, "span_id")
     parents = _column(spans, "parent_span_id")
-    start, _ = span_intervals(spans)
+    start, _ = intervals if intervals is not None else span_intervals(spans)
 
     first_row: dict[str, int] = {}
     duplicate = [False] * n
@@ -201,7 +217,9 @@ def build_tree(spans: pl.DataFrame) -> TraceTree:
     return TraceTree(nodes=nodes, roots=tuple(roots), node_of_row=tuple(node_of_row))
 
 
-def find_critical_path(tree: TraceTree, spans: pl.DataFrame) -> CriticalPath:
+def find_critical_path(
+    tree: TraceTree, spans: pl.DataFrame, intervals: tuple[IntArray, IntArray] | None = None
+) -> CriticalPath:
     """The critical path of the longest root, as Jaeger computes it.
 
     Children are first clipped to their parent (children starting after it ends are ignored).
@@ -209,11 +227,12 @@ def find_critical_path(tree: TraceTree, spans: pl.DataFrame) -> CriticalPath:
     last at or before the cut-off; the parent owns the gap from that child's end to the
     cut-off; descend into the child with the cut-off at its end. A span with no such child
     owns the time from its start to the cut-off, and the walk returns to its parent with the
-    cut-off moved to that span's start. The walk ends back at the root.
+    cut-off moved to that span's start. The walk ends back at the root. ``intervals``: the
+    rows' :func:`span_intervals`, when at hand.
     """
     if not tree.nodes:
         return CriticalPath(rows=(), span_ids=(), segments=())
-    start, end = span_intervals(spans)
+    start, end = intervals if intervals is not None else span_intervals(spans)
     n = len(tree.nodes)
     cs = [0] * n
     ce = [0] * n
