@@ -101,6 +101,9 @@ def report(
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> None:
+    from pyflare_cli.report.memory import configure_jemalloc
+
+    configure_jemalloc()  # before Polars loads: freed pages go back between sections
     from pyflare_cli.render.report.write import check_target, write_report
     from pyflare_cli.report.build import build_report, parse_sections
     from pyflare_cli.store.layout import read_store
@@ -121,7 +124,8 @@ def report(
     if fmt is not ReportFormat.markdown or assets is not None:
         from pyflare_cli.render.report.svg import ChartPool
 
-        pool = ChartPool()  # charts are drawn while the next sections read the store
+        # charts are drawn while the light sections are built, after the heavy ones
+        pool = ChartPool(start=False)
     try:
         built = build_report(
             ctx,
@@ -130,6 +134,7 @@ def report(
             ctx.now,
             progress,
             pool.submit if pool else lambda _: None,
+            pool.start if pool else lambda: None,
             serial=not parallel,
         )
         progress(f"writing {target or 'stdout'}")

@@ -32,6 +32,12 @@ SECTIONS: dict[str, tuple[str, str, str]] = {
 RCA_SECTIONS = ("errors", "rca")
 """Sections built from one rca report (:func:`report.rca.rca_report`)."""
 
+HEAVY = ("cost", "errors", "rca", "drift")
+"""Sections that read and analyse whole windows (a few hundred MB each at a million
+spans): built first, one after another, the memory of each given back before the next,
+and only then the chart engine starts (``ready``), so that neither the leftovers of one
+section nor vl-convert's engine (about 120 MB) stack on the peak of another."""
+
 Progress = Callable[[str], None]
 
 
@@ -64,22 +70,34 @@ def build_report(
     generated: datetime,
     progress: Progress = lambda _: None,
     built: Callable[[list[Chart]], None] = lambda _: None,
+    ready: Callable[[], None] = lambda: None,
     *,
     serial: bool = True,
 ) -> Report:
     """Every section of ``names``, then the waterfalls of the traces they name; ``built``
-    is handed each section's charts as soon as they exist (to render them meanwhile).
+    is handed each section's charts as soon as they exist, ``ready`` is called once the
+    heavy sections are built and their memory released (to render the charts while the
+    light sections are built). The page order is ``names``' whatever the build order.
     ``serial=False``: rca's analysis in a background thread while the other sections
     are built (``--parallel``): sooner with a free core, a higher peak of memory."""
+    from pyflare_cli.report.memory import release
     from pyflare_cli.report.traces import trace_views
 
     _check_window(ctx)
+    heavy = [n for n in names if n in HEAVY] if serial else []
     with ThreadPoolExecutor(1, thread_name_prefix="rca") as background:
         built_sections = {}
-        for name in names if serial else _order(ctx, names, background):
+        order = heavy + [n for n in names if n not in heavy]
+        for name in order if serial else _order(ctx, names, background):
+            if name not in heavy:
+                ready()
             progress(f"building {name}")
             built_sections[name] = build_section(ctx, name)
             built(section_charts(built_sections[name]))
+            if name in heavy:
+                _forget_rca(ctx, names, built_sections)
+                release()
+    ready()
     sections = [built_sections[name] for name in names]
     ids = [i for s in sections for i in s.trace_ids]
     progress(f"drawing {min(len(set(ids)), ctx.waterfalls)} trace waterfall(s)")
@@ -108,6 +126,13 @@ def _order(ctx: ReportContext, names: list[str], background: ThreadPoolExecutor)
         return names
     ctx.memo["rca_pending"] = background.submit(compute_rca, ctx)
     return [n for n in names if n not in RCA_SECTIONS] + uses_rca
+
+
+def _forget_rca(ctx: ReportContext, names: list[str], built: dict[str, Section]) -> None:
+    """Drop the shared rca report (its frames) once every section of ``names`` built from
+    it is built."""
+    if all(n in built for n in RCA_SECTIONS if n in names):
+        ctx.memo.pop("rca", None)
 
 
 def _interleaved(sections: list[Section], limit: int) -> list[str]:

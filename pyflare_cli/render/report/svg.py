@@ -58,19 +58,42 @@ class ChartPool:
     vl-convert releases the GIL, so its JavaScript engine (about 1 s to start, then
     40-90 ms a chart) works while Polars reads the store. Keys are unique within one
     report; a chart never submitted is rendered when asked for.
+
+    ``start=False``: charts submitted are kept until :meth:`start` (or the first
+    :meth:`svg`), so that the engine's memory (about 120 MB once it has drawn a report)
+    is not held while the heavy sections run.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, start: bool = True) -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="vl-convert")
         self._futures: dict[str, Future[str]] = {}
+        self._waiting: list[Chart] = []
+        self._started = False
+        if start:
+            self.start()
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    def start(self) -> None:
+        """Start the engine and render the charts submitted so far; again is a no-op."""
+        if self._started:
+            return
+        self._started = True
         self._pool.submit(_start_engine)
+        waiting, self._waiting = self._waiting, []
+        self.submit(waiting)
 
     def submit(self, charts: Iterable[Chart]) -> None:
         for chart in charts:
-            if chart.key not in self._futures:
+            if not self._started:
+                self._waiting.append(chart)
+            elif chart.key not in self._futures:
                 self._futures[chart.key] = self._pool.submit(to_svg, chart)
 
     def svg(self, chart: Chart) -> str:
+        self.start()
         future = self._futures.get(chart.key)
         return future.result() if future is not None else to_svg(chart)
 
