@@ -37,7 +37,6 @@ EngineStoreOption = Annotated[
 ENGINE_ENV = "PYFLARE_ENGINE"
 OFF_SEAM = frozenset(
     (
-        "traces",
         "trace",
         "query",
         "tui",

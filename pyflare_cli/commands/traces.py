@@ -8,6 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pyflare_cli.clock import now
+from pyflare_cli.commands.engine_options import (
+    EngineOption,
+    EngineStoreOption,
+    SparkMasterOption,
+)
 from pyflare_cli.commands.options import (
     FormatOption,
     OutputFormat,
@@ -29,7 +34,8 @@ SORTS = ("start", "duration", "cost", "errors", "spans", "tokens")
 TRACES_HELP = """List traces, one row per trace, most interesting first.
 
 Columns: start, root service and operation, duration, spans, errors, models,
-tokens, and cost when the models' prices are known.
+tokens, and cost when the models' prices are known. `--engine duckdb|spark|clickhouse`
+ranks the traces where the spans are and summarises only the listed ones (docs/scale.md).
 
 Example:
 
@@ -56,17 +62,29 @@ def traces(
         str, typer.Option("--sort", "-s", help=f"One of: {', '.join(SORTS)}.")
     ] = "start",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Rows to show.")] = 20,
-    store: StoreOption = None,
+    store: EngineStoreOption = None,
     fmt: FormatOption = OutputFormat.table,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     import polars as pl
 
+    from pyflare_cli.config.file import load_config
+    from pyflare_cli.engine.polars_engine import PolarsEngine
+    from pyflare_cli.engine.select import engine_session
     from pyflare_cli.query.spans import SpanQuery, trace_list
     from pyflare_cli.render.output import console, emit
 
     if sort not in SORTS:
         raise UsageError(f"--sort {sort!r} is not one of {', '.join(SORTS)}")
-    result = trace_list(read_store(store), SpanQuery(since, until, where), now(), sort, limit)
+    query, at = SpanQuery(since, until, where), now()
+    with engine_session(engine, load_config(None), store, spark_master) as eng:
+        if isinstance(eng, PolarsEngine):
+            result = trace_list(eng.root, query, at, sort, limit)
+        else:
+            from pyflare_cli.engine.traces import trace_list as on_engine
+
+            result = on_engine(eng, *query.bounds(at), where, at, sort, limit)
     if fmt is not OutputFormat.table:
         emit(result, fmt.value, console())
         return

@@ -18,21 +18,15 @@ from datetime import datetime
 import polars as pl
 
 from pyflare_cli.analysis.cost.price_rules import PriceRule
-from pyflare_cli.engine import cost_sql, measures_sql
+from pyflare_cli.engine import measures_sql
 from pyflare_cli.engine.base import SqlEngine
 from pyflare_cli.engine.measures_sql import MeasureSql
 from pyflare_cli.engine.parquet import ns
 from pyflare_cli.engine.search_sql import prepare
-from pyflare_cli.query.windows import Window
+from pyflare_cli.engine.spans_cte import col, spans_cte
 
 PATTERN_COLUMNS = ("status_code", "error_type", "error_message", "status_message")
 """What ``alerting.engine.evaluate.error_messages`` reads besides labels and ``where``."""
-
-
-def col(name: str) -> str:
-    """A canonical column as ``b`` holds it (prefixed: ClickHouse rejects an alias that
-    names the column its expression reads)."""
-    return f"v_{name}"
 
 
 @dataclass(frozen=True)
@@ -55,45 +49,6 @@ class Found:
     errors: pl.DataFrame | None
     """The error spans of the pattern window with ``start_time`` and the columns read."""
     spans: int
-
-
-def _materialized(engine: SqlEngine) -> str:
-    """``b`` is read once per rule: DuckDB and chdb compute it once per query."""
-    return "MATERIALIZED " if engine.dialect.name in ("duckdb", "clickhouse") else ""
-
-
-def _base(
-    engine: SqlEngine,
-    since: datetime,
-    now: datetime,
-    columns: set[str],
-    priced: bool,
-    price_rules: tuple[PriceRule, ...],
-) -> str:
-    """``WITH`` clauses ending in ``b``: the lookback's spans, each needed column as
-    ``v_<name>`` (priced: usage after de-duplication and ``cost_usd``)."""
-    d = engine.dialect
-    if priced:
-        from pyflare_cli.engine.cost import _prices
-
-        carry = sorted(columns - set(cost_sql.SPAN_COLUMNS) - {"cost_usd"})
-        spans = engine.spans(since, now, [*cost_sql.SPAN_COLUMNS, *carry])
-        prices = _prices(engine, [Window(since, now)], price_rules)
-        chosen = sorted(columns | {"trace_id"})
-        select = ", ".join(f"{cost_sql.priced_column(d, c)} AS {col(c)}" for c in chosen)
-        return (
-            f"{cost_sql.priced_spans(d, spans, prices, carry)},\n"
-            f"b AS {_materialized(engine)}(SELECT {select}, start_ns AS {col('start_ns')}, "
-            f"end_ns AS {col('end_ns')}"
-            " FROM c2)"
-        )
-    read = sorted(columns - {"cost_usd"} | {"trace_id"})
-    spans = engine.spans(since, now, read)
-    chosen = [f"{c} AS {col(c)}" for c in read]
-    if "cost_usd" in columns:
-        chosen.append(f"{d.cast('NULL', d.float64)} AS {col('cost_usd')}")
-    chosen += [f"start_ns AS {col('start_ns')}", f"end_ns AS {col('end_ns')}"]
-    return f"s AS ({spans}),\nb AS {_materialized(engine)}(SELECT {', '.join(chosen)} FROM s)"
 
 
 def run(
@@ -119,7 +74,7 @@ def run(
     columns |= rules.pattern_columns
     if rules.pattern_since is not None:
         columns |= set(PATTERN_COLUMNS)
-    base = _base(engine, since, now, columns, rules.priced, price_rules)
+    base = spans_cte(engine, since, now, columns, rules.priced, price_rules)
     now_ns = ns(now)
     queries = [f"WITH {base}\nSELECT {d.cast('count(*)', d.int64)} AS n FROM b"]
     if windowed:

@@ -1,0 +1,90 @@
+"""The spans a command reads on a SQL engine, as one ``WITH`` chain ending in ``b``.
+
+``alert check`` and ``traces`` read a window of spans, priced or not, with only the
+columns they need; every column is named ``v_<name>`` in ``b`` (ClickHouse rejects an
+alias that names the column its own expression reads, and the priced usage columns are
+expressions over ``c2``). Pricing is :func:`engine.cost_sql.priced_spans`, the same as
+``cost`` on the engines: usage after de-duplication, ``cost_usd`` as pico-dollars / 1e12.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from pyflare_cli.analysis.cost.price_rules import PriceRule
+from pyflare_cli.analysis.cost.pricing import price_table
+from pyflare_cli.engine import cost_sql
+from pyflare_cli.engine.base import SqlEngine
+from pyflare_cli.query.prices import resolutions
+
+
+def col(name: str) -> str:
+    """A canonical column as ``b`` holds it."""
+    return f"v_{name}"
+
+
+def materialized(engine: SqlEngine) -> str:
+    """``b`` read several times in one query: DuckDB and chdb compute it once."""
+    return "MATERIALIZED " if engine.dialect.name in ("duckdb", "clickhouse") else ""
+
+
+def prices_between(
+    engine: SqlEngine,
+    since: datetime | None,
+    until: datetime | None,
+    rules: tuple[PriceRule, ...],
+) -> str:
+    """The price table of every (provider, model) in ``[since, until)``, uploaded."""
+    from pyflare_cli.engine.cost import price_cache_root
+
+    pairs_sql = cost_sql.model_pairs(engine.spans(since, until, ["provider", "model"]))
+    (pairs,) = engine.collect_all([pairs_sql])
+    found = resolutions(
+        [(p, m) for p, m in pairs.select("provider", "model").iter_rows()],
+        price_cache_root(engine),
+        rules,
+    )
+    table = price_table(found).with_columns(
+        pl.col("since").dt.epoch("ns").alias("since_ns"),
+        pl.col("until").dt.epoch("ns").alias("until_ns"),
+    )
+    return engine.upload(table.select(cost_sql.PRICE_COLUMNS))
+
+
+def spans_cte(
+    engine: SqlEngine,
+    since: datetime | None,
+    until: datetime | None,
+    columns: set[str],
+    priced: bool,
+    rules: tuple[PriceRule, ...] = (),
+    restrict: str | None = None,
+) -> str:
+    """``WITH`` clauses (without ``WITH``) ending in ``b``: the spans of ``[since, until)``
+    (only those meeting ``restrict``, a condition on the stored columns, when given), each
+    of ``columns`` as ``v_<name>``, with ``v_trace_id``, ``v_start_ns`` and ``v_end_ns``."""
+    d = engine.dialect
+    ends = f"start_ns AS {col('start_ns')}, end_ns AS {col('end_ns')}"
+
+    def chosen(spans: str) -> str:
+        return f"SELECT * FROM ({spans}) AS w WHERE {restrict}" if restrict else spans
+
+    if priced:
+        carry = sorted(columns - set(cost_sql.SPAN_COLUMNS) - {"cost_usd"})
+        spans = chosen(engine.spans(since, until, [*cost_sql.SPAN_COLUMNS, *carry]))
+        prices = prices_between(engine, since, until, rules)
+        picked = sorted(columns | {"trace_id"})
+        select = ", ".join(f"{cost_sql.priced_column(d, c)} AS {col(c)}" for c in picked)
+        return (
+            f"{cost_sql.priced_spans(d, spans, prices, carry)},\n"
+            f"b AS {materialized(engine)}(SELECT {select}, {ends} FROM c2)"
+        )
+    read = sorted(columns - {"cost_usd"} | {"trace_id"})
+    spans = chosen(engine.spans(since, until, read))
+    named = [f"{c} AS {col(c)}" for c in read]
+    if "cost_usd" in columns:
+        named.append(f"{d.cast('NULL', d.float64)} AS {col('cost_usd')}")
+    body = f"SELECT {', '.join(named)}, {ends} FROM s"
+    return f"s AS ({spans}),\nb AS {materialized(engine)}({body})"
