@@ -8,10 +8,14 @@ rules' attributes (``SpanAttributes``, or ``ResourceAttributes`` for ``resource:
 transformed as the rule says, exactly as ingest normalises. Adding a convention to
 ``semconv.RULES`` adds it here too.
 
-What the view cannot express: rules with list indices (``{n}``), event attributes
-(``event:``), and the ``text``/``jsonpath`` transforms (message text): they are left out,
-so ``input_text``/``output_text`` are not in the view. None of them feeds a column that
-cost, tokens or grouping read.
+Event attributes (``event:exception:exception.type``) are read from the first event of
+that name holding the key (``Events.Name``/``Events.Attributes``), as ingest does: the
+error type and message that rca's failure templates are mined from.
+
+What the view cannot express: rules with list indices (``{n}``) and the
+``text``/``jsonpath`` transforms (message text): they are left out, so
+``input_text``/``output_text`` are not in the view. None of them feeds a column that
+cost, tokens, grouping or rca read.
 """
 
 from __future__ import annotations
@@ -69,12 +73,20 @@ def _quote(text: str) -> str:
 
 def expressible(rule: Rule) -> bool:
     """Whether the view can compute ``rule`` (see the module docstring)."""
-    if "{n}" in rule.key or rule.key.startswith("event:"):
+    if "{n}" in rule.key:
         return False
     return rule.transform not in ("text",) and not (rule.transform or "").startswith("jsonpath:")
 
 
 def _value(rule: Rule) -> str:
+    if rule.key.startswith("event:"):
+        _, name, key = rule.key.split(":", 2)
+        has = f"(m, n) -> n = {_quote(name)} AND mapContains(m, {_quote(key)})"
+        events = "Events.Attributes, Events.Name"
+        return (
+            f"if(arrayExists({has}, {events}), "
+            f"arrayFirst({has}, {events})[{_quote(key)}], NULL)"
+        )
     if rule.key.startswith(_RESOURCE):
         column, key = "ResourceAttributes", rule.key[len(_RESOURCE) :]
     else:

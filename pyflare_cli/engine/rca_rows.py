@@ -62,7 +62,7 @@ class SqlRows:
             before = None
             if self.history is not None:
                 seen = next(answers)
-                before = seen.select(_moment("first_ns")).item() if seen.height else None
+                before = seen.select(_moment("first_ns")).item() if seen["n"].sum() else None
             examples = [str(t) for t in mine.get_column("trace_id").to_list()]
             found.append(Sighting(first, before, examples))  # type: ignore[arg-type]
         return found

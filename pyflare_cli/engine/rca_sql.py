@@ -262,9 +262,11 @@ def sighting_sql(
 
 
 def seen_before_sql(d: Dialect, history: str, dimension: Dimension, value: str) -> str:
-    """The first start (``first_ns``) of ``history``'s spans with the value."""
+    """The first start (``first_ns``) of ``history``'s spans with the value, and how many
+    there are (``n``: ClickHouse's ``min`` of no rows is 0, not NULL, on a column that
+    is not Nullable)."""
     return (
-        f"SELECT min(start_ns) AS first_ns FROM ({history}) AS h "
+        f"SELECT min(start_ns) AS first_ns, count(*) AS n FROM ({history}) AS h "
         f"WHERE {dimension_sql(d, dimension)} = {d.literal(value)}"
     )
 

@@ -15,14 +15,18 @@ from pyflare_cli.engine.otel_traces import EXPORTER_DDL
 
 INSERT = """INSERT INTO otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, TraceState,
   SpanName, SpanKind, ServiceName, ResourceAttributes, ScopeName, ScopeVersion,
-  SpanAttributes, Duration, StatusCode, StatusMessage)
+  SpanAttributes, Duration, StatusCode, StatusMessage,
+  `Events.Timestamp`, `Events.Name`, `Events.Attributes`)
 SELECT start_time, trace_id, span_id, coalesce(parent_span_id, ''), '', name,
   -- the exporter writes kinds and statuses as the Collector's traceutil spells them
   concat(upper(substring(kind, 1, 1)), substring(kind, 2)), service_name,
   mapApply((k, v) -> (k, coalesce(v, '')), resource_attributes), coalesce(scope_name, ''), '',
   mapApply((k, v) -> (k, coalesce(v, '')), attributes), toUInt64(duration_ns),
   concat(upper(substring(status_code, 1, 1)), substring(status_code, 2)),
-  coalesce(status_message, '')
+  coalesce(status_message, ''),
+  arrayMap(e -> tupleElement(e, 'time'), events),
+  arrayMap(e -> tupleElement(e, 'name'), events),
+  arrayMap(e -> mapApply((k, v) -> (k, coalesce(v, '')), tupleElement(e, 'attributes')), events)
 FROM file('{store}/spans/*/part-*.parquet', Parquet)"""
 
 

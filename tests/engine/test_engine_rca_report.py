@@ -1,0 +1,190 @@
+"""``pyflare rca --engine ...`` gives the same report as Polars: the whole JSON (slices,
+new versions with their first sightings and example traces, failure templates, causes with
+the before/after-deploy check), on DuckDB, chdb over the store's Parquet, chdb over a
+Collector-style ``otel_traces`` table and Spark Connect (marked ``spark``).
+
+A 20k-span demo store over four days (dense enough for the deploy to be found: rag-api
+2.0.0, ten hours before its end, raises gpt-4o-mini's errors in one region); the cases
+cover ``--unit origin`` and ``span``, one day and two, and a version first seen before the
+window (the history lookup). Integers and text compare exactly, floats to 1e-9. What the
+engines do not run yet is refused with one line naming the option and the engine (exit 2),
+never computed by loading the spans here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import invoke
+from otel_fill import fill_otel_traces
+
+pytest.importorskip("duckdb")
+pytest.importorskip("chdb")
+
+CASES = {
+    # a deploy in the window, significant slices, and the onset check ("after it")
+    "origin-1d": ["--since", "1d"],
+    "span-1d": ["--since", "1d", "--unit", "span", "--min-size", "10", "--alpha", "0.2"],
+    "origin-2d": ["--since", "2d"],
+    # the new version was deployed before the window: seen before, no onset
+    "origin-seen-before": ["--since", "6h", "--baseline-since", "3d", "--baseline-until", "2d"],
+    "span-seen-before": [
+        *("--since", "6h", "--baseline-since", "3d", "--baseline-until", "2d"),
+        *("--unit", "span"),
+    ],
+}
+SEEN_BEFORE = ("origin-seen-before", "span-seen-before")
+
+
+@pytest.fixture(scope="module")
+def store4d(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four days of demo traffic, 20,000 spans."""
+    root = tmp_path_factory.mktemp("rca-engines") / "store"
+    result = invoke("demo", "--spans", "20000", "--days", "4", "--store", str(root))
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture(scope="module")
+def otel4d(store4d: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A chdb ``otel_traces`` table holding ``store4d`` (events included), as a store URL."""
+    folder = tmp_path_factory.mktemp("rca-chdb") / "session"
+    assert fill_otel_traces(store4d, folder) > 19_000
+    return f"chdb://{folder}?table=otel_traces"
+
+
+def _report(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = invoke("rca", *args, "--format", "json", env=env)
+    assert result.exit_code == 0, result.stderr or result.output
+    found: dict[str, Any] = json.loads(result.stdout)
+    return found
+
+
+def _same(got: Any, want: Any, where: str = "") -> None:
+    """Equal JSON: floats to 1e-9 (relative), everything else exactly."""
+    if isinstance(want, float) and isinstance(got, float | int):
+        assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12), f"{where}: {got} != {want}"
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys(), where
+        for key in want:
+            _same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), f"{where}: {got} != {want}"
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            _same(g, w, f"{where}[{i}]")
+    else:
+        assert got == want, f"{where}: {got!r} != {want!r}"
+
+
+@pytest.fixture(scope="module")
+def polars(store4d: Path) -> dict[str, dict[str, Any]]:
+    return {name: _report(*args, "--store", str(store4d)) for name, args in CASES.items()}
+
+
+def test_the_cases_reach_every_part_of_the_report(polars: dict[str, dict[str, Any]]) -> None:
+    """Not an empty comparison: slices, a new version, templates and the deploy check."""
+    assert all(r["failure_clusters"] for r in polars.values())
+    assert all(r["changes"] for r in polars.values())
+    assert any(r["slices"] for r in polars.values())
+    for name, report in polars.items():
+        assert report["changes"][0]["value"] == "rag-api 2.0.0"
+        evidence = [e for cause in report["causes"] for e in cause["evidence"]]
+        assert any(cause["traces"] for cause in report["causes"])
+        if name in SEEN_BEFORE:
+            assert report["changes"][0]["seen_before"] is not None
+        else:
+            assert report["changes"][0]["seen_before"] is None
+            assert any("after it vs" in e for e in evidence), evidence
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_duckdb_report_matches_polars(
+    store4d: Path, polars: dict[str, dict[str, Any]], case: str
+) -> None:
+    _same(_report(*CASES[case], "--store", str(store4d), "--engine", "duckdb"), polars[case])
+
+
+@pytest.mark.parametrize("case", ["origin-1d", "span-1d", "origin-seen-before"])
+def test_chdb_report_over_parquet_matches_polars(
+    store4d: Path, polars: dict[str, dict[str, Any]], case: str
+) -> None:
+    got = _report(*CASES[case], "--store", str(store4d), "--engine", "clickhouse")
+    _same(got, polars[case])
+
+
+def test_chdb_report_over_otel_traces_matches_polars(
+    otel4d: str, polars: dict[str, dict[str, Any]]
+) -> None:
+    """The Collector's table: error types and messages come from its exception events.
+    One case (the canonical view costs seconds a query): origin errors, a version seen
+    before the window; the onset query is the same ClickHouse SQL as over Parquet."""
+    case = "origin-seen-before"
+    _same(_report(*CASES[case], "--store", otel4d), polars[case])
+
+
+def test_the_engine_comes_from_the_environment(
+    store4d: Path, polars: dict[str, dict[str, Any]]
+) -> None:
+    env = {"PYFLARE_ENGINE": "duckdb"}
+    _same(_report(*CASES["span-1d"], "--store", str(store4d), env=env), polars["span-1d"])
+
+
+@pytest.mark.spark
+def test_spark_report_matches_polars(
+    store4d: Path, spark_connect: str, polars: dict[str, dict[str, Any]]
+) -> None:
+    for case in ("origin-1d", "span-seen-before"):
+        args = ("--store", str(store4d), "--engine", "spark", "--spark-master", spark_connect)
+        _same(_report(*CASES[case], *args), polars[case])
+
+
+def test_the_gate_fails_on_an_engine_as_on_polars(store4d: Path) -> None:
+    args = [*CASES["origin-1d"], "--store", str(store4d), "--fail-on-significant"]
+    assert invoke("rca", *args).exit_code == 1
+    result = invoke("rca", *args, "--engine", "duckdb")
+    assert result.exit_code == 1
+    assert "significant slice(s); first:" in result.stderr
+
+
+def test_an_empty_baseline_is_refused(store4d: Path) -> None:
+    result = invoke(
+        "rca",
+        *("--store", str(store4d), "--engine", "duckdb"),
+        *("--baseline-since", "2020-01-01", "--baseline-until", "2020-01-02"),
+    )
+    assert result.exit_code == 2
+    assert "no spans in the baseline" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        (["--metric", "latency"], "rca --metric latency"),
+        (["--metric", "cost"], "rca --metric cost"),
+        (["--metric", "attr.gen_ai.usage.input_tokens"], "rca --metric attr."),
+        (["--unit", "trace"], "rca --unit trace"),
+        (["--where", "service:rag-api"], "rca --where"),
+        (["--span-filter", "type:llm"], "rca --span-filter"),
+        (["--vs-rest", "--select", "duration:>5s"], "rca --vs-rest --select"),
+    ],
+)
+def test_what_the_engines_do_not_run_is_refused(
+    store4d: Path, option: list[str], named: str
+) -> None:
+    for engine in ("duckdb", "clickhouse"):
+        result = invoke("rca", *option, "--store", str(store4d), "--engine", engine)
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert named in lines[0] and f"--engine {engine}" in lines[0], lines[0]
+
+
+def test_html_needs_a_store_folder(otel4d: str, tmp_path: Path) -> None:
+    result = invoke("rca", "--store", otel4d, "--html", str(tmp_path / "rca.html"))
+    assert result.exit_code == 2
+    assert "--html with a ClickHouse --store" in result.stderr
+    assert not (tmp_path / "rca.html").exists()
