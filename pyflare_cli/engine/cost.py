@@ -116,14 +116,10 @@ def spend_parts(
 ) -> list[pl.DataFrame]:
     """``analysis.cost.report.spend_parts`` of each (window, every), in one go."""
     if isinstance(engine, PolarsEngine):
-        from pyflare_cli.analysis.cost.report import spend_parts as parts_of
-        from pyflare_cli.query.spans import SpanQuery, select_spans
+        from pyflare_cli.query.spend import spend_parts as parts_of
 
-        lazy = []
-        for window, every in windows:
-            chosen = select_spans(engine.root, SpanQuery(*window.query_bounds, where), now, rules)
-            lazy.append(parts_of(chosen.window, groups, every, chosen.where, step))
-        return engine.collect_all(lazy)
+        # Priced after aggregating where that is exact, else per span (query.spend).
+        return parts_of(engine.root, windows, groups, step, where, now, rules)
     dims = _dimensions(engine, groups)
     columns = [
         *cost_sql.SPAN_COLUMNS,

@@ -102,6 +102,11 @@ class Selection:
         return self.window.filter(self.where)
 
 
+def window_spans(root: Path, query: SpanQuery, now: datetime) -> pl.LazyFrame:
+    """The spans of ``query``'s window as stored: unpriced, ``--where`` not applied."""
+    return scan_spans(root, *query.bounds(now))
+
+
 def select_spans(
     root: Path, query: SpanQuery, now: datetime, rules: tuple[PriceRule, ...] = ()
 ) -> Selection:

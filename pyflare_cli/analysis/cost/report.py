@@ -92,6 +92,15 @@ def spend_parts(
     selects the spans counted (span-level); their user, session, agent and tool are found
     in all of ``spans`` first, so a filtered-out tool span still names its calls.
     """
+    frame, keys = grouping(spans, by, every, where, step)
+    return frame.group_by(keys).agg(_aggregates())
+
+
+def grouping(
+    spans: pl.LazyFrame, by: list[str], every: str | None, where: pl.Expr | None, step: str
+) -> tuple[pl.LazyFrame, list[pl.Expr]]:
+    """The spans :func:`spend_parts` groups (trace-wide fields, ancestry, ``where``) and its
+    keys: step, period, the ``by`` dimensions, provider and model."""
     keys = [dimension_expr(name) for name in by]
     frame = attributed(spans) if any(n in ("user", "session", "environment") for n in by) else spans
     if any(n in BY_ANCESTRY for n in by):
@@ -106,7 +115,7 @@ def spend_parts(
         pl.col("provider").alias("_provider"),
         pl.col("model").alias("_model"),
     ]
-    return frame.group_by(keys).agg(_aggregates())
+    return frame, keys
 
 
 def table_of(parts: pl.LazyFrame, by: list[str], every: str | None = None) -> pl.LazyFrame:
