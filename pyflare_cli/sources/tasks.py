@@ -26,6 +26,7 @@ from pyflare_cli.sources import (
     langfuse_sqlite,
     otlp_columnar,
     otlp_json,
+    otlp_json_columnar,
     phoenix,
 )
 from pyflare_cli.sources.normalize import normalize
@@ -321,6 +322,9 @@ def _decode_one_by_one(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded
 
 
 def _decode_payloads(task: Task, payloads: list[tuple[str, bytes]]) -> Decoded:
+    if task.format in (Format.OTLP_JSONL, Format.OTLP_JSON):
+        lines, letters, ignored = otlp_json_columnar.decode_lines(payloads, task.source)
+        return Decoded(normalize(lines), letters, ignored)
     batch = RawBatch()
     parsed: list[otlp_columnar.Parsed] = []
     dead: list[DeadLetter] = []
