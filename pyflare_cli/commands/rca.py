@@ -176,8 +176,9 @@ def rca(
     on = _engine_of(engine, cfg, store, where, span_filter, select, html, settings)
     if on is not None:
         base = baseline_window(baseline_since, baseline_until, target_window, at)
+        filters = (where, span_filter, at)
         report, target_label, baseline_label = _on_engine(
-            on, cfg, store, spark_master, target_window, base, settings
+            on, cfg, store, spark_master, target_window, base, settings, filters
         )
         emit_report(
             console(), report, fmt.value, target_label, baseline_label, top, correction, alpha
@@ -193,6 +194,7 @@ def rca(
             baseline_label,
             top,
             fail_on_significant,
+            where,
         )
         return
     root = read_store(Path(store) if store else None)
@@ -296,8 +298,6 @@ def _engine_of(
     if name == "polars":
         return None
     refused = [
-        ("--where", where is not None),
-        ("--span-filter", span_filter is not None),
         ("--vs-rest --select", select is not None),
         (f"--metric {settings.metric}", settings.metric not in ON_SQL),
         (f"--unit {settings.unit}", settings.unit not in SQL_UNITS),
@@ -320,10 +320,13 @@ def _on_engine(
     window: Window,
     base: Window,
     settings: RcaSettings,
+    filters: tuple[str | None, str | None, datetime],
 ) -> tuple[RcaReport, str, str]:
-    """The report counted on the SQL engine ``name``, with its windows' labels."""
+    """The report counted on the SQL engine ``name``, with its windows' labels;
+    ``filters``: ``--where`` (whole traces), ``--span-filter`` and the now they read."""
     from pyflare_cli.engine.base import SqlEngine
     from pyflare_cli.engine.rca_rows import analyse_on, window_counts
+    from pyflare_cli.engine.rca_where import Filtered
     from pyflare_cli.engine.select import engine_session
 
     target_label = f"{window.start:%m-%d %H:%M}..{window.end:%m-%d %H:%M}"
@@ -332,6 +335,8 @@ def _on_engine(
     with engine_session(name, cfg, store, spark_master) as eng:
         if not isinstance(eng, SqlEngine):  # engine_name said a SQL engine
             raise TypeError(f"--engine {name}: not a SQL engine")
+        if filters[0] or filters[1]:
+            eng = Filtered(eng, *filters)
         n_target, n_baseline = window_counts(eng, [t, b])
         if n_target == 0:
             raise UsageError(f"no spans in the target ({target_label})")

@@ -6,9 +6,9 @@ Collector-style ``otel_traces`` table and Spark Connect (marked ``spark``).
 A 20k-span demo store over four days (dense enough for the deploy to be found: rag-api
 2.0.0, ten hours before its end, raises gpt-4o-mini's errors in one region); the cases
 cover ``--unit origin`` and ``span``, one day and two, and a version first seen before the
-window (the history lookup). Integers and text compare exactly, floats to 1e-9. What the
-engines do not run yet is refused with one line naming the option and the engine (exit 2),
-never computed by loading the spans here.
+window (the history lookup); ``--where`` and ``--span-filter`` too. Integers and text
+compare exactly, floats to 1e-9. What the engines do not run yet is refused with one line
+naming the option and the engine (exit 2), never computed by loading the spans here.
 """
 
 from __future__ import annotations
@@ -38,6 +38,14 @@ CASES = {
     ],
 }
 SEEN_BEFORE = ("origin-seen-before", "span-seen-before")
+FILTERED = {
+    # --where keeps whole traces, --span-filter spans (engine.search_sql's predicates)
+    "where": ["--since", "2d", "--where", "model:gpt-4o-mini"],
+    "where-trace-and-span-filter": [
+        *("--since", "1d", "--where", "trace.duration:>2s"),
+        *("--span-filter", "type:llm", "--unit", "span"),
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +134,15 @@ def test_chdb_report_over_otel_traces_matches_polars(
     _same(_report(*CASES[case], "--store", otel4d), polars[case])
 
 
+@pytest.mark.parametrize("case", sorted(FILTERED))
+def test_where_and_span_filter_match_polars(store4d: Path, case: str) -> None:
+    want = _report(*FILTERED[case], "--store", str(store4d))
+    assert want["slices"] or want["changes"]
+    assert want["failure_clusters"]
+    for engine in ("duckdb", "clickhouse"):
+        _same(_report(*FILTERED[case], "--store", str(store4d), "--engine", engine), want)
+
+
 def test_the_engine_comes_from_the_environment(
     store4d: Path, polars: dict[str, dict[str, Any]]
 ) -> None:
@@ -167,8 +184,9 @@ def test_an_empty_baseline_is_refused(store4d: Path) -> None:
         (["--metric", "cost"], "rca --metric cost"),
         (["--metric", "attr.gen_ai.usage.input_tokens"], "rca --metric attr."),
         (["--unit", "trace"], "rca --unit trace"),
-        (["--where", "service:rag-api"], "rca --where"),
-        (["--span-filter", "type:llm"], "rca --span-filter"),
+        (["--where", "cost:>0.01"], "rca --where on cost"),
+        (["--span-filter", "trace.cost:>0.1"], "rca --span-filter on cost"),
+        (["--where", "eval.judge:<0.5"], "--where term 'eval.judge'"),
         (["--vs-rest", "--select", "duration:>5s"], "rca --vs-rest --select"),
     ],
 )
