@@ -118,6 +118,26 @@ def test_parquet_files_carry_schema_version_and_use_zstd(
     assert_frame_equal(pl.read_parquet(path), frame)
 
 
+def test_statistics_where_a_query_can_skip_row_groups_by_them(
+    tmp_path: Path, make_spans: MakeSpans
+) -> None:
+    """Times, ids, names and numbers carry min/max; long text and nested values do not."""
+    frame = make_spans(
+        {"span_id": "a", "start_time": MIDNIGHT, "input_text": "hello", "attributes": {"k": "v"}}
+    )
+    path = tmp_path / "x.parquet"
+    write_parquet(frame, path)
+    row_group = pq.ParquetFile(path).metadata.row_group(0)
+    stats = {
+        row_group.column(i).path_in_schema.split(".")[0]: row_group.column(i).is_stats_set
+        for i in range(row_group.num_columns)
+    }
+    for column in ("start_time", "end_time", "service_name", "trace_id", "model", "input_tokens"):
+        assert stats[column], column
+    for column in ("input_text", "output_text", "attributes", "events", "links", "embedding"):
+        assert not stats[column], column
+
+
 def test_abort_removes_the_temporary_parts(tmp_store: Path, make_spans: MakeSpans) -> None:
     writer = SpanWriter(StoreLayout(tmp_store))
     writer.write(spans_across_midnight(make_spans))
