@@ -45,7 +45,14 @@ def spend_parts(
     everies = [every for _, every in windows]
     queries = [usage_parts(s, by, e, step) for s, e in zip(scans, everies, strict=True)]
     checks = [candidate_traces(s) for s in scans if has_call_fields(s)]
-    found = pl.collect_all([*queries, *checks])
+    # Streaming: the per-span columns are summed in morsels, never held for the window.
+    # No common-subplan elimination: it would cache the shared scan of both queries, all
+    # their columns at once (on 1M spans 279 MiB and more CPU, against 145 MiB without).
+    found = pl.collect_all(
+        [*queries, *checks],
+        engine="streaming",
+        optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
+    )
     usage, candidates = found[: len(queries)], found[len(queries) :]
     pairs = (
         pl.concat([u.select("_provider", "_model") for u in usage])
