@@ -51,9 +51,14 @@ data is missing says so.
 
 Sections: {", ".join(SECTIONS)}.
 
+For a schedule (cron, CI), `--out` takes the window's dates, `{{date}}` (its last day),
+`{{start}}`, `{{end}}`, and `--keep N` deletes the older files of that pattern.
+
 Example:
 
     pyflare report --since 7d --out report.html
+
+    pyflare report --since 7d --out 'reports/weekly-{{date}}.html' --keep 12
 """
 
 
@@ -87,6 +92,16 @@ def report(
     traces: Annotated[
         int, typer.Option("--traces", min=0, help="Traces drawn as waterfalls, at most.")
     ] = 6,
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            "--keep",
+            min=1,
+            help="With a dated --out: delete older files of the same name pattern, keeping "
+            "the N newest (by the dates in their names) with this one.",
+            show_default=False,
+        ),
+    ] = None,
     parallel: Annotated[
         bool,
         typer.Option(
@@ -104,6 +119,7 @@ def report(
     from pyflare_cli.report.memory import configure_jemalloc
 
     configure_jemalloc()  # before Polars loads: freed pages go back between sections
+    from pyflare_cli.render.report.dated import dated, rotate
     from pyflare_cli.render.report.write import check_target, write_report
     from pyflare_cli.report.build import build_report, parse_sections
     from pyflare_cli.store.layout import read_store
@@ -113,12 +129,19 @@ def report(
         raise UsageError("--assets goes with --format markdown (HTML and PDF embed the charts)")
     target = out or (None if fmt is ReportFormat.markdown else Path(f"report.{fmt.value}"))
     check_target(target, fmt.value)
+    _check_schedule(target, assets, keep)
     if fmt is ReportFormat.pdf:
         from pyflare_cli.render.report.pdf import find_browser
 
         find_browser()  # exit 2 before the work when there is no Chromium to print with
     root = read_store(store)
     ctx = _context(root, since, until, where, config, top, traces)
+    template = target
+    if target is not None:
+        target = dated(target, ctx.window)
+        check_target(target, fmt.value)
+    if assets is not None:
+        assets = dated(assets, ctx.window, "--assets")
     progress = _progress()
     pool = None
     if fmt is not ReportFormat.markdown or assets is not None:
@@ -144,6 +167,27 @@ def report(
             pool.close()
     if target is not None:
         typer.echo(f"wrote {target} ({written:,} bytes)", err=True)
+    if keep is not None and template is not None and target is not None:
+        removed = rotate(template, target, keep)
+        if removed:
+            typer.echo(f"removed {len(removed)} older report(s) (--keep {keep})", err=True)
+
+
+def _check_schedule(target: Path | None, assets: Path | None, keep: int | None) -> None:
+    """Exit 2 on a bad field in ``--out``/``--assets``, or ``--keep`` without a dated
+    ``--out`` (nothing to tell this run's file from the others) or with ``--assets``."""
+    from pyflare_cli.render.report.dated import is_dated
+
+    if assets is not None:
+        is_dated(assets, "--assets")
+    if target is not None:
+        is_dated(target)
+    if keep is None:
+        return
+    if target is None or not is_dated(target):
+        raise UsageError("--keep needs a dated --out, e.g. --out 'report-{date}.html'")
+    if assets is not None:
+        raise UsageError("--keep rotates --out files only; it does not go with --assets")
 
 
 def _context(
