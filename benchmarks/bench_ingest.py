@@ -1,14 +1,15 @@
-"""Measure `pyflare ingest` of OTLP protobuf whole-process, decoder by decoder, beside bare upb.
+"""Measure `pyflare ingest` of OTLP protobuf and JSON Lines whole-process, beside bare upb.
 
-    python benchmarks/bench_ingest.py --spans 1000000 --runs 3 --work /tmp/bench-ingest
+    python benchmarks/bench_ingest.py --spans 1000000 --runs 2 --work /tmp/bench-ingest
 
-Makes the demo's spans once (`pyflare demo --format pb`, about 1.1 KB a span), then, in
-turns so that the machine's load falls on each alike, times as separate processes: a bare
-single-process upb parse of the file (every request parsed, every span counted: the floor
-issue 24 compares against), `pyflare ingest` with the columnar decoder (the default) and
-with the reference decoder (``PYFLARE_OTLP_DECODER=reference``), each into a fresh store.
-Prints a Markdown table: median and min seconds, spans/s, peak RSS of the process tree
-(ingest's workers included), and the load average before each run.
+Makes the demo's spans once per format (`pyflare demo --format pb|jsonl`, about 1.1 KB a
+span as protobuf, 1.6 KB as JSON), then, in turns so that the machine's load falls on each
+alike, times as separate processes: a bare single-process upb parse of the protobuf file
+(every request parsed, every span counted: the floor issue 24 compares against), and
+`pyflare ingest` of each file into a fresh store, with the fast decoders (the default) and,
+with ``--reference``, the reference decoders (``PYFLARE_OTLP_DECODER=reference``).
+Prints a Markdown table: median and min seconds, spans/s, CPU seconds, peak RSS of the
+largest process (ingest's workers included), and the load average before each run.
 """
 
 from __future__ import annotations
@@ -61,33 +62,46 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("bench-ingest"))
+    parser.add_argument("--formats", default="pb,jsonl", help="pb, jsonl or both (pb,jsonl)")
+    parser.add_argument("--reference", action="store_true", help="also time the reference decoders")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYFLARE_NOW": "2026-11-20T12:00:00+00:00"}
     pyflare = [sys.executable, "-m", "pyflare_cli"]
-    data = args.work / f"demo-{args.spans}.pb"
-    if not data.exists():
-        subprocess.run(
-            [*pyflare, "demo", "--spans", str(args.spans), "--seed", "7", "--days", "3",
-             "--out", str(data), "--format", "pb"],
-            env=env, check=True, capture_output=True,
-        )  # fmt: skip
-    size_mb = data.stat().st_size / 1e6
-    cases = {
-        "bare upb parse (1 process)": ([sys.executable, "-c", BARE_UPB, str(data)], {}),
-        "pyflare ingest, columnar decoder": ([], {}),
-        "pyflare ingest, reference decoder": ([], {"PYFLARE_OTLP_DECODER": "reference"}),
-    }
+    formats = [f for f in args.formats.split(",") if f]
+    files: dict[str, Path] = {}
+    for fmt in formats:
+        files[fmt] = args.work / f"demo-{args.spans}.{fmt}"
+        if not files[fmt].exists():
+            subprocess.run(
+                [*pyflare, "demo", "--spans", str(args.spans), "--seed", "7", "--days", "3",
+                 "--out", str(files[fmt]), "--format", fmt],
+                env=env, check=True, capture_output=True,
+            )  # fmt: skip
+    cases: dict[str, tuple[list[str], dict[str, str]]] = {}
+    if "pb" in files:
+        cases["bare upb parse of the pb (1 process)"] = (
+            [sys.executable, "-c", BARE_UPB, str(files["pb"])],
+            {},
+        )
+    for fmt, data in files.items():
+        ingest = [*pyflare, "ingest", str(data), "--store"]
+        cases[f"pyflare ingest {fmt}"] = (ingest, {})
+        if args.reference:
+            cases[f"pyflare ingest {fmt}, reference decoder"] = (
+                ingest,
+                {"PYFLARE_OTLP_DECODER": "reference"},
+            )
     results: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in cases}
     spans = args.spans
     for run in range(args.runs):
         for name, (command, extra) in cases.items():
             store = args.work / f"store-{run}"
             shutil.rmtree(store, ignore_errors=True)
-            argv = command or [*pyflare, "ingest", str(data), "--store", str(store)]
+            argv = [*command, str(store)] if command[-1] == "--store" else command
             load = os.getloadavg()[0]
             seconds, cpu, peak, out = _timed(argv, {**env, **extra})
-            if command:
+            if name.startswith("bare"):
                 spans = int(out.strip())
             results[name].append((seconds, cpu, peak, load))
             print(
@@ -95,7 +109,8 @@ def main() -> None:
                 file=sys.stderr,
             )
             shutil.rmtree(store, ignore_errors=True)
-    print(f"{spans:,} spans, {size_mb:,.0f} MB of OTLP protobuf, {os.cpu_count()} cores\n")
+    sizes = ", ".join(f"{p.stat().st_size / 1e6:,.0f} MB as {fmt}" for fmt, p in files.items())
+    print(f"{spans:,} spans ({sizes}), {os.cpu_count()} cores\n")
     print(
         "| case | median s | min s | spans/s (median) | CPU s (median) | spans per CPU s "
         "| peak RSS MiB (max) | load avg |"
