@@ -16,6 +16,7 @@ up from the error spans one generation per join, on the links of failing traces 
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 MAX_DEPTH = 256
@@ -132,6 +133,70 @@ def covered_ns(spans: pl.LazyFrame) -> pl.LazyFrame:
         .agg(pl.col("ns").sum().alias("covered_ns"))
         .rename({"parent_key": "span_key"})
     )
+
+
+def span_key() -> pl.Expr:
+    """One 8-byte key per span, from its trace and span ids (their hashes hashed together)."""
+    return pl.struct(pl.col("trace_id").hash(), pl.col("span_id").hash()).hash()
+
+
+def self_ms_of(covered: pl.DataFrame) -> pl.Expr:
+    """A span's self time in ms (:func:`self_ms`), its covered time looked up in ``covered``
+    (:func:`covered_ns`, collected) by :func:`span_key` in an open-addressing hash table
+    (:class:`KeyTable`), batch by batch, so the span rows stream past it. A join holds its
+    probe side whole in Polars' streaming engine (measured on 7M spans: 2.5 GiB against
+    0.4 GiB). A span whose key collides with a parent's (64-bit keys: about one in a million
+    windows of 10M spans) would take its covered time."""
+    pairs = covered.select(pl.struct("trace_key", "span_key").hash().alias("key"), "covered_ns")
+    table = KeyTable(pairs["key"].to_numpy(), pairs["covered_ns"].to_numpy())
+
+    def look_up(batch: pl.Series) -> pl.Series:
+        return pl.Series(table.get(batch.to_numpy()), dtype=pl.Int64)
+
+    found = span_key().map_batches(look_up, return_dtype=pl.Int64, is_elementwise=True)
+    own = pl.col("duration_ns") - found
+    return own.clip(lower_bound=0) / 1e6
+
+
+class KeyTable:
+    """UInt64 keys -> Int64 values, NumPy only: linear probing in a power-of-two table at
+    most half full, so a look-up is one or two random reads (a sorted array's binary search
+    is twenty, and cost 3x the CPU on 7M spans)."""
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        size = 1 << max(4, int(2 * max(keys.size, 1) - 1).bit_length())
+        self.mask = np.uint64(size - 1)
+        self.keys = np.zeros(size, np.uint64)
+        self.values = np.zeros(size, np.int64)
+        self.used = np.zeros(size, bool)
+        slot = keys & self.mask
+        pending = np.arange(keys.size)
+        while pending.size:
+            at = slot[pending]
+            free = ~self.used[at]
+            # the first pending key of each free slot takes it; the rest move on
+            _, first = np.unique(at[free], return_index=True)
+            taken = pending[free][first]
+            self.keys[slot[taken]] = keys[taken]
+            self.values[slot[taken]] = values[taken]
+            self.used[slot[taken]] = True
+            left = np.setdiff1d(pending, taken, assume_unique=True)
+            slot[left] = (slot[left] + np.uint64(1)) & self.mask
+            pending = left
+
+    def get(self, wanted: np.ndarray) -> np.ndarray:
+        """The value of each key of ``wanted``; 0 where it is not in the table."""
+        out = np.zeros(wanted.size, np.int64)
+        slot = wanted & self.mask
+        pending = np.arange(wanted.size)
+        while pending.size:
+            at = slot[pending]
+            here = self.used[at]
+            hit = here & (self.keys[at] == wanted[pending])
+            out[pending[hit]] = self.values[at[hit]]
+            pending = pending[here & ~hit]
+            slot[pending] = (slot[pending] + np.uint64(1)) & self.mask
+        return out
 
 
 def self_ms() -> pl.Expr:

@@ -23,9 +23,12 @@ from collections.abc import Sequence
 import polars as pl
 
 from pyflare_cli.analysis.rca.dimensions import NONE, Dimension, metric_expr
-from pyflare_cli.analysis.rca.origin import covered_ns, keys, origin_error_spans, self_ms
+from pyflare_cli.analysis.rca.origin import covered_ns, keys, origin_error_spans, self_ms_of
 
 UNITS = ("origin", "span", "trace")
+SELF_TIME_ROWS = 2_000_000
+"""Spans per part of the self-time walk (a part's traces whole): the walk holds ~150 bytes
+a span of its part."""
 KEYS = ["trace_id", "span_id"]
 
 
@@ -80,12 +83,20 @@ def unit_metric(spans: pl.LazyFrame, metric: str, unit: str) -> Metric:
         return (failed & _key().is_in(origins.implode())).cast(pl.Float64)
     if unit == "origin":
         # latency: self time, its duration less the time its children cover; only the
-        # spans with children are held (the covered time), the rest stream past the join
+        # spans with children are held (their covered time), the rest stream past
         needed = spans.select(
             "trace_id", "span_id", "parent_span_id", "start_time", "end_time", "duration_ns"
         )
-        covered = covered_ns(needed).rename({"span_key": "span_id"})
-        return covered.collect(engine="streaming").lazy(), ["trace_key", "span_id"], self_ms()
+        # traces split into parts of about SELF_TIME_ROWS spans: the walk holds one part
+        rows = needed.select(pl.len()).collect(engine="streaming").item()
+        parts = max(1, -(-rows // SELF_TIME_ROWS))
+        pieces = [
+            covered_ns(needed.filter(pl.col("trace_id").hash() % parts == i)).collect(
+                engine="streaming"
+            )
+            for i in range(parts)
+        ]
+        return self_ms_of(pl.concat(pieces))
     return _trace_metric(spans, metric), ["trace_key"], pl.col("y")
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from pyflare_cli.analysis.rca import units
 from pyflare_cli.analysis.rca.dimensions import Dimension, discover
+from pyflare_cli.analysis.rca.origin import KeyTable, keys, self_time_ms
 from pyflare_cli.analysis.rca.passes import TERMS, cube
 from pyflare_cli.analysis.rca.rows import FrameRows
 from pyflare_cli.analysis.rca.scan import ScanRows, scan_cube, worst_traces
@@ -124,3 +127,43 @@ def test_examples_widen_until_they_hold_three_traces() -> None:
     )
     assert worst_traces(rows, ["y"], [True]) == ["a", "b", "c"]
     assert worst_traces(rows.head(50), ["y"], [True]) == ["a"]
+
+
+@pytest.mark.parametrize("part_rows", [1_000_000, 700])
+def test_self_time_looked_up_by_key_equals_the_join(
+    part_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Self time streams past a sorted-key lookup of the parents' covered time, the walk in
+    parts of whole traces; it equals the join of every span with its covered time."""
+    monkeypatch.setattr(units, "SELF_TIME_ROWS", part_rows)
+    target, baseline = pair(5, 300, LatencyIncident())
+    spans = windows(target.lazy(), baseline.lazy())
+    metric = unit_metric(spans, "latency", "origin")
+    assert isinstance(metric, pl.Expr)
+    looked_up = spans.select(
+        keys()[0],
+        pl.col("span_id").hash().alias("span_key"),
+        metric.alias("y"),
+        (pl.col("duration_ns") / 1e6).alias("ms"),
+    )
+    joined = self_time_ms(spans)
+    both = looked_up.collect().join(joined.collect(), on=["trace_key", "span_key"])
+    assert both.height == target.height + baseline.height
+    assert (both["y"] == both["self_ms"]).all()
+    # the gateway and agent spans (2 of 5) own less than their duration
+    assert (both["y"] < both["ms"]).sum() >= 0.4 * both.height
+
+
+def test_the_key_table_finds_every_key_and_nothing_else() -> None:
+    """Against a dict, with keys crowded into few low-bit slots (long probe chains)."""
+    rng = np.random.default_rng(5)
+    keys = np.unique(rng.integers(0, 2**63, 5_000, dtype=np.uint64))
+    keys[:500] = (keys[:500] >> np.uint64(20)) << np.uint64(20)  # same low bits
+    keys = np.unique(keys)
+    values = rng.integers(-(10**9), 10**9, keys.size)
+    table = KeyTable(keys, values)
+    others = rng.integers(0, 2**63, 5_000, dtype=np.uint64)
+    wanted = rng.permutation(np.concatenate([keys, others]))
+    want = dict(zip(keys.tolist(), values.tolist(), strict=True))
+    assert table.get(wanted).tolist() == [want.get(k, 0) for k in wanted.tolist()]
+    assert KeyTable(keys[:0], values[:0]).get(wanted[:10]).tolist() == [0] * 10
