@@ -199,8 +199,10 @@ def priced_column(d: Dialect, name: str) -> str:
 
 
 def cost_usd(d: Dialect) -> str:
-    """``cost_usd`` as ``analysis.cost.pricing`` makes it: pico-dollars / 1e12 in floats."""
-    return f"({d.cast('cost_pico', d.float64)} / {d.cast(str(10**12), d.float64)})"
+    """``cost_usd`` as ``analysis.cost.pricing`` makes it: pico-dollars / 10**12, which
+    Polars computes over a column as a product with the reciprocal (``* 1e-12``; a true
+    division differs in the last bit, e.g. 0.00262368 vs 0.0026236799999999998)."""
+    return f"({d.cast('cost_pico', d.float64)} * {d.cast(repr(1 / 10**12), d.float64)})"
 
 
 def _filtered(where: str | None) -> str:
