@@ -59,6 +59,12 @@ _RULES = [
      "quantile: 0.9, op: '>', value: 1", "72h"),
     ("SlowToolCalls", "threshold", "aggregate: avg, field: duration, "
      "where: 'type:tool duration:>10ms', by: [tool, status], op: '>', value: 50", "72h"),
+    ("MedianCallCost", "threshold", "aggregate: quantile, field: cost, quantile: 0.5, "
+     "by: [resource.service.name], op: '>', value: 0", "72h"),
+    ("ErrorsOfBigTraces", "pattern", "regex: '(?i)error|limit', min_count: 1, "
+     "by: [attr.gen_ai.request.model, model], where: 'trace.spans:>3 OR cost:>0'", "72h"),
+    ("AnyTemplate", "pattern", "template: '*', min_count: 2, by: [resource.service.name]",
+     "48h"),
 ]  # fmt: skip
 RULES = "groups:\n  - name: engines\n    rules:\n" + "".join(
     f"      - alert: {name}\n        {kind}: {{{body}}}\n        window: {window}\n"
