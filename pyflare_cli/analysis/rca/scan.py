@@ -74,7 +74,9 @@ def scan_cube(
             pl.col("start_time").min().alias("first"),
             pl.col(MESSAGE).first(),
         )
-        .collect(engine=ENGINE)
+        # both windows may be one scan filtered two ways (--vs-rest): shared, the scan
+        # would be held whole for both branches
+        .collect(engine=ENGINE, optimizations=pl.QueryOptFlags(comm_subplan_elim=False))
     )
     cube = fine.group_by(["target", *names]).agg(pl.col(TERMS).sum(), pl.col("first").min())
     errors = fine.filter(pl.col(ERROR_SPAN).is_not_null()).with_columns(
