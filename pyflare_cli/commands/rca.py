@@ -176,7 +176,7 @@ def rca(
     on = _engine_of(engine, cfg, store, where, span_filter, select, html, settings)
     if on is not None:
         base = baseline_window(baseline_since, baseline_until, target_window, at)
-        filters = (where, span_filter, at)
+        filters = (where, span_filter, select, at)
         report, target_label, baseline_label = _on_engine(
             on, cfg, store, spark_master, target_window, base, settings, filters
         )
@@ -298,7 +298,6 @@ def _engine_of(
     if name == "polars":
         return None
     refused = [
-        ("--vs-rest --select", select is not None),
         (f"--metric {settings.metric}", settings.metric not in ON_SQL),
         (f"--unit {settings.unit}", settings.unit not in SQL_UNITS),
         (
@@ -320,29 +319,41 @@ def _on_engine(
     window: Window,
     base: Window,
     settings: RcaSettings,
-    filters: tuple[str | None, str | None, datetime],
+    filters: tuple[str | None, str | None, str | None, datetime],
 ) -> tuple[RcaReport, str, str]:
-    """The report counted on the SQL engine ``name``, with its windows' labels;
-    ``filters``: ``--where`` (whole traces), ``--span-filter`` and the now they read."""
+    """The report counted on the SQL engine ``name``, with its sides' labels; ``filters``:
+    ``--where`` (whole traces), ``--span-filter``, ``--select`` and the now they read."""
     from pyflare_cli.engine.base import SqlEngine
+    from pyflare_cli.engine.rca import Part, Side
+    from pyflare_cli.engine.rca import Window as Bounds
     from pyflare_cli.engine.rca_rows import analyse_on, window_counts
-    from pyflare_cli.engine.rca_where import Filtered
+    from pyflare_cli.engine.rca_where import Filtered, compiled
     from pyflare_cli.engine.select import engine_session
 
     target_label = f"{window.start:%m-%d %H:%M}..{window.end:%m-%d %H:%M}"
     baseline_label = f"{base.start:%m-%d %H:%M}..{base.end:%m-%d %H:%M}"
-    t, b = (window.start, window.end), (base.start, base.end)
+    where, span_filter, select, at = filters
+    t: Side = (window.start, window.end)
+    b: Side = (base.start, base.end)
+    history: Bounds | None = (None, window.start)
     with engine_session(name, cfg, store, spark_master) as eng:
         if not isinstance(eng, SqlEngine):  # engine_name said a SQL engine
             raise TypeError(f"--engine {name}: not a SQL engine")
-        if filters[0] or filters[1]:
-            eng = Filtered(eng, *filters)
+        if where or span_filter:
+            eng = Filtered(eng, where, span_filter, at)
+        chosen = compiled(eng, "--select", select, at)
+        if chosen is not None:  # --vs-rest: the window's --select spans against the rest
+            whole = (window.start, window.end)
+            t = Part(whole, chosen.predicate, chosen.columns, True)
+            b = Part(whole, chosen.predicate, chosen.columns, False)
+            history = None
+            target_label, baseline_label = f"--select {select!r}", "the rest of the window"
         n_target, n_baseline = window_counts(eng, [t, b])
         if n_target == 0:
             raise UsageError(f"no spans in the target ({target_label})")
         if n_baseline == 0:
             raise UsageError(f"no spans in the baseline ({baseline_label})")
-        report = analyse_on(eng, t, b, (None, window.start), settings)
+        report = analyse_on(eng, t, b, history, settings)
     if report.totals.n_target == 0:
         raise UsageError(f"--metric {settings.metric}: no span of the target has a value for it")
     return report, target_label, baseline_label

@@ -15,6 +15,7 @@ spans into this process.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
@@ -30,6 +31,33 @@ Engine = PolarsEngine | SqlEngine
 Window = tuple[datetime | None, datetime | None]
 
 
+@dataclass(frozen=True)
+class Part:
+    """The spans of ``window`` for which ``predicate`` (SQL, never NULL; it may hold window
+    functions) holds, or, ``keep`` False, does not: a side of ``--vs-rest --select``.
+    ``columns``: the span columns the predicate reads."""
+
+    window: Window
+    predicate: str
+    columns: tuple[str, ...]
+    keep: bool
+
+
+Side = Window | Part
+"""What a side of the comparison reads: a time window, or a part of one."""
+
+
+def relation(engine: SqlEngine, side: Side, columns: Sequence[str]) -> str:
+    """The ``SELECT`` of ``columns`` (and ``start_ns``, ``end_ns``) of ``side``'s spans."""
+    if not isinstance(side, Part):
+        return engine.spans(*side, columns)
+    wanted = list(dict.fromkeys([*columns, *side.columns]))
+    test = side.predicate if side.keep else f"NOT ({side.predicate})"
+    inner = engine.spans(*side.window, wanted)
+    kept = ", ".join([*dict.fromkeys(columns), "start_ns", "end_ns"])
+    return f"SELECT {kept} FROM (SELECT s.*, {test} AS p_in FROM ({inner}) AS s) AS p WHERE p_in"
+
+
 def check_covered(engine: Engine, metric: str, unit: str) -> None:
     """Exit 2 (one line naming the option) when ``engine`` cannot count this rca yet."""
     if isinstance(engine, PolarsEngine):
@@ -40,23 +68,24 @@ def check_covered(engine: Engine, metric: str, unit: str) -> None:
         raise unsupported(engine.name, f"rca --unit {unit}")
 
 
-def probe(engine: Engine, target: Window, baseline: Window, n: int) -> pl.DataFrame:
+def probe(engine: Engine, target: Side, baseline: Side, n: int) -> pl.DataFrame:
     """Up to ``n`` rows of each window's attribute maps (what dimensions are found in)."""
     maps = list(rca_sql.MAPS)
     if isinstance(engine, PolarsEngine):
-        heads = [
-            engine.spans(*w, maps).head(n).collect(engine="streaming") for w in (target, baseline)
-        ]
+        windows = [_window(w) for w in (target, baseline)]
+        heads = [engine.spans(*w, maps).head(n).collect(engine="streaming") for w in windows]
     else:
-        queries = [rca_sql.probe_sql(engine.spans(*w, maps), maps, n) for w in (target, baseline)]
+        queries = [
+            rca_sql.probe_sql(relation(engine, w, maps), maps, n) for w in (target, baseline)
+        ]
         heads = engine.collect_all(queries)
     return pl.concat(heads, how="diagonal_relaxed")
 
 
 def rca_cube(
     engine: Engine,
-    target: Window,
-    baseline: Window,
+    target: Side,
+    baseline: Side,
     dimensions: Sequence[Dimension],
     metric: str,
     unit: str,
@@ -65,13 +94,13 @@ def rca_cube(
     (Float64 sums, Int64 ``members``): the cube rca's slice search reads."""
     names = [d.name for d in dimensions]
     if isinstance(engine, PolarsEngine):
-        scans = [_scan(engine, w) for w in (target, baseline)]
+        scans = [_scan(engine, _window(w)) for w in (target, baseline)]
         frame = compact(unit_frame(windows(*scans), list(dimensions), metric, unit), names)
         found = cube(frame, names)
     else:
         check_covered(engine, metric, unit)
         columns = rca_sql.columns_needed(dimensions)
-        t, b = (engine.spans(*w, columns) for w in (target, baseline))
+        t, b = (relation(engine, w, columns) for w in (target, baseline))
         (raw,) = engine.collect_all([rca_sql.cube_sql(engine.dialect, t, b, dimensions, unit)])
         renamed = {f"d{i}": name for i, name in enumerate(names)} | {"is_target": "target"}
         found = raw.rename(renamed)
@@ -82,6 +111,12 @@ def rca_cube(
         *(pl.col(n).cast(pl.String) for n in names),
         *(pl.col(t).cast(pl.Int64 if t == "members" else pl.Float64) for t in TERMS),
     ).sort(["target", *names])
+
+
+def _window(side: Side) -> Window:
+    if isinstance(side, Part):
+        raise TypeError("a part of a window (--vs-rest) is for the SQL engines")
+    return side
 
 
 def _scan(engine: PolarsEngine, window: Window) -> pl.LazyFrame:

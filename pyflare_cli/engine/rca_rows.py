@@ -25,7 +25,7 @@ from pyflare_cli.analysis.rca.rows import ERROR_ORDER, Conditions, Sighting, sli
 from pyflare_cli.engine import rca_sql
 from pyflare_cli.engine.base import SqlEngine
 from pyflare_cli.engine.parquet import ns
-from pyflare_cli.engine.rca import Window, check_covered, probe, rca_cube
+from pyflare_cli.engine.rca import Side, Window, check_covered, probe, rca_cube, relation
 
 
 def _moment(column: str) -> pl.Expr:
@@ -37,13 +37,14 @@ class SqlRows:
     """:class:`analysis.rca.rows.RowReader` answered by a SQL engine's queries."""
 
     def __init__(
-        self, engine: SqlEngine, target: Window, baseline: Window, history: Window | None, unit: str
+        self, engine: SqlEngine, target: Side, baseline: Side, history: Window | None, unit: str
     ) -> None:
         self.engine, self.unit = engine, unit
         self.target, self.baseline, self.history = target, baseline, history
 
     def _windows(self, columns: Sequence[str]) -> tuple[str, str]:
-        return self.engine.spans(*self.target, columns), self.engine.spans(*self.baseline, columns)
+        e = self.engine
+        return relation(e, self.target, columns), relation(e, self.baseline, columns)
 
     def sightings(self, pairs: Sequence[tuple[Dimension, str]]) -> list[Sighting]:
         d = self.engine.dialect
@@ -105,8 +106,8 @@ class SqlRows:
 
 def analyse_on(
     engine: SqlEngine,
-    target: Window,
-    baseline: Window,
+    target: Side,
+    baseline: Side,
     history: Window | None,
     settings: RcaSettings,
 ) -> RcaReport:
@@ -119,7 +120,8 @@ def analyse_on(
     return report_of(cube.lazy(), dimensions, settings, rows)
 
 
-def window_counts(engine: SqlEngine, windows: Sequence[Window]) -> list[int]:
-    """Spans in each window (one query each, run together)."""
-    queries = [f"SELECT count(*) AS n FROM ({engine.spans(*w, ['span_id'])}) AS c" for w in windows]
+def window_counts(engine: SqlEngine, sides: Sequence[Side]) -> list[int]:
+    """Spans on each side (one query each, run together)."""
+    counted = [relation(engine, side, ["span_id"]) for side in sides]
+    queries = [f"SELECT count(*) AS n FROM ({r}) AS c" for r in counted]
     return [int(f.item()) for f in engine.collect_all(queries)]

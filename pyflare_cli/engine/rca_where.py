@@ -8,7 +8,8 @@ that match. The predicates are ``engine.search_sql``'s (the same compiler as ``c
 --where`` on the engines), so every query rca builds on the relations is filtered alike.
 
 A filter that reads cost (``cost``, ``trace.cost``) is refused: rca's rows are not priced
-on the engines (exit 2 naming the option).
+on the engines (exit 2 naming the option). ``--vs-rest --select`` compiles here too
+(:func:`compiled`) and splits a window in ``engine.rca`` (``Part``).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ class Filtered(SqlEngine):
         self.inner = inner
         self.name = inner.name  # type: ignore[misc]
         self.dialect = inner.dialect  # type: ignore[misc]
-        self.where = _compiled(inner, "--where", where, now)
-        self.span_filter = _compiled(inner, "--span-filter", span_filter, now)
+        self.where = compiled(inner, "--where", where, now)
+        self.span_filter = compiled(inner, "--span-filter", span_filter, now)
 
     def spans(self, since: datetime | None, until: datetime | None, columns: Sequence[str]) -> str:
         extra = [c for f in (self.where, self.span_filter) if f for c in f.columns]
@@ -55,7 +56,8 @@ class Filtered(SqlEngine):
         self.inner.close()
 
 
-def _compiled(engine: SqlEngine, option: str, query: str | None, now: datetime) -> Where | None:
+def compiled(engine: SqlEngine, option: str, query: str | None, now: datetime) -> Where | None:
+    """``query`` compiled for ``engine`` (None when empty); exit 2 when it reads cost."""
     if not (query and query.strip()):
         return None
     compiled = prepare(engine, query, now)
