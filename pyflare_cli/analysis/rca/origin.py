@@ -98,10 +98,10 @@ def keys() -> list[pl.Expr]:
     ]
 
 
-def covered_ns(spans: pl.LazyFrame) -> pl.LazyFrame:
+def covered_ns(spans: pl.LazyFrame) -> pl.DataFrame:
     """``trace_key``, ``span_key`` (:func:`keys`) and ``covered_ns`` of every span with
     children: the union of its children's intervals clipped to its own (overlapping
-    children count once)."""
+    children count once). Collected: one row per parent span."""
     trace, parent = pl.col("trace_id").hash(), pl.col("parent_span_id").hash()
     parents = spans.select(
         trace.alias("trace_key"),
@@ -116,23 +116,49 @@ def covered_ns(spans: pl.LazyFrame) -> pl.LazyFrame:
         .join(parents, on=group, how="inner")
         .select(
             *group,
-            pl.max_horizontal("start_time", "p_start").alias("s"),
-            pl.min_horizontal("end_time", "p_end").alias("e"),
+            pl.max_horizontal("start_time", "p_start").dt.epoch("ns").alias("s"),
+            pl.min_horizontal("end_time", "p_end").dt.epoch("ns").alias("e"),
         )
         .filter(pl.col("e") > pl.col("s"))
         .sort(*group, "s")
+        .collect(engine="streaming")
     )
-    reached = pl.col("e").cum_max().shift(1).over(group)
-    return (
-        children.with_columns(pl.max_horizontal("s", reached).alias("from"))
-        .select(
-            *group,
-            (pl.col("e") - pl.col("from")).dt.total_nanoseconds().clip(lower_bound=0).alias("ns"),
-        )
-        .group_by(group)
-        .agg(pl.col("ns").sum().alias("covered_ns"))
-        .rename({"parent_key": "span_key"})
+    first = children.select(pl.struct(group).rle_id().diff().fill_null(1) != 0).to_series()
+    starts = first.to_numpy()
+    s, e = children["s"].to_numpy(), children["e"].to_numpy()
+    # a child covers from its start or the furthest end of the earlier children, if later
+    ns = np.clip(e - np.maximum(s, previous_max(e, starts)), 0, None)
+    at = np.flatnonzero(starts)
+    sums = np.add.reduceat(ns, at) if at.size else np.zeros(0, np.int64)
+    return children[at].select(
+        pl.col("trace_key"),
+        pl.col("parent_key").alias("span_key"),
+        pl.Series("covered_ns", sums, pl.Int64),
     )
+
+
+def previous_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per row, the largest of the earlier rows of its run (runs begin where ``starts`` is
+    True), the smallest int64 for a run's first row: a segmented scan by doubling (log2 of
+    the longest run steps of NumPy), which a window function over ~400k small groups took
+    0.9 s CPU of for 630k rows."""
+    low = np.iinfo(np.int64).min
+    run = np.cumsum(starts)
+    best = values.copy()
+    step = 1
+    while step < best.size:
+        same = run[step:] == run[:-step]
+        if not same.any():
+            break
+        earlier = np.where(same, best[:-step], low)
+        best[step:] = np.maximum(best[step:], earlier)
+        step *= 2
+    before = np.empty_like(best)
+    if best.size:
+        before[0] = low
+        before[1:] = best[:-1]
+        before[starts] = low
+    return before
 
 
 def span_key() -> pl.Expr:
@@ -210,6 +236,6 @@ def self_time_ms(spans: pl.LazyFrame) -> pl.LazyFrame:
     of its children's intervals clipped to its own (overlapping children count once)."""
     return (
         spans.select(*keys(), "duration_ns")
-        .join(covered_ns(spans), on=["trace_key", "span_key"], how="left")
+        .join(covered_ns(spans).lazy(), on=["trace_key", "span_key"], how="left")
         .select("trace_key", "span_key", self_ms().alias("self_ms"))
     )

@@ -91,10 +91,7 @@ def unit_metric(spans: pl.LazyFrame, metric: str, unit: str) -> Metric:
         rows = needed.select(pl.len()).collect(engine="streaming").item()
         parts = max(1, -(-rows // SELF_TIME_ROWS))
         pieces = [
-            covered_ns(needed.filter(pl.col("trace_id").hash() % parts == i)).collect(
-                engine="streaming"
-            )
-            for i in range(parts)
+            covered_ns(needed.filter(pl.col("trace_id").hash() % parts == i)) for i in range(parts)
         ]
         return self_ms_of(pl.concat(pieces))
     return _trace_metric(spans, metric), ["trace_key"], pl.col("y")

@@ -19,7 +19,13 @@ from polars.testing import assert_frame_equal
 
 from pyflare_cli.analysis.rca import units
 from pyflare_cli.analysis.rca.dimensions import Dimension, discover
-from pyflare_cli.analysis.rca.origin import KeyTable, keys, self_time_ms
+from pyflare_cli.analysis.rca.origin import (
+    KeyTable,
+    covered_ns,
+    keys,
+    previous_max,
+    self_time_ms,
+)
 from pyflare_cli.analysis.rca.passes import TERMS, cube
 from pyflare_cli.analysis.rca.rows import FrameRows
 from pyflare_cli.analysis.rca.scan import ScanRows, scan_cube, worst_traces
@@ -167,3 +173,26 @@ def test_the_key_table_finds_every_key_and_nothing_else() -> None:
     want = dict(zip(keys.tolist(), values.tolist(), strict=True))
     assert table.get(wanted).tolist() == [want.get(k, 0) for k in wanted.tolist()]
     assert KeyTable(keys[:0], values[:0]).get(wanted[:10]).tolist() == [0] * 10
+
+
+def test_previous_max_is_the_running_max_of_earlier_rows_of_each_run() -> None:
+    rng = np.random.default_rng(9)
+    values = rng.integers(-1000, 1000, 3000)
+    starts = rng.random(3000) < 0.05
+    starts[0] = True
+    want, best = [], 0
+    for v, first in zip(values.tolist(), starts.tolist(), strict=True):
+        want.append(np.iinfo(np.int64).min if first else best)
+        best = v if first else max(best, v)
+    assert previous_max(values, starts).tolist() == want
+    assert previous_max(values[:0], starts[:0]).size == 0
+
+
+def test_spans_without_children_cover_nothing() -> None:
+    target, _ = pair(1, 5)
+    leaves = target.lazy().with_columns(pl.lit(None, pl.String).alias("parent_span_id"))
+    assert covered_ns(leaves).height == 0
+    metric = unit_metric(leaves.with_columns(pl.lit(True).alias("target")), "latency", "origin")
+    assert isinstance(metric, pl.Expr)
+    got = leaves.select(metric.alias("y"), (pl.col("duration_ns") / 1e6).alias("ms")).collect()
+    assert (got["y"] == got["ms"]).all()
