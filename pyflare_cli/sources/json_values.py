@@ -82,19 +82,25 @@ def doubles_text(values: pa.Array) -> tuple[pa.Array, Mask]:
     numbers = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
     present = _valid(values)
     finite = np.isfinite(numbers)
-    magnitude = np.abs(np.where(finite, numbers, 0.0))
+    at = np.flatnonzero(present & finite)
+    if not at.size:
+        return pa.nulls(len(values), _S), present & ~finite
+    chosen = numbers[at]
+    magnitude = np.abs(chosen)
     plain = (magnitude == 0) | ((magnitude >= 1e-4) & (magnitude < 1e9))
-    formatted = values.cast(_S)
-    whole = pc.invert(pc.match_substring_regex(formatted, r"[.e]"))
+    formatted = pa.array(chosen, pa.float64()).cast(_S)
+    whole = pa.array(chosen == np.floor(chosen))  # Arrow writes these without a "."
     text = pc.if_else(whole, pc.binary_join_element_wise(formatted, ".0", ""), formatted)
-    odd = np.flatnonzero(present & finite & ~plain)
+    odd = np.flatnonzero(~plain)
     if odd.size:
-        mask = np.zeros(len(values), np.bool_)
+        mask = np.zeros(at.size, np.bool_)
         mask[odd] = True
         text = pc.replace_with_mask(
-            text, pa.array(mask), pa.array([repr(float(x)) for x in numbers[odd]], _S)
+            text, pa.array(mask), pa.array([repr(float(x)) for x in chosen[odd]], _S)
         )
-    return text, present & ~finite
+    index = np.full(len(values), -1, np.int64)
+    index[at] = np.arange(at.size)
+    return text.take(pa.array(index, mask=index < 0)), present & ~finite
 
 
 def _scalars(values: pa.StructArray) -> tuple[dict[str, pa.Array], npt.NDArray[np.int64]]:
@@ -131,10 +137,13 @@ def attribute_strings(values: pa.StructArray) -> tuple[pa.Array, Mask]:
     bad |= count > 1
     by_reference = is_kvlist.copy()
     if is_array.any():
-        joined, plain, odd_items = _json_arrays(pc.struct_field(arrays, "values"))
-        bad |= odd_items
-        text = pc.if_else(pa.array(is_array & plain), joined, text)
-        by_reference |= is_array & ~plain
+        at = np.flatnonzero(is_array)
+        joined, plain, odd_items = _json_arrays(pc.struct_field(arrays, "values").take(at))
+        bad[at] |= odd_items
+        mask = np.zeros(len(values), np.bool_)
+        mask[at[plain]] = True
+        text = pc.replace_with_mask(text, pa.array(mask), joined.filter(pa.array(plain)))
+        by_reference[at[~plain]] = True
     if is_kvlist.any():
         entries = pc.struct_field(kvlists, "values")
         inner = pc.struct_field(pc.list_flatten(entries), "value")

@@ -106,8 +106,6 @@ _NULL = re.compile(rb'(?<!\\)"\s*:\s*null|[\[,]\s*null')
 """A JSON null as a field's or an item's value (a false alarm inside a string only costs
 speed). The reference reads ``{"stringValue": null}`` as ``"None"``, ``"kind": null`` as
 unspecified...; the reader cannot tell an explicit null from a missing field."""
-_TIME = r"^[0-9]{1,19}$"
-_HEX_ID = {16: r"^[0-9a-fA-F]{32}$", 8: r"^[0-9a-fA-F]{16}$"}
 _MAX_TIME = np.uint64(2**63)
 
 
@@ -180,11 +178,29 @@ def _id(values: pa.Array, size: int, optional: bool) -> tuple[pa.Array, Mask]:
     """Hex ids in lower case, and which the reference reads otherwise (or refuses)."""
     if optional:
         values = pc.if_else(pc.equal(values, ""), pa.scalar(None, _S), values)
-    hex_ok = _np(pc.match_substring_regex(values, _HEX_ID[size]))
+    hex_ok = _hex(values, 2 * size)
     present = _np(pc.is_valid(values))
-    zero = _np(pc.match_substring_regex(values, r"^0+$"))
+    zero = _np(pc.equal(values, "0" * (2 * size)))
     bad = present & ~hex_ok if optional else ~hex_ok | zero
     return pc.utf8_lower(values), bad
+
+
+_IS_HEX = np.zeros(256, np.bool_)
+_IS_HEX[np.frombuffer(b"0123456789abcdefABCDEF", np.uint8)] = True
+
+
+def _hex(values: pa.Array, width: int) -> Mask:
+    """Which strings are ``width`` hex digits (a lookup over Arrow's bytes, not a regex)."""
+    if not isinstance(values, pa.StringArray):
+        values = values.cast(_S)
+    n = len(values)
+    buffers = values.buffers()
+    offsets = np.frombuffer(buffers[1], np.int32, count=n + 1, offset=values.offset * 4)
+    data = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    not_hex = np.zeros(data.size + 1, np.int64)
+    np.cumsum(~_IS_HEX[data], out=not_hex[1:])
+    fine = not_hex[offsets[1:]] == not_hex[offsets[:-1]]
+    return fine & (np.diff(offsets) == width) & _np(pc.is_valid(values))
 
 
 def _times(values: pa.Array, empty_is_zero: bool) -> tuple[npt.NDArray[np.uint64], Mask]:
@@ -194,7 +210,7 @@ def _times(values: pa.Array, empty_is_zero: bool) -> tuple[npt.NDArray[np.uint64
         return numbers.view(np.uint64), numbers < 0
     if empty_is_zero:
         values = pc.if_else(pc.equal(values, ""), "0", values)
-    digits = _np(pc.match_substring_regex(values, _TIME))
+    digits = _np(pc.ascii_is_decimal(values)) & (_np(pc.less_equal(pc.binary_length(values), 19)))
     present = _np(pc.is_valid(values))
     safe = pc.if_else(pa.array(digits), values, "0")
     numbers = np.asarray(pc.cast(safe, pa.uint64()).to_numpy(zero_copy_only=False), np.uint64)
