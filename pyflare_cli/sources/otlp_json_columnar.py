@@ -200,7 +200,8 @@ def _hex(values: pa.Array, width: int) -> Mask:
     not_hex = np.zeros(data.size + 1, np.int64)
     np.cumsum(~_IS_HEX[data], out=not_hex[1:])
     fine = not_hex[offsets[1:]] == not_hex[offsets[:-1]]
-    return fine & (np.diff(offsets) == width) & _np(pc.is_valid(values))
+    sized = np.diff(offsets) == width
+    return np.asarray(fine & sized, np.bool_) & _np(pc.is_valid(values))
 
 
 def _times(values: pa.Array, empty_is_zero: bool) -> tuple[npt.NDArray[np.uint64], Mask]:
