@@ -117,7 +117,7 @@ def errors(ctx: ReportContext) -> Section:
             over_time,
         )
     )
-    tables = []
+    tables = [_error_table(table, ctx.top * 2)]
     notes = []
     ids: list[str] = []
     report = rca_report(ctx)
@@ -155,4 +155,28 @@ def errors(ctx: ReportContext) -> Section:
     lead = f"{errors_total:,} of {calls:,} LLM calls failed ({rate})."
     return Section(
         "errors", "Errors", lead, charts=chart_list, tables=tables, notes=notes, trace_ids=ids
+    )
+
+
+def _error_table(table: Any, rows: int) -> Table:
+    """Error rate by model with its change in points: the bar chart's figures as a table,
+    so a Markdown summary without images has them too."""
+    ranked = table.sort(["errors", "requests", "model"], descending=[True, True, False])
+    found: list[list[Any]] = [
+        [
+            str(r["model"]),
+            text.count(r["requests"]),
+            text.count(r["errors"]),
+            text.share(r["error_rate"]),
+            text.change(r["error_rate_change"], points=True),
+        ]
+        for r in ranked.head(rows).iter_rows(named=True)
+    ]
+    note = "" if ranked.height <= rows else f"{ranked.height - rows:,} more not shown"
+    return Table(
+        "Error rate by model (LLM calls)",
+        ["model", "calls", "errors", "error rate", "change"],
+        found,
+        frozenset({1, 2, 3, 4}),
+        note,
     )

@@ -59,6 +59,22 @@ def test_error_rates_are_pyflare_stats_by_model(charts: dict[str, Any], demo_sto
     assert shown == expected
 
 
+def test_error_table_is_pyflare_stats_by_model(demo_store: Path) -> None:
+    stats = _json("stats", "--by", "model", "--unit", "llm", "--store", str(demo_store))
+    result = invoke("report", "-f", "markdown", "--sections", "errors", "--store", str(demo_store))
+    assert result.exit_code == 0, result.output
+    table = result.stdout.split("**Error rate by model (LLM calls)**")[1].split("\n\n")[1]
+    shown = {}
+    for line in table.splitlines()[2:]:
+        model, calls, errors, _, change = (c.strip() for c in line.strip("| ").split(" | "))
+        shown[model.replace("\\", "")] = (int(errors), int(calls.replace(",", "")), change)
+    expected = {
+        r["model"]: (r["errors"], r["requests"], f"{r['error_rate_change'] * 100:+.1f} pt")
+        for r in stats["rows"]
+    }
+    assert shown == expected
+
+
 DRIFT_CONFIG = """drift:
   methods: {input_tokens: psi, output_tokens: wasserstein}
   thresholds: {input_tokens: 0.05}
