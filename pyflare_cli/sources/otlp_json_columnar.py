@@ -391,7 +391,11 @@ def decode_lines(
     (metrics or logs), as the reference gives them, in the lines' order."""
     fast = os.environ.get("PYFLARE_OTLP_DECODER", "columnar") != "reference"
     frames: dict[int, pl.DataFrame | None] = {}  # None: in the frame of a line before
-    for run, frame in _fast([p for _, p in payloads]) if fast else []:
+    try:
+        runs = _fast([p for _, p in payloads]) if fast else []
+    except Exception:  # a defect of the fast path must cost speed, never spans
+        runs = []
+    for run, frame in runs:
         if frame is not None:
             frames.update((i, None) for i in run)
             frames[run[0]] = frame

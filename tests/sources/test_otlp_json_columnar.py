@@ -225,6 +225,22 @@ def test_the_reference_decoder_can_be_forced(monkeypatch: pytest.MonkeyPatch) ->
     assert decode(lines_task([dumps(document(span()))])).spans.height == 1
 
 
+def test_a_defect_of_the_fast_path_falls_back_to_the_reference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An exception inside the fast path costs speed, never spans (no dead letters)."""
+    lines = [dumps(document(span(f"{i + 1:016x}"))) for i in range(3)]
+    expected = decode(lines_task(lines))
+
+    def broken(table: object) -> None:
+        raise KeyError("a defect")
+
+    monkeypatch.setattr(otlp_json_columnar, "raw_table", broken)
+    got = decode(lines_task(lines))
+    assert_frame_equal(got.spans, expected.spans)
+    assert got.dead == []
+
+
 # Generated documents: every AnyValue kind and spelling the OTLP JSON mapping allows or
 # real exporters write, and values the two paths could read differently.
 texts = st.one_of(
