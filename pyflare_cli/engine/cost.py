@@ -139,6 +139,7 @@ def spend_parts(
             step,
             carry,
             predicate,
+            engine.spans(w.start, w.end, cost_sql.TEXT_COLUMNS),
         )
         for w, every in windows
     ]
@@ -168,8 +169,9 @@ def top_by_cost(
     prices = _prices(engine, [window], rules)
     window_spans = engine.spans(window.start, None, [*cost_sql.SPAN_COLUMNS, *carry])
     make = cost_sql.top_spans if spans_mode else cost_sql.top_traces
+    texts = engine.spans(window.start, None, cost_sql.TEXT_COLUMNS)
     (raw,) = engine.collect_all(
-        [make(engine.dialect, window_spans, prices, limit, carry, predicate)]
+        [make(engine.dialect, window_spans, prices, limit, carry, predicate, texts)]
     )
     usd = (pl.col("cost_micros") / 1_000_000).alias("cost_usd")
     if spans_mode:
@@ -230,7 +232,8 @@ def daily_costs(
     carry += extra
     prices = _prices(engine, [window], rules)
     span_sql = engine.spans(window.start, window.end, [*columns, *carry])
-    sql = cost_sql.daily_costs(engine.dialect, span_sql, prices, column, carry, predicate)
+    texts = engine.spans(window.start, window.end, cost_sql.TEXT_COLUMNS)
+    sql = cost_sql.daily_costs(engine.dialect, span_sql, prices, column, carry, predicate, texts)
     (raw,) = engine.collect_all([sql])
     keys = [pl.col("g0").cast(pl.String).alias(by)] if by is not None else []
     return raw.select(

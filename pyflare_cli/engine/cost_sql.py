@@ -1,7 +1,8 @@
 """The relational part of ``pyflare cost`` as one SQL text for DuckDB, Spark and ClickHouse.
 
 It mirrors, step for step, what the Polars path does (``query.prices.priced``,
-``analysis.cost.pricing.with_cost``, ``analysis.cost.duplicates``,
+``analysis.cost.pricing.with_cost``, ``analysis.cost.duplicates`` (in
+:mod:`engine.duplicates_sql`),
 ``analysis.cost.report.spend_parts`` and ``top_*_by_cost``), so every engine gives the
 same integers: prices join on (provider, model) null-equal and the band in force filters
 them; a span's cost is exact integer atto-dollars in 128-bit integers, rounded once to
@@ -20,6 +21,8 @@ from collections.abc import Sequence
 
 from pyflare_cli.analysis.cost.pricing import RATE_COLUMNS
 from pyflare_cli.engine.base import Dialect
+from pyflare_cli.engine.duplicates_sql import TEXT_COLUMNS as TEXT_COLUMNS  # re-exported
+from pyflare_cli.engine.duplicates_sql import duplicate_ctes
 
 SPAN_COLUMNS = (
     "trace_id",
@@ -61,11 +64,6 @@ _NO_PROVIDER = "pyflare:no-provider"
 """Stands for a null provider on both sides of the price join (a null-equal join)."""
 
 
-def _eq_missing(a: str, b: str) -> str:
-    """``a`` equals ``b``, with NULL equal to NULL; never NULL itself (Polars' eq_missing)."""
-    return f"(coalesce({a} = {b}, FALSE) OR ({a} IS NULL AND {b} IS NULL))"
-
-
 def truncate(d: Dialect, column: str, every: str) -> str:
     """``column`` (ns since the epoch) truncated to its hour, day or week (from Monday)."""
     size = NS_PER[every]
@@ -74,13 +72,16 @@ def truncate(d: Dialect, column: str, every: str) -> str:
     return f"({column} - {column} % {size})"
 
 
-def priced_spans(d: Dialect, spans: str, prices: str, carry: Sequence[str] = ()) -> str:
+def priced_spans(
+    d: Dialect, spans: str, prices: str, carry: Sequence[str] = (), texts: str | None = None
+) -> str:
     """``WITH`` clauses ending in ``c2``: every span of ``spans`` with its cost.
 
     ``c2`` has the span columns, ``start_ns``, ``end_ns``, ``cost_pico`` (Int64),
     ``cost_source`` and the usage columns after de-duplication (``u_in``, ``u_out``,
     ``u_cr``, ``u_rs``); a duplicate call keeps its row with cost 0 and no usage.
-    ``carry`` names further columns of ``spans`` kept for grouping (``attributes``).
+    ``carry`` names further columns of ``spans`` kept for grouping (``attributes``);
+    ``texts`` selects :data:`TEXT_COLUMNS` of the same spans (see :func:`duplicate_ctes`).
     """
     big = d.big
     tok = {c: big(f"coalesce({c}, 0)") for c in ("input_tokens", "output_tokens")}
@@ -122,27 +123,7 @@ def priced_spans(d: Dialect, spans: str, prices: str, carry: Sequence[str] = ())
     return f"""
 s AS ({spans}),
 p AS ({prices}),
-llm AS (
-  SELECT trace_id, span_id, parent_span_id, scope_name, start_ns, end_ns, model,
-         input_tokens, output_tokens,
-         count(*) OVER (PARTITION BY trace_id, input_tokens, output_tokens) AS n_same
-  FROM s
-  WHERE ai_kind = 'llm' AND input_tokens IS NOT NULL AND output_tokens IS NOT NULL
-),
-cand AS (SELECT * FROM llm WHERE n_same > 1),
-dup AS (
-  SELECT DISTINCT o.trace_id AS d_trace, o.span_id AS d_span
-  FROM cand AS o INNER JOIN cand AS i
-    ON o.trace_id = i.trace_id AND o.input_tokens = i.input_tokens
-   AND o.output_tokens = i.output_tokens
-  WHERE o.span_id <> i.span_id
-    AND o.start_ns <= i.start_ns AND i.end_ns <= o.end_ns
-    AND (NOT (o.start_ns = i.start_ns AND o.end_ns = i.end_ns) OR o.span_id > i.span_id)
-    AND (i.parent_span_id = o.span_id
-         OR ({_eq_missing("i.parent_span_id", "o.parent_span_id")}
-             AND NOT {_eq_missing("i.scope_name", "o.scope_name")}))
-    AND (o.model IS NULL OR i.model IS NULL OR o.model = i.model)
-),
+{duplicate_ctes(d, texts)},
 j AS (
   SELECT {span_cols}, {extra},
          CASE WHEN dup.d_span IS NULL THEN 0 ELSE 1 END AS is_dup
@@ -227,6 +208,7 @@ def spend_parts(
     step: str,
     carry: Sequence[str] = (),
     where: str | None = None,
+    texts: str | None = None,
 ) -> str:
     """The integer sums of ``analysis.cost.report.spend_parts`` per step, period, group
     (``dimensions`` are SQL expressions over ``c2``, returned as ``g0``, ``g1``...),
@@ -259,7 +241,7 @@ def spend_parts(
         f"{total(f'CASE WHEN {_unpriced()} THEN {tokens} END')} AS unpriced_tokens",
     ]
     return (
-        f"WITH {priced_spans(d, spans, prices, carry)}{_filtered(where)}\n"
+        f"WITH {priced_spans(d, spans, prices, carry, texts)}{_filtered(where)}\n"
         f"SELECT {', '.join(keys)}, {', '.join(sums)} FROM {_rows(where)}"
         f" GROUP BY {', '.join(names)}"
     )
@@ -277,12 +259,13 @@ def top_traces(
     limit: int,
     carry: Sequence[str] = (),
     where: str | None = None,
+    texts: str | None = None,
 ) -> str:
     """``analysis.cost.report.top_traces_by_cost``: the costliest traces, largest first."""
     total = f"sum({d.big('cost_pico')})"
     root_first = "CASE WHEN parent_span_id IS NOT NULL THEN 1 ELSE 0 END, start_ns"
     rows = _rows(where)
-    return f"""WITH {priced_spans(d, spans, prices, carry)}{_filtered(where)},
+    return f"""WITH {priced_spans(d, spans, prices, carry, texts)}{_filtered(where)},
 r AS (
   SELECT trace_id AS r_trace, service_name AS root_service, name AS root_name,
          row_number() OVER (PARTITION BY trace_id ORDER BY {root_first}) AS rn
@@ -308,11 +291,12 @@ def top_spans(
     limit: int,
     carry: Sequence[str] = (),
     where: str | None = None,
+    texts: str | None = None,
 ) -> str:
     """``analysis.cost.report.top_spans_by_cost``: the costliest single calls."""
     micros = _micros(d, "cost_pico")
     rows = _rows(where)
-    return f"""WITH {priced_spans(d, spans, prices, carry)}{_filtered(where)},
+    return f"""WITH {priced_spans(d, spans, prices, carry, texts)}{_filtered(where)},
 m AS (SELECT {rows}.*, {micros} AS cost_micros FROM {rows})
 SELECT trace_id, span_id, start_ns, service_name, name, model, u_in AS input_tokens,
        u_out AS output_tokens, cost_micros, cost_source
@@ -333,6 +317,7 @@ def daily_costs(
     dimension: str | None,
     carry: Sequence[str] = (),
     where: str | None = None,
+    texts: str | None = None,
 ) -> str:
     """Per UTC day (and ``dimension``, as ``g0``): the sum of each span's cost rounded to
     micro-dollars, as ``analysis.cost.forecast.daily_series`` adds them up."""
@@ -342,7 +327,7 @@ def daily_costs(
     names = [k.rsplit(" AS ", 1)[1] for k in keys]
     micros = _micros(d, "cost_pico")
     return (
-        f"WITH {priced_spans(d, spans, prices, carry)}{_filtered(where)}\n"
+        f"WITH {priced_spans(d, spans, prices, carry, texts)}{_filtered(where)}\n"
         f"SELECT {', '.join(keys)}, {d.cast(f'coalesce(sum({micros}), 0)', d.int64)} AS cost_micros"
         f" FROM {_rows(where)} GROUP BY {', '.join(names)}"
     )

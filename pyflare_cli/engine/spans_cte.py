@@ -61,6 +61,25 @@ def spans_cte(
     priced: bool,
     rules: tuple[PriceRule, ...] = (),
     restrict: str | None = None,
+    reused: bool = False,
+) -> str:
+    """:func:`window_cte`; with ``reused`` (``b`` read by many queries or branches) kept by
+    an engine that caches (Spark: ``CACHE TABLE``), so it is read and priced once."""
+    text = window_cte(engine, since, until, columns, priced, rules, restrict)
+    if not reused:
+        return text
+    kept = engine.cached(f"WITH {text}\nSELECT * FROM b")
+    return text if kept is None else f"b AS ({kept})"
+
+
+def window_cte(
+    engine: SqlEngine,
+    since: datetime | None,
+    until: datetime | None,
+    columns: set[str],
+    priced: bool,
+    rules: tuple[PriceRule, ...] = (),
+    restrict: str | None = None,
 ) -> str:
     """``WITH`` clauses (without ``WITH``) ending in ``b``: the spans of ``[since, until)``
     (only those meeting ``restrict``, a condition on the stored columns, when given), each
@@ -77,8 +96,9 @@ def spans_cte(
         prices = prices_between(engine, since, until, rules)
         picked = sorted(columns | {"trace_id"})
         select = ", ".join(f"{cost_sql.priced_column(d, c)} AS {col(c)}" for c in picked)
+        texts = engine.spans(since, until, cost_sql.TEXT_COLUMNS)
         return (
-            f"{cost_sql.priced_spans(d, spans, prices, carry)},\n"
+            f"{cost_sql.priced_spans(d, spans, prices, carry, texts)},\n"
             f"b AS {materialized(engine)}(SELECT {select}, {ends} FROM c2)"
         )
     read = sorted(columns - {"cost_usd"} | {"trace_id"})

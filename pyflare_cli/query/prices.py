@@ -20,9 +20,9 @@ import polars as pl
 
 from pyflare_cli.analysis.cost.duplicates import (
     candidate_traces,
-    duplicate_calls,
     has_call_fields,
     mark_duplicates,
+    pair_calls,
 )
 from pyflare_cli.analysis.cost.price_rules import PriceRule, litellm_rules
 from pyflare_cli.analysis.cost.pricing import (
@@ -168,9 +168,4 @@ def priced(
     costed = with_cost(spans, price_table(resolutions(pairs, root, rules)))
     if len(found) == 1:
         return costed
-    candidates = found[1].get_column("trace_id")
-    if candidates.len() == 0:
-        return mark_duplicates(costed, found[1])
-    # Pairs lie within a trace: pairing the candidate traces' calls finds them all.
-    in_candidates = spans.filter(pl.col("trace_id").is_in(candidates.implode()))
-    return mark_duplicates(costed, duplicate_calls(in_candidates).collect())
+    return mark_duplicates(costed, pair_calls(spans, found[1].get_column("trace_id")))

@@ -100,3 +100,57 @@ def test_totals_count_the_call_once_and_rows_stay() -> None:
 def test_frames_without_trace_columns_pass_through() -> None:
     requests = pl.LazyFrame({"model": ["m"], "input_tokens": [1], "cost_usd": [1.0]})
     assert count_calls_once(requests).collect().equals(requests.collect())
+
+
+def _failed(span_id: str, parent: str | None, start: int, end: int, **over: Any) -> dict[str, Any]:
+    """An LLM span without usage (a 429), as both OpenInference instrumentors write it."""
+    row = {"input_tokens": None, "output_tokens": None, "total_tokens": None}
+    row |= {"cost_pico": None, "cost_micros": None, "cost_usd": None, "cost_source": None}
+    row |= {"status_code": "error", "input_text": "[rate_limit] hello"}
+    return _span(span_id, parent, start, end, **(row | over))
+
+
+def test_a_failed_call_reported_twice_is_one_call() -> None:
+    # What OpenInference LangChain + OpenAI write for a 429: siblings, no usage at all.
+    outer = _failed("outer", "app", 0, 100, scope_name=LANGCHAIN)
+    assert _flagged(outer, _failed("inner", "app", 2, 40)) == {"outer"}
+    # A child needs no text: an LLM span inside an LLM span without usage is its request.
+    bare = {"input_text": None}
+    assert _flagged(_failed("o", "app", 0, 100, **bare), _failed("i", "o", 2, 40)) == {"o"}
+    # The inner span may report the usage the framework's span lacks (a stream).
+    assert _flagged(outer, _span("inner", "app", 2, 40, input_text="[rate_limit] hello")) == {
+        "outer"
+    }
+
+
+def test_retries_without_usage_stay_separate_calls() -> None:
+    # An application retrying a LangChain call: two pairs, one after the other.
+    rows = (
+        _failed("lc1", "app", 0, 100, scope_name=LANGCHAIN),
+        _failed("oa1", "app", 2, 40),
+        _failed("lc2", "app", 200, 300, scope_name=LANGCHAIN),
+        _failed("oa2", "app", 202, 240),
+    )
+    assert _flagged(*rows) == {"lc1", "lc2"}
+    # One instrumentor's retries, one after the other or in parallel: never paired.
+    assert _flagged(_failed("r1", "app", 0, 100), _failed("r2", "app", 200, 300)) == set()
+    assert _flagged(_failed("p1", "app", 0, 100), _failed("p2", "app", 10, 90)) == set()
+
+
+def test_calls_without_usage_that_differ_are_not_merged() -> None:
+    outer = _failed("outer", "app", 0, 100, scope_name=LANGCHAIN)
+    assert _flagged(outer, _failed("x", "app", 2, 40, input_text="another question")) == set()
+    assert _flagged(outer, _failed("x", "app", 2, 40, model="gpt-4o")) == set()
+    assert _flagged(outer, _failed("x", "app", 50, 150)) == set()
+    assert _flagged(outer, _failed("x", "other", 2, 40)) == set()
+    assert _flagged(outer, _failed("x", "outer", 2, 40, trace_id="t2")) == set()
+    # The outer span has usage the inner one lacks: pairing would lose its tokens.
+    assert _flagged(_span("o", "app", 0, 100, scope_name=LANGCHAIN), _failed("i", "o", 2, 40)) == (
+        set()
+    )
+
+
+def test_spans_without_input_text_pair_as_if_it_were_unrecorded() -> None:
+    rows = (_failed("outer", "app", 0, 100, scope_name=LANGCHAIN), _failed("inner", "app", 2, 40))
+    frame = pl.DataFrame(list(rows)).drop("input_text").lazy()
+    assert set(duplicate_calls(frame).collect()["span_id"]) == {"outer"}

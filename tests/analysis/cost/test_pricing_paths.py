@@ -99,6 +99,9 @@ def _call(
     return {**row, **over}
 
 
+NO_USAGE = {"input_tokens": None, "output_tokens": None, "total_tokens": None}
+
+
 @pytest.mark.parametrize("with_duplicates", [True, False])
 def test_priced_with_duplicates_found_first_equals_the_lazy_way(with_duplicates: bool) -> None:
     langchain = "openinference.instrumentation.langchain"
@@ -114,13 +117,24 @@ def test_priced_with_duplicates_found_first_equals_the_lazy_way(with_duplicates:
         _call("p1", "app", 700, 800, trace_id="t3"),
         _call("p2", "app", 710, 790, trace_id="t3"),
         _call("app", None, 0, 600, ai_kind=None, model=None, provider=None, input_tokens=None),
+        # A failed call (no usage) that LangChain and OpenAI both report, and one that
+        # only OpenAI reports beside another call: a candidate trace without a pair.
+        _call("lc-429", "a4", 0, 50, trace_id="t4", scope_name=langchain, **NO_USAGE),
+        _call("oa-429", "a4", 5, 30, trace_id="t4", **NO_USAGE),
+        _call("oa-failed", "a5", 0, 50, trace_id="t5", **NO_USAGE),
+        _call("oa-ok", "a5", 60, 90, trace_id="t5"),
+        # Two failed calls shaped as one but for their input texts: two calls (paired
+        # without the text first, then read again with it and told apart).
+        _call("lc-a", "a6", 0, 50, trace_id="t6", scope_name=langchain, **NO_USAGE, input_text="a"),
+        _call("oa-b", "a6", 5, 30, trace_id="t6", **NO_USAGE, input_text="b"),
     ]
     if not with_duplicates:
-        rows = [r for r in rows if r["trace_id"] != "t2"]
+        rows = [r for r in rows if r["trace_id"] not in ("t2", "t4")]
     frame = canonical_spans(rows).lazy()
     pairs = [(p, m) for p, m in model_pairs(frame).collect().iter_rows()]
     lazy_way = count_calls_once(with_cost(frame, price_table([resolve(p, m) for p, m in pairs])))
     got, expected = priced(frame).collect(), lazy_way.collect()
     assert got.equals(expected)
     marked = got.filter(pl.col("cost_source") == "duplicate").get_column("span_id").to_list()
-    assert sorted(marked) == (["nested-a", "nested-b", "outer"] if with_duplicates else [])
+    expected = ["lc-429", "nested-a", "nested-b", "outer"] if with_duplicates else []
+    assert sorted(marked) == expected
