@@ -18,12 +18,15 @@ from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.analysis.stats.sessions import (
     conversation,
     first_starts,
+    last_ends,
+    later_traces,
     session_table,
     session_trace_ids,
     session_traces,
     sort_rows,
     user_table,
     with_earlier_start,
+    with_later_end,
 )
 from pyflare_cli.errors import UsageError
 from pyflare_cli.query.spans import SpanQuery, load_spans
@@ -53,21 +56,40 @@ def list_sessions(
     ascending: bool,
 ) -> pl.DataFrame:
     """Every session of the window (of ``user``), sorted; one that began before the window
-    has its true start (the store is read before the window for those sessions only)."""
+    has its true start, one that went on after it its true end (the store outside the
+    window is read for those sessions only)."""
     table = session_table(load_spans(root, query, now, rules))
     if user is not None:
         table = table.filter(pl.col("user") == user)
     found = table.collect(engine="streaming")
-    return sort_rows(_true_starts(root, found, query, now), sort, ascending).collect()
+    return sort_rows(_true_times(root, found, query, now), sort, ascending).collect()
 
 
-def _true_starts(root: Path, table: pl.DataFrame, query: SpanQuery, now: datetime) -> pl.LazyFrame:
+def _true_times(root: Path, table: pl.DataFrame, query: SpanQuery, now: datetime) -> pl.LazyFrame:
+    """``table`` with each session's true start and end (a session the window cuts)."""
+    return _true_end(root, _true_start(root, table, query, now), query, now).lazy()
+
+
+def _true_start(root: Path, table: pl.DataFrame, query: SpanQuery, now: datetime) -> pl.DataFrame:
     since, _ = query.bounds(now)
     if since is None or table.is_empty():
-        return table.lazy().with_columns(pl.lit(False).alias("before_window"))
+        return table.with_columns(pl.lit(False).alias("before_window"))
     earlier = scan_spans(root, None, since).select("session_id", "start_time")
     first = first_starts(earlier, table.get_column("session")).collect()
-    return with_earlier_start(table.lazy(), first.lazy())
+    return with_earlier_start(table.lazy(), first.lazy()).collect()
+
+
+def _true_end(root: Path, table: pl.DataFrame, query: SpanQuery, now: datetime) -> pl.DataFrame:
+    """Sessions that went on after ``--until``: the store after the window is read for
+    the listed sessions only (their traces there, then those traces' last ends)."""
+    _, until = query.bounds(now)
+    if until is None or table.is_empty():
+        return table.with_columns(pl.lit(False).alias("after_window"))
+    later = scan_spans(root, until, None)
+    traces = later_traces(later.select("trace_id", "session_id"), table.get_column("session"))
+    found = traces.collect()
+    last = last_ends(later.select("trace_id", "end_time"), found).collect()
+    return with_later_end(table.lazy(), last.lazy()).collect()
 
 
 def list_users(
@@ -101,7 +123,7 @@ def show_session(
     summary = session_table(mine).filter(pl.col("session") == session)
     traces = session_traces(mine, session)
     frames = pl.collect_all([summary, traces, conversation(mine)])
-    frames[0] = _true_starts(root, frames[0], query, now).collect()
+    frames[0] = _true_times(root, frames[0], query, now).collect()
     turns = frames[2]
     redacted = False
     if redaction is not None and redaction.modes and not turns.is_empty():

@@ -7,6 +7,7 @@ Prompts and answers are data: printed as plain ``Text``, never as markup.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -38,10 +39,16 @@ _FORMATS: dict[str, Any] = {
     "input_tokens": count,
     "output_tokens": count,
     "before_window": lambda v: "yes" if v else "",
+    "after_window": lambda v: "yes" if v else "",
 }
 EARLIER = (
     "before_window: the session began before the window; its start and duration run from "
     "its first span in the store, its traces, turns, tokens, cost and errors count the "
+    "window only"
+)
+LATER = (
+    "after_window: the session went on after the window; its duration runs to the last "
+    "end of its traces in the store, its traces, turns, tokens, cost and errors count the "
     "window only"
 )
 
@@ -50,8 +57,9 @@ def emit_rows(out: Console, frame: pl.DataFrame, fmt: str) -> None:
     """A sessions or users table in ``fmt`` (JSON keeps raw numbers: duration in ns)."""
     if fmt == "table":
         out.print(_table(frame, _FORMATS))
-        if "before_window" in frame.columns and frame.get_column("before_window").any():
-            out.print(Text(EARLIER, style="dim"), soft_wrap=True)
+        for column, note in (("before_window", EARLIER), ("after_window", LATER)):
+            if column in frame.columns and frame.get_column(column).any():
+                out.print(Text(note, style="dim"), soft_wrap=True)
     else:
         emit(frame, fmt, out)
 
@@ -84,6 +92,14 @@ def emit_session(out: Console, session: Session, fmt: str, full: bool) -> None:
         began = format_cell(row["start"])
         out.print(
             Text(f"began {began}, before the window: the traces and turns below are the window's")
+        )
+    if row.get("after_window"):
+        ended = format_cell(row["start"] + timedelta(microseconds=row["duration"] // 1000))
+        out.print(
+            Text(
+                f"went on until {ended}, after the window: "
+                "the traces and turns below are the window's"
+            )
         )
     out.print(_table(session.traces, _FORMATS))
     out.print(Text("conversation" + (" (redacted)" if session.redacted else ""), style="bold"))

@@ -179,3 +179,21 @@ def test_a_session_begun_before_the_window_keeps_its_true_start(agent_store: Pat
     table = invoke("sessions", "--store", str(agent_store), "--since", since)
     assert table.exit_code == 0, table.output
     assert "began before the window" in table.stdout
+
+
+def test_a_session_going_on_after_the_window_keeps_its_true_end(agent_store: Path) -> None:
+    """--until between the session's two traces: the duration runs to the end of the
+    second trace (62.1 s, on a span that names no session) and after_window says so; the
+    counts are the window's (the first trace)."""
+    until = (T0 + timedelta(seconds=30)).isoformat()
+    window = ("--since", "30d", "--until", until)
+    (row,) = _json("sessions", "--store", str(agent_store), *window)
+    assert datetime.fromisoformat(row["start"]) == T0
+    assert row["after_window"] is True and row["before_window"] is False
+    assert row["duration"] == (62 * 1000 + 100) * 1_000_000  # first start to last end
+    assert (row["traces"], row["turns"], row["errors"]) == (1, 1, 1)
+    (whole,) = _json("sessions", "--store", str(agent_store), "--since", "30d")
+    assert whole["after_window"] is False and whole["duration"] == row["duration"]
+    table = invoke("sessions", "--store", str(agent_store), *window)
+    assert table.exit_code == 0, table.output
+    assert "went on after the window" in table.stdout

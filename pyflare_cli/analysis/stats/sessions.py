@@ -7,7 +7,10 @@ errors count failed traces.
 
 A session that began before the window keeps its true start (:func:`with_earlier_start`):
 its start and duration run from its first span in the store, and ``before_window`` says
-that its traces, turns, tokens, cost and errors count the window only.
+that its traces, turns, tokens, cost and errors count the window only. One that went on
+after the window keeps its true end (:func:`with_later_end`): its duration runs to the
+last end of its traces in the store, and ``after_window`` says so; its counts stay the
+window's too.
 """
 
 from __future__ import annotations
@@ -98,6 +101,40 @@ def first_starts(spans: pl.LazyFrame, sessions: pl.Series) -> pl.LazyFrame:
         .group_by(pl.col("session_id").alias("session"))
         .agg(pl.col("start_time").min().alias("first_start"))
     )
+
+
+def later_traces(spans: pl.LazyFrame, sessions: pl.Series) -> pl.LazyFrame:
+    """The traces (``trace_id``, ``session``) of ``spans`` where a span names one of
+    ``sessions``: where those sessions went on."""
+    return (
+        spans.filter(pl.col("session_id").is_in(sessions.implode()))
+        .select("trace_id", pl.col("session_id").alias("session"))
+        .unique()
+    )
+
+
+def last_ends(spans: pl.LazyFrame, traces: pl.DataFrame) -> pl.LazyFrame:
+    """Per session of ``traces`` (from :func:`later_traces`): the last end of any span of
+    its traces among ``spans`` (``last_end``), the spans that carry no session included."""
+    ends = (
+        spans.filter(pl.col("trace_id").is_in(traces.get_column("trace_id").implode()))
+        .group_by("trace_id")
+        .agg(pl.col("end_time").max().alias("last_end"))
+    )
+    return traces.lazy().join(ends, on="trace_id").group_by("session").agg(pl.col("last_end").max())
+
+
+def with_later_end(table: pl.LazyFrame, last: pl.LazyFrame) -> pl.LazyFrame:
+    """Sessions of ``table`` (``start``, ``duration``) whose traces end later than the
+    window shows (``last``: ``session``, ``last_end``, from :func:`last_ends`):
+    ``duration`` runs to that end and ``after_window`` is true. Others are unchanged."""
+    joined = table.join(last, on="session", how="left", maintain_order="left")
+    to_last = (pl.col("last_end") - pl.col("start")).dt.total_nanoseconds()
+    after = pl.col("last_end").is_not_null() & (to_last > pl.col("duration"))
+    return joined.with_columns(
+        pl.when(after).then(to_last).otherwise(pl.col("duration")).alias("duration"),
+        after.alias("after_window"),
+    ).drop("last_end")
 
 
 def user_table(spans: pl.LazyFrame) -> pl.LazyFrame:
