@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.analysis.cost.aggregated import price_usage, usage_parts
-from pyflare_cli.analysis.cost.duplicates import candidate_traces, duplicate_calls, has_call_fields
+from pyflare_cli.analysis.cost.duplicates import candidate_traces, has_call_fields, pair_calls
 from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.analysis.cost.pricing import price_table
 from pyflare_cli.analysis.cost.report import spend_parts as spend_parts_of
@@ -74,11 +74,9 @@ def spend_parts(
 
 
 def _reported_twice(spans: pl.LazyFrame, candidates: pl.Series) -> bool:
-    """Whether a call of the candidate traces is reported by two spans (query.prices)."""
-    if candidates.len() == 0:
-        return False
-    in_candidates = spans.filter(pl.col("trace_id").is_in(candidates.implode()))
-    return duplicate_calls(in_candidates).collect().height > 0
+    """Whether a call of the candidate traces is reported by two spans, found as
+    ``query.prices.priced`` finds them."""
+    return pair_calls(spans, candidates).height > 0
 
 
 def _per_span(
