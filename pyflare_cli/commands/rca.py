@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from pyflare_cli.analysis.cost.price_rules import PriceRule
-    from pyflare_cli.analysis.rca.model import RcaReport, RcaSettings
+    from pyflare_cli.analysis.rca.model import RcaReport
     from pyflare_cli.config.file import Config
     from pyflare_cli.query.windows import Window
 
@@ -173,11 +173,13 @@ def rca(
         unit=unit,
         vs_rest=vs_rest,
     )
-    on = _engine_of(engine, cfg, store, where, span_filter, select, html, settings)
+    from pyflare_cli.engine.rca_command import engine_of, report_on
+
+    on = engine_of(engine, cfg, store, html, settings)
     if on is not None:
         base = baseline_window(baseline_since, baseline_until, target_window, at)
         filters = (where, span_filter, select, at)
-        report, target_label, baseline_label = _on_engine(
+        report, target_label, baseline_label = report_on(
             on, cfg, store, spark_master, target_window, base, settings, filters
         )
         emit_report(
@@ -275,88 +277,6 @@ def _finish(
     if fail_on_significant and report.significant.height:
         worst = report.significant.row(0, named=True)["slice"]
         raise GateFailed(f"{report.significant.height} significant slice(s); first: {worst}")
-
-
-def _engine_of(
-    option: str | None,
-    cfg: Config,
-    store: str | None,
-    where: str | None,
-    span_filter: str | None,
-    select: str | None,
-    html: Path | None,
-    settings: RcaSettings,
-) -> str | None:
-    """The SQL engine to count on (None: Polars, rca's own path); exit 2 naming the
-    option that engine cannot run yet."""
-    from pyflare_cli.engine.base import unsupported
-    from pyflare_cli.engine.rca_sql import METRICS as ON_SQL
-    from pyflare_cli.engine.rca_sql import UNITS as SQL_UNITS
-    from pyflare_cli.engine.select import URL_SCHEMES, engine_name
-
-    name = engine_name(option, cfg, store)
-    if name == "polars":
-        return None
-    refused = [
-        (f"--metric {settings.metric}", settings.metric not in ON_SQL),
-        (f"--unit {settings.unit}", settings.unit not in SQL_UNITS),
-        (
-            "--html with a ClickHouse --store",
-            html is not None and store is not None and store.startswith(URL_SCHEMES),
-        ),
-    ]
-    for what, asked in refused:
-        if asked:
-            raise unsupported(name, f"rca {what}")
-    return name
-
-
-def _on_engine(
-    name: str,
-    cfg: Config,
-    store: str | None,
-    spark_master: str | None,
-    window: Window,
-    base: Window,
-    settings: RcaSettings,
-    filters: tuple[str | None, str | None, str | None, datetime],
-) -> tuple[RcaReport, str, str]:
-    """The report counted on the SQL engine ``name``, with its sides' labels; ``filters``:
-    ``--where`` (whole traces), ``--span-filter``, ``--select`` and the now they read."""
-    from pyflare_cli.engine.base import SqlEngine
-    from pyflare_cli.engine.rca import Part, Side
-    from pyflare_cli.engine.rca import Window as Bounds
-    from pyflare_cli.engine.rca_rows import analyse_on, window_counts
-    from pyflare_cli.engine.rca_where import Filtered, compiled
-    from pyflare_cli.engine.select import engine_session
-
-    target_label = f"{window.start:%m-%d %H:%M}..{window.end:%m-%d %H:%M}"
-    baseline_label = f"{base.start:%m-%d %H:%M}..{base.end:%m-%d %H:%M}"
-    where, span_filter, select, at = filters
-    t: Side = (window.start, window.end)
-    b: Side = (base.start, base.end)
-    history: Bounds | None = (None, window.start)
-    with engine_session(name, cfg, store, spark_master) as eng:
-        if not isinstance(eng, SqlEngine):  # engine_name said a SQL engine
-            raise TypeError(f"--engine {name}: not a SQL engine")
-        if where or span_filter:
-            eng = Filtered(eng, where, span_filter, at)
-        chosen = compiled(eng, "--select", select, at)
-        if chosen is not None:  # --vs-rest: the window's --select spans against the rest
-            whole = (window.start, window.end)
-            t = Part(whole, chosen.predicate, chosen.columns, True)
-            b = Part(whole, chosen.predicate, chosen.columns, False)
-            history = None
-            target_label, baseline_label = f"--select {select!r}", "the rest of the window"
-        n_target, n_baseline = window_counts(eng, [t, b])
-        if n_target == 0:
-            raise UsageError(f"no spans in the target ({target_label})")
-        if n_baseline == 0:
-            raise UsageError(f"no spans in the baseline ({baseline_label})")
-        report = analyse_on(eng, t, b, history, settings)
-    if report.totals.n_target == 0:
-        raise UsageError(f"--metric {settings.metric}: no span of the target has a value for it")
-    return report, target_label, baseline_label
 
 
 def _counts(target: pl.LazyFrame, baseline: pl.LazyFrame) -> tuple[int, int]:
