@@ -74,7 +74,7 @@ def run(
     columns |= rules.pattern_columns
     if rules.pattern_since is not None:
         columns |= set(PATTERN_COLUMNS)
-    base = spans_cte(engine, since, now, columns, rules.priced, price_rules)
+    base = spans_cte(engine, since, now, columns, rules.priced, price_rules, reused=True)
     now_ns = ns(now)
     queries = [f"WITH {base}\nSELECT {d.cast('count(*)', d.int64)} AS n FROM b"]
     if windowed:

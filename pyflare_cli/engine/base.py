@@ -150,6 +150,12 @@ class SqlEngine(ABC):
         order = self.dialect.hash(key, seed)
         return f"SELECT * FROM ({relation}) AS r ORDER BY {order}, {key} LIMIT {int(n)}"
 
+    def cached(self, relation: str) -> str | None:
+        """``relation`` computed once and kept for this session's later queries, as a
+        ``SELECT``; None where the engine keeps nothing (a ``MATERIALIZED`` CTE or the
+        engine's own reuse does it within one query)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - most engines hold nothing to release
         """Release the engine's connection or session."""
 

@@ -94,6 +94,13 @@ class SparkEngine(SqlEngine):
         text = f"SELECT {cols} FROM {view}"
         return text + (f" WHERE {' AND '.join(where)}" if where else "")
 
+    def cached(self, relation: str) -> str | None:
+        """``CACHE TABLE``: Spark re-reads a CTE at each use, so a relation read by many
+        branches (an alert check's lookback) is computed once into the executors' cache."""
+        view = f"pyflare_cached_{os.getpid()}_{next(_VIEWS)}"
+        self._spark.sql(f"CACHE TABLE {view} AS {relation}")
+        return f"SELECT * FROM {view}"
+
     def collect_all(self, queries: Sequence[str]) -> list[pl.DataFrame]:
         import polars as pl
 
