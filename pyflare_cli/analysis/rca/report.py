@@ -147,7 +147,11 @@ def _within(
             & ~pl.col("dimension").is_in(sorted(keys))
             & ~pl.col("value").is_in([NONE, OTHER])
         )
-        pairs = sorted(whole.select("dimension", "value").iter_rows(), key=lambda r: place[r[0]])
+        # in the report's dimension order, then by value: a group-by returns the values
+        # of one dimension (a trace spans several services) in an order of its own
+        pairs = sorted(
+            whole.select("dimension", "value").iter_rows(), key=lambda r: (place[r[0]], r[1])
+        )
         found[name] = [f"{d} = {v}" for d, v in pairs]
     return found
 

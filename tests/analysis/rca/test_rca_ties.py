@@ -49,3 +49,27 @@ def test_the_same_rows_in_any_order_give_the_same_slices() -> None:
     assert answers[0].filter(pl.col("order") == 2).height > 0  # crossings were tested
     for other in answers[1:]:
         assert_frame_equal(other, answers[0])
+
+
+def test_all_of_it_in_lists_the_values_of_a_dimension_in_order() -> None:
+    """With ``--unit trace`` a slice's traces can all hold several values of one dimension
+    (every trace passes through eight services): "all of it in" lists them sorted, not in
+    the order a group-by returned them (which changed from run to run)."""
+    from pyflare_cli.analysis.rca.report import _within
+
+    services = [f"svc-{c}" for c in "hdagfbec"]
+    rows = pl.DataFrame(
+        {
+            "target": [True] * 320,
+            "trace_id": [f"t{i // 8}" for i in range(320)],
+            "span_id": [str(i) for i in range(320)],
+            "y": [1.0] * 320,
+            "service": services * 40,
+            "region": ["eu"] * 160 + ["us"] * 160,
+        }
+    )
+    lead = pl.DataFrame(
+        {"slice": ["region = eu"], "conditions": [["region = eu"]], "n_target": [20]}
+    )
+    found = _within(rows.lazy(), lead, ["service", "region"], True)
+    assert found == {"region = eu": [f"service = {s}" for s in sorted(services)]}
