@@ -241,6 +241,24 @@ def test_a_defect_of_the_fast_path_falls_back_to_the_reference(
     assert got.dead == []
 
 
+def test_clean_spans_is_what_the_receiver_acknowledges_without_json_loads() -> None:
+    """A count only when the reference would read every span and refuse nothing."""
+    spec = dumps(document(span(), span("eee19b7ec3c1b175")))
+    assert otlp_json_columnar.clean_spans(spec) == 2
+    assert otlp_json_columnar.clean_spans(b'{"resourceSpans": []}') == 0
+    nan = dumps(document(span(attributes=[{"key": "k", "value": {"doubleValue": 1.5}}])))
+    odd = [
+        dumps(document(span(startTimeUnixNano="0"))),  # a span the answer counts as rejected
+        dumps(document(span(spanId=base64.b64encode(bytes(range(1, 9))).decode()))),
+        nan.replace(b"1.5", b"NaN"),  # refused whole by otlp_json.load
+        dumps(document(span(name="\ud800"))),  # a lone surrogate, which the reference replaces
+        b'{"resourceMetrics": []}',
+        b"{not json",
+        dumps(document(span())).replace(b'"op"', b'"\xff"'),
+    ]
+    assert [otlp_json_columnar.clean_spans(line) for line in odd] == [None] * len(odd)
+
+
 # Generated documents: every AnyValue kind and spelling the OTLP JSON mapping allows or
 # real exporters write, and values the two paths could read differently.
 texts = st.one_of(
