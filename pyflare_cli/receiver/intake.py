@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from pyflare_cli.receiver.spool import Spool
 from pyflare_cli.receiver.stats import Stats
 from pyflare_cli.receiver.validate import Verdict, check_json, check_proto
-from pyflare_cli.sources import otlp_json
+from pyflare_cli.sources import otlp_json, otlp_json_columnar
 
 MAX_ACTIVE_EXPORTS = 256
 """Exports handled at once per transport; more are refused as busy (429 / RESOURCE_EXHAUSTED).
@@ -62,6 +62,9 @@ class Intake:
             # json.loads reads UTF-16/32 too, but the spool's line framing (and ingest)
             # assume UTF-8: such a body would be stored altered. OTLP/JSON is UTF-8.
             raise Refused("invalid", "JSON body is not UTF-8")
+        spans = otlp_json_columnar.clean_spans(body)
+        if spans is not None:  # read by Arrow: nothing the reference would refuse
+            return await self._spool(Verdict(spans, 0), "jsonl", body)
         try:
             document: Any = otlp_json.load(body)
         except otlp_json.BadDocument as exc:
