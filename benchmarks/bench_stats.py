@@ -3,6 +3,7 @@ same query on the same Parquet, with the peak RSS of each pyflare run.
 
     python benchmarks/bench_stats.py --store /tmp/s1m/.pyflare --repeat 3
     python benchmarks/bench_stats.py --store /tmp/s1m/.pyflare --before /tmp/old
+    python benchmarks/bench_stats.py --store /tmp/s1m/.pyflare --only 'by tool' --repeat 5
 
 With ``--before DIR`` (an older ``pyflare_cli`` in it, from ``git archive REV pyflare_cli |
 tar -x -C DIR``), each run of the current code alternates with a run of the older one under
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", type=Path, help="folder holding an older pyflare_cli")
+    parser.add_argument("--only", help="run the commands whose name holds this text")
     options = parser.parse_args()
     files = str(options.store / "spans" / "*" / "*.parquet")
     con = duckdb.connect()
@@ -91,6 +93,8 @@ def main() -> None:
         f" {'duckdb s':>9}"
     )
     for name, args, sql, since in CASES:
+        if options.only and options.only not in name:
+            continue
         times: dict[str, list[float]] = {label: [] for label, _ in versions}
         peaks: dict[str, list[float]] = {label: [] for label, _ in versions}
         cpus: dict[str, list[float]] = {label: [] for label, _ in versions}

@@ -80,7 +80,9 @@ def _rows(
     if not reads_within(request.unit, by):
         return unit_rows(spans, request.unit, by)
     within = load_spans(root, SpanQuery(query.since, query.until), now, prices=False)
-    return unit_rows(spans, request.unit, by, within)
+    # Without --where the two frames hold the same rows in the same order.
+    aligned = not (query.where and query.where.strip())
+    return unit_rows(spans, request.unit, by, within, aligned)
 
 
 def load_stats(

@@ -62,23 +62,29 @@ def reads_within(unit: str, by: list[str]) -> bool:
 
 
 def unit_rows(
-    spans: pl.LazyFrame, unit: str, by: list[str], within: pl.LazyFrame | None = None
+    spans: pl.LazyFrame,
+    unit: str,
+    by: list[str],
+    within: pl.LazyFrame | None = None,
+    aligned: bool = False,
 ) -> pl.LazyFrame:
     """The rows one ``--unit`` counts, with a column per dimension of ``by``.
 
     ``within``: the spans the ancestry walk and the trace-wide values are read from
     (default ``spans``); any frame that holds every span of ``spans``' traces, in the same
-    order, gives the same rows, e.g. the window unpriced.
+    order, gives the same rows, e.g. the window unpriced. ``aligned``: ``within`` holds
+    exactly ``spans``' rows in their order (no ``--where``), so the walk's answer is put
+    beside each span by row number (see :func:`with_ancestry`).
     """
     if unit not in UNITS:
         raise ValueError(unit)
     if unit == "trace":
         return _trace_rows(spans, by)
     if unit == "call":
-        return call_rows(spans, by, within)
+        return call_rows(spans, by, within, aligned)
     walk = needs_ancestry(unit, by)
     # Ancestry first: a span that inherits its trace's agent_name does not name an agent.
-    frame = with_ancestry(spans, within) if walk else spans
+    frame = with_ancestry(spans, within, aligned) if walk else spans
     frame = with_trace_wide(frame, is_llm(), within) if unit == "llm" else with_trace_wide(frame)
     return frame.select(
         "trace_id",
