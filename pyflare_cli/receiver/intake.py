@@ -77,14 +77,20 @@ class Intake:
         return await self._spool(verdict, "jsonl", body)
 
     async def _spool(self, verdict: Verdict, kind: str, body: bytes) -> Verdict:
-        if verdict.spans and not verdict.accepted:
-            raise Refused("invalid", verdict.message)
-        self.check_capacity()
-        if verdict.accepted:
-            try:
-                ticket = self.spool.append("pb" if kind == "pb" else "jsonl", body)
-                await self.spool.sync(ticket)
-            except OSError as exc:
-                raise Refused("unavailable", f"cannot write the spool: {exc}") from None
+        try:
+            if verdict.spans and not verdict.accepted:
+                raise Refused("invalid", verdict.message)
+            self.check_capacity()
+            if verdict.accepted:
+                try:
+                    ticket = self.spool.append("pb" if kind == "pb" else "jsonl", body)
+                    await self.spool.sync(ticket)
+                except OSError as exc:
+                    raise Refused("unavailable", f"cannot write the spool: {exc}") from None
+        except Refused:
+            # Refused whole once decoded (every span bad, the spool full or unwritable):
+            # its spans are known, so they are counted as refused.
+            self.stats.spans_refused += verdict.spans
+            raise
         self.stats.accepted(verdict.accepted, verdict.rejected)
         return verdict

@@ -68,9 +68,12 @@ class ReceiverCollector(Collector):
             ("spans_accepted", "Spans acknowledged (on disk in the spool).", s.spans_accepted),
             (
                 "spans_refused",
-                "Spans rejected inside accepted requests (OTLP partial success); spans of "
-                "refused requests are not counted (an invalid body has no countable spans).",
-                s.spans_rejected,
+                "Spans not accepted: rejected inside accepted requests (OTLP partial "
+                "success), and spans of requests refused whole once their body was decoded "
+                "(every span bad, spool full or unwritable). Requests refused before or "
+                "while decoding (busy, too large, undecodable, unauthenticated) have no "
+                "countable spans: see pyflare_receiver_requests_total.",
+                s.spans_rejected + s.spans_refused,
             ),
             ("spans_stored", "Spans flushed from the spool into the store.", s.spans_flushed),
             (

@@ -16,6 +16,10 @@ class Stats:
     requests: int = 0
     spans_accepted: int = 0
     spans_rejected: int = 0
+    """Spans rejected inside accepted requests (OTLP partial success)."""
+    spans_refused: int = 0
+    """Spans of requests refused whole after their body was decoded: every span bad, or
+    the spool full or unwritable by then."""
     refused: Counter[str] = field(default_factory=Counter)
     """Requests answered with an error, by reason (``429``, ``413``, ``UNAUTHENTICATED``...)."""
     flushes: int = 0
@@ -90,6 +94,7 @@ class Stats:
             "requests": self.requests,
             "spans_accepted": self.spans_accepted,
             "spans_rejected": self.spans_rejected,
+            "spans_refused": self.spans_refused,
             "requests_refused": dict(self.refused),
             "spans_per_s": round(self.spans_per_second(), 1),
             "spool_bytes": spool_bytes,

@@ -12,10 +12,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -115,6 +118,21 @@ def test_metrics_count_what_was_sent_refused_and_stored(
         headers={"content-type": "application/x-protobuf"},
     )
     assert partial.status_code == 200
+    # A request whose 4 spans are all bad is refused whole (400, INVALID_ARGUMENT): its
+    # spans are decoded, so they count as refused too.
+    all_bad = ExportTraceServiceRequest()
+    all_bad.resource_spans.append(_proto_request("all bad").resource_spans[2])
+    refused = httpx.post(
+        f"{running.http_url}/v1/traces",
+        content=all_bad.SerializeToString(),
+        headers={"content-type": "application/x-protobuf"},
+    )
+    assert refused.status_code == 400
+    with grpc.insecure_channel(running.grpc_target) as channel:
+        stub = trace_service_pb2_grpc.TraceServiceStub(channel)  # type: ignore[no-untyped-call]
+        with pytest.raises(grpc.RpcError) as answer:
+            stub.Export(all_bad, timeout=30)
+    assert answer.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     stored = running.stored(at_least=163).height
     assert stored == 163
     samples = _settled(url, stored)
@@ -122,10 +140,13 @@ def test_metrics_count_what_was_sent_refused_and_stored(
     requests = "pyflare_receiver_requests_total"
     assert _value(samples, requests, transport="http", outcome="accepted") == over_http.requests
     assert _value(samples, requests, transport="grpc", outcome="accepted") == over_grpc.requests
-    assert _value(samples, requests, transport="http", outcome="invalid") == 1
+    assert _value(samples, requests, transport="http", outcome="invalid") == 2
+    assert _value(samples, requests, transport="grpc", outcome="invalid") == 1
     assert _value(samples, requests, transport="http", outcome="partial") == 1
     assert _value(samples, "pyflare_receiver_spans_accepted_total") == 163
-    assert _value(samples, "pyflare_receiver_spans_refused_total") == 9
+    # 9 inside the accepted request, 4 + 4 of the requests refused whole; the garbage
+    # body has no countable spans.
+    assert _value(samples, "pyflare_receiver_spans_refused_total") == 9 + 4 + 4
     assert _value(samples, "pyflare_receiver_spans_stored_total") == stored
     flushes = _value(samples, "pyflare_receiver_flushes_total", outcome="ok")
     assert flushes >= 1 and _value(samples, "pyflare_receiver_flushes_total", outcome="error") == 0
