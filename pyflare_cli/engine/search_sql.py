@@ -21,6 +21,7 @@ filtered one level up: :func:`matching` does that.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -125,7 +126,9 @@ class _Compiler:
         if isinstance(value, int):
             return str(value)
         if isinstance(value, float):
-            return self.d.cast(repr(value), self.d.float64)
+            # a number past 1.8e308 parses as inf: quoted, or SQL reads 'inf' as a column
+            text = repr(value) if math.isfinite(value) else self.d.literal(repr(value))
+            return self.d.cast(text, self.d.float64)
         assert isinstance(value, str)
         return self.d.literal(value)
 
@@ -183,8 +186,8 @@ class _Compiler:
             case "trace.errors":
                 error = f"CASE WHEN {lower(self.d, c('status_code'))} = 'error' THEN 1 ELSE 0 END"
                 per = f"sum({error}) OVER ({trace})"
-            case "trace.cost":
-                per = f"sum({c('cost_usd')}) OVER ({trace})"
+            case "trace.cost":  # Polars' sum of no priced span is 0, SQL's is NULL
+                per = f"coalesce(sum({c('cost_usd')}) OVER ({trace}), 0)"
             case _:  # trace.service: does any span of the trace have it
                 same = self.equals(c("service_name"), term.value)
                 hit = f"CASE WHEN coalesce({same}, FALSE) THEN 1 ELSE 0 END"

@@ -299,3 +299,24 @@ def test_polars_and_sql_agree_on_a_frame_of_nulls(tmp_path: Path) -> None:
                 assert ids_sql(engine, query, now) == ids_polars(root, query, now) == ["a"], query
         finally:
             engine.close()
+
+
+def test_unpriced_traces_and_huge_numbers_as_on_polars(tmp_path: Path) -> None:
+    """A trace without a priced span has trace.cost 0 on Polars (its sum of no values), so
+    trace.cost:<1 finds it on every engine; a number past the float range is inf, which SQL
+    must read as a value, not as a column named inf."""
+    root = tmp_path / "store"
+    start = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    spans = [
+        {"trace_id": "t1", "span_id": "a", "start_time": start, "name": "http GET"},
+        {"trace_id": "t1", "span_id": "b", "start_time": start, "attributes": {"port": "443"}},
+    ]
+    commit_spans(root, canonical_spans(spans), "unpriced")
+    args = ("--store", str(root), "--since", "30d", "--until", "2026-11-21")
+    queries = ("trace.cost:<1", "trace.cost:0", "name:http* trace.cost:..0.5", "attr.port:<1e999")
+    for query in queries:
+        want = run(["traces", "--where", query], *args)
+        assert [t["trace_id"] for t in want] == ["t1"], query
+        for engine in ("duckdb", "clickhouse"):
+            got = run(["traces", "--where", query], *args, "--engine", engine)
+            same(got, want, f"{engine}: {query}")
