@@ -13,6 +13,7 @@ import polars as pl
 from rich.console import Console
 from rich.text import Text
 
+from pyflare_cli.analysis.figures import share
 from pyflare_cli.analysis.rca.causes import metric_value
 from pyflare_cli.analysis.rca.model import RcaReport
 from pyflare_cli.render.output import _jsonable, rich_table, to_markdown
@@ -26,7 +27,8 @@ def _ids(ids: list[str] | None) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None or value != value else f"{value:.0%}"
+    """A share as rca's evidence and the report print it (5.6%, 39%)."""
+    return share(value)
 
 
 def _time(value: Any) -> str:

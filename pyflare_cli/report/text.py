@@ -1,7 +1,8 @@
 """Figures as the report shows them: dollars, durations, shares, counts and changes.
 
 The report's own copy of the few formats it needs (``render.units`` sits above this
-layer); the JSON embedded beside every chart keeps the raw numbers.
+layer); the JSON embedded beside every chart keeps the raw numbers. Shares are
+:func:`analysis.figures.share`, the formatter rca's evidence sentences use too.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pyflare_cli.analysis.figures import share as share
 from pyflare_cli.report.model import Tone
 
 
@@ -38,12 +40,6 @@ def count(value: float | None) -> str:
         if abs(value) >= size:
             return f"{value / size:,.1f}{suffix}"
     return f"{value:,.0f}"
-
-
-def share(value: float | None) -> str:
-    if value is None or value != value:
-        return "-"
-    return f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
 
 
 def change(value: float | None, points: bool = False) -> str:

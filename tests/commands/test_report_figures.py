@@ -137,3 +137,22 @@ def test_where_narrows_as_it_does_for_cost(demo_store: Path, tmp_path: Path) -> 
     cost = _json("cost", "--by", "model", "--where", where, "--store", str(demo_store))
     assert {r["model"] for r in rows} == {r["model"] for r in cost["rows"]} == {"gpt-4o-mini"}
     assert "where <code>model:gpt-4o-mini</code>" in page
+
+
+def test_rca_evidence_shows_the_failure_table_share(demo_store: Path) -> None:
+    # one template, one share: the cause's "(x of its errors)" is the table's share cell
+    args = ["-f", "markdown", "--sections", "errors,rca", "--store", str(demo_store)]
+    result = invoke("report", *args)
+    assert result.exit_code == 0, result.output
+    table = dict(
+        re.findall(r"^\| (.+?) \| [\d,.k]+ \| ([\d.]+%) \| [\d,.k]+ \|", result.stdout, re.M)
+    )
+    causes = re.findall(
+        r"\| new failure: (.+?) \| [\d,]+x in the window \(([\d.]+%) of its errors\)",
+        result.stdout,
+    )
+    assert causes and table
+    small = [t for t, _ in causes if "." in table.get(t, "")]
+    assert small, "no share under 10% among the causes' templates: the check would not bite"
+    for template, share in causes:
+        assert table[template] == share, template

@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from pyflare_cli.analysis.figures import share as pct
 from pyflare_cli.analysis.rca.model import Cause, RcaReport
 
 SLICE_CAUSES = 3
@@ -144,7 +145,7 @@ def root_causes(
             f" (q = {row['q_value']:.2g})",
         ]
         if row["explained"] is not None:
-            evidence.append(f"explains {min(row['explained'], 1.0):.0%} of the rise in {word}")
+            evidence.append(f"explains {pct(min(row['explained'], 1.0))} of the rise in {word}")
         held = within.get(row["slice"], [])
         where = [w for w in held if w.startswith(WHERE)]
         title = row["slice"] + (f" (all in {', '.join(where)})" if where else "")
@@ -193,7 +194,7 @@ def root_causes(
             Cause(
                 title=f"{word} rose after {_appeared(change)}",
                 evidence=[
-                    f"{share:.0%} of the rise in {word} is in {change['value']} "
+                    f"{pct(share)} of the rise in {word} is in {change['value']} "
                     f"({change['n_target']:,}: {seen} vs {expected} in the baseline it replaced)"
                 ],
                 next_step=(
@@ -222,7 +223,7 @@ def _cluster_causes(report: RcaReport, cited: set[str]) -> list[Cause]:
             Cause(
                 title=f"new failure: {row['template']}",
                 evidence=[
-                    f"{row['count']:,}x in the window ({row['share']:.0%} of its errors), "
+                    f"{row['count']:,}x in the window ({pct(row['share'])} of its errors), "
                     f"{row['baseline_count']:,}x in the baseline{where}"
                 ],
                 next_step=template_step,
@@ -245,7 +246,7 @@ def _latency_causes(report: RcaReport) -> list[Cause]:
                     f"on the critical path of {report.slow_traces:,} slow traces "
                     f"(> {report.slow_threshold_ms:,.0f} ms): {row['target_ms']:,.0f} ms vs "
                     f"{row['baseline_ms']:,.0f} ms in comparable baseline traces, "
-                    f"{row['share']:.0%} of the added time"
+                    f"{pct(row['share'])} of the added time"
                 ],
                 next_step=f"profile {row['operation']}: its inputs, its callee, its retries",
                 traces=list(row["examples"] or []),
