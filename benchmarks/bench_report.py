@@ -3,7 +3,7 @@ cold processes), the file's size, and the time Chromium takes to open it (load e
 with the commands whose figures it gathers timed in the same rounds as peers.
 
     python benchmarks/bench_report.py STORE [--runs 3] [--now 2026-11-20T13:00:00+00:00]
-        [--before DIR] [--peers] [--no-browser]
+        [--before DIR] [--peers] [--no-browser] [--sections cost] [--no-markdown]
 
 STORE is copied first (the price cache is written into a store). ``--before DIR`` runs
 the same commands with the code in DIR (``git worktree add DIR COMMIT``) in turns with
@@ -66,6 +66,8 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="older code to run in turns with this")
     parser.add_argument("--peers", action="store_true", help="time the commands it gathers")
     parser.add_argument("--no-browser", action="store_true", help="skip the load time")
+    parser.add_argument("--sections", help="only these sections (the report's --sections)")
+    parser.add_argument("--no-markdown", action="store_true", help="skip the Markdown run")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-report-"))
     store = work / "store"
@@ -73,15 +75,17 @@ def main() -> None:
     env = {**os.environ, "PYFLARE_NOW": options.now, "PYFLARE_STORE": str(store)}
     env.pop("PYTHONPATH", None)
     since = options.since
-    page = ["report", "--since", since, "--out"]
-    markdown = ["report", "-f", "markdown", "--since", since, "--out"]
+    only = ["--sections", options.sections] if options.sections else []
+    page = ["report", "--since", since, *only, "--out"]
+    markdown = ["report", "-f", "markdown", "--since", since, *only, "--out"]
     jobs: dict[str, tuple[list[str], dict[str, str]]] = {
         "pyflare report (html, all sections)": ([*page, str(work / "now.html")], env),
     }
     if options.before is not None:
         old = {**env, "PYTHONPATH": str(options.before.resolve())}
         jobs["before: pyflare report (html)"] = ([*page, str(work / "before.html")], old)
-    jobs["pyflare report --format markdown"] = ([*markdown, str(work / "now.md")], env)
+    if not options.no_markdown:
+        jobs["pyflare report --format markdown"] = ([*markdown, str(work / "now.md")], env)
     if options.peers:
         jobs |= {
             "peer: pyflare cost --by model": (["cost", "--by", "model", "--since", since], env),

@@ -1,8 +1,12 @@
 """The cost section: spend over time stacked by model, by user, agent and tool, the
 costliest traces, budgets and the forecast with its interval.
 
-The figures are ``pyflare cost``'s: the window is read and priced once into
-:func:`analysis.cost.report.spend_parts`, and every table is a re-aggregation of it.
+The figures are ``pyflare cost``'s: the window and the one before are each read once into
+the rows of :func:`analysis.cost.report.spend_parts` by :func:`query.spend.spend_parts`
+(token sums priced per group where that is exact, else span by span, as the command), and
+every table is a re-aggregation of them. The costliest traces need each trace's priced
+spans, so they are collected apart, after the parts: one plan at a time keeps the peak
+of the section to the largest of them.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ def cost(ctx: ReportContext) -> Section:
     import polars as pl
 
     from pyflare_cli.analysis.cost.report import (
-        spend_parts,
         table_of,
         top_traces_by_cost,
         total_of,
@@ -36,21 +39,17 @@ def cost(ctx: ReportContext) -> Section:
         with_change,
     )
     from pyflare_cli.query.spans import SpanQuery, select_spans
+    from pyflare_cli.query.spend import spend_parts
 
+    by = list(BREAKDOWNS)
+    windows = [(ctx.window, ctx.step), (ctx.window.previous(), None)]
+    parts, parts_before = spend_parts(
+        ctx.root, windows, by, ctx.step, ctx.where, ctx.now, ctx.rules
+    )
     chosen = select_spans(
         ctx.root, SpanQuery(*ctx.window.query_bounds, ctx.where), ctx.now, ctx.rules
     )
-    before = select_spans(
-        ctx.root, SpanQuery(*ctx.window.previous().query_bounds, ctx.where), ctx.now, ctx.rules
-    )
-    by = list(BREAKDOWNS)
-    parts, parts_before, top = pl.collect_all(
-        [
-            spend_parts(chosen.window, by, ctx.step, chosen.where, ctx.step),
-            spend_parts(before.window, by, None, before.where, ctx.step),
-            top_traces_by_cost(chosen.spans, ctx.top),
-        ]
-    )
+    top = top_traces_by_cost(chosen.spans, ctx.top).collect()
     frames = pl.collect_all(
         [
             table_of(parts.lazy(), ["model"], ctx.step),
