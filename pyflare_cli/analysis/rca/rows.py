@@ -56,6 +56,8 @@ class RowReader(Protocol):
 
 
 ERROR_ORDER = ["start_time", "trace_id", "span_id"]
+EXAMPLE_ORDER = ["y", "start_time", "trace_id"]
+"""A slice's example traces: the worst ``y`` first, ties in time order, then by trace id."""
 
 
 class FrameRows:
@@ -146,7 +148,9 @@ class FrameRows:
 
 def slice_examples(source: pl.LazyFrame, slices: pl.DataFrame) -> dict[str, list[str]]:
     """Up to three target trace ids per slice of ``source`` (rows with ``target``, ``y``,
-    ``trace_id`` and the dimensions), worst rows first."""
+    ``trace_id``, ``start_time`` and the dimensions), worst rows first, ties (every error
+    row has one ``y``) in time order, then by trace id: a sort keeps no order of equal
+    keys, so on ``y`` alone the examples followed the rows' order, which varies run to run."""
     found: dict[str, list[str]] = {}
     for name, conditions in slices.select("slice", "conditions").iter_rows():
         condition = pl.lit(True)
@@ -155,7 +159,7 @@ def slice_examples(source: pl.LazyFrame, slices: pl.DataFrame) -> dict[str, list
             condition = condition & (pl.col(key) == value)
         ids = (
             source.filter(pl.col("target") & condition)
-            .sort("y", descending=True)
+            .sort(EXAMPLE_ORDER, descending=[True, False, False])
             .select(pl.col("trace_id").unique(maintain_order=True).head(3))
             .collect()
         )

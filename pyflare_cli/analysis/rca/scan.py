@@ -25,7 +25,13 @@ import polars as pl
 from pyflare_cli.analysis.rca.dimensions import Dimension
 from pyflare_cli.analysis.rca.failures import error_message
 from pyflare_cli.analysis.rca.passes import ENGINE, TERMS, slice_counts, terms
-from pyflare_cli.analysis.rca.rows import ERROR_ORDER, Conditions, Sighting, slice_examples
+from pyflare_cli.analysis.rca.rows import (
+    ERROR_ORDER,
+    EXAMPLE_ORDER,
+    Conditions,
+    Sighting,
+    slice_examples,
+)
 from pyflare_cli.analysis.rca.units import Metric, unit_rows
 
 ERROR_TRACE, ERROR_SPAN, MESSAGE = "__error_trace", "__error_span", "__message"
@@ -159,7 +165,8 @@ class ScanRows:
             for text in conditions:
                 key, value = text.split(" = ", 1)
                 condition = condition & (pl.col(key) == value)
-            found[name] = worst_traces(self.target.filter(condition), ["y"], [True])
+            worst = self.target.filter(condition)
+            found[name] = worst_traces(worst, EXAMPLE_ORDER, [True, False, False])
         return found
 
     def split_counts(
