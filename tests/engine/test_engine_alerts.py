@@ -259,3 +259,28 @@ def test_alert_measures_on_spark_connect(
         engine.close()
     assert count == spans.height
     assert_same_samples(want, got, inexact, "spark")
+
+
+def test_alert_watch_keeps_one_engine_session(store20k: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(store20k, store)
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(RULES)
+    result = invoke(
+        *("alert", "watch", "--rules", str(rules), "--store", str(store), "--max-runs", "2"),
+        *("--interval", "1s", "--no-notify", "--engine", "duckdb"),
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "stopped after 2 evaluation(s)" in result.stdout
+    assert "firing" in result.stdout  # the first evaluation's changes are printed
+
+
+def test_a_clickhouse_url_cannot_hold_alert_states(tmp_path: Path) -> None:
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(RULES)
+    result = invoke(
+        *("alert", "check", "--rules", str(rules), "--no-notify"),
+        *("--store", "clickhouse://localhost:8123/otel?table=otel_traces"),
+    )
+    assert result.exit_code == 2, result.output
+    assert "alert states need a store folder" in result.stderr
