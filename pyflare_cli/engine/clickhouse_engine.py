@@ -33,9 +33,12 @@ SETTINGS = {
     "join_use_nulls": 1,
     "max_ast_elements": 1_000_000,
     "max_expanded_ast_elements": 10_000_000,
+    "max_query_size": 16 << 20,
 }
 """A LEFT JOIN's missing side is NULL (ClickHouse fills default values otherwise); the
-query of a check of many alert rules (one branch each) is larger than the default AST cap."""
+query of a check of many alert rules (one branch each) is larger than the default AST cap,
+and rca ``--where`` over the ``otel_traces`` view (the view's text in every filtered
+relation) is larger than the default 256 KiB of query text."""
 CHDB_SETTINGS = {"enable_materialized_cte": 1}
 """chdb (a recent ClickHouse) computes a ``MATERIALIZED`` CTE once per query; older servers
 lack the setting, so a server inlines the CTE at each use (same result, more work)."""

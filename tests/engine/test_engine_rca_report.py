@@ -149,6 +149,13 @@ def test_search_options_match_polars(store4d: Path, case: str) -> None:
         _same(_report(*FILTERED[case], "--store", str(store4d), "--engine", engine), want)
 
 
+def test_where_over_otel_traces_matches_polars(store4d: Path, otel4d: str) -> None:
+    """--where over the Collector's table: each filtered relation holds the canonical
+    view's text twice, more than ClickHouse's default 256 KiB of query (exit 3 before)."""
+    args = FILTERED["where"]
+    _same(_report(*args, "--store", otel4d), _report(*args, "--store", str(store4d)))
+
+
 def test_the_engine_comes_from_the_environment(
     store4d: Path, polars: dict[str, dict[str, Any]]
 ) -> None:
@@ -193,6 +200,8 @@ def test_an_empty_baseline_is_refused(store4d: Path) -> None:
         (["--where", "cost:>0.01"], "rca --where on cost"),
         (["--span-filter", "trace.cost:>0.1"], "rca --span-filter on cost"),
         (["--where", "eval.judge:<0.5"], "--where term 'eval.judge'"),
+        (["--span-filter", "eval.judge:<0.5"], "--span-filter term 'eval.judge'"),
+        (["--vs-rest", "--select", "eval.judge:<0.5"], "--select term 'eval.judge'"),
         (["--vs-rest", "--select", "cost:>0.01"], "rca --select on cost"),
     ],
 )
