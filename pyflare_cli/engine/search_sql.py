@@ -100,11 +100,15 @@ def _glob_regex(d: Dialect, glob: Glob, *, anchored: bool) -> str:
 
 
 class _Compiler:
-    def __init__(self, d: Dialect, engine: str, now: datetime, column: ColumnOf) -> None:
+    def __init__(
+        self, d: Dialect, engine: str, now: datetime, column: ColumnOf, option: str = "--where"
+    ) -> None:
         self.d = d
         self.engine = engine
         self.now = now
         self.col = column
+        self.option = option
+        """The option the query came from, named when a term is refused."""
 
     def node(self, node: Node) -> str:
         if isinstance(node, And | Or):
@@ -118,7 +122,7 @@ class _Compiler:
 
     def refuse(self, term: Term, why: str) -> Exception:
         name = term.field or str(term.value)
-        return unsupported(self.engine, f"--where term '{name}' ({why})")
+        return unsupported(self.engine, f"{self.option} term '{name}' ({why})")
 
     def literal(self, value: Value) -> str:
         if isinstance(value, bool):
@@ -243,14 +247,15 @@ def where_sql(
     query: str | Node,
     now: datetime,
     column: ColumnOf = _same,
+    option: str = "--where",
 ) -> str:
     """The boolean SQL expression (never NULL) of ``query`` over one span relation.
 
     It may hold window functions (trace-level fields): use it in a ``SELECT`` list, as
-    :func:`matching` does. ``eval.`` terms exit 2 naming the term.
+    :func:`matching` does. ``eval.`` terms exit 2 naming the term and ``option``.
     """
     node = parse(query) if isinstance(query, str) else query
-    return _Compiler(d, engine, now, column).node(node)
+    return _Compiler(d, engine, now, column, option).node(node)
 
 
 def _terms(node: Node) -> Iterator[Term]:
@@ -312,11 +317,18 @@ TEXT_COLUMNS = frozenset({"input_text", "output_text"})
 """Not in the ``otel_traces`` view (its message-text rules are not expressible)."""
 
 
-def prepare(engine: SqlEngine, where: str, now: datetime, column: ColumnOf = _same) -> Where:
+def prepare(
+    engine: SqlEngine,
+    where: str,
+    now: datetime,
+    column: ColumnOf = _same,
+    option: str = "--where",
+) -> Where:
     """``where`` compiled for ``engine``, with the span columns it reads.
 
-    Exit 2 naming the term for what the engine cannot run: ``eval.`` terms, and text
-    searches (bare words, ``text:``) over an ``otel_traces`` table, which has no texts.
+    Exit 2 naming the term and ``option`` (the query's option: ``--where``,
+    ``--span-filter``, ``--select``) for what the engine cannot run: ``eval.`` terms, and
+    text searches (bare words, ``text:``) over an ``otel_traces`` table, which has no texts.
     """
     from pyflare_cli.engine.clickhouse_engine import ClickHouseEngine
 
@@ -327,10 +339,10 @@ def prepare(engine: SqlEngine, where: str, now: datetime, column: ColumnOf = _sa
             reads = BARE_WORD_COLUMNS if term.field is None else FIELDS.get(term.field or "")
             names = reads if isinstance(reads, tuple) else (reads.columns if reads else ())
             if TEXT_COLUMNS.intersection(names):
-                raise _Compiler(engine.dialect, engine.name, now, column).refuse(
+                raise _Compiler(engine.dialect, engine.name, now, column, option).refuse(
                     term, "the otel_traces view has no input_text/output_text"
                 )
-    predicate = where_sql(engine.dialect, engine.name, node, now, column)
+    predicate = where_sql(engine.dialect, engine.name, node, now, column, option)
     return Where(predicate, tuple(sorted(columns)))
 
 
