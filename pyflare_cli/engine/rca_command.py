@@ -27,14 +27,15 @@ def engine_of(
 ) -> str | None:
     """The SQL engine to count on (None: Polars, rca's own path); exit 2 naming the
     option that engine cannot run yet."""
-    from pyflare_cli.engine.base import unsupported
-    from pyflare_cli.engine.rca_sql import METRICS as ON_SQL
-    from pyflare_cli.engine.rca_sql import UNITS as SQL_UNITS
     from pyflare_cli.engine.select import URL_SCHEMES, engine_name
 
     name = engine_name(option, cfg, store)
     if name == "polars":
         return None
+    from pyflare_cli.engine.base import unsupported
+    from pyflare_cli.engine.rca_sql import METRICS as ON_SQL
+    from pyflare_cli.engine.rca_sql import UNITS as SQL_UNITS
+
     refused = [
         (f"--metric {settings.metric}", settings.metric not in ON_SQL),
         (f"--unit {settings.unit}", settings.unit not in SQL_UNITS),

@@ -11,12 +11,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyflare_cli.config.engine import ENGINE_NAMES, parse_engine
 from pyflare_cli.config.file import Config
-from pyflare_cli.engine.cost import Engine
 from pyflare_cli.errors import UsageError
 from pyflare_cli.store.layout import read_store
+
+if TYPE_CHECKING:
+    from pyflare_cli.engine.cost import Engine
 
 ENGINE_ENV = "PYFLARE_ENGINE"
 URL_SCHEMES = ("clickhouse://", "chdb://")
