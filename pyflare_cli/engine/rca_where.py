@@ -60,7 +60,9 @@ def compiled(engine: SqlEngine, option: str, query: str | None, now: datetime) -
     """``query`` compiled for ``engine`` (None when empty); exit 2 when it reads cost."""
     if not (query and query.strip()):
         return None
-    compiled = prepare(engine, query, now, option=option)
+    # what runs is the store's engine's to say (otel_traces has no texts), not the wrapper's
+    base = engine.inner if isinstance(engine, Filtered) else engine
+    compiled = prepare(base, query, now, option=option)
     if "cost_usd" in compiled.columns:
         raise unsupported(engine.name, f"rca {option} on cost")
     return compiled

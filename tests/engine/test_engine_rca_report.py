@@ -156,6 +156,21 @@ def test_where_over_otel_traces_matches_polars(store4d: Path, otel4d: str) -> No
     _same(_report(*args, "--store", otel4d), _report(*args, "--store", str(store4d)))
 
 
+def test_select_of_texts_over_otel_traces_is_refused_with_where(otel4d: str) -> None:
+    """The table has no prompt texts: --select 'timeout' is refused with --where too (the
+    filtered engine hid the table, and the texts were read as NULL: exit 0, other slices)."""
+    result = invoke(
+        *("rca", "--store", otel4d, "--since", "1d", "--where", "service:rag-api"),
+        *("--vs-rest", "--select", "timeout"),
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        "error: --select term 'timeout' (the otel_traces view has no input_text/output_text) "
+        "does not run on --engine clickhouse yet (docs/scale.md lists what does); "
+        "use --engine polars"
+    ]
+
+
 def test_the_engine_comes_from_the_environment(
     store4d: Path, polars: dict[str, dict[str, Any]]
 ) -> None:
