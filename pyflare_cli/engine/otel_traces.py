@@ -83,10 +83,7 @@ def _value(rule: Rule) -> str:
         _, name, key = rule.key.split(":", 2)
         has = f"(m, n) -> n = {_quote(name)} AND mapContains(m, {_quote(key)})"
         events = "Events.Attributes, Events.Name"
-        return (
-            f"if(arrayExists({has}, {events}), "
-            f"arrayFirst({has}, {events})[{_quote(key)}], NULL)"
-        )
+        return f"if(arrayExists({has}, {events}), arrayFirst({has}, {events})[{_quote(key)}], NULL)"
     if rule.key.startswith(_RESOURCE):
         column, key = "ResourceAttributes", rule.key[len(_RESOURCE) :]
     else:
