@@ -98,7 +98,7 @@ def report(
             "--keep",
             min=1,
             help="With a dated --out: delete older files of the same name pattern, keeping "
-            "the N newest (by the dates in their names) with this one.",
+            "the N newest (by the dates in their names) and this one.",
             show_default=False,
         ),
     ] = None,

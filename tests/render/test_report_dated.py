@@ -79,8 +79,21 @@ def test_keep_never_deletes_the_file_just_written(tmp_path: Path) -> None:
     backfilled = tmp_path / "r-2026-10-01_2026-10-08.html"
     backfilled.write_text("x")
     removed = rotate(template, backfilled, 1)
-    assert sorted(p.name for p in removed) == [
-        "r-2026-11-01_2026-11-08.html",
-        "r-2026-11-08_2026-11-15.html",
-    ]
+    assert [p.name for p in removed] == ["r-2026-11-01_2026-11-08.html"]
     assert backfilled.exists()
+    assert (tmp_path / "r-2026-11-08_2026-11-15.html").exists()
+
+
+def test_a_backfilled_report_does_not_push_out_newer_ones(tmp_path: Path) -> None:
+    template = tmp_path / "weekly-{date}.html"
+    for day in ("2026-11-01", "2026-11-08", "2026-11-15"):
+        (tmp_path / f"weekly-{day}.html").write_text(day)
+    backfilled = tmp_path / "weekly-2026-10-25.html"
+    backfilled.write_text("late")
+    removed = rotate(template, backfilled, 2)
+    assert [p.name for p in removed] == ["weekly-2026-11-01.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "weekly-2026-10-25.html",
+        "weekly-2026-11-08.html",
+        "weekly-2026-11-15.html",
+    ]

@@ -111,17 +111,18 @@ def _key(name: str, parts: list[str | _Field]) -> tuple[datetime, ...] | None:
 
 def rotate(target: Path, written: Path, keep: int, option: str = "--out") -> list[Path]:
     """Delete the files of ``target``'s template in its folder beyond the ``keep`` newest
-    (by the dates in their names), never ``written``; the files deleted, oldest first."""
+    (by the dates in their names), never ``written``: a backfilled older report is kept
+    beside the N newest rather than pushing one of them out. The files deleted, oldest
+    first."""
     parts = _parts(target.name, option)
     folder = written.parent
     found = []
     for path in folder.iterdir():
         key = _key(path.name, parts)
-        if key is not None and path.is_file() and path.name != written.name:
-            found.append((key, path))
-    found.sort(reverse=True)
-    # the file just written counts as one of the newest
-    older = [path for _, path in found][max(keep - 1, 0) :]
+        if key is not None and path.is_file():
+            found.append((key, path.name == written.name, path))
+    found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    older = [path for _, is_written, path in found[keep:] if not is_written]
     for path in older:
         path.unlink(missing_ok=True)
     return sorted(older, key=lambda p: _key(p.name, parts) or ())
