@@ -30,9 +30,10 @@ from pyflare_cli.errors import StoreWriteError
 from pyflare_cli.ingest.inputs import STDIN, file_digest, spool_stdin
 from pyflare_cli.ingest.redaction import RedactionConfig, redact
 from pyflare_cli.ingest.report import FileResult, IngestReport
+from pyflare_cli.sources.decoding import decode
 from pyflare_cli.sources.opening import Format, UnreadableInput, sniff
 from pyflare_cli.sources.raw import DeadLetter
-from pyflare_cli.sources.tasks import Task, decode, split
+from pyflare_cli.sources.tasks import Task, split
 from pyflare_cli.store.catalog import Catalog, SourceRecord
 from pyflare_cli.store.dead_letter import DeadLetterWriter
 from pyflare_cli.store.layout import StoreLayout

@@ -17,8 +17,9 @@ import polars as pl
 import pytest
 from cli_support import invoke
 
+from pyflare_cli.sources.decoding import decode
 from pyflare_cli.sources.opening import sniff
-from pyflare_cli.sources.tasks import decode, split
+from pyflare_cli.sources.tasks import split
 
 EXPECTED = [
     ("b000000000000001", "Q&A Correctness", 1.0, "correct", None),

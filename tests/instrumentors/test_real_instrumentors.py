@@ -33,8 +33,9 @@ from receiver_support import Running  # noqa: E402
 
 from pyflare_cli.query.prices import priced  # noqa: E402
 from pyflare_cli.receiver.server import ReceiverConfig  # noqa: E402
+from pyflare_cli.sources.decoding import decode  # noqa: E402
 from pyflare_cli.sources.opening import Format, sniff  # noqa: E402
-from pyflare_cli.sources.tasks import decode, split  # noqa: E402
+from pyflare_cli.sources.tasks import split  # noqa: E402
 
 DRIVER = Path(__file__).with_name("drive.py")
 INSTRUMENTORS = ("openai-v2", "openinference", "openllmetry", "langchain", "langfuse")

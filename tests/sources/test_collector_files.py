@@ -24,8 +24,9 @@ from opentelemetry.trace import Status, StatusCode
 from polars.testing import assert_frame_equal
 
 from pyflare_cli.ingest.pipeline import Ingestor
+from pyflare_cli.sources.decoding import decode
 from pyflare_cli.sources.opening import Format, sniff
-from pyflare_cli.sources.tasks import decode, split
+from pyflare_cli.sources.tasks import split
 from pyflare_cli.store.scan import scan_spans
 
 

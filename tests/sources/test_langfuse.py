@@ -20,9 +20,10 @@ import polars as pl
 import pytest
 
 from pyflare_cli.analysis.eval.scores import scores_in_spans
+from pyflare_cli.sources.decoding import decode
 from pyflare_cli.sources.langfuse_shapes import hex_id
 from pyflare_cli.sources.opening import Format, sniff
-from pyflare_cli.sources.tasks import decode, split
+from pyflare_cli.sources.tasks import split
 
 TRACE = "6f1c0a52-8a3e-4b7e-9d1b-2f3c4d5e6a7b"
 TRACE_HEX = TRACE.replace("-", "")

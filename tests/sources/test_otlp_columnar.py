@@ -27,11 +27,12 @@ from polars.testing import assert_frame_equal
 
 from pyflare_cli.demo.generator import generate_requests
 from pyflare_cli.sources import otlp_columnar, wire_columns
+from pyflare_cli.sources.decoding import Decoded, decode
 from pyflare_cli.sources.opening import Format
 from pyflare_cli.sources.otlp_proto import decode_request
 from pyflare_cli.sources.otlp_wire import varint
 from pyflare_cli.sources.raw import RawBatch
-from pyflare_cli.sources.tasks import Decoded, Task, decode, split
+from pyflare_cli.sources.tasks import Task, split
 
 
 def reference(payloads: list[bytes]) -> tuple[pl.DataFrame, int]:

@@ -29,9 +29,10 @@ from polars.testing import assert_frame_equal
 
 from pyflare_cli.demo.generator import generate_requests
 from pyflare_cli.sources import otlp_json, otlp_json_columnar
+from pyflare_cli.sources.decoding import Decoded, decode
 from pyflare_cli.sources.opening import Format, sniff
 from pyflare_cli.sources.otlp_wire import request_to_otlp_json
-from pyflare_cli.sources.tasks import Decoded, Task, decode, split
+from pyflare_cli.sources.tasks import Task, split
 
 TRACE = "5b8efff798038103d269b633813fc60c"
 START = 1_700_000_000_000_000_000

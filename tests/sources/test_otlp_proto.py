@@ -13,13 +13,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from polars.testing import assert_frame_equal
 
+from pyflare_cli.sources.decoding import decode
 from pyflare_cli.sources.normalize import normalize
 from pyflare_cli.sources.opening import Format
 from pyflare_cli.sources.otlp_json import decode_document
 from pyflare_cli.sources.otlp_proto import decode_request, native_value, string_value
 from pyflare_cli.sources.otlp_wire import varint
 from pyflare_cli.sources.raw import RawBatch
-from pyflare_cli.sources.tasks import decode, split
+from pyflare_cli.sources.tasks import split
 
 
 def from_json(path: Path) -> pl.DataFrame:

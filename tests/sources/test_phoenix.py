@@ -11,11 +11,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from pyflare_cli.sources.decoding import decode
 from pyflare_cli.sources.normalize import normalize
 from pyflare_cli.sources.opening import Format, UnreadableInput
 from pyflare_cli.sources.otlp_json import BadRecord
 from pyflare_cli.sources.phoenix import decode_records, parse_time, read_file
-from pyflare_cli.sources.tasks import decode, split
+from pyflare_cli.sources.tasks import split
 
 TRACE = "5b8efff798038103d269b633813fc60c"
 NOON = datetime(2025, 11, 20, 12, tzinfo=UTC)

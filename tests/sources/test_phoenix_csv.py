@@ -11,9 +11,10 @@ from pathlib import Path
 
 import polars as pl
 
+from pyflare_cli.sources.decoding import decode
 from pyflare_cli.sources.opening import Format, sniff
 from pyflare_cli.sources.phoenix import UNREADABLE_EVENTS, _literal
-from pyflare_cli.sources.tasks import decode, split
+from pyflare_cli.sources.tasks import split
 
 
 def _spans(path: Path) -> pl.DataFrame:

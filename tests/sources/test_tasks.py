@@ -13,9 +13,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pyflare_cli.sources import tasks
+from pyflare_cli.sources.decoding import decode
 from pyflare_cli.sources.opening import Format, UnreadableInput
 from pyflare_cli.sources.otlp_wire import varint
-from pyflare_cli.sources.tasks import Task, decode, split
+from pyflare_cli.sources.tasks import Task, split
 
 
 def decode_all(path: Path, fmt: Format) -> pl.DataFrame:

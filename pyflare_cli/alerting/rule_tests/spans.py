@@ -234,8 +234,9 @@ def _compact(item: dict[str, Any], start: datetime, where: Where, first_id: int)
 
 def _fixture(item: dict[str, Any], start: datetime, where: Where, base: Path) -> pl.DataFrame:
     from pyflare_cli.query.prices import priced
+    from pyflare_cli.sources.decoding import decode
     from pyflare_cli.sources.opening import UnreadableInput, sniff
-    from pyflare_cli.sources.tasks import decode, split
+    from pyflare_cli.sources.tasks import split
 
     unknown = sorted(set(item) - FIXTURE_KEYS)
     if unknown:
