@@ -225,6 +225,9 @@ def drift(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from pyflare_cli.memory import configure_jemalloc
+
+    configure_jemalloc()  # before Polars loads: freed pages go back, a lower peak
     from pyflare_cli.analysis.drift.report import compare, compare_models
     from pyflare_cli.commands.drift_plan import plan_of
     from pyflare_cli.config.file import load_config

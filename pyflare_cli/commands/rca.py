@@ -127,6 +127,9 @@ def rca(
 
         pyflare rca --metric errors --since 24h --fail-on-significant
     """
+    from pyflare_cli.memory import configure_jemalloc
+
+    configure_jemalloc()  # before Polars loads: freed pages go back, a lower peak
     from pyflare_cli.analysis.rca.model import RcaSettings
     from pyflare_cli.analysis.rca.report import analyse
     from pyflare_cli.config.file import load_config

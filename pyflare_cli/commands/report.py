@@ -116,7 +116,7 @@ def report(
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> None:
-    from pyflare_cli.report.memory import configure_jemalloc
+    from pyflare_cli.memory import configure_jemalloc
 
     configure_jemalloc()  # before Polars loads: freed pages go back between sections
     from pyflare_cli.render.report.dated import dated, rotate

@@ -80,7 +80,7 @@ def build_report(
     light sections are built). The page order is ``names``' whatever the build order.
     ``serial=False``: rca's analysis in a background thread while the other sections
     are built (``--parallel``): sooner with a free core, a higher peak of memory."""
-    from pyflare_cli.report.memory import release
+    from pyflare_cli.memory import release
     from pyflare_cli.report.traces import trace_views
 
     _check_window(ctx)

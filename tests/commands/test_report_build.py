@@ -88,7 +88,7 @@ def _jemalloc_conf(env: dict[str, str], preload_polars: bool) -> dict[str, objec
     code = (
         "import json, os, sys\n"
         + ("import polars\n" if preload_polars else "")
-        + "from pyflare_cli.report.memory import configure_jemalloc\n"
+        + "from pyflare_cli.memory import configure_jemalloc\n"
         + "done = configure_jemalloc()\n"
         + "print(json.dumps({'done': done, 'conf': os.environ.get('_RJEM_MALLOC_CONF')}))\n"
     )
@@ -100,7 +100,7 @@ def _jemalloc_conf(env: dict[str, str], preload_polars: bool) -> dict[str, objec
 
 
 def test_jemalloc_is_told_to_return_pages_before_polars_loads() -> None:
-    from pyflare_cli.report.memory import JEMALLOC_CONF
+    from pyflare_cli.memory import JEMALLOC_CONF
 
     env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
     assert _jemalloc_conf(env, False) == {"done": True, "conf": JEMALLOC_CONF}

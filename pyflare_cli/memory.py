@@ -1,17 +1,16 @@
-"""Give freed memory back to the operating system between the report's sections.
+"""Give freed memory back to the operating system: the heavy analyses' peak RSS.
 
-The report builds its sections one after another in one process. Each heavy section
-(cost, errors/rca, drift) reads whole windows into frames of a few hundred MB and frees
-them when it is done, but neither allocator hands the pages back in time by itself:
-glibc keeps freed heap (Python objects, NumPy arrays) until ``malloc_trim``, and
-Polars' jemalloc (which Polars configures with ``dirty_decay_ms:500,muzzy_decay_ms:1000``)
-turns freed pages "muzzy" (``MADV_FREE``), which still count in the process's RSS until
-the kernel is short of memory. Left alone, the next section's peak lands on top of the
-last one's leftovers and the command's peak RSS is more than its largest section's.
+The commands that read whole windows (``rca``, ``drift``, ``report``'s sections) build
+frames of a few hundred MB and free them as they go, but neither allocator hands the
+pages back in time by itself: glibc keeps freed heap (Python objects, NumPy arrays) until
+``malloc_trim``, and Polars' jemalloc (which Polars configures with
+``dirty_decay_ms:500,muzzy_decay_ms:1000``) turns freed pages "muzzy" (``MADV_FREE``),
+which still count in the process's RSS until the kernel is short of memory. Left alone,
+the next step's peak lands on top of the last one's leftovers.
 
 :func:`release` collects Python's garbage and trims glibc's heap (under a millisecond);
 :func:`configure_jemalloc` asks jemalloc to return freed pages to the system outright,
-which must happen before Polars is first imported.
+which must happen before Polars is first imported (a command calls it first thing).
 """
 
 from __future__ import annotations
