@@ -17,6 +17,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pyflare_cli.ingest import pipeline as ingest_module
+from pyflare_cli.ingest import workers as workers_module
 from pyflare_cli.ingest.inputs import expand_paths
 from pyflare_cli.ingest.pipeline import Ingestor
 from pyflare_cli.ingest.redaction import RedactionConfig
@@ -315,7 +316,7 @@ def test_parallel_decoding_gives_the_same_rows_as_inline(
             pools.append(workers)
             super().__init__(workers, **options)
 
-    monkeypatch.setattr(ingest_module, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(workers_module, "ProcessPoolExecutor", CountedPool)
 
     def run(root: Path, parallel: bool) -> tuple[IngestReport, pl.DataFrame]:
         monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0 if parallel else 1 << 40)
