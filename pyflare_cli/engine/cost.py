@@ -59,11 +59,15 @@ def _time(column: str) -> pl.Expr:
     return pl.from_epoch(pl.col(column), time_unit="ns").dt.replace_time_zone("UTC").cast(_TIME)
 
 
-def _prices(engine: SqlEngine, windows: Sequence[Window], rules: tuple[PriceRule, ...]) -> str:
-    """The price table of every model the windows hold, uploaded to the engine."""
-    start = min(w.start for w in windows)
-    end = max(w.end for w in windows)
-    pairs_sql = cost_sql.model_pairs(engine.spans(start, end, ["provider", "model"]))
+def prices_between(
+    engine: SqlEngine,
+    since: datetime | None,
+    until: datetime | None,
+    rules: tuple[PriceRule, ...],
+) -> str:
+    """The price table of every (provider, model) in ``[since, until)``, uploaded to the
+    engine (``cost`` here, ``alert check`` and ``traces`` through :mod:`engine.spans_cte`)."""
+    pairs_sql = cost_sql.model_pairs(engine.spans(since, until, ["provider", "model"]))
     (pairs,) = engine.collect_all([pairs_sql])
     found = resolutions(
         [(p, m) for p, m in pairs.select("provider", "model").iter_rows()],
@@ -75,6 +79,13 @@ def _prices(engine: SqlEngine, windows: Sequence[Window], rules: tuple[PriceRule
         pl.col("until").dt.epoch("ns").alias("until_ns"),
     )
     return engine.upload(table.select(cost_sql.PRICE_COLUMNS))
+
+
+def _prices(engine: SqlEngine, windows: Sequence[Window], rules: tuple[PriceRule, ...]) -> str:
+    """The price table of every model the windows hold, uploaded to the engine."""
+    start = min(w.start for w in windows)
+    end = max(w.end for w in windows)
+    return prices_between(engine, start, end, rules)
 
 
 def _where(

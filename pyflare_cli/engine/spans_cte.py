@@ -11,13 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import polars as pl
-
 from pyflare_cli.analysis.cost.price_rules import PriceRule
-from pyflare_cli.analysis.cost.pricing import price_table
 from pyflare_cli.engine import cost_sql
 from pyflare_cli.engine.base import SqlEngine
-from pyflare_cli.query.prices import resolutions
 
 
 def col(name: str) -> str:
@@ -28,29 +24,6 @@ def col(name: str) -> str:
 def materialized(engine: SqlEngine) -> str:
     """``b`` read several times in one query: DuckDB and chdb compute it once."""
     return "MATERIALIZED " if engine.dialect.name in ("duckdb", "clickhouse") else ""
-
-
-def prices_between(
-    engine: SqlEngine,
-    since: datetime | None,
-    until: datetime | None,
-    rules: tuple[PriceRule, ...],
-) -> str:
-    """The price table of every (provider, model) in ``[since, until)``, uploaded."""
-    from pyflare_cli.engine.cost import price_cache_root
-
-    pairs_sql = cost_sql.model_pairs(engine.spans(since, until, ["provider", "model"]))
-    (pairs,) = engine.collect_all([pairs_sql])
-    found = resolutions(
-        [(p, m) for p, m in pairs.select("provider", "model").iter_rows()],
-        price_cache_root(engine),
-        rules,
-    )
-    table = price_table(found).with_columns(
-        pl.col("since").dt.epoch("ns").alias("since_ns"),
-        pl.col("until").dt.epoch("ns").alias("until_ns"),
-    )
-    return engine.upload(table.select(cost_sql.PRICE_COLUMNS))
 
 
 def spans_cte(
@@ -93,6 +66,8 @@ def window_cte(
     if priced:
         carry = sorted(columns - set(cost_sql.SPAN_COLUMNS) - {"cost_usd"})
         spans = chosen(engine.spans(since, until, [*cost_sql.SPAN_COLUMNS, *carry]))
+        from pyflare_cli.engine.cost import prices_between
+
         prices = prices_between(engine, since, until, rules)
         picked = sorted(columns | {"trace_id"})
         select = ", ".join(f"{cost_sql.priced_column(d, c)} AS {col(c)}" for c in picked)
