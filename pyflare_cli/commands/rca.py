@@ -185,57 +185,41 @@ def rca(
         report, target_label, baseline_label = report_on(
             on, cfg, store, spark_master, target_window, base, settings, filters
         )
-        emit_report(
-            console(), report, fmt.value, target_label, baseline_label, top, correction, alpha
-        )
-        _finish(
-            report,
-            html,
-            store,
-            target_window,
-            at,
-            cfg,
-            target_label,
-            baseline_label,
-            top,
-            fail_on_significant,
-            where,
-        )
-        return
-    root = read_store(Path(store) if store else None)
-    rules = cfg.price_rules
-    # Prices only where cost is read: pricing reads each window once more and joins it
-    # with itself (calls reported twice); errors and latency never look at cost.
-    priced = metric == "cost" or bool(where) or bool(span_filter)
-    window = _load(root, start, end, where, span_filter, at, rules if priced else None)
-    history = None
-    if vs_rest:
-        import polars as pl
-
-        from pyflare_cli.analysis.search.compile import compile_query
-
-        assert select is not None
-        chosen = window.with_columns(compile_query(select, at).fill_null(False).alias("__in"))
-        target = chosen.filter(pl.col("__in")).drop("__in")
-        baseline = chosen.filter(~pl.col("__in")).drop("__in")
-        target_label, baseline_label = f"--select {select!r}", "the rest of the window"
     else:
-        base = baseline_window(baseline_since, baseline_until, target_window, at)
-        b_start, b_end = base.start, base.end
-        target = window
-        prices = rules if priced else None
-        baseline = _load(root, b_start, b_end, where, span_filter, at, prices)
-        history = _load(root, None, start, where, span_filter, at, prices)
-        target_label = f"{start:%m-%d %H:%M}..{end:%m-%d %H:%M}"
-        baseline_label = f"{b_start:%m-%d %H:%M}..{b_end:%m-%d %H:%M}"
-    n_target, n_baseline = _counts(target, baseline)
-    if n_target == 0:
-        raise UsageError(f"no spans in the target ({target_label})")
-    if n_baseline == 0:
-        raise UsageError(f"no spans in the baseline ({baseline_label})")
-    report = analyse(target, baseline, settings, history)
-    if report.totals.n_target == 0:
-        raise UsageError(f"--metric {metric}: no span of the target has a value for it")
+        root = read_store(Path(store) if store else None)
+        rules = cfg.price_rules
+        # Prices only where cost is read: pricing reads each window once more and joins it
+        # with itself (calls reported twice); errors and latency never look at cost.
+        priced = metric == "cost" or bool(where) or bool(span_filter)
+        window = _load(root, start, end, where, span_filter, at, rules if priced else None)
+        history = None
+        if vs_rest:
+            import polars as pl
+
+            from pyflare_cli.analysis.search.compile import compile_query
+
+            assert select is not None
+            chosen = window.with_columns(compile_query(select, at).fill_null(False).alias("__in"))
+            target = chosen.filter(pl.col("__in")).drop("__in")
+            baseline = chosen.filter(~pl.col("__in")).drop("__in")
+            target_label, baseline_label = f"--select {select!r}", "the rest of the window"
+        else:
+            base = baseline_window(baseline_since, baseline_until, target_window, at)
+            b_start, b_end = base.start, base.end
+            target = window
+            prices = rules if priced else None
+            baseline = _load(root, b_start, b_end, where, span_filter, at, prices)
+            history = _load(root, None, start, where, span_filter, at, prices)
+            target_label = f"{start:%m-%d %H:%M}..{end:%m-%d %H:%M}"
+            baseline_label = f"{b_start:%m-%d %H:%M}..{b_end:%m-%d %H:%M}"
+        n_target, n_baseline = _counts(target, baseline)
+        if n_target == 0:
+            raise UsageError(f"no spans in the target ({target_label})")
+        if n_baseline == 0:
+            raise UsageError(f"no spans in the baseline ({baseline_label})")
+        report = analyse(target, baseline, settings, history)
+        if report.totals.n_target == 0:
+            raise UsageError(f"--metric {metric}: no span of the target has a value for it")
     emit_report(console(), report, fmt.value, target_label, baseline_label, top, correction, alpha)
     _finish(
         report,
