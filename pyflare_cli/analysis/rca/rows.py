@@ -60,6 +60,18 @@ EXAMPLE_ORDER = ["y", "start_time", "trace_id"]
 """A slice's example traces: the worst ``y`` first, ties in time order, then by trace id."""
 
 
+def first_before(history: pl.LazyFrame | None, dim: Dimension, value: str) -> datetime | None:
+    """When ``dim`` first took ``value`` in ``history`` (the spans before the target
+    window): None when it never did or there is no history."""
+    if history is None:
+        return None
+    expr = dim.expr.cast(pl.String)
+    first: datetime | None = (
+        history.filter(expr == value).select(pl.col("start_time").min()).collect().item()
+    )
+    return first
+
+
 class FrameRows:
     """:class:`RowReader` over lazy Polars frames: ``spans`` (both windows with
     ``target``), the unit ``frame`` and ``history`` (spans before the target, or None)."""
@@ -89,15 +101,7 @@ class FrameRows:
                 .implode()
                 .alias("examples"),
             ).collect()
-            before = None
-            if self.history is not None:
-                expr = dim.expr.cast(pl.String)
-                before = (
-                    self.history.filter(expr == value)
-                    .select(pl.col("start_time").min())
-                    .collect()
-                    .item()
-                )
+            before = first_before(self.history, dim, value)
             examples = [str(t) for t in row.item(0, "examples").to_list()]
             found.append(Sighting(row.item(0, "first"), before, examples))
         return found

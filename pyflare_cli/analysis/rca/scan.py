@@ -30,6 +30,7 @@ from pyflare_cli.analysis.rca.rows import (
     EXAMPLE_ORDER,
     Conditions,
     Sighting,
+    first_before,
     slice_examples,
 )
 from pyflare_cli.analysis.rca.units import Metric, unit_rows
@@ -138,15 +139,7 @@ class ScanRows:
             first = mine.select(pl.col("first").min()).item() if mine.height else None
             worst = self.target.filter(pl.col(dim.name) == value)
             examples = worst_traces(worst, ["y", "start_time"], [True, False])
-            before = None
-            if self.history is not None:
-                expr = dim.expr.cast(pl.String)
-                before = (
-                    self.history.filter(expr == value)
-                    .select(pl.col("start_time").min())
-                    .collect()
-                    .item()
-                )
+            before = first_before(self.history, dim, value)
             found.append(Sighting(first, before, examples))
         return found
 
