@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, timedelta
@@ -31,30 +30,17 @@ from typing import Any
 
 import polars as pl
 from bench_alert import rule_file  # benchmarks/ is on sys.path
+from bench_cost import timed_cpu
 from bench_engines import close
 
 from pyflare_cli.store.scan import scan_spans
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
-    """Wall s, CPU s (user + system) and peak RSS MiB of one process (/usr/bin/time -v);
-    exit 0 or 1 (an alert that fires) is an answer, anything else stops the run."""
-    done = subprocess.run(
-        ["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env
-    )
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{command[3:6]} failed:\n{done.stderr[-2000:]}")
-    wall = rss = cpu = 0.0
-    for line in done.stderr.splitlines():
-        line = line.strip()
-        if line.startswith(("User time (seconds)", "System time (seconds)")):
-            cpu += float(line.rsplit(": ", 1)[1])
-        elif line.startswith("Elapsed (wall clock) time"):
-            clock = line.rsplit(": ", 1)[1].split(":")
-            wall = sum(float(part) * 60**i for i, part in enumerate(reversed(clock)))
-        elif line.startswith("Maximum resident set size"):
-            rss = int(line.rsplit(": ", 1)[1]) / 1024
-    return wall, cpu, rss, done.stdout
+    """Wall s, CPU s (user + system) and peak RSS MiB of one process (/usr/bin/time -v,
+    read by bench_cost); exit 0 or 1 (an alert that fires) is an answer."""
+    wall, rss, cpu, out = timed_cpu(command, env, answers=(0, 1))
+    return wall, cpu, rss, out
 
 
 def main() -> None:
