@@ -150,6 +150,15 @@ class FrameRows:
         return slice_counts(target, conditions, self.per_trace, ["after"])
 
 
+def slice_condition(conditions: list[str]) -> pl.Expr:
+    """A slice's ``key = value`` conditions as one filter expression."""
+    condition = pl.lit(True)
+    for text in conditions:
+        key, value = text.split(" = ", 1)
+        condition = condition & (pl.col(key) == value)
+    return condition
+
+
 def slice_examples(source: pl.LazyFrame, slices: pl.DataFrame) -> dict[str, list[str]]:
     """Up to three target trace ids per slice of ``source`` (rows with ``target``, ``y``,
     ``trace_id``, ``start_time`` and the dimensions), worst rows first, ties (every error
@@ -157,12 +166,8 @@ def slice_examples(source: pl.LazyFrame, slices: pl.DataFrame) -> dict[str, list
     keys, so on ``y`` alone the examples followed the rows' order, which varies run to run."""
     found: dict[str, list[str]] = {}
     for name, conditions in slices.select("slice", "conditions").iter_rows():
-        condition = pl.lit(True)
-        for text in conditions:
-            key, value = text.split(" = ", 1)
-            condition = condition & (pl.col(key) == value)
         ids = (
-            source.filter(pl.col("target") & condition)
+            source.filter(pl.col("target") & slice_condition(conditions))
             .sort(EXAMPLE_ORDER, descending=[True, False, False])
             .select(pl.col("trace_id").unique(maintain_order=True).head(3))
             .collect()

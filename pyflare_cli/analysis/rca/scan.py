@@ -31,6 +31,7 @@ from pyflare_cli.analysis.rca.rows import (
     Conditions,
     Sighting,
     first_before,
+    slice_condition,
     slice_examples,
 )
 from pyflare_cli.analysis.rca.units import Metric, unit_rows
@@ -154,11 +155,7 @@ class ScanRows:
             return slice_examples(errors.lazy(), slices)
         found: dict[str, list[str]] = {}
         for name, conditions in slices.select("slice", "conditions").iter_rows():
-            condition = pl.lit(True)
-            for text in conditions:
-                key, value = text.split(" = ", 1)
-                condition = condition & (pl.col(key) == value)
-            worst = self.target.filter(condition)
+            worst = self.target.filter(slice_condition(conditions))
             found[name] = worst_traces(worst, EXAMPLE_ORDER, [True, False, False])
         return found
 
