@@ -89,6 +89,12 @@ class Dialect:
             return f"try_element_at({column}, {k})"
         return f"{column}[{k}]"
 
+    def to_float(self, expr: str) -> str:
+        """Text as a float, NULL when it is not a number (Polars' ``cast(strict=False)``)."""
+        if self.name == "clickhouse":
+            return f"toFloat64OrNull({expr})"
+        return f"TRY_CAST({expr} AS DOUBLE)"
+
     def sorted_distinct(self, column: str) -> str:
         """The sorted distinct non-null values of ``column`` in a group, as a list."""
         if self.name == "clickhouse":

@@ -105,10 +105,8 @@ def label_sql(d: Dialect, name: str, col: Callable[[str], str]) -> str:
 
 def field_sql(d: Dialect, name: str, col: Callable[[str], str]) -> str:
     """A measured field as a float (``measures.field_expr``)."""
-    from pyflare_cli.engine.search_sql import to_float
-
     if name.startswith("attr."):
-        return to_float(d, d.map_get(col("attributes"), name[5:]))
+        return d.to_float(d.map_get(col("attributes"), name[5:]))
     value = d.cast(col(FIELD_COLUMNS[name]), d.float64)
     if name == "duration":  # as Polars divides a column by a constant: see the docstring
         return f"({value} * {_float(d, 1 / 1e6)})"

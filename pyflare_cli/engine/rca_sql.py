@@ -55,14 +55,6 @@ UNITS = ("span", "origin")
 """What the SQL cube covers; everything else runs on Polars only (exit 2 elsewhere)."""
 
 
-def _try_float(d: Dialect, expr: str) -> str:
-    if d.name == "clickhouse":
-        return f"toFloat64OrNull({expr})"
-    if d.name == "spark":
-        return f"try_cast({expr} AS DOUBLE)"
-    return f"TRY_CAST({expr} AS DOUBLE)"
-
-
 def dimension_sql(d: Dialect, dim: Dimension) -> str:
     """One dimension's value as a string, ``(none)`` when missing."""
     if dim.name in BUILT_IN_SQL:
@@ -71,7 +63,7 @@ def dimension_sql(d: Dialect, dim: Dimension) -> str:
         prefix, key = dim.name.split(".", 1)
         raw = d.map_get("attributes" if prefix == "attr" else "resource_attributes", key)
         if dim.numeric:
-            raw = _cut(d, _try_float(d, raw), dim.edges)
+            raw = _cut(d, d.to_float(raw), dim.edges)
     else:
         raise ValueError(f"dimension {dim.name!r} has no SQL spelling")
     return f"coalesce({d.cast(raw, d.string)}, {d.literal(NONE)})"

@@ -82,13 +82,6 @@ def map_has(d: Dialect, column: str, key: str) -> str:
     return f"{fn}({column}, {d.literal(key)})"
 
 
-def to_float(d: Dialect, expr: str) -> str:
-    """Text as a float, NULL when it is not a number (Polars' ``cast(strict=False)``)."""
-    if d.name == "clickhouse":
-        return f"toFloat64OrNull({expr})"
-    return f"TRY_CAST({expr} AS DOUBLE)"
-
-
 def _glob_regex(d: Dialect, glob: Glob, *, anchored: bool) -> str:
     # As the Polars compiler: case-insensitive, '.' across newlines. Java needs (?u) for
     # Unicode case folding; RE2 folds Unicode with (?i) alone.
@@ -207,7 +200,7 @@ class _Compiler:
     def attribute(self, expr: str, term: Term) -> str:
         value = term.value
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return self.compare(to_float(self.d, expr), term.op, value, term.upper)
+            return self.compare(self.d.to_float(expr), term.op, value, term.upper)
         if term.op == "=":
             return self.equals(expr, value)
         upper = term.upper.lower() if isinstance(term.upper, str) else term.upper
