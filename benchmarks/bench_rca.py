@@ -1,6 +1,7 @@
 """Time the whole `pyflare rca` command on a store: wall time, CPU time and peak RSS.
 
     python benchmarks/bench_rca.py --spans 1000000 --repeat 3 [--store PATH] [--before DIR]
+                                   [--metric latency] [--unit trace]
     python benchmarks/bench_rca.py --store BIG --copies 10 --from STORE   # 10x a store
 
 The store comes from `pyflare demo --spans N --days 3` (made once, reused), so it has the
@@ -156,6 +157,7 @@ def main() -> None:
     parser.add_argument(
         "--metric", action="append", default=None, help="errors, latency, ... (repeatable)"
     )
+    parser.add_argument("--unit", default="origin", help="origin, span or trace")
     opts = parser.parse_args()
     store = opts.store or Path(f"/tmp/pyflare-bench-rca-{opts.spans}")
     if not store.exists() and opts.copies and opts.source:
@@ -171,7 +173,7 @@ def main() -> None:
     codes = [("this", ROOT)] + ([("before", opts.before.resolve())] if opts.before else [])
     rows: list[tuple[str, list[Run]]] = []
     for metric in opts.metric or ["errors", "latency"]:
-        args = ["--store", str(store), "--metric", metric]
+        args = ["--store", str(store), "--metric", metric, "--unit", opts.unit]
         runs: dict[str, list[Run]] = {name: [] for name, _ in codes}
         for _name, code in codes:  # a warm-up each: the page cache, the price cache
             _timed(code, args, now)
@@ -179,7 +181,7 @@ def main() -> None:
             for name, code in codes:
                 runs[name].append(_timed(code, args, now))
         for name, _ in codes:
-            rows.append((f"{name}, `--metric {metric}`", runs[name]))
+            rows.append((f"{name}, `--metric {metric} --unit {opts.unit}`", runs[name]))
     print(f"Machine: {_machine()}")
     print(f"Store: {store}; now {now:%Y-%m-%d %H:%M:%S} UTC (target: the last 24 h)")
     print(f"Whole command, {opts.repeat} runs after a warm-up, at {datetime.now(UTC):%H:%M} UTC")

@@ -22,12 +22,13 @@ from pyflare_cli.analysis.rca.failures import failure_clusters
 from pyflare_cli.analysis.rca.latency import ATTRIBUTION_SCHEMA, latency_attribution
 from pyflare_cli.analysis.rca.model import RcaReport, RcaSettings
 from pyflare_cli.analysis.rca.passes import crossing_counts
-from pyflare_cli.analysis.rca.rows import FrameRows, RowReader
+from pyflare_cli.analysis.rca.rows import RowReader
 from pyflare_cli.analysis.rca.scan import ScanRows, scan_cube
 from pyflare_cli.analysis.rca.scoring import TEST_TERMS
 from pyflare_cli.analysis.rca.slices import SliceSettings, find_slices
 from pyflare_cli.analysis.rca.stats import fisher_mid_p, welch_above
-from pyflare_cli.analysis.rca.units import compact, per_trace, unit_metric, unit_rows, windows
+from pyflare_cli.analysis.rca.trace_cube import trace_cube
+from pyflare_cli.analysis.rca.units import per_trace, unit_metric, unit_rows, windows
 
 PROBE = 10_000
 """Rows of each window read to discover the attribute dimensions."""
@@ -51,24 +52,21 @@ def analyse(
     probe = pl.concat(heads, how="diagonal_relaxed")
     dimensions = dimensions_of(probe, settings)
     spans = windows(target, baseline)
-    names = [d.name for d in dimensions]
     binary = settings.metric == "errors"
     source = unit_metric(spans, settings.metric, settings.unit)
-    rows: RowReader
-    if per_trace(settings.unit):  # distinct traces: the slice passes read the rows
-        frame = compact(unit_rows(spans, dimensions, settings.metric, source), names, True)
-        counted = frame
-        rows = FrameRows(spans, frame, history, settings.unit, binary, True)
+    # the cube and the error rows in one grouped pass over the scan; the slice passes
+    # read the cube (a few thousand rows) and no row frame is held
+    origin_errors = binary and settings.unit == "origin"
+    found, errors = scan_cube(spans, dimensions, settings.metric, source, origin_errors)
+    traces = per_trace(settings.unit)
+    if traces and not isinstance(source, pl.Expr):  # distinct traces: the trace cube
+        counted = trace_cube(spans, dimensions, settings.metric, found, source[0])
     else:
-        # the cube and the error rows in one grouped pass over the scan; the slice passes
-        # read the cube (a few thousand rows) and no row frame is held
-        origin_errors = binary and settings.unit == "origin"
-        found, errors = scan_cube(spans, dimensions, settings.metric, source, origin_errors)
         counted = found.drop("first").lazy()
-        mine = unit_rows(
-            target.with_columns(pl.lit(True).alias("target")), dimensions, settings.metric, source
-        )
-        rows = ScanRows(mine, found, errors, history, binary)
+    mine = unit_rows(
+        target.with_columns(pl.lit(True).alias("target")), dimensions, settings.metric, source
+    )
+    rows: RowReader = ScanRows(mine, found, errors, history, binary, traces)
     return report_of(counted, dimensions, settings, rows, (target, baseline))
 
 

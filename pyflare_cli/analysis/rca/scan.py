@@ -10,9 +10,9 @@ combination's row.
 The few other answers the report needs (:class:`rows.RowReader`) are small projected queries
 over the target window's unit rows: a new value's example traces and a slice's worst traces
 (a sort with a limit, which the streaming engine runs as a top-k), and the lead slices'
-counts split at a deployment's time (a grouped pass). Only ``--unit trace`` still reads a
-compact row frame (a trace is in a slice when any of its spans is, which a cube of span
-combinations cannot tell).
+counts split at a deployment's time (a grouped pass). ``--unit trace`` counts distinct
+traces, which a cube of span combinations cannot tell; its slice passes read the trace cube
+(:mod:`trace_cube`), its other answers come from here.
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ def worst_traces(rows: pl.LazyFrame, by: list[str], descending: list[bool]) -> l
 
 class ScanRows:
     """:class:`rows.RowReader` over the target's unit rows (lazy, read from the store per
-    question), the cube (first sightings) and the error rows of :func:`scan_cube`."""
+    question), the cube (first sightings) and the error rows of :func:`scan_cube`;
+    ``per_trace``: the split at a deployment counts distinct traces (``--unit trace``)."""
 
     def __init__(
         self,
@@ -129,9 +130,10 @@ class ScanRows:
         errors: pl.DataFrame,
         history: pl.LazyFrame | None,
         binary: bool,
+        per_trace: bool = False,
     ) -> None:
         self.target, self.cube, self.errors = _hashed(target), cube, errors
-        self.history, self.binary = history, binary
+        self.history, self.binary, self.per_trace = history, binary, per_trace
 
     def sightings(self, pairs: Sequence[tuple[Dimension, str]]) -> list[Sighting]:
         found = []
@@ -167,4 +169,4 @@ class ScanRows:
             # before/after take the places of baseline/target in the sums
             (pl.col("start_time") >= at).alias("target"),
         )
-        return slice_counts(target, conditions, False, ["after"])
+        return slice_counts(target, conditions, self.per_trace, ["after"])
