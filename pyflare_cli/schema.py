@@ -15,8 +15,10 @@ import polars as pl
 if TYPE_CHECKING:
     import pyarrow as pa
 
-SCHEMA_VERSION = 1
-"""Written to every Parquet file as ``pyflare.schema_version``; readers accept <= this."""
+SCHEMA_VERSION = 2
+"""Written to every Parquet file as ``pyflare.schema_version``; readers accept <= this.
+Version 2 adds ``category_attributes`` after the canonical columns (a subset of
+``attributes``, :mod:`pyflare_cli.store.category`); scans read parts of both versions."""
 
 SCHEMA_VERSION_KEY = b"pyflare.schema_version"
 

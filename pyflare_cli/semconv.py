@@ -33,6 +33,7 @@ span an error, system instructions open the input text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 GENAI = "otel-genai"
@@ -389,3 +390,25 @@ def text_source_keys() -> frozenset[str]:
         if rule.column in ("input_text", "output_text", "system_instructions")
         and ":" not in rule.key
     )
+
+
+ID_LIKE_KEYS = re.compile(
+    r"(^|[._])(id|ids|uuid|guid|trace|span|request|session|pod|instance|ip|fingerprint|text"
+    r"|query|metadata|content|body|url|full|path|original|address|port)$|\.\d+\."
+)
+"""Ids, payloads and indexed (array) attributes: never categories worth slicing by."""
+COLUMN_OR_PAYLOAD_KEYS = re.compile(
+    r"^(service\.(name|version)|deployment\.environment(\.name)?|telemetry\.|gen_ai\."
+    r"|llm\.|input\.|output\.|openinference\.|exception\.|error\.|process\.)"
+)
+"""Attribute keys already covered by columns, or payloads, not categories."""
+
+
+def is_category_key(key: str) -> bool:
+    """Whether span attribute ``key`` may name a category (a value worth grouping by).
+
+    The store keeps these keys' short values in a second, small map column
+    (``category_attributes``, :mod:`pyflare_cli.store.category`), and rca's dimensions
+    are drawn from them only: one rule for both, so the small column holds every key rca
+    can choose."""
+    return not (COLUMN_OR_PAYLOAD_KEYS.search(key) or ID_LIKE_KEYS.search(key))

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pyflare_cli.analysis.rca.model import RcaReport
     from pyflare_cli.config.file import Config
     from pyflare_cli.query.windows import Window
+    from pyflare_cli.store.category import AttributeReads
 
 METRICS = ("errors", "latency", "cost")
 UNITS = ("origin", "span", "trace")
@@ -191,7 +192,12 @@ def rca(
         # Prices only where cost is read: pricing reads each window once more and joins it
         # with itself (calls reported twice); errors and latency never look at cost.
         priced = metric == "cost" or bool(where) or bool(span_filter)
-        window = _load(root, start, end, where, span_filter, at, rules if priced else None)
+        from pyflare_cli.store.category import AttributeReads
+
+        # rca reads category attributes and the keys it names: the store's small map
+        # serves them unless a filter may read any attribute (see store/category.py)
+        reads = None if span_filter or select else AttributeReads(settings.attribute_keys(), True)
+        window = _load(root, start, end, where, span_filter, at, rules if priced else None, reads)
         history = None
         if vs_rest:
             import polars as pl
@@ -208,8 +214,8 @@ def rca(
             b_start, b_end = base.start, base.end
             target = window
             prices = rules if priced else None
-            baseline = _load(root, b_start, b_end, where, span_filter, at, prices)
-            history = _load(root, None, start, where, span_filter, at, prices)
+            baseline = _load(root, b_start, b_end, where, span_filter, at, prices, reads)
+            history = _load(root, None, start, where, span_filter, at, prices, reads)
             target_label = f"{start:%m-%d %H:%M}..{end:%m-%d %H:%M}"
             baseline_label = f"{b_start:%m-%d %H:%M}..{b_end:%m-%d %H:%M}"
         n_target, n_baseline = _counts(target, baseline)
@@ -282,9 +288,11 @@ def _load(
     span_filter: str | None,
     at: datetime,
     rules: tuple[PriceRule, ...] | None,
+    reads: AttributeReads | None = None,
 ) -> pl.LazyFrame:
     """The window's spans, lazy (whole traces for --where), then only --span-filter spans;
-    priced with ``rules``, or without cost columns when None.
+    priced with ``rules``, or without cost columns when None; ``reads``: what rca reads of
+    the attributes (None: any key).
 
     Never collected here: the analysis reads them in grouped passes."""
     import polars as pl
@@ -294,7 +302,7 @@ def _load(
 
     since = start.isoformat() if start else None
     query = SpanQuery(since, end.isoformat(), where)
-    spans = load_spans(root, query, at, rules or (), prices=rules is not None)
+    spans = load_spans(root, query, at, rules or (), prices=rules is not None, reads=reads)
     if span_filter:
         spans = filter_spans(spans, span_filter, at)
     return spans.select(pl.exclude(UNUSED))

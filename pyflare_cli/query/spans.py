@@ -30,6 +30,7 @@ from pyflare_cli.analysis.traces.summary import (
     with_details,
 )
 from pyflare_cli.query.prices import priced
+from pyflare_cli.store.category import AttributeReads
 from pyflare_cli.store.scan import scan_spans
 
 
@@ -64,8 +65,13 @@ def load_spans(
     now: datetime,
     rules: tuple[PriceRule, ...] = (),
     prices: bool = True,
+    reads: AttributeReads | None = None,
 ) -> pl.LazyFrame:
     """The spans of every trace that matches ``query``, with ``cost_usd``.
+
+    ``reads``: what the caller reads of ``attributes``, which may then come from the
+    store's small map (:func:`pyflare_cli.store.scan.scan_spans`); ignored with
+    ``--where``, whose terms may read any attribute.
 
     ``--where`` selects traces (a trace matches when one of its spans does), so the
     result keeps whole traces; ``--since/--until`` bound span start times. ``prices``
@@ -74,7 +80,8 @@ def load_spans(
     not pay for (a ``where`` naming cost then fails to plan).
     """
     since, until = query.bounds(now)
-    spans = scan_spans(root, since, until)
+    where = bool(query.where and query.where.strip())
+    spans = scan_spans(root, since, until, None if where else reads)
     if prices:
         spans = priced(spans, root, rules)
     if query.where and query.where.strip():

@@ -28,9 +28,13 @@ def _load(ctx: ReportContext, start: datetime | None, end: datetime) -> pl.LazyF
     import polars as pl
 
     from pyflare_cli.query.spans import SpanQuery, load_spans
+    from pyflare_cli.store.category import AttributeReads
 
     since = start.isoformat() if start else None
-    spans = load_spans(ctx.root, SpanQuery(since, end.isoformat(), ctx.where), ctx.now, ctx.rules)
+    query = SpanQuery(since, end.isoformat(), ctx.where)
+    # errors by discovered dimensions: category keys only (the store's small map)
+    reads = AttributeReads(any_category=True)
+    spans = load_spans(ctx.root, query, ctx.now, ctx.rules, reads=reads)
     return spans.select(pl.exclude(UNUSED))
 
 

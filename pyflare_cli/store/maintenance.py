@@ -19,6 +19,7 @@ from pyflare_cli.store.catalog import Catalog
 from pyflare_cli.store.check import locate_damage, require_readable_parts
 from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX, StoreLayout
 from pyflare_cli.store.lock import process_alive, store_lock
+from pyflare_cli.store.scan import scan_parts
 from pyflare_cli.store.writer import (
     COMPACT_COMPRESSION_LEVEL,
     fsync_dir,
@@ -79,7 +80,7 @@ def _compact_partitions(
         if not parts:
             continue
         try:
-            frame = pl.read_parquet(parts, glob=False)
+            frame = scan_parts(parts).collect()  # parts of any schema version
         except Exception as exc:  # damage inside a part: name it (exit 2), not ComputeError
             raise locate_damage(parts, exc) from None
         unique = frame.unique(subset=["trace_id", "span_id"], keep="first", maintain_order=True)

@@ -15,7 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from pyflare_cli.errors import DamagedStore
-from pyflare_cli.schema import POLARS_SCHEMA
+from pyflare_cli.schema import COLUMNS, POLARS_SCHEMA
+from pyflare_cli.store.category import CATEGORY_COLUMN, AttributeReads, small_map_serves
 from pyflare_cli.store.check import damaged_part_message, part_problem, require_readable_parts
 from pyflare_cli.store.layout import PART_PREFIX, StoreLayout
 
@@ -52,9 +53,16 @@ def span_files(layout: StoreLayout, since: datetime | None, until: datetime | No
 
 
 def scan_spans(
-    root: Path, since: datetime | None = None, until: datetime | None = None
+    root: Path,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    reads: AttributeReads | None = None,
 ) -> pl.LazyFrame:
-    """All spans of the store at ``root`` with ``since <= start_time < until``."""
+    """All spans of the store at ``root`` with ``since <= start_time < until``.
+
+    With ``reads`` (what the caller reads of the attributes), ``attributes`` is the parts'
+    small map when it holds every value read in every part (:mod:`.category`); the
+    caller must then read no other attribute key."""
     files = span_files(StoreLayout(root), since, until)
     if not files:
         return pl.LazyFrame(schema=POLARS_SCHEMA)
@@ -63,12 +71,28 @@ def scan_spans(
     if root not in _SCANNED:  # another store (tests, the TUI): forget the last one's parts
         _SCANNED.clear()
     _SCANNED.setdefault(root, {}).update(dict.fromkeys(files))
-    frame = pl.scan_parquet(files, glob=False)
+    small = reads is not None and small_map_serves(files, reads)
+    frame = scan_parts(files, small)
     if since is not None:
         frame = frame.filter(pl.col("start_time") >= _utc(since))
     if until is not None:
         frame = frame.filter(pl.col("start_time") < _utc(until))
     return frame
+
+
+def scan_parts(files: list[Path], small_map: bool = False) -> pl.LazyFrame:
+    """The canonical columns of ``files``, parts of every schema version together; with
+    ``small_map``, ``attributes`` read from ``category_attributes`` (all parts have it)."""
+    schema = dict(POLARS_SCHEMA)
+    if small_map:
+        schema[CATEGORY_COLUMN] = POLARS_SCHEMA["attributes"]
+    # the canonical schema, not the first part's: a part of another version is no error
+    frame = pl.scan_parquet(files, glob=False, schema=schema, extra_columns="ignore")
+    if not small_map:
+        return frame
+    return frame.select(
+        pl.col(CATEGORY_COLUMN).alias(c) if c == "attributes" else pl.col(c) for c in COLUMNS
+    )
 
 
 def damage_behind(error: BaseException) -> DamagedStore | None:

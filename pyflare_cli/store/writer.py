@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from pyflare_cli.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, to_arrow
 from pyflare_cli.store.catalog import Catalog, SourceRecord
+from pyflare_cli.store.category import CATEGORY_COLUMN, with_category_map
 from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX, StoreLayout
 from pyflare_cli.store.lock import process_alive, store_lock
 
@@ -31,6 +32,7 @@ UNSUMMARISED = frozenset(
         "output_text",
         "embedding",
         "attributes",
+        CATEGORY_COLUMN,
         "resource_attributes",
         "events",
         "links",
@@ -42,8 +44,9 @@ statistics were about a tenth of the Parquet write's CPU."""
 
 
 def write_parquet(frame: pl.DataFrame, path: Path, level: int = INGEST_COMPRESSION_LEVEL) -> None:
-    """Write canonical spans to ``path`` durably, with the schema version in the metadata."""
-    table = to_arrow(frame)
+    """Write canonical spans to ``path`` durably, with the schema version in the metadata
+    and the small attribute map (:mod:`pyflare_cli.store.category`) beside ``attributes``."""
+    table = with_category_map(to_arrow(frame))
     metadata = dict(table.schema.metadata or {})
     metadata[SCHEMA_VERSION_KEY] = str(SCHEMA_VERSION).encode()
     table = table.replace_schema_metadata(metadata)

@@ -35,9 +35,11 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime | None, dateti
     seen: list[tuple[datetime | None, datetime | None]] = []
     real = spans_module.scan_spans
 
-    def recording(root: Path, since: Any = None, until: Any = None) -> pl.LazyFrame:
+    def recording(
+        root: Path, since: Any = None, until: Any = None, reads: Any = None
+    ) -> pl.LazyFrame:
         seen.append((since, until))
-        return real(root, since, until)
+        return real(root, since, until, reads)
 
     monkeypatch.setattr(spans_module, "scan_spans", recording)
     return seen

@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
-from pyflare_cli.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, arrow_schema
+from pyflare_cli.schema import COLUMNS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, arrow_schema
 from pyflare_cli.store.catalog import Catalog, SourceRecord
+from pyflare_cli.store.category import CATEGORY_COLUMN
 from pyflare_cli.store.layout import StoreLayout
 from pyflare_cli.store.scan import scan_spans
 from pyflare_cli.store.writer import SpanWriter, recover, write_parquet
@@ -114,8 +116,12 @@ def test_parquet_files_carry_schema_version_and_use_zstd(
     assert metadata[SCHEMA_VERSION_KEY] == str(SCHEMA_VERSION).encode()
     row_group = parquet.metadata.row_group(0)
     assert {row_group.column(i).compression for i in range(row_group.num_columns)} == {"ZSTD"}
-    assert parquet.schema_arrow.remove_metadata().equals(arrow_schema())
-    assert_frame_equal(pl.read_parquet(path), frame)
+    # the canonical columns, then the small attribute map (schema version 2)
+    expected = arrow_schema().append(
+        pa.field(CATEGORY_COLUMN, arrow_schema().field("attributes").type)
+    )
+    assert parquet.schema_arrow.remove_metadata().equals(expected)
+    assert_frame_equal(pl.read_parquet(path).select(COLUMNS), frame)
 
 
 def test_statistics_where_a_query_can_skip_row_groups_by_them(

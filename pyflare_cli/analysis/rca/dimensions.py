@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pyflare_cli.semconv import COLUMN_OR_PAYLOAD_KEYS as SKIPPED_KEYS
+from pyflare_cli.semconv import ID_LIKE_KEYS as ID_LIKE
+
 NONE = "(none)"
 OTHER = "(other)"
 
@@ -40,16 +43,6 @@ BUILT_IN: dict[str, pl.Expr] = {
 CHANGE_DIMENSIONS = ("version", "model")
 """Dimensions whose new values are deployments (Watchdog's faulty-deployment check)."""
 
-ID_LIKE = re.compile(
-    r"(^|[._])(id|ids|uuid|guid|trace|span|request|session|pod|instance|ip|fingerprint|text"
-    r"|query|metadata|content|body|url|full|path|original|address|port)$|\.\d+\."
-)
-"""Ids, payloads and indexed (array) attributes: never categories worth slicing by."""
-SKIPPED_KEYS = re.compile(
-    r"^(service\.(name|version)|deployment\.environment(\.name)?|telemetry\.|gen_ai\."
-    r"|llm\.|input\.|output\.|openinference\.|exception\.|error\.|process\.)"
-)
-"""Attribute keys already covered by columns, or payloads, not categories."""
 OUTCOME_KEYS = re.compile(
     r"(^|[._])(status|status_code|status_message|http\.response\.status_code|error|errors"
     r"|exception|exceptions|error_type|fault|failure|failed|outcome|result_code|code)([._]|$)"

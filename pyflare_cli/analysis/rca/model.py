@@ -28,6 +28,12 @@ class RcaSettings:
     unit: str = "origin"
     vs_rest: bool = False
 
+    def attribute_keys(self) -> frozenset[str]:
+        """The span attribute keys these settings name (``--metric attr.<key>``,
+        ``--dimension attr.<key>``); discovered dimensions are category keys besides."""
+        names = (self.metric, *self.extra_dimensions)
+        return frozenset(name[5:] for name in names if name.startswith("attr."))
+
 
 @dataclass(frozen=True)
 class Cause:
