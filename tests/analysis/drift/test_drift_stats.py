@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
+from pyflare_cli.analysis.drift import embedding
 from pyflare_cli.analysis.drift.embedding import centroid_cosine_distance, mmd_test
 from pyflare_cli.analysis.drift.stats import (
     DEFAULT_THRESHOLDS,
@@ -419,3 +420,32 @@ def test_centroid_cosine_distance() -> None:
     zero = np.array([[1.0, 0.0], [-1.0, 0.0]])
     assert centroid_cosine_distance(zero, zero) == 0.0
     assert centroid_cosine_distance(zero, np.array([[1.0, 1.0]])) == 1.0
+
+
+def test_mmd_in_blocks_of_one_row_matches_the_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    x, y = small_embeddings()
+    whole = mmd_test(x, y, permutations=20, seed=3)
+    monkeypatch.setattr(embedding, "BLOCK_ENTRIES", 1)  # every block is one row
+    blocked = mmd_test(x, y, permutations=20, seed=3)
+    sigma = loop_sigma(x.tolist())
+    assert abs(blocked.sigma - sigma) < TOL
+    assert abs(blocked.mmd2 - loop_mmd2(x.tolist(), y.tolist(), sigma)) < TOL
+    assert blocked.p_value == whole.p_value
+    assert abs(blocked.mmd2 - whole.mmd2) < 1e-15
+
+
+def test_mmd_duplicate_rows_are_exactly_zero_apart() -> None:
+    # ||a||^2 + ||a||^2 - 2 a.a rounds to about 1e-7 (or below 0) for these rows: a duplicate at
+    # that distance would escape the bandwidth's "median of non-zero distances" rule
+    # and give a bandwidth of 2e-4 instead of 2e4. Each reference is mostly one row, copied.
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        row = rng.normal(0, 1e3, 384) + rng.random(384) / 3
+        ref = np.vstack([np.repeat(row[None, :], 30, axis=0), rng.normal(0, 1e3, (5, 384))])
+        rows = ref.tolist()
+        gaps = [loop_sq(a, b) for i, a in enumerate(rows) for b in rows[i + 1 :]]
+        assert sorted(gaps)[(len(gaps) - 1) // 2] == 0.0  # most pairs are duplicates
+        nonzero = sorted(g for g in gaps if g > 0)
+        expected = math.sqrt(0.5 * nonzero[(len(nonzero) - 1) // 2])
+        result = mmd_test(ref, rng.normal(0, 1e3, (20, 384)), permutations=10)
+        assert abs(result.sigma - expected) / expected < 1e-9
