@@ -16,6 +16,7 @@ repeated singular field or an unexpected wire type is left to the reference as a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -358,6 +359,31 @@ Parsed = tuple[str, bytes, int]
 kept (tens of MB a task): the reference parses the bytes again only when it runs."""
 
 
+def compiled_decoder() -> Callable[[list[bytes]], pl.DataFrame] | None:
+    """The compiled decoder (:mod:`pyflare_cli.sources.otlp_numba`), None without numba."""
+    try:
+        from pyflare_cli.sources import otlp_numba
+    except ImportError:
+        return None
+    return otlp_numba.decode_requests
+
+
+def fast_decoder() -> Callable[[list[bytes]], pl.DataFrame] | None:
+    """The decoder ``PYFLARE_OTLP_DECODER`` asks for: None for the reference.
+
+    ``reference``; ``numpy`` (this module's); anything else (unset, ``numba``) the compiled
+    one when numba is installed, else this module's.
+    """
+    choice = os.environ.get("PYFLARE_OTLP_DECODER", "")
+    if choice == "reference":
+        return None
+    if choice != "numpy":
+        compiled = compiled_decoder()
+        if compiled is not None:
+            return compiled
+    return decode_requests
+
+
 def decode_or_reference(
     parsed: list[Parsed], batch: RawBatch, source: str, dead: list[DeadLetter]
 ) -> pl.DataFrame | None:
@@ -368,10 +394,10 @@ def decode_or_reference(
     spans to ``batch``, their dead letters go into ``dead`` where the reference would have
     put them, and this returns None.
     """
-    fast = os.environ.get("PYFLARE_OTLP_DECODER", "columnar") != "reference"
-    if parsed and fast and len(batch) == 0:
+    fast = fast_decoder()
+    if parsed and fast is not None and len(batch) == 0:
         try:
-            return decode_requests([payload for _, payload, _ in parsed])
+            return fast([payload for _, payload, _ in parsed])
         except Unsupported:
             pass
     by_reference(parsed, batch, source, dead)

@@ -47,6 +47,11 @@ def native_value(value: AnyValue) -> Any:
     return None
 
 
+def double_text(number: float) -> str:
+    """A double as the string stored in an attribute map (Python's ``repr``; NaN, Infinity)."""
+    return repr(number) if math.isfinite(number) else json.dumps(number)
+
+
 def string_value(value: AnyValue) -> str | None:
     """An AnyValue as the string stored in an attribute map."""
     which = value.WhichOneof("value")
@@ -57,8 +62,7 @@ def string_value(value: AnyValue) -> str | None:
     if which == "bool_value":
         return "true" if value.bool_value else "false"
     if which == "double_value":
-        number = value.double_value
-        return repr(number) if math.isfinite(number) else json.dumps(number)
+        return double_text(value.double_value)
     if which is None:
         return None
     if which == "bytes_value":

@@ -44,16 +44,31 @@ def reference(payloads: list[bytes]) -> tuple[pl.DataFrame, int]:
     return batch.to_frame(), dead
 
 
+COMPILED = otlp_columnar.compiled_decoder()
+FAST = [otlp_columnar.decode_requests] + ([COMPILED] if COMPILED is not None else [])
+"""The fast decoders: NumPy's, and the compiled one where numba is installed (the suite's
+environment has it: ``test_the_compiled_decoder_is_installed_here``)."""
+
+
 def assert_same(payloads: list[bytes]) -> bool:
-    """Fast and reference agree; returns whether the fast path took the input."""
+    """Each fast decoder agrees with the reference; returns whether they took the input.
+
+    Both must take it or both leave it (to the reference): so the compiled decoder cannot
+    pass by always falling back.
+    """
     expected, dead = reference(payloads)
-    try:
-        got = otlp_columnar.decode_requests(payloads)
-    except otlp_columnar.Unsupported:
-        return False
-    assert dead == 0, "the fast path must leave spans with dead letters to the reference"
-    assert_frame_equal(got, expected)
-    return True
+    took = []
+    for fast in FAST:
+        try:
+            got = fast(payloads)
+        except otlp_columnar.Unsupported:
+            took.append(False)
+            continue
+        assert dead == 0, "the fast path must leave spans with dead letters to the reference"
+        assert_frame_equal(got, expected)
+        took.append(True)
+    assert len(set(took)) == 1, f"one decoder took the input, the other not: {took}"
+    return took[0]
 
 
 @pytest.fixture
@@ -63,10 +78,15 @@ def reference_decoder(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def both_ways(task: Task, monkeypatch: pytest.MonkeyPatch) -> tuple[Decoded, Decoded]:
+    """The task decoded by the reference, and by the default path (the compiled decoder
+    here), after checking that the NumPy decoder gives the same as the default."""
+    monkeypatch.setenv("PYFLARE_OTLP_DECODER", "numpy")
+    numpy_way = decode(task)
     monkeypatch.setenv("PYFLARE_OTLP_DECODER", "reference")
     slow = decode(task)
-    monkeypatch.setenv("PYFLARE_OTLP_DECODER", "columnar")
+    monkeypatch.delenv("PYFLARE_OTLP_DECODER")
     fast = decode(task)
+    assert_decoded_equal(numpy_way, fast)
     return slow, fast
 
 
@@ -346,3 +366,78 @@ def test_a_collector_task_mixing_json_and_protobuf_keeps_its_order(
     assert slow.spans["name"].to_list() == ["first", "second", "third"]
     assert [d.position for d in slow.dead] == ["m1", "m4"]
     assert_decoded_equal(slow, fast)
+
+
+def test_the_compiled_decoder_is_installed_here() -> None:
+    """numba is in the test extra, so every comparison above covers the compiled decoder."""
+    assert COMPILED is not None and len(FAST) == 2
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Which decoder each decode call used: 'numpy' or 'compiled'."""
+    ran: list[str] = []
+    numpy_decoder, compiled = otlp_columnar.decode_requests, COMPILED
+    assert compiled is not None
+
+    def numpy_way(payloads: list[bytes]) -> pl.DataFrame:
+        ran.append("numpy")
+        return numpy_decoder(payloads)
+
+    def compiled_way(payloads: list[bytes]) -> pl.DataFrame:
+        ran.append("compiled")
+        return compiled(payloads)
+
+    monkeypatch.setattr(otlp_columnar, "decode_requests", numpy_way)
+    monkeypatch.setattr(otlp_columnar, "compiled_decoder", lambda: compiled_way)
+    return ran
+
+
+@pytest.mark.parametrize(
+    ("setting", "numba_installed", "expected"),
+    [
+        (None, True, ["compiled"]),
+        ("numba", True, ["compiled"]),
+        ("columnar", True, ["compiled"]),
+        ("numpy", True, ["numpy"]),
+        (None, False, ["numpy"]),  # without numba, the NumPy decoder is the fast path
+        ("numba", False, ["numpy"]),
+        ("reference", True, []),
+    ],
+)
+def test_which_decoder_runs(
+    setting: str | None, numba_installed: bool, expected: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = _spy(monkeypatch)
+    if not numba_installed:
+        monkeypatch.setattr(otlp_columnar, "compiled_decoder", lambda: None)
+    if setting is None:
+        monkeypatch.delenv("PYFLARE_OTLP_DECODER", raising=False)
+    else:
+        monkeypatch.setenv("PYFLARE_OTLP_DECODER", setting)
+    payload = _request(_span_bytes())
+    decoded = decode(Task("x", Format.OTLP_PROTO, [("r", payload)]))
+    assert ran == expected
+    expected_frame, _ = reference([payload])
+    assert decoded.spans.height == 1 and expected_frame.height == 1
+
+
+def test_without_numba_the_module_is_not_importable_and_ingest_still_works(
+    tmp_path: Path,
+) -> None:
+    """A fresh process where `import numba` fails: the NumPy decoder gives the same rows."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\n"
+        "sys.modules['numba'] = None  # import numba raises ImportError\n"
+        "from pyflare_cli.sources import otlp_columnar\n"
+        "assert otlp_columnar.compiled_decoder() is None\n"
+        "assert otlp_columnar.fast_decoder() is otlp_columnar.decode_requests\n"
+        "print('ok')\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.stdout.strip() == "ok", done.stderr
