@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
 MAX_EXACT = 10_000  # ks_2samp's MAX_AUTO_N: exact p-values up to this many values per side
 
@@ -153,6 +152,8 @@ def kstwo_sf(d: float, n: int) -> float:
         return _clip(1.0 - cdf)
     if t >= n - 1:
         return _clip(2 * (1.0 - d) ** n)
+    from scipy import special  # 0.2-0.3 s to import: only once a KS p-value needs it
+
     if d >= 0.5:
         return _clip(2 * float(special.smirnov(n, d)))
     nd2 = t * d

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import bisect
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -28,6 +30,7 @@ from pyflare_cli.analysis.drift.stats import (
     effective_kind,
     numerical_test,
     psi,
+    rel_entr,
 )
 
 TOL = 1e-9
@@ -449,3 +452,37 @@ def test_mmd_duplicate_rows_are_exactly_zero_apart() -> None:
         expected = math.sqrt(0.5 * nonzero[(len(nonzero) - 1) // 2])
         result = mmd_test(ref, rng.normal(0, 1e3, (20, 384)), permutations=10)
         assert abs(result.sigma - expected) / expected < 1e-9
+
+
+def test_rel_entr_matches_scipy_on_every_branch() -> None:
+    from scipy import special
+
+    rng = np.random.default_rng(0)
+    edge_x = [0, 0, -1, 1, np.nan, np.inf, 0, 2, 1e-300, 1e300, 1e-310, 5, np.inf, 0.5, 1.0]
+    edge_y = [0, 1, 1, -1, 1, 1, np.inf, 0, 1e300, 1e-300, 1e300, 1e-320, np.inf, 0.5, 1.5]
+    p = rng.random(10_000)
+    x = np.concatenate([p, p, edge_x])
+    y = np.concatenate([p * (1 + rng.normal(0, 1e-6, p.size)), rng.random(p.size), edge_y])
+    expected, got = special.rel_entr(x, y), rel_entr(x, y)
+    assert np.array_equal(np.isnan(expected), np.isnan(got))
+    assert np.array_equal(np.isposinf(expected), np.isposinf(got))
+    finite = np.isfinite(expected)
+    assert np.max(np.abs(got[finite] - expected[finite])) < 1e-15
+
+
+def test_default_tests_import_no_scipy() -> None:
+    # scipy.special costs 0.2-0.3 s per command; the tests drift picks on large windows
+    # (Wasserstein, Jensen-Shannon), the z-test and the concept bins' z-test need none of it.
+    code = (
+        "import sys, numpy as np\n"
+        "from pyflare_cli.analysis.drift.stats import numerical_test, categorical_test\n"
+        "from pyflare_cli.analysis.rca.stats import samples_p_value\n"
+        "r = np.random.default_rng(0)\n"
+        "numerical_test(r.normal(0, 1, 2000), r.normal(0, 1, 900), 'wasserstein')\n"
+        "numerical_test(r.normal(0, 1, 2000), r.normal(0, 1, 900), 'jensenshannon')\n"
+        "categorical_test(np.array([60, 40]), np.array([45, 55]), 'z')\n"
+        "samples_p_value(np.ones(40), np.zeros(50), True)\n"
+        "assert 'scipy' not in sys.modules, sorted(m for m in sys.modules if 'scipy' in m)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -19,6 +19,7 @@ from pyflare_cli.analysis.rca.stats import (
     cohens_d,
     cohens_h,
     moments,
+    ndtr,
     two_proportion,
     welch,
 )
@@ -352,3 +353,15 @@ def test_welch_greater_matches_scipy_one_sided() -> None:
         p = welch_greater(np.array([60.0]), m1, v1, np.array([90.0]), m2, v2)[0]
         expected = stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue
         assert p == pytest.approx(expected, rel=1e-7)
+
+
+def test_ndtr_matches_scipy_without_importing_it() -> None:
+    from scipy import special
+
+    x = np.concatenate([np.linspace(-40, 40, 20001), arr(np.inf, -np.inf, np.nan, 0.0, -0.0)])
+    expected, got = special.ndtr(x), ndtr(x)
+    assert np.array_equal(np.isnan(expected), np.isnan(got))
+    assert np.nanmax(np.abs(expected - got)) < 1e-15
+    tail = (x > -30) & (x < -5)  # relative agreement where p-values are tiny (not denormal)
+    assert np.max(np.abs(got[tail] / expected[tail] - 1)) < 1e-12
+    assert float(ndtr(arr(0.3))[0]) == pytest.approx(float(special.ndtr(0.3)), abs=1e-16)
