@@ -97,7 +97,13 @@ def _check_once(
     lint_rule_file(rule_file, cfg.budgets, targets=notify)
     sql = engine if isinstance(engine, SqlEngine) else None
     return run_check(
-        read_store(store), rule_file, at, cfg.budgets, cfg.price_rules, notify=notify, engine=sql
+        read_store(store, remote=True),
+        rule_file,
+        at,
+        cfg.budgets,
+        cfg.price_rules,
+        notify=notify,
+        engine=sql,
     )
 
 

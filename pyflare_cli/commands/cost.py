@@ -181,7 +181,7 @@ def _write_html(
     from pyflare_cli.report.build import build_section
     from pyflare_cli.report.context import ReportContext
 
-    ctx = ReportContext(read_store(store), window, where, at, rules, budgets)
+    ctx = ReportContext(read_store(store, remote=True), window, where, at, rules, budgets)
     write_section_html(ctx, build_section(ctx, "cost"), html)
 
 
@@ -217,7 +217,7 @@ def prices_cmd(
     if model is not None:
         found = [resolve(provider, model, rules)]
     else:
-        root = read_store(store)
+        root = read_store(store, remote=True)
         start = current_window(since, None, now()).start
         pairs = model_pairs(scan_spans(root, start)).sort("model").collect().iter_rows()
         found = resolutions([(p, m) for p, m in pairs], root, rules)

@@ -89,7 +89,7 @@ def check(
     chosen = _chosen_budgets(cfg, budget_names) if budget_names else ()
     rules, _ = rules_of(cfg, prices)
     at = now()
-    root = read_store(store)
+    root = read_store(store, remote=True)
     statuses = ("exceeded", "projected") if fail_projected else ("exceeded",)
     budgets = budget_status(root, chosen, at, rules) if chosen else None
     window = current_window(since, until, at)
@@ -158,5 +158,5 @@ def budget(
     cfg = load_config(config)
     chosen = _chosen_budgets(cfg, names)
     rules, _ = rules_of(cfg, prices)
-    frame = budget_status(read_store(store), chosen, now(), rules)
+    frame = budget_status(read_store(store, remote=True), chosen, now(), rules)
     emit_budgets(console(), frame, fmt.value)

@@ -139,7 +139,7 @@ def _samples(
     from pyflare_cli.store.layout import read_store
 
     at = now()
-    root = read_store(store)
+    root = read_store(store, remote=True)
     window = current_window(since, until, at)
     ref, ref_label = _reference_frame(
         root, plan, baseline, reference, reference_days, window, where, at, model, rules
@@ -274,7 +274,7 @@ def drift(
         from pyflare_cli.report.drift import section_of
         from pyflare_cli.store.layout import read_store
 
-        page = ReportContext(read_store(store), window, where, now(), rules)
+        page = ReportContext(read_store(store, remote=True), window, where, now(), rules)
         write_section_html(page, section_of(reports, ref_label, window.label()), html)
     failed = [c.name for c in verdict.checks if not c.passed]
     if failed:
@@ -356,7 +356,7 @@ def baseline_save(
     if bool(model) == all_models:
         raise UsageError("name a model with --model, or use --all-models")
     at = now()
-    root = read_store(store)
+    root = read_store(store, remote=True)
     window = (
         parse_range(reference, at, "--reference") if reference else current_window(since, until, at)
     )

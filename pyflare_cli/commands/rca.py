@@ -187,7 +187,7 @@ def rca(
             on, cfg, store, spark_master, target_window, base, settings, filters
         )
     else:
-        root = read_store(Path(store) if store else None)
+        root = read_store(store, remote=True)
         rules = cfg.price_rules
         # Prices only where cost is read: pricing reads each window once more and joins it
         # with itself (calls reported twice); errors and latency never look at cost.
@@ -264,7 +264,7 @@ def _finish(
         from pyflare_cli.store.layout import read_store
 
         section = section_of(report, top, f"{target_label} against {baseline_label}")
-        root = read_store(Path(store) if store else None)
+        root = read_store(store, remote=True)
         ctx = ReportContext(root, target_window, where, at, cfg.price_rules, top=top)
         write_section_html(ctx, section, html)
     if fail_on_significant and report.significant.height:

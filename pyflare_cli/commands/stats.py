@@ -137,7 +137,7 @@ def stats(
         series=fmt is OutputFormat.table and every is None,
     )
     at = now()
-    result = load_stats(read_store(store), request, at, rules)
+    result = load_stats(read_store(store, remote=True), request, at, rules)
     if sort != "requests":
         column = "cost_usd" if sort == "cost" else sort
         result = replace(result, table=result.table.sort(column, descending=True, nulls_last=True))

@@ -137,7 +137,7 @@ def show(
     from pyflare_cli.render.waterfall import Waterfall, render_breakdown
     from pyflare_cli.store.scan import scan_spans
 
-    root = read_store(store)
+    root = read_store(store, remote=True)
     matches = trace_ids_with_prefix(scan_spans(root), trace_id).collect()
     ids = matches.get_column("trace_id").to_list()
     if not ids:

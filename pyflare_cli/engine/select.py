@@ -17,6 +17,7 @@ from pyflare_cli.config.engine import ENGINE_NAMES, parse_engine
 from pyflare_cli.config.file import Config
 from pyflare_cli.errors import UsageError
 from pyflare_cli.store.layout import read_store
+from pyflare_cli.store.remote import remote_of
 
 if TYPE_CHECKING:
     from pyflare_cli.engine.cost import Engine
@@ -53,7 +54,13 @@ def open_engine(
         from pyflare_cli.engine.clickhouse_engine import ClickHouseEngine, parse_url
 
         return ClickHouseEngine(*parse_url(store))
-    root = read_store(Path(store) if store else None)
+    root = read_store(store, remote=True)
+    remote = remote_of(root)
+    if remote is not None and name in ("spark", "clickhouse"):
+        raise UsageError(
+            f"--store {remote.url}: --engine {name} does not read s3:// stores yet "
+            "(docs/scale.md); use --engine polars or duckdb"
+        )
     if name == "duckdb":
         from pyflare_cli.engine.duckdb_engine import DuckDBEngine
 

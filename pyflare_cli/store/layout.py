@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from pyflare_cli.errors import UsageError
+from pyflare_cli.store.remote import is_remote, store_url
 
 DEFAULT_STORE = ".pyflare"
 STORE_ENV = "PYFLARE_STORE"
@@ -19,20 +20,32 @@ TEMP_PREFIX = ".tmp-"
 
 
 def resolve_store(option: str | Path | None) -> Path:
-    """The store folder for a command: the option, else the environment, else the default."""
-    if option:
-        return Path(option)
-    env = os.environ.get(STORE_ENV)
-    return Path(env) if env else Path(DEFAULT_STORE)
+    """The store folder for a command: the option, else the environment, else the default.
+
+    An ``s3://`` store is exit 2 here: only the commands that read spans through
+    :func:`read_store` with ``remote=True`` take one (store.remote)."""
+    chosen = option or os.environ.get(STORE_ENV) or DEFAULT_STORE
+    if is_remote(chosen):
+        raise UsageError(
+            f"store {store_url(chosen)}: an s3:// store is read-only and only cost, traces, "
+            "rca, stats, drift and alert check read one (docs/scale.md)"
+        )
+    return Path(chosen)
 
 
-def read_store(option: str | Path | None) -> Path:
+def read_store(option: str | Path | None, remote: bool = False) -> Path:
     """The store a reading command looks at; one that does not exist is exit 2.
 
     Every command that reads a store (cost, traces, query, drift, rca, alert check, tui)
     resolves it here, so a typo in ``--store`` never reads as an empty store that passes
-    a gate.
+    a gate. With ``remote``, an ``s3://bucket/prefix`` store is checked (it exists, the
+    credentials list it) and its local companion folder returned (store.remote).
     """
+    chosen = option or os.environ.get(STORE_ENV)
+    if remote and is_remote(chosen):
+        from pyflare_cli.store.remote import open_remote
+
+        return open_remote(str(chosen))
     root = resolve_store(option)
     if not root.is_dir():
         what = "is not a folder" if root.exists() else "does not exist"
