@@ -16,6 +16,7 @@ import random
 import polars as pl
 import pytest
 
+from pyflare_cli.analysis.drift import features
 from pyflare_cli.analysis.drift.features import TOKEN, WORD, _words
 
 ALPHABET = [
@@ -48,7 +49,7 @@ def test_words_equal_their_definition(seed: int) -> None:
     texts = ["".join(rng.choice(ALPHABET) for _ in range(rng.randrange(0, 60))) for _ in range(400)]
     texts += ["don't stop", "'quoted' words", "a-b c_d e1 f' 'g h''i", "ΟΔΟΣ ΟΔΟΣ.", "İstanbul", ""]
     series = pl.Series("text", [*texts, None])
-    got = _words(series)
+    got = _words(series).collect()
     assert got.columns == ["row", "word"]
     pairs = set(got.iter_rows())
     assert len(pairs) == got.height  # each word once per text
@@ -56,3 +57,18 @@ def test_words_equal_their_definition(seed: int) -> None:
     fixed = len(texts) - 6  # the first hand-written text's row
     assert {(fixed, "don't"), (fixed, "stop"), (fixed + 2, "f'"), (fixed + 2, "h''i")} <= pairs
     assert not {(fixed + 2, w) for w in ("a", "b", "a-b", "c_d", "e1", "'g", "g")} & pairs
+
+
+@pytest.mark.parametrize("slice_texts", [1, 7, 500])
+def test_split_words_in_parallel_slices_is_one_query(
+    monkeypatch: pytest.MonkeyPatch, slice_texts: int
+) -> None:
+    rng = random.Random(slice_texts)
+    texts = ["".join(rng.choice(ALPHABET) for _ in range(rng.randrange(0, 40))) for _ in range(90)]
+    empty = pl.Series("t", [], pl.String)
+    windows = [pl.Series("t", [*texts, None]), pl.Series("t", texts[:13]), empty]
+    monkeypatch.setattr(features, "SLICE_TEXTS", slice_texts)
+    got = features.split_words(*windows)
+    for frame, texts_of_window in zip(got, windows, strict=True):
+        assert frame.equals(_words(texts_of_window).collect())  # same rows, same order
+    assert got[2].height == 0 and got[2].columns == ["row", "word"]
