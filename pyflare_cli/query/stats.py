@@ -23,6 +23,7 @@ from pyflare_cli.analysis.stats.units import reads_within, unit_rows
 from pyflare_cli.errors import UsageError
 from pyflare_cli.query.spans import SpanQuery, load_spans
 from pyflare_cli.query.windows import Window, current_window
+from pyflare_cli.store.category import AttributeReads
 
 UNIT_NAMES = {
     "llm": "LLM and embedding calls",
@@ -75,11 +76,13 @@ def _rows(
     user and session read the window unpriced and unfiltered: pricing puts every span in
     exactly one band (no row added, lost or moved) and ``--where`` keeps whole traces in
     order, so each kept trace's spans are the same, and neither pays for the price join."""
-    spans = load_spans(root, query, now, rules)
     by = list(request.by)
+    # the attributes read are the attr.<key> groups: the store's small map may serve them
+    reads = AttributeReads(frozenset(name[5:] for name in by if name.startswith("attr.")))
+    spans = load_spans(root, query, now, rules, reads=reads)
     if not reads_within(request.unit, by):
         return unit_rows(spans, request.unit, by)
-    within = load_spans(root, SpanQuery(query.since, query.until), now, prices=False)
+    within = load_spans(root, SpanQuery(query.since, query.until), now, prices=False, reads=reads)
     # Without --where the two frames hold the same rows in the same order.
     aligned = not (query.where and query.where.strip())
     return unit_rows(spans, request.unit, by, within, aligned)

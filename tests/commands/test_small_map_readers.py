@@ -1,6 +1,6 @@
-"""rca and the report's rca sections read the store's small attribute map when it serves
-them, and answer exactly as from ``attributes``: on a store of new parts, of old parts
-(schema version 1, no small map) and of both."""
+"""rca, the report's rca sections and ``stats --by attr.<key>`` read the store's small
+attribute map when it serves them, and answer exactly as from ``attributes``: on a store
+of new parts, of old parts (schema version 1, no small map) and of both."""
 
 from __future__ import annotations
 
@@ -59,12 +59,8 @@ def test_only_the_new_store_is_read_from_the_small_map(stores: dict[str, Path]) 
     assert served == {"new": True, "old": False, "mixed": False}
 
 
-@pytest.mark.parametrize(
-    "args", [(), ("--dimension", "attr.http.route"), ("--unit", "span")], ids=str
-)
-def test_rca_errors_are_byte_identical_on_every_version(
-    stores: dict[str, Path], args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _record_small_map(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each scan of the store read the small map."""
     small: list[bool] = []
     real = scan_module.scan_parts
 
@@ -73,6 +69,16 @@ def test_rca_errors_are_byte_identical_on_every_version(
         return real(files, small_map)
 
     monkeypatch.setattr(scan_module, "scan_parts", recording)
+    return small
+
+
+@pytest.mark.parametrize(
+    "args", [(), ("--dimension", "attr.http.route"), ("--unit", "span")], ids=str
+)
+def test_rca_errors_are_byte_identical_on_every_version(
+    stores: dict[str, Path], args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = _record_small_map(monkeypatch)
     new = _rca(stores["new"], *args)
     assert json.loads(new)["causes"], "the incident store has causes to compare"
     assert small and all(small)  # every window of the new store read the small map
@@ -104,3 +110,27 @@ def test_the_reports_errors_and_rca_sections_are_equal(
         pages[name] = out.read_text().replace(str(stores[name]), "STORE")
     assert "rag-api" in pages["new"]
     assert pages["old"] == pages["new"]
+
+
+@pytest.mark.parametrize(
+    ("by", "small_map"),
+    [("attr.http.route", True), ("attr.http.route,attr.session.id", False)],
+)
+def test_stats_by_an_attribute_is_byte_identical_on_every_version(
+    stores: dict[str, Path], by: str, small_map: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A category key is read from the small map; an id-like key never is (exact anyway)."""
+    small = _record_small_map(monkeypatch)
+
+    def stats(store: Path) -> str:
+        groups = [arg for name in by.split(",") for arg in ("--by", name)]
+        args = (*groups, "--since", "2d", "--format", "json")
+        result = invoke("stats", *args, "--store", str(store))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    new = stats(stores["new"])
+    assert '"attr.http.route": "/' in new  # routes were grouped
+    assert small and all(small) is small_map
+    assert stats(stores["old"]) == new
+    assert stats(stores["mixed"]) == new
