@@ -8,13 +8,18 @@ happen inside the commands so other commands start fast.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pyflare_cli.clock import now
+from pyflare_cli.commands.engine_options import (
+    EngineOption,
+    EngineStoreOption,
+    SparkMasterOption,
+    refuse_engine,
+)
 from pyflare_cli.commands.options import (
     ConfigOption,
     FormatOption,
@@ -27,11 +32,7 @@ from pyflare_cli.commands.options import (
 from pyflare_cli.errors import GateFailed, UsageError
 
 if TYPE_CHECKING:
-    import polars as pl
-
-    from pyflare_cli.analysis.cost.price_rules import PriceRule
-    from pyflare_cli.commands.drift_plan import Plan
-    from pyflare_cli.query.windows import Window
+    pass
 
 drift_app = typer.Typer(
     help="Drift of a model's inputs, outputs, embeddings and error behaviour; a CI gate."
@@ -43,6 +44,9 @@ baseline_app = typer.Typer(help="Freeze a reference sample in a file, for CI.")
 drift_app.add_typer(baseline_app, name="baseline")
 
 FAIL_ON = ("drifted", "warning", "insufficient")
+SampleRate = Annotated[
+    float, typer.Option("--sample-rate", help="Compare this share of calls (same on every engine).")
+]
 
 ModelOption = Annotated[
     str | None, typer.Option("--model", "-m", help="The model (response or request name).")
@@ -82,75 +86,6 @@ ThresholdOption = Annotated[
 
 def register(app: typer.Typer) -> None:
     app.add_typer(drift_app, name="drift")
-
-
-def _reference_frame(
-    root: Path,
-    plan: Plan,
-    baseline: Path | None,
-    reference: str | None,
-    reference_days: int,
-    current: Window,
-    where: str | None,
-    at: datetime,
-    model: str | None,
-    rules: tuple[PriceRule, ...],
-) -> tuple[pl.DataFrame, str]:
-    """The reference feature frame and how to name it in the report."""
-    from pyflare_cli.analysis.drift.features import model_filter
-    from pyflare_cli.query.drift_samples import features_of, load_baseline, model_sample
-    from pyflare_cli.query.windows import reference_window
-
-    pairs = plan.settings.concept
-    if baseline is not None:
-        if reference:
-            raise UsageError("--baseline and --reference are exclusive: pick one reference")
-        spans, meta = load_baseline(baseline)
-        if (where or None) != (meta.get("where") or None):
-            saved = meta.get("where") or "none"
-            raise UsageError(
-                f"--baseline {baseline} was saved with --where {saved!r}: pass the same filter"
-            )
-        lazy = spans.lazy().filter(model_filter(model))
-        frame = features_of(lazy, plan.features, pairs).collect()
-        if model and frame.height == 0 and meta.get("model") not in (None, model):
-            raise UsageError(f"--baseline {baseline}: it holds {meta['model']}, not {model}")
-        return frame, f"baseline {baseline.name} ({meta.get('window', '?')})"
-    window = reference_window(reference, reference_days, current, at)
-    spans_ref = model_sample(root, window, where, at, rules, model)
-    return features_of(spans_ref, plan.features, pairs).collect(), window.label()
-
-
-def _samples(
-    plan: Plan,
-    store: Path | None,
-    rules: tuple[PriceRule, ...],
-    since: str,
-    until: str | None,
-    reference: str | None,
-    reference_days: int,
-    baseline: Path | None,
-    where: str | None,
-    model: str | None,
-) -> tuple[pl.DataFrame, str, pl.DataFrame, Window]:
-    """Reference and current feature frames; exit 2 when a named model has no spans."""
-    from pyflare_cli.query.drift_samples import features_of, model_sample
-    from pyflare_cli.query.windows import current_window
-    from pyflare_cli.store.layout import read_store
-
-    at = now()
-    root = read_store(store, remote=True)
-    window = current_window(since, until, at)
-    ref, ref_label = _reference_frame(
-        root, plan, baseline, reference, reference_days, window, where, at, model, rules
-    )
-    spans = model_sample(root, window, where, at, rules, model)
-    cur = features_of(spans, plan.features, plan.settings.concept).collect()
-    if cur.height == 0 or ref.height == 0:
-        empty = f"current window {window.label()}" if cur.height == 0 else f"reference {ref_label}"
-        who = f"--model {model}" if model else "--all-models"
-        raise UsageError(f"{who}: no model calls in the {empty}; see `pyflare cost --by model`")
-    return ref, ref_label, cur, window
 
 
 @drift_app.callback()
@@ -205,7 +140,10 @@ def drift(
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the samples and permutations.")] = 0,
-    store: StoreOption = None,
+    sample_rate: SampleRate = 1.0,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    store: EngineStoreOption = None,
     config: ConfigOption = None,
     fmt: FormatOption = OutputFormat.table,
     html: HtmlOption = None,
@@ -229,8 +167,10 @@ def drift(
 
     configure_jemalloc()  # before Polars loads: freed pages go back, a lower peak
     from pyflare_cli.analysis.drift.report import compare, compare_models
+    from pyflare_cli.commands.drift_frames import samples
     from pyflare_cli.commands.drift_plan import plan_of
     from pyflare_cli.config.file import load_config
+    from pyflare_cli.engine.drift import drift_sampler
     from pyflare_cli.render.drift_report import drift_verdict, emit_reports
     from pyflare_cli.render.output import console
 
@@ -257,9 +197,10 @@ def drift(
         fail_on_feature,
     )
     rules = cfg.price_rules
-    ref, ref_label, cur, window = _samples(
-        plan, store, rules, since, until, reference, reference_days, baseline, where, model
-    )
+    with drift_sampler(engine, cfg, store, spark_master, sample_rate) as sample:
+        ref, ref_label, cur, window = samples(
+            plan, sample, rules, since, until, reference, reference_days, baseline, where, model
+        )
     if model:
         reports = [compare(model, ref, cur, plan.features, plan.settings)]
     else:
@@ -307,19 +248,23 @@ def history(
         pyflare drift history --model gpt-4o --every day --since 7d
     """
     from pyflare_cli.analysis.drift.history import EVERY, drift_history
+    from pyflare_cli.commands.drift_frames import samples
     from pyflare_cli.commands.drift_plan import plan_of
     from pyflare_cli.config.file import load_config
+    from pyflare_cli.engine.drift import drift_sampler
     from pyflare_cli.render.drift_history import emit_history
     from pyflare_cli.render.output import console
 
+    refuse_engine("drift history")
     if every not in EVERY:
         raise UsageError(f"--every {every!r}: use hour, day or week")
     cfg = load_config(config)
     plan = plan_of(cfg, feature, only, method, None, None, None, None, None, 0)
     rules = cfg.price_rules
-    ref, ref_label, cur, _ = _samples(
-        plan, store, rules, since, until, reference, reference_days, baseline, where, model
-    )
+    with drift_sampler("polars", cfg, str(store) if store else None, None, 1.0) as sample:
+        ref, ref_label, cur, _ = samples(
+            plan, sample, rules, since, until, reference, reference_days, baseline, where, model
+        )
     table, trends = drift_history(model, ref, cur, plan.features, plan.settings, every)
     emit_history(console(), model, table, trends, fmt.value, ref_label)
 
@@ -353,6 +298,7 @@ def baseline_save(
     from pyflare_cli.query.windows import current_window, parse_range
     from pyflare_cli.store.layout import read_store
 
+    refuse_engine("drift baseline save")
     if bool(model) == all_models:
         raise UsageError("name a model with --model, or use --all-models")
     at = now()

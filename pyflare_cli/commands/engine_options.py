@@ -28,7 +28,7 @@ EngineStoreOption = Annotated[
     str | None,
     typer.Option(
         "--store",
-        help="Store folder, or clickhouse://host:8123/db?table=otel_traces. "
+        help="Store folder, s3://bucket/prefix, or clickhouse://host:8123/db?table=otel_traces. "
         "Default: $PYFLARE_STORE, else ./.pyflare",
         show_default=False,
     ),
@@ -40,7 +40,6 @@ OFF_SEAM = frozenset(
         "trace",
         "query",
         "tui",
-        "drift",
         "stats",
         "sessions",
         "session",

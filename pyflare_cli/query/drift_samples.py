@@ -54,11 +54,29 @@ def model_sample(
     now: datetime,
     rules: tuple[PriceRule, ...],
     model: str | None = None,
+    rate: float = 1.0,
 ) -> pl.LazyFrame:
-    """The window's LLM and embedding spans (of ``model`` when given), with ``cost_usd``."""
+    """The window's LLM and embedding spans (of ``model`` when given), with ``cost_usd``,
+    in start order; with ``rate`` below 1, the calls :func:`sample_threshold` keeps."""
     since, until = window.query_bounds
     spans = load_spans(root, SpanQuery(since, until, where), now, rules)
-    return spans.filter(model_filter(model))
+    threshold = sample_threshold(rate)
+    if threshold is not None:
+        spans = spans.filter(pl.col("span_id").str.slice(-4).str.to_lowercase() < threshold)
+    # In start order (ties by span id): the permutation tests and the embedding subsample
+    # draw by position, so every engine hands the statistics the same rows in this order.
+    return spans.filter(model_filter(model)).sort("start_time", "span_id")
+
+
+def sample_threshold(rate: float) -> str | None:
+    """A deterministic sample every engine draws alike (engine.drift): a call is kept when
+    the last four hex digits of its span id (random, per the OpenTelemetry specification)
+    are below this four-digit hex text; None keeps every call."""
+    if not 0 < rate <= 1:
+        raise UsageError(f"--sample-rate {rate}: give a share in (0, 1]")
+    if rate == 1:
+        return None
+    return f"{max(1, round(rate * 65536)):04x}"
 
 
 def features_of(
