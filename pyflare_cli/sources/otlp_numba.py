@@ -1,6 +1,6 @@
 """Decode OTLP protobuf trace requests into the raw frame with compiled code (numba).
 
-The fastest of the three protobuf decoders: :mod:`pyflare_cli.sources.wire_numba` walks
+The fastest of the three protobuf decoders: :mod:`pyflare_cli.sources.wire_numba_walk` walks
 all the requests of a task in one compiled pass and writes the strings, ids and attribute
 texts straight into Arrow buffers; Python only assembles the columns and formats the few
 values the compiled code leaves to the reference (doubles, bytes, key/value lists, arrays
@@ -16,7 +16,6 @@ writable, else in numba's per-user cache (``NUMBA_CACHE_DIR`` chooses another).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,8 @@ import pyarrow as pa
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from pyflare_cli.sources import wire_numba as w
+from pyflare_cli.sources import wire_numba_text as text
+from pyflare_cli.sources import wire_numba_walk as walker
 from pyflare_cli.sources.otlp_proto import double_text, string_value
 from pyflare_cli.sources.raw import KIND_NAMES, STATUS_NAMES
 from pyflare_cli.sources.wire_columns import Unsupported
@@ -54,13 +55,13 @@ def _strings(data: Any, offsets: Any, valid: Any = None) -> pa.Array:
 
 def _cut(buf: Any, starts: Any, lengths: Any, valid: Any = None) -> pa.Array:
     lengths = np.ascontiguousarray(lengths if valid is None else np.where(valid, lengths, 0))
-    data, offsets = w.gather(buf, np.ascontiguousarray(starts), lengths)
+    data, offsets = text.gather(buf, np.ascontiguousarray(starts), lengths)
     return _strings(data, offsets, valid)
 
 
 def _hex(buf: Any, starts: Any, lengths: Any, valid: Any = None) -> pa.Array:
     lengths = np.ascontiguousarray(lengths if valid is None else np.where(valid, lengths, 0))
-    data, offsets = w.hexes(buf, np.ascontiguousarray(starts), lengths)
+    data, offsets = text.hexes(buf, np.ascontiguousarray(starts), lengths)
     return _strings(data, offsets, valid)
 
 
@@ -78,38 +79,47 @@ def _enum_names(values: Any, names: tuple[str, ...], default: str) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array(index, pa.int32()), dictionary).cast(pa.string())
 
 
-def _python_texts(data: bytes, kv: Table, kinds: Any) -> tuple[Any, Any, Any]:
-    """Texts of the values the compiled code leaves to the reference's own functions.
-
-    Returns (index into the texts per key/value, text offsets, text bytes); a value the
-    reference reads as absent becomes NONE in ``kinds``.
-    """
-    rows = np.flatnonzero((kinds == w.DOUBLE) | (kinds == w.PYTHON))
-    index = np.zeros(kinds.size, np.int64)
-    texts: list[str | None] = []
-    if rows.size:
-        doubles = kv[rows, w.KV_RAW].view(np.float64).tolist()
-        starts = kv[rows, w.KV_START].tolist()
-        lengths = kv[rows, w.KV_LEN].tolist()
-        for kind, number, start, length in zip(
-            kinds[rows].tolist(), doubles, starts, lengths, strict=True
-        ):
-            if kind == w.DOUBLE:
-                texts.append(repr(number) if math.isfinite(number) else double_text(number))
-            else:
-                texts.append(string_value(AnyValue.FromString(data[start : start + length])))
-        index[rows] = np.arange(rows.size)
-        absent = np.array([text is None for text in texts], np.bool_)
-        kinds[rows[absent]] = w.NONE
+def _text_buffers(texts: list[str | None]) -> tuple[Any, Any]:
+    """(int64 offsets, bytes) of these texts, as numpy arrays."""
     array = pa.array(texts, pa.string())
     _, offsets, body = array.buffers()
     text_offsets = np.frombuffer(offsets, np.int32, len(array) + 1).astype(np.int64)
     body_bytes = np.frombuffer(body, np.uint8) if body is not None else np.zeros(0, np.uint8)
-    return index, text_offsets, body_bytes
+    return text_offsets, body_bytes
+
+
+def _python_texts(data: bytes, kv: Table, kinds: Any) -> tuple[Any, Any, Any]:
+    """Texts of the values the compiled code leaves to the reference's ``string_value``.
+
+    Returns (index into the texts per key/value, text offsets, text bytes); a value the
+    reference reads as absent becomes NONE in ``kinds``.
+    """
+    rows = np.flatnonzero(kinds == w.PYTHON)
+    index = np.zeros(kinds.size, np.int64)
+    starts, lengths = kv[rows, w.KV_START].tolist(), kv[rows, w.KV_LEN].tolist()
+    texts = [
+        string_value(AnyValue.FromString(data[start : start + length]))
+        for start, length in zip(starts, lengths, strict=True)
+    ]
+    index[rows] = np.arange(rows.size)
+    kinds[rows[np.array([text is None for text in texts], np.bool_)]] = w.NONE
+    return (index, *_text_buffers(texts))
+
+
+def _double_texts(bits: Any) -> tuple[Any, Any]:
+    """The doubles as the reference writes them, alone or inside a JSON array (``repr``;
+    NaN, Infinity and -Infinity as ``json.dumps`` writes them)."""
+    values = bits.view(np.float64)
+    if bool(np.isfinite(values).all()):
+        return _text_buffers(list(map(float.__repr__, values.tolist())))
+    return _text_buffers([double_text(value) for value in values.tolist()])
 
 
 def _maps(buf: Any, data: bytes, kv: Table, counts: list[int]) -> list[tuple[pa.Array, pa.Array]]:
     """(keys, values) of each key/value region, formatted as the reference does."""
+    region = kv[:, w.KV_REGION]
+    if region.size and bool((region[1:] < region[:-1]).any()):  # walk order: interleaved
+        kv = kv[np.argsort(region, kind="stable")]
     kinds = np.ascontiguousarray(kv[:, w.KV_KIND])
     index, text_offsets, text_bytes = _python_texts(data, kv, kinds)
     out = []
@@ -117,39 +127,47 @@ def _maps(buf: Any, data: bytes, kv: Table, counts: list[int]) -> list[tuple[pa.
     for count in counts:
         rows = slice(begin, begin + count)
         keys = _cut(buf, kv[rows, w.KV_KEY], kv[rows, w.KV_KEY_LEN])
-        body, offsets, valid = w.format_values(
-            buf, kv[rows], kinds[rows], index[rows], text_offsets, text_bytes
-        )
+        double_offsets, double_bytes = _double_texts(text.doubles(buf, kv[rows], kinds[rows]))
+        body, offsets, valid = text.format_values(
+            buf, kv[rows], kinds[rows], index[rows], text_offsets, text_bytes,
+            double_offsets, double_bytes,
+        )  # fmt: skip
         out.append((keys, _strings(body, offsets, valid)))
         begin += count
     return out
 
 
+def _tables(sizes: list[int]) -> list[Table]:
+    """Empty tables for (resource spans, scope spans, spans, events, links, key/values)."""
+    widths = (0, 3, 18, 4, 5, 7)
+    return [
+        np.empty((size, width), np.int64) if width else np.empty(size, np.int64)
+        for size, width in zip(sizes, widths, strict=True)
+    ]
+
+
 def _walk(buf: Any, starts: Any, ends: Any) -> tuple[list[int], list[Table]]:
-    """The compiled walk, twice: count, then fill tables of those sizes."""
-    counts = np.zeros(9, np.int64)
-    empty = np.zeros((0, 1), np.int64)
-    code = w.walk(
-        buf, starts, ends, False, counts, np.zeros(0, np.int64), empty, empty, empty, empty, empty
-    )
+    """The compiled walk: one pass into tables sized from the bytes (a span takes 46
+    bytes at least; the others are guesses far above the demo's and real SDKs' counts),
+    or, when one is too small, a counting pass and then one into tables of those sizes.
+    Tables are ``np.empty``: pages never written are never touched."""
+    size = int(buf.size)
+    counts = np.zeros(10, np.int64)
+    tables = _tables([size // 32 + 1, size // 32 + 1, size // 46 + 1, size // 16 + 1,
+                      size // 32 + 1, size // 12 + 1])  # fmt: skip
+    code = walker.walk(buf, starts, ends, True, counts, *tables)
+    if code == w.FULL:
+        counts[:] = 0
+        code = walker.walk(buf, starts, ends, False, counts, *_tables([0] * 6))
+        if code == w.OK:
+            sizes = [int(c) for c in counts[:5]] + [int(counts[9])]
+            counts[:] = 0
+            tables = _tables(sizes)
+            code = walker.walk(buf, starts, ends, True, counts, *tables)
     if code != w.OK:
         raise Unsupported(_REASONS.get(code, "the compiled walk failed"))
-    n_rs, n_ss, n, n_ev, n_ln = (int(c) for c in counts[:5])
-    kv_counts = [int(c) for c in counts[5:]]
-    tables = [
-        np.zeros(n_rs, np.int64),
-        np.zeros((n_ss, 3), np.int64),
-        np.zeros((n, 18), np.int64),
-        np.zeros((n_ev, 4), np.int64),
-        np.zeros((n_ln, 5), np.int64),
-        np.zeros((sum(kv_counts), 6), np.int64),
-    ]
-    cursors = np.zeros(9, np.int64)
-    cursors[6:] = np.cumsum(kv_counts)[:-1]
-    code = w.walk(buf, starts, ends, True, cursors, *tables)
-    if code != w.OK:  # the same bytes cannot read differently the second time
-        raise Unsupported(_REASONS.get(code, "the compiled walk failed"))
-    return kv_counts, tables
+    used = [int(c) for c in counts[:5]] + [int(counts[9])]
+    return [int(c) for c in counts[5:9]], [table[:n] for table, n in zip(tables, used, strict=True)]
 
 
 def decode_requests(payloads: list[bytes]) -> pl.DataFrame:
