@@ -7,6 +7,8 @@ naming the store."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -157,3 +159,25 @@ def test_commands_that_write_or_list_parts_refuse_it(args: list[str], env: dict[
 def test_other_engines_refuse_it(engine: str, env: dict[str, str]) -> None:
     line = refusal("cost", "--since", "4d", "--store", URL, "--engine", engine, env=env)
     assert URL in line and f"--engine {engine}" in line
+
+
+def docs_examples() -> list[str]:
+    """The ``pyflare`` lines of docs/scale.md's S3 section (shell blocks: the generic docs
+    test, which has no S3 server, runs only bash blocks)."""
+    text = (ROOT / "docs" / "scale.md").read_text()
+    section = text.split("## Stores on S3", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```shell\n(.*?)```", section, re.DOTALL)
+    return [line for b in blocks for line in b.splitlines() if line.startswith("pyflare ")]
+
+
+def test_the_docs_example_runs(local_store: Path, server: S3Server, env: dict[str, str]) -> None:
+    lines = docs_examples()
+    assert len(lines) >= 5
+    urls = {word for line in lines for word in line.split() if word.startswith("s3://")}
+    assert len(urls) == 1
+    bucket, _, prefix = urls.pop()[len("s3://") :].partition("/")
+    server.upload(local_store, bucket, prefix)
+    for line in lines:
+        result = invoke(*shlex.split(line)[1:], env=env)
+        assert result.exit_code == 0, f"{line}\n{result.output}{result.stderr}"
+        assert result.stdout.strip(), line
