@@ -6,8 +6,9 @@ comparisons only), failure clusters (:mod:`failures`), latency attribution (:mod
 for the latency metric), and the ranked root causes built from them (:mod:`causes`).
 
 The inputs may be lazy: the windows are read in grouped passes and never held whole; only
-a sample (to discover dimensions), the error rows (projected, for templates) and small
-per-slice answers are collected. The command and the TUI render the same :class:`RcaReport`.
+the attribute keys (counted) and a sample (:mod:`probe`, to discover dimensions), the error
+rows (projected, for templates) and small per-slice answers are collected. The command and
+the TUI render the same :class:`RcaReport`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pyflare_cli.analysis.rca.failures import failure_clusters
 from pyflare_cli.analysis.rca.latency import ATTRIBUTION_SCHEMA, latency_attribution
 from pyflare_cli.analysis.rca.model import RcaReport, RcaSettings
 from pyflare_cli.analysis.rca.passes import crossing_counts
+from pyflare_cli.analysis.rca.probe import PROBE as PROBE  # engines read it here
+from pyflare_cli.analysis.rca.probe import probe_dimensions
 from pyflare_cli.analysis.rca.rows import RowReader
 from pyflare_cli.analysis.rca.scan import ScanRows, scan_cube
 from pyflare_cli.analysis.rca.scoring import TEST_TERMS
@@ -29,9 +32,6 @@ from pyflare_cli.analysis.rca.slices import SliceSettings, find_slices
 from pyflare_cli.analysis.rca.stats import fisher_mid_p, welch_above
 from pyflare_cli.analysis.rca.trace_cube import trace_cube
 from pyflare_cli.analysis.rca.units import per_trace, unit_metric, unit_rows, windows
-
-PROBE = 10_000
-"""Rows of each window read to discover the attribute dimensions."""
 
 
 def analyse(
@@ -46,11 +46,7 @@ def analyse(
     looked up (None: only the two windows are known).
     """
     target, baseline = target.lazy(), baseline.lazy()
-    maps = [c for c in ("attributes", "resource_attributes") if c in target.collect_schema()]
-    # one window after the other: each head decodes whole row groups of the map columns
-    heads = [w.select(maps).head(PROBE).collect(engine="streaming") for w in (target, baseline)]
-    probe = pl.concat(heads, how="diagonal_relaxed")
-    dimensions = dimensions_of(probe, settings)
+    dimensions = probe_dimensions(target, baseline, settings)
     spans = windows(target, baseline)
     binary = settings.metric == "errors"
     source = unit_metric(spans, settings.metric, settings.unit)
@@ -200,6 +196,8 @@ def _onsets(
 
 
 def dimensions_of(probe: pl.DataFrame, settings: RcaSettings) -> list[Dimension]:
+    """The dimensions :func:`dimensions.discover` finds in ``probe`` (a sample of both
+    windows: an engine's), then ``--dimension`` ones."""
     dimensions = discover(probe)
     known = {d.name for d in dimensions}
     for name in settings.extra_dimensions:
