@@ -106,7 +106,7 @@ def evaluate_on_engine(
             assert isinstance(condition, Composite)
     longest = max((rule.window for rule, _ in patterns), default=None)
     asked = alerts.Rules(
-        windowed=[(m, where) for _, m, where in windowed],
+        windowed=[(m, where, rule.name) for rule, m, where in windowed],
         pattern_since=now - longest if longest is not None else None,
         pattern_columns=frozenset(pattern_columns),
         priced=priced,

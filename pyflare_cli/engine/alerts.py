@@ -33,8 +33,9 @@ PATTERN_COLUMNS = ("status_code", "error_type", "error_message", "status_message
 class Rules:
     """What one check asks of the engine."""
 
-    windowed: Sequence[tuple[MeasureSql, str | None]]
-    """Each windowed rule's measure and its ``where`` query text (compiled here)."""
+    windowed: Sequence[tuple[MeasureSql, str | None, str]]
+    """Each windowed rule's measure, its ``where`` query text (compiled here) and its
+    name (a term the engine cannot run is refused naming the rule)."""
     pattern_since: datetime | None
     """The start of the longest pattern rule's window, or None without pattern rules."""
     pattern_columns: frozenset[str]
@@ -62,12 +63,12 @@ def run(
     d = engine.dialect
     columns: set[str] = set()
     windowed: list[MeasureSql] = []
-    for measure, where in rules.windowed:
+    for measure, where, name in rules.windowed:
         columns |= measures_sql.columns_of(measure.by, measure.field)
         if measure.aggregate == "error_rate":
             columns.add("status_code")
         if where and where.strip():
-            compiled = prepare(engine, where, now, col)
+            compiled = prepare(engine, where, now, col, f"alert rule {name!r}: where")
             columns |= set(compiled.columns)
             measure = replace(measure, where=compiled.predicate)
         windowed.append(measure)

@@ -239,6 +239,27 @@ def test_rules_that_read_more_than_spans_are_exit_2(
     assert f"alert rule 'OffEngine' ({kind} condition) does not run on --engine duckdb" in line
 
 
+def test_a_rules_where_the_engine_cannot_run_names_the_rule(store20k: Path, tmp_path: Path) -> None:
+    """An ``eval.`` term in a windowed rule's ``where`` is refused naming the rule and its
+    where, not a ``--where`` option the user never gave."""
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(
+        "groups:\n  - name: g\n    rules:\n      - alert: JudgedSlow\n"
+        "        threshold: {aggregate: count, where: 'eval.judge:<0.5', op: '>', value: 1}\n"
+        "        window: 1h\n"
+    )
+    store = tmp_path / "store"
+    shutil.copytree(store20k, store)
+    result = invoke(
+        *("alert", "check", "--rules", str(rules), "--store", str(store), "--no-notify"),
+        *("--engine", "duckdb"),
+    )
+    assert result.exit_code == 2, result.output + result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "alert rule 'JudgedSlow': where term 'eval.judge'" in line, line
+    assert "--where" not in line.split("use --engine")[0], line
+
+
 @pytest.mark.spark
 def test_alert_measures_on_spark_connect(
     store20k: Path, spark_connect: str, tmp_path: Path
