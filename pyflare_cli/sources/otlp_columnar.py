@@ -371,13 +371,16 @@ def compiled_decoder() -> Callable[[list[bytes]], pl.DataFrame] | None:
 def fast_decoder() -> Callable[[list[bytes]], pl.DataFrame] | None:
     """The decoder ``PYFLARE_OTLP_DECODER`` asks for: None for the reference.
 
-    ``reference``; ``numpy`` (this module's); anything else (unset, ``numba``) the compiled
-    one when numba is installed, else this module's.
+    ``reference``; ``numba`` the compiled one when numba is installed (else this module's);
+    anything else (unset, ``numpy``, ``columnar``) this module's. The compiled decoder is
+    not the default: measured whole-command, its per-span gain (~2 CPU µs of ~28) is
+    eaten by numba's start-up in each worker (~0.5 CPU s, +120-170 MB), see
+    docs/benchmarks.md (2026-12-08, issue 24d).
     """
     choice = os.environ.get("PYFLARE_OTLP_DECODER", "")
     if choice == "reference":
         return None
-    if choice != "numpy":
+    if choice == "numba":
         compiled = compiled_decoder()
         if compiled is not None:
             return compiled

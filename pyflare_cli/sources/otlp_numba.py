@@ -1,17 +1,19 @@
 """Decode OTLP protobuf trace requests into the raw frame with compiled code (numba).
 
-The fastest of the three protobuf decoders: :mod:`pyflare_cli.sources.wire_numba_walk` walks
-all the requests of a task in one compiled pass and writes the strings, ids and attribute
-texts straight into Arrow buffers; Python only assembles the columns and formats the few
-values the compiled code leaves to the reference (doubles, bytes, key/value lists, arrays
-holding more than plain strings, integers and booleans). It gives the reference's rows
+The third protobuf decoder, opt-in (``PYFLARE_OTLP_DECODER=numba``, numba from the ``fast``
+extra): :mod:`pyflare_cli.sources.wire_numba_walk` walks all the requests of a task in one
+compiled pass and :mod:`pyflare_cli.sources.wire_numba_text` writes the strings, ids and
+attribute texts straight into Arrow buffers; Python only assembles the columns and makes
+the texts of doubles (``repr``, in one batch) and of the few values left to the reference
+(key/value lists, arrays holding more than plain scalars). It gives the reference's rows
 (:mod:`pyflare_cli.sources.otlp_proto`) or raises :class:`~pyflare_cli.sources.
 wire_columns.Unsupported`, and the caller then uses the reference for the whole task.
 
-numba is an optional dependency (the ``fast`` extra): without it, or with
-``PYFLARE_OTLP_DECODER=numpy``, the NumPy decoder (:mod:`pyflare_cli.sources.otlp_columnar`)
-runs instead. The compiled code is cached on disk: beside this module when its folder is
-writable, else in numba's per-user cache (``NUMBA_CACHE_DIR`` chooses another).
+It decodes about a third faster than the NumPy decoder (:mod:`pyflare_cli.sources.
+otlp_columnar`, the default), but numba's start-up in each process (~0.5 CPU s, +120-170
+MB) ate the gain in whole ingests of 200k and 1M spans: docs/benchmarks.md. The compiled
+code is cached on disk: beside these modules when their folder is writable, else in
+numba's per-user cache (``NUMBA_CACHE_DIR`` chooses another).
 """
 
 from __future__ import annotations
