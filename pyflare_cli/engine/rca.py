@@ -1,6 +1,6 @@
 """``pyflare rca``'s counting through the seam: the dimension probe and the cube.
 
-On Polars this is rca's own path (``analysis.rca.units`` and ``passes.cube``). On a SQL
+On Polars this is rca's own path (``analysis.rca.scan.scan_cube``). On a SQL
 engine the same cube comes from :mod:`engine.rca_sql`: the spans stay in the engine and
 only the cube (a row per window and combination of dimension values, a few thousand rows
 for a million spans) comes back, with the columns and types the slice search reads. The
@@ -21,8 +21,9 @@ from datetime import datetime
 import polars as pl
 
 from pyflare_cli.analysis.rca.dimensions import Dimension
-from pyflare_cli.analysis.rca.passes import TERMS, cube
-from pyflare_cli.analysis.rca.units import compact, unit_frame, windows
+from pyflare_cli.analysis.rca.passes import TERMS
+from pyflare_cli.analysis.rca.scan import scan_cube
+from pyflare_cli.analysis.rca.units import unit_metric, windows
 from pyflare_cli.engine import rca_sql
 from pyflare_cli.engine.base import SqlEngine, unsupported
 from pyflare_cli.engine.polars_engine import PolarsEngine
@@ -95,8 +96,11 @@ def rca_cube(
     names = [d.name for d in dimensions]
     if isinstance(engine, PolarsEngine):
         scans = [_scan(engine, _window(w)) for w in (target, baseline)]
-        frame = compact(unit_frame(windows(*scans), list(dimensions), metric, unit), names)
-        found = cube(frame, names)
+        spans = windows(*scans)
+        source = unit_metric(spans, metric, unit)
+        # rca's own path: the cube straight from the scan, no row frame
+        origin_errors = metric == "errors" and unit == "origin"
+        found = scan_cube(spans, list(dimensions), metric, source, origin_errors)[0].drop("first")
     else:
         check_covered(engine, metric, unit)
         columns = rca_sql.columns_needed(dimensions)
