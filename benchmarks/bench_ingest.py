@@ -7,7 +7,8 @@ span as protobuf, 1.6 KB as JSON), then, in turns so that the machine's load fal
 alike, times as separate processes: a bare single-process upb parse of the protobuf file
 (every request parsed, every span counted: the floor issue 24 compares against), and
 `pyflare ingest` of each file into a fresh store, with the fast decoders (the default) and,
-with ``--reference``, the reference decoders (``PYFLARE_OTLP_DECODER=reference``).
+with ``--reference``, the reference decoders (``PYFLARE_OTLP_DECODER=reference``), and
+with ``--compiled`` the opt-in compiled protobuf decoder (``PYFLARE_OTLP_DECODER=numba``).
 Prints a Markdown table: median and min seconds, spans/s, CPU seconds, peak RSS of the
 largest process (ingest's workers included), and the load average before each run.
 """
@@ -64,6 +65,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("bench-ingest"))
     parser.add_argument("--formats", default="pb,jsonl", help="pb, jsonl or both (pb,jsonl)")
     parser.add_argument("--reference", action="store_true", help="also time the reference decoders")
+    parser.add_argument(
+        "--compiled", action="store_true", help="also time the compiled protobuf decoder (numba)"
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYFLARE_NOW": "2026-11-20T12:00:00+00:00"}
@@ -87,6 +91,11 @@ def main() -> None:
     for fmt, data in files.items():
         ingest = [*pyflare, "ingest", str(data), "--store"]
         cases[f"pyflare ingest {fmt}"] = (ingest, {})
+        if args.compiled and fmt == "pb":
+            cases[f"pyflare ingest {fmt}, compiled decoder (numba)"] = (
+                ingest,
+                {"PYFLARE_OTLP_DECODER": "numba"},
+            )
         if args.reference:
             cases[f"pyflare ingest {fmt}, reference decoder"] = (
                 ingest,
