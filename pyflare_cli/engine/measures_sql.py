@@ -117,12 +117,18 @@ def _float(d: Dialect, value: float) -> str:
     return d.cast(repr(float(value)), d.float64)
 
 
-def _aggregate(d: Dialect, m: MeasureSql, col: Callable[[str], str]) -> str:
+def _aggregate(
+    d: Dialect, m: MeasureSql, col: Callable[[str], str], value: str | None = None
+) -> str:
+    """The rule's aggregate over its rows; ``value`` the measured field's expression when
+    it is already a column (:func:`folded`), and ``col`` then names the error flag."""
     if m.aggregate == "count":
         return d.cast("count(*)", d.float64)
     if m.aggregate == "rate":  # the count: :func:`per_minute` divides it as Polars does
         return d.cast("count(*)", d.float64)
     if m.aggregate == "error_rate":
+        if value is not None:
+            return f"avg({col('status_code')})"
         status = col("status_code")
         one, zero = _float(d, 1.0), _float(d, 0.0)
         rate = f"CASE WHEN {status} = 'error' THEN {one} WHEN {status} IS NOT NULL THEN {zero} END"
@@ -130,7 +136,7 @@ def _aggregate(d: Dialect, m: MeasureSql, col: Callable[[str], str]) -> str:
     if m.aggregate == "quantile":
         return d.cast("NULL", d.float64)  # the order statistics come from :func:`quantile_rows`
     assert m.field is not None
-    value = field_sql(d, m.field, col)
+    value = value if value is not None else field_sql(d, m.field, col)
     if m.aggregate == "sum":  # Polars sums nothing to 0
         return f"coalesce(sum({value}), {_float(d, 0.0)})"
     return {"avg": f"avg({value})", "min": f"min({value})", "max": f"max({value})"}[m.aggregate]
@@ -155,13 +161,27 @@ def _keys(width: int) -> list[str]:
 
 
 def measures(
-    d: Dialect, base: str, rules: Sequence[MeasureSql], now_ns: int, col: Callable[[str], str]
+    d: Dialect,
+    base: str,
+    rules: Sequence[MeasureSql],
+    now_ns: int,
+    col: Callable[[str], str],
+    fold: bool = False,
 ) -> str:
-    """One query: per rule (``rule``, its index), label set and window, the ``value``."""
+    """One query: per rule (``rule``, its index), label set and window, the ``value``.
+
+    With ``fold``, the rules whose ``where`` holds no window function are one branch
+    (:func:`folded`): one pass and one shuffle for all of them, where Spark runs each
+    branch of a ``UNION ALL`` as stages of its own."""
     width = max((len(m.by) for m in rules), default=0)
     keys = _keys(width)
     parts = []
+    together = [i for i, m in enumerate(rules) if fold and " OVER " not in (m.where or "")]
+    if together:
+        parts.append(folded(d, [(i, rules[i]) for i in together], now_ns, col, width))
     for i, m in enumerate(rules):
+        if i in together:
+            continue
         scoped = _scoped(d, m, now_ns, col, width)
         value = _aggregate(d, m, col)
         parts.append(
@@ -169,6 +189,57 @@ def measures(
             f"FROM ({scoped}) AS g GROUP BY {', '.join(keys)}"
         )
     return f"WITH {base}\n" + "\nUNION ALL\n".join(parts)
+
+
+def folded(
+    d: Dialect,
+    rules: Sequence[tuple[int, MeasureSql]],
+    now_ns: int,
+    col: Callable[[str], str],
+    width: int,
+) -> str:
+    """The branches of :func:`measures` for ``rules`` as one ``GROUP BY``: each span
+    joined with the rules whose windows and ``where`` it meets (a literal table of rule,
+    first start, window length), labels and the measured field picked by rule, and each
+    group's value the aggregate of its rule. The same values as the branches (sums and
+    means of floats to the engine's order of addition, as there)."""
+    start = col("start_ns")
+    table = " UNION ALL ".join(
+        f"SELECT {i} AS f_rule, {d.cast(str(now_ns - m.window_ns * m.count), d.int64)} AS "
+        f"f_first, {d.cast(str(m.window_ns), d.int64)} AS f_window"
+        for i, m in rules
+    )
+
+    def pick(values: dict[int, str], otherwise: str) -> str:
+        arms = " ".join(f"WHEN {i} THEN {v}" for i, v in values.items())
+        return f"CASE f_rule {arms} ELSE {otherwise} END"
+
+    labels = []
+    for k in range(width):
+        named = {i: label_sql(d, m.by[k], col) for i, m in rules if k < len(m.by)}
+        labels.append(f"{pick(named, chr(39) * 2) if named else chr(39) * 2} AS l{k}")
+    fields = {i: field_sql(d, m.field, col) for i, m in rules if m.field is not None}
+    where = {i: f"({m.where})" for i, m in rules if m.where}
+    status = col("status_code")
+    one, zero = _float(d, 1.0), _float(d, 0.0)
+    error = f"CASE WHEN {status} = 'error' THEN {one} WHEN {status} IS NOT NULL THEN {zero} END"
+    row_values = [
+        "f_rule",
+        *labels,
+        f"{d.idiv(f'{now_ns} - {start} - 1', 'f_window')} AS w_index",
+        f"{pick(fields, d.cast('NULL', d.float64))} AS f_value",
+        f"{error} AS f_error",
+    ]
+    kept = f"{start} >= f_first AND {start} < {now_ns}"
+    if where:
+        kept += f" AND {pick(where, 'TRUE')}"
+    rows = f"SELECT {', '.join(row_values)} FROM b CROSS JOIN ({table}) AS fr WHERE {kept}"
+    values = {i: _aggregate(d, m, lambda _: "f_error", "f_value") for i, m in rules}
+    keys = ", ".join(_keys(width))
+    return (
+        f"SELECT f_rule AS rule, {keys}, {pick(values, d.cast('NULL', d.float64))} AS value "
+        f"FROM ({rows}) AS fx GROUP BY f_rule, {keys}"
+    )
 
 
 def quantile_rows(

@@ -135,6 +135,19 @@ def test_every_aggregate_and_condition_matches_polars(store20k: Path, tmp_path: 
     _evaluate(store20k, path)
 
 
+def test_rules_folded_into_one_group_by_match_polars(
+    store20k: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-GROUP-BY form Spark uses (``measures_sql.folded``), run on DuckDB and chdb:
+    the same samples as Polars (rules with trace-level ``where`` stay branches)."""
+    from pyflare_cli.engine import alerts
+
+    monkeypatch.setattr(alerts, "FOLD_ON", frozenset({"duckdb", "clickhouse"}))
+    path = tmp_path / "alerts.yaml"
+    path.write_text(RULES)
+    _evaluate(store20k, path)
+
+
 def test_quantiles_equal_polars_to_the_bit(tmp_path: Path) -> None:
     """Quantiles of random durations (heavy tails, ties, single values, two values) in many
     groups: the order statistics and Polars' interpolation give Polars' value exactly."""
