@@ -55,8 +55,11 @@ _SIZE = re.compile(r'^<svg([^>]*?) width="[\d.]+" height="[\d.]+"')
 class ChartPool:
     """Charts rendered in one background thread while the next sections are built.
 
-    vl-convert releases the GIL, so its JavaScript engine (about 1 s to start, then
-    40-90 ms a chart) works while Polars reads the store. Keys are unique within one
+    vl-convert (1.9) holds the GIL while it converts (measured: a Python thread ticking
+    every 5 ms stops for the whole call), so a chart is drawn beside the main thread only
+    while that thread waits in Polars (which releases it); Python work of the main thread
+    waits for the chart. The engine takes about 0.4 CPU s to start, then 10-200 ms a
+    chart, most of it laying out label text (docs/benchmarks.md). Keys are unique within one
     report; a chart never submitted is rendered when asked for.
 
     ``start=False``: charts submitted are kept until :meth:`start` (or the first
