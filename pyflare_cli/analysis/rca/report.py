@@ -24,7 +24,13 @@ from pyflare_cli.analysis.rca.latency import ATTRIBUTION_SCHEMA, latency_attribu
 from pyflare_cli.analysis.rca.model import RcaReport, RcaSettings
 from pyflare_cli.analysis.rca.passes import crossing_counts
 from pyflare_cli.analysis.rca.probe import PROBE as PROBE  # engines read it here
-from pyflare_cli.analysis.rca.probe import probe_dimensions
+from pyflare_cli.analysis.rca.probe import (
+    key_coverage,
+    key_sets,
+    probe_dimensions,
+    revised,
+    without_key_sets,
+)
 from pyflare_cli.analysis.rca.rows import RowReader
 from pyflare_cli.analysis.rca.scan import ScanRows, scan_cube
 from pyflare_cli.analysis.rca.scoring import TEST_TERMS
@@ -46,14 +52,25 @@ def analyse(
     looked up (None: only the two windows are known).
     """
     target, baseline = target.lazy(), baseline.lazy()
-    dimensions = probe_dimensions(target, baseline, settings)
+    probed = probe_dimensions(target, baseline, settings)
+    dimensions = probed.dimensions
     spans = windows(target, baseline)
     binary = settings.metric == "errors"
     source = unit_metric(spans, settings.metric, settings.unit)
     # the cube and the error rows in one grouped pass over the scan; the slice passes
-    # read the cube (a few thousand rows) and no row frame is held
+    # read the cube (a few thousand rows) and no row frame is held. The same pass counts
+    # the attribute keys over the whole windows, which may correct the sample's dimensions.
     origin_errors = binary and settings.unit == "origin"
-    found, errors = scan_cube(spans, dimensions, settings.metric, source, origin_errors)
+    counting = [*dimensions, *key_sets(probed)]
+    found, errors = scan_cube(spans, counting, settings.metric, source, origin_errors)
+    better = None
+    if len(counting) > len(dimensions):
+        better = revised(target, baseline, settings, probed, key_coverage(found, probed.maps))
+    if better is None:
+        found, errors = without_key_sets(found, errors, dimensions)
+    else:
+        dimensions = better
+        found, errors = scan_cube(spans, dimensions, settings.metric, source, origin_errors)
     traces = per_trace(settings.unit)
     if traces and not isinstance(source, pl.Expr):  # distinct traces: the trace cube
         counted = trace_cube(spans, dimensions, settings.metric, found, source[0])
