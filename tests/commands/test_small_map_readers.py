@@ -134,3 +134,14 @@ def test_stats_by_an_attribute_is_byte_identical_on_every_version(
     assert small and all(small) is small_map
     assert stats(stores["old"]) == new
     assert stats(stores["mixed"]) == new
+
+
+def test_a_search_reads_the_full_map(
+    stores: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--where may name any attribute (an id, a payload): rca then reads ``attributes``."""
+    small = _record_small_map(monkeypatch)
+    where = ("--where", "attr.gen_ai.operation.name:chat")
+    new = _rca(stores["new"], *where)
+    assert small and not any(small)
+    assert _rca(stores["old"], *where) == new
