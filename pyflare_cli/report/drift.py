@@ -16,6 +16,8 @@ from pyflare_cli.report.context import ReportContext
 from pyflare_cli.report.model import Chart, Section, Table
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from pyflare_cli.analysis.drift.features import Feature
     from pyflare_cli.analysis.drift.model import DriftReport, DriftSettings
     from pyflare_cli.config.drift import DriftConfig
@@ -27,8 +29,6 @@ PANELS = 6
 
 
 def drift(ctx: ReportContext) -> Section:
-    import polars as pl
-
     from pyflare_cli.analysis.drift.report import compare
     from pyflare_cli.config.drift import DriftConfig
     from pyflare_cli.query.drift_samples import features_of, model_sample
@@ -41,7 +41,7 @@ def drift(ctx: ReportContext) -> Section:
         )
         for w in (reference, ctx.window)
     )
-    ref_frame, cur_frame = pl.collect_all([ref, cur])
+    cur_frame = cur.collect()
     if cur_frame.height == 0:
         raise PyflareError(f"no model calls in {ctx.window.label()}")
     busiest = (
@@ -53,17 +53,27 @@ def drift(ctx: ReportContext) -> Section:
         .head(MODELS)
         .to_list()
     )
-    reports = [
-        compare(
-            name,
-            ref_frame.filter(pl.col("model") == name),
-            cur_frame.filter(pl.col("model") == name),
-            features,
-            settings,
-        )
-        for name in busiest
-    ]
+    # Each window split by model as soon as it is read, the whole frame dropped: a model's
+    # calls are then held once (not the window and the model's copy at once), and each
+    # model's part is freed when it is compared.
+    current = _by_model(cur_frame, busiest)
+    del cur_frame
+    ref_frame = ref.collect()
+    none_before = ref_frame.clear()
+    previous = _by_model(ref_frame, busiest)
+    del ref_frame
+    reports = []
+    for name in busiest:
+        before = previous.pop(name, none_before)
+        reports.append(compare(name, before, current.pop(name), features, settings))
     return section_of(reports, reference.label(), ctx.window.label())
+
+
+def _by_model(frame: pl.DataFrame, models: list[str]) -> dict[str, pl.DataFrame]:
+    import polars as pl
+
+    kept = frame.filter(pl.col("model").is_in(models))
+    return {str(k[0]): part for k, part in kept.partition_by("model", as_dict=True).items()}
 
 
 def _plan(config: DriftConfig) -> tuple[list[Feature], DriftSettings]:
