@@ -181,3 +181,20 @@ def test_the_docs_example_runs(local_store: Path, server: S3Server, env: dict[st
         result = invoke(*shlex.split(line)[1:], env=env)
         assert result.exit_code == 0, f"{line}\n{result.output}{result.stderr}"
         assert result.stdout.strip(), line
+
+
+def test_the_store_from_the_environment_and_alerts_on_duckdb(
+    local_store: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    from_env = {**env, "PYFLARE_STORE": URL}
+    args = ("cost", "--by", "model", "--since", "4d")
+    assert answer(*args, env=from_env) == answer(*args, "--store", str(local_store), env=env)
+    rules = str(ROOT / "docs" / "examples" / "alerts.yaml")
+    check = ("alert", "check", "--rules", rules, "--no-notify", "--format", "json")
+    on_duckdb = invoke(*check, "--engine", "duckdb", env=from_env)
+    import shutil
+
+    shutil.copytree(local_store, tmp_path / "copy")
+    on_folder = invoke(*check, "--store", str(tmp_path / "copy"), env=env)
+    assert on_duckdb.exit_code == on_folder.exit_code, on_duckdb.stderr
+    assert json.loads(on_duckdb.stdout) == json.loads(on_folder.stdout)
