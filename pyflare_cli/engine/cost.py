@@ -20,7 +20,7 @@ import polars as pl
 from pyflare_cli.analysis.cost.price_rules import PriceRule
 from pyflare_cli.analysis.cost.pricing import price_table
 from pyflare_cli.analysis.cost.report import SUMS
-from pyflare_cli.engine import cost_sql
+from pyflare_cli.engine import attribution_sql, cost_sql
 from pyflare_cli.engine.base import SqlEngine, unsupported
 from pyflare_cli.engine.clickhouse_engine import ClickHouseEngine
 from pyflare_cli.engine.polars_engine import PolarsEngine
@@ -30,8 +30,10 @@ from pyflare_cli.query.windows import Window
 Engine = PolarsEngine | SqlEngine
 
 SQL_DIMENSIONS = {"model": "model", "provider": "provider", "service": "service_name"}
-"""``--by`` dimensions the SQL engines group by (plus ``attr.<key>``). user, session,
-environment (filled from the trace) and agent, tool (the ancestry walk) are not there yet."""
+"""``--by`` dimensions the SQL engines group by as they are (plus ``attr.<key>``); user,
+session, environment (filled from the trace) and agent, tool (the ancestry walk) are
+grouped by the columns :mod:`engine.attribution_sql` adds."""
+ATTRIBUTED = ("user", "session", "environment", "agent", "tool")
 _TIME = pl.Datetime("ns", "UTC")
 
 
@@ -50,6 +52,8 @@ def _dimensions(engine: SqlEngine, groups: Sequence[str]) -> list[str]:
             out.append(engine.dialect.map_get("attributes", name[5:]))
         elif name in SQL_DIMENSIONS:
             out.append(SQL_DIMENSIONS[name])
+        elif name in ATTRIBUTED:
+            out.append(attribution_sql.column(name))
         else:
             raise unsupported(engine.name, f"cost --by {name}")
     return out
@@ -89,15 +93,26 @@ def _prices(engine: SqlEngine, windows: Sequence[Window], rules: tuple[PriceRule
 
 
 def _where(
-    engine: SqlEngine, where: str | None, now: datetime, columns: Sequence[str]
+    engine: SqlEngine,
+    where: str | None,
+    now: datetime,
+    columns: Sequence[str],
+    filled: dict[str, str] | None = None,
 ) -> tuple[str | None, list[str]]:
     """``--where`` as a predicate over the priced spans (``c2``), and the span columns it
-    reads besides ``columns`` (carried through the pricing)."""
+    reads besides ``columns`` (carried through the pricing); ``filled``: columns read
+    from another column instead (a user filled from the trace, as Polars reads it)."""
     if not (where and where.strip()):
         return None, []
     from pyflare_cli.engine.search_sql import prepare
 
-    compiled = prepare(engine, where, now, lambda c: cost_sql.priced_column(engine.dialect, c))
+    moved = filled or {}
+    compiled = prepare(
+        engine,
+        where,
+        now,
+        lambda c: moved.get(c) or cost_sql.priced_column(engine.dialect, c),
+    )
     extra = [c for c in compiled.columns if c not in columns and c != "cost_usd"]
     return compiled.predicate, extra
 
@@ -132,11 +147,14 @@ def spend_parts(
         # Priced after aggregating where that is exact, else per span (query.spend).
         return parts_of(engine.root, windows, groups, step, where, now, rules)
     dims = _dimensions(engine, groups)
+    attribute = [g for g in groups if g in ATTRIBUTED]
     columns = [
         *cost_sql.SPAN_COLUMNS,
         *(["attributes"] if any(g.startswith("attr.") for g in groups) else []),
     ]
-    predicate, extra = _where(engine, where, now, columns)
+    columns += [c for c in attribution_sql.columns_for(attribute) if c not in columns]
+    filled = attribution_sql.filled(attribute)
+    predicate, extra = _where(engine, where, now, columns, filled)
     columns += extra
     prices = _prices(engine, [w for w, _ in windows], rules)
     carry = columns[len(cost_sql.SPAN_COLUMNS) :]
@@ -151,6 +169,7 @@ def spend_parts(
             carry,
             predicate,
             engine.spans(w.start, w.end, cost_sql.TEXT_COLUMNS),
+            attribute,
         )
         for w, every in windows
     ]

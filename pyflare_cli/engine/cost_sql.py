@@ -186,17 +186,17 @@ def cost_usd(d: Dialect) -> str:
     return f"({d.cast('cost_pico', d.float64)} * {d.cast(repr(1 / 10**12), d.float64)})"
 
 
-def _filtered(where: str | None) -> str:
-    """A ``cw`` clause after ``c2``: the priced spans ``where`` (a predicate that may hold
-    window functions over ``c2``) selects; nothing without one."""
+def _filtered(where: str | None, base: str = "c2") -> str:
+    """A ``cw`` clause after ``base``: the priced spans ``where`` (a predicate that may
+    hold window functions over ``c2``'s columns) selects; nothing without one."""
     if not where:
         return ""
     return f""",
-cw AS (SELECT * FROM (SELECT c2.*, {where} AS w_hit FROM c2) AS x WHERE w_hit)"""
+cw AS (SELECT * FROM (SELECT {base}.*, {where} AS w_hit FROM {base}) AS x WHERE w_hit)"""
 
 
-def _rows(where: str | None) -> str:
-    return "cw" if where else "c2"
+def _rows(where: str | None, base: str = "c2") -> str:
+    return "cw" if where else base
 
 
 def spend_parts(
@@ -209,10 +209,13 @@ def spend_parts(
     carry: Sequence[str] = (),
     where: str | None = None,
     texts: str | None = None,
+    attribute: Sequence[str] = (),
 ) -> str:
     """The integer sums of ``analysis.cost.report.spend_parts`` per step, period, group
     (``dimensions`` are SQL expressions over ``c2``, returned as ``g0``, ``g1``...),
-    provider and model."""
+    provider and model. ``attribute``: the ``--by`` names that need the trace's value or
+    the ancestry walk (:mod:`engine.attribution_sql`; their ``a_<name>`` columns are then
+    there for ``dimensions``), found over all the window's spans before ``where``."""
 
     def count(cond: str) -> str:
         return d.cast(f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)", d.int64)
@@ -240,9 +243,18 @@ def spend_parts(
         f"{count(_unpriced())} AS unpriced",
         f"{total(f'CASE WHEN {_unpriced()} THEN {tokens} END')} AS unpriced_tokens",
     ]
+    base = "c2"
+    head = "WITH"
+    ctes = priced_spans(d, spans, prices, carry, texts)
+    if attribute:
+        from pyflare_cli.engine import attribution_sql
+
+        ctes += attribution_sql.attribution_ctes(d, base, attribute)
+        base = "ca"
+        head = "WITH RECURSIVE" if attribution_sql.recursive(attribute) else head
     return (
-        f"WITH {priced_spans(d, spans, prices, carry, texts)}{_filtered(where)}\n"
-        f"SELECT {', '.join(keys)}, {', '.join(sums)} FROM {_rows(where)}"
+        f"{head} {ctes}{_filtered(where, base)}\n"
+        f"SELECT {', '.join(keys)}, {', '.join(sums)} FROM {_rows(where, base)}"
         f" GROUP BY {', '.join(names)}"
     )
 

@@ -67,6 +67,11 @@ def session(master: str) -> Any:
         spark.sparkContext.setLogLevel("ERROR")
     spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     spark.conf.set("spark.sql.session.timeZone", "UTC")
+    # The recursive walks (rca's origin, cost's agent/tool ancestry) visit every span of a
+    # window and go as deep as the deepest trace: Spark's defaults (100 levels, 1M rows)
+    # would fail on a big window or a deep trace. The walks bound themselves.
+    spark.conf.set("spark.sql.cteRecursionLevelLimit", "-1")
+    spark.conf.set("spark.sql.cteRecursionRowLimit", "-1")
     return spark
 
 

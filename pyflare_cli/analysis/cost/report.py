@@ -39,9 +39,20 @@ def dimension_expr(name: str) -> pl.Expr:
 
 
 def attributed(spans: pl.LazyFrame) -> pl.LazyFrame:
-    """Spans whose user, session, agent and environment fall back to their trace's."""
+    """Spans whose user, session and environment fall back to their trace's.
+
+    A trace's value is that of its earliest span that has one, by (start time, span id,
+    value), nulls last: a rule every engine follows (``engine.attribution_sql``), where
+    the first value in storage order would depend on how the store was written and read.
+    """
+    order = [pl.col("start_time"), pl.col("span_id")]
     return spans.with_columns(
-        pl.col(column).fill_null(pl.col(column).drop_nulls().first().over("trace_id"))
+        pl.col(column).fill_null(
+            pl.col(column)
+            .sort_by([pl.col(column).is_null(), *order, pl.col(column)], nulls_last=True)
+            .first()
+            .over("trace_id")
+        )
         for column in TRACE_WIDE
     )
 

@@ -9,7 +9,8 @@ rounds, never a Python loop over spans. Parents are found by one join on the (tr
 span id) strings; the rounds then work on row numbers (a gather each, no join).
 
 Messy traces are accepted: a parent that is not in the data ends the walk, a span that is
-its own parent has none, duplicated span ids are answered once (the first row), and a
+its own parent has none, duplicated span ids are answered once (the row with the
+smallest parent and labels, see :func:`_nodes`), and a
 cycle ends after at most log2(n) + 2 rounds with whatever marker lies on it.
 
 A span *names an agent* when its ``ai_kind`` is ``agent`` (label: ``agent_name``, else its
@@ -52,8 +53,14 @@ def _nodes(spans: pl.LazyFrame, unique: bool = True) -> pl.DataFrame:
         _label("tool", "tool_name").alias("_tool_label"),
     )
     if unique:
-        nodes = nodes.filter(pl.col("span_id").is_not_null()).unique(
-            subset=_KEYS, keep="first", maintain_order=True
+        # A repeated id is one node: the row with the smallest (parent, agent label, tool
+        # label), nulls last, a rule every engine follows (engine.attribution_sql); the
+        # first row in storage order would depend on how the store was written.
+        chosen = ["ptr", "_agent_label", "_tool_label"]
+        nodes = (
+            nodes.filter(pl.col("span_id").is_not_null())
+            .sort([*_KEYS, *chosen], nulls_last=True, maintain_order=True)
+            .unique(subset=_KEYS, keep="first", maintain_order=True)
         )
     return nodes.collect()
 
