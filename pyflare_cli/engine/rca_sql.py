@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyflare_cli.analysis.rca.dimensions import NONE, Dimension, quantile_labels
+from pyflare_cli.analysis.rca.origin import MAX_DEPTH
 from pyflare_cli.analysis.rca.passes import TERMS
 from pyflare_cli.engine.base import Dialect
 
@@ -52,6 +53,7 @@ BUILT_IN_COLUMNS = (
 MAPS = ("attributes", "resource_attributes")
 METRICS = ("errors",)
 UNITS = ("span", "origin")
+
 """What the SQL cube covers; everything else runs on Polars only (exit 2 elsewhere)."""
 
 
@@ -140,6 +142,9 @@ def unit_rows_sql(
         narrow = (
             f"SELECT {ids} FROM ({target}) AS nw UNION ALL SELECT {ids} FROM ({baseline}) AS nv"
         )
+        # a cycle of parent links would make the walk endless: it stops where Polars'
+        # does (analysis.rca.origin.MAX_DEPTH generations above the parents)
+        step0, step1 = d.cast("0", d.int64), d.cast("u_step + 1", d.int64)
         prefix = (
             "WITH RECURSIVE "
             "errs AS (SELECT trace_id AS e_trace, parent_span_id AS e_parent "
@@ -147,10 +152,10 @@ def unit_rows_sql(
             "links AS (SELECT DISTINCT trace_id AS l_trace, span_id AS l_span, "
             f"parent_span_id AS l_parent FROM ({narrow}) AS n2 "
             "WHERE trace_id IN (SELECT e_trace FROM errs) AND parent_span_id IS NOT NULL), "
-            "up AS (SELECT e_trace AS u_trace, e_parent AS u_span FROM errs "
-            "WHERE e_parent IS NOT NULL UNION ALL "
-            "SELECT l_trace AS u_trace, l_parent AS u_span FROM up "
-            "JOIN links ON l_trace = u_trace AND l_span = u_span), "
+            f"up AS (SELECT e_trace AS u_trace, e_parent AS u_span, {step0} AS u_step "
+            "FROM errs WHERE e_parent IS NOT NULL UNION ALL "
+            f"SELECT l_trace AS u_trace, l_parent AS u_span, {step1} AS u_step FROM up "
+            f"JOIN links ON l_trace = u_trace AND l_span = u_span WHERE u_step < {MAX_DEPTH}), "
             "ancestors AS (SELECT DISTINCT (u_trace || '/' || u_span) AS a_key FROM up) "
         )
     y = d.cast(
