@@ -50,7 +50,11 @@ def explain(
 ) -> pl.DataFrame:
     """``slices`` with ``shown``, ``added`` (excess beyond earlier findings) and ``within``;
     shown rows first, in the order they were picked."""
-    significant = slices.filter(pl.col("significant")).sort("p_value", maintain_order=True)
+    # by p-value to 9 significant figures, then by name: slices of the same rows tie, and
+    # their last bits follow the order their sums were added in
+    significant = slices.filter(pl.col("significant")).sort(
+        pl.col("p_value").round_sig_figs(9), "slice", maintain_order=True
+    )
     cands = significant.head(CANDIDATES)
     empty = slices.with_columns(
         pl.lit(False).alias("shown"),
@@ -61,6 +65,9 @@ def explain(
         return empty
     # a residual must clear the bar the discoveries cleared: the largest significant p
     cutoff = float(significant.get_column("p_value").max())  # type: ignore[arg-type]
+    # to 9 significant figures: a residual of the same rows as the slice that set the bar
+    # gives its p-value summed in another order, which differs in the last bits
+    cutoff *= 1.0 + 1e-9
     conditions = [[tuple(c.split(" = ", 1)) for c in cs] for cs in cands["conditions"]]
     masks = membership_counts(frame, conditions, per_trace)
     m = masks.get_column("mask").to_numpy()
@@ -131,7 +138,7 @@ def explain(
     within = [
         [
             names[b][0]
-            for b in np.argsort(cands["p_value"].to_numpy())
+            for b in range(k)  # in p-value order, ties by name (above)
             if b != a and inside[a, b] and len(names[b]) == 1 and names[b][0] not in names[a]
         ]
         for a in range(k)

@@ -121,9 +121,15 @@ def _seeds(level: pl.DataFrame, settings: SliceSettings) -> pl.DataFrame:
     return (
         level.filter(pl.col("worse") & (pl.col("excess") > 0) & pl.col("reportable"))
         # ties (slices of the same rows: region = x and cloud = y) broken by name, so the
-        # beam holds the same slices whatever order a group-by returned them in
+        # beam holds the same slices whatever order a group-by returned them in; compared
+        # to 9 significant figures, as the same rows summed in another order differ in
+        # their last bits (the order a group-by returned them in decided those ties)
         .sort(
-            [pl.col("excess"), pl.col("p_value"), pl.col("conditions").list.join(" and ")],
+            [
+                pl.col("excess").round_sig_figs(9),
+                pl.col("p_value").round_sig_figs(9),
+                pl.col("conditions").list.join(" and "),
+            ],
             descending=[True, False, False],
         )
         .head(settings.beam)
