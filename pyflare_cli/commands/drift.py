@@ -171,6 +171,7 @@ def drift(
     from pyflare_cli.commands.drift_plan import plan_of
     from pyflare_cli.config.file import load_config
     from pyflare_cli.engine.drift import drift_sampler
+    from pyflare_cli.query.drift_samples import attribute_reads
     from pyflare_cli.render.drift_report import drift_verdict, emit_reports
     from pyflare_cli.render.output import console
 
@@ -197,7 +198,8 @@ def drift(
         fail_on_feature,
     )
     rules = cfg.price_rules
-    with drift_sampler(engine, cfg, store, spark_master, sample_rate) as sample:
+    reads = attribute_reads(plan.features, plan.settings.concept)
+    with drift_sampler(engine, cfg, store, spark_master, sample_rate, reads) as sample:
         ref, ref_label, cur, window = samples(
             plan, sample, rules, since, until, reference, reference_days, baseline, where, model
         )
@@ -252,6 +254,7 @@ def history(
     from pyflare_cli.commands.drift_plan import plan_of
     from pyflare_cli.config.file import load_config
     from pyflare_cli.engine.drift import drift_sampler
+    from pyflare_cli.query.drift_samples import attribute_reads
     from pyflare_cli.render.drift_history import emit_history
     from pyflare_cli.render.output import console
 
@@ -261,7 +264,8 @@ def history(
     cfg = load_config(config)
     plan = plan_of(cfg, feature, only, method, None, None, None, None, None, 0)
     rules = cfg.price_rules
-    with drift_sampler("polars", cfg, str(store) if store else None, None, 1.0) as sample:
+    reads = attribute_reads(plan.features, plan.settings.concept)
+    with drift_sampler("polars", cfg, str(store) if store else None, None, 1.0, reads) as sample:
         ref, ref_label, cur, _ = samples(
             plan, sample, rules, since, until, reference, reference_days, baseline, where, model
         )

@@ -31,6 +31,7 @@ from pyflare_cli.engine.spans_cte import col, spans_cte
 from pyflare_cli.query.drift_samples import BASELINE_COLUMNS, sample_threshold
 from pyflare_cli.query.windows import Window
 from pyflare_cli.schema import POLARS_SCHEMA
+from pyflare_cli.store.category import AttributeReads
 
 READ = tuple(c for c in BASELINE_COLUMNS if c != "start_time")
 """What comes back of each call: every input of every feature (``start_time`` is made
@@ -114,10 +115,16 @@ Sampler = Callable[[Window, str | None, datetime, tuple[PriceRule, ...], str | N
 
 @contextmanager
 def drift_sampler(
-    option: str | None, cfg: Config, store: str | None, spark_master: str | None, rate: float
+    option: str | None,
+    cfg: Config,
+    store: str | None,
+    spark_master: str | None,
+    rate: float,
+    reads: AttributeReads | None = None,
 ) -> Iterator[Sampler]:
     """The calls on the chosen engine (``--engine``, ``$PYFLARE_ENGINE``, ``engine:``):
-    ``query.drift_samples.model_sample`` on Polars, :func:`drift_sample` on the others."""
+    ``query.drift_samples.model_sample`` on Polars (reading ``reads`` of the attributes,
+    :func:`query.drift_samples.attribute_reads`), :func:`drift_sample` on the others."""
     from pyflare_cli.engine.select import engine_name, engine_session
     from pyflare_cli.query.drift_samples import model_sample, sample_threshold
     from pyflare_cli.store.layout import read_store
@@ -133,7 +140,7 @@ def drift_sampler(
             rules: tuple[PriceRule, ...],
             model: str | None,
         ) -> pl.LazyFrame:
-            return model_sample(root, window, where, now, rules, model, rate)
+            return model_sample(root, window, where, now, rules, model, rate, reads)
 
         yield on_polars
         return

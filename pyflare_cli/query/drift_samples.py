@@ -22,6 +22,7 @@ from pyflare_cli.analysis.drift.features import Feature, feature_frame, model_fi
 from pyflare_cli.errors import UsageError
 from pyflare_cli.query.spans import SpanQuery, load_spans
 from pyflare_cli.query.windows import Window
+from pyflare_cli.store.category import AttributeReads
 
 BASELINE_KEY = b"pyflare.drift_baseline"
 BASELINE_COLUMNS = (
@@ -55,17 +56,30 @@ def model_sample(
     rules: tuple[PriceRule, ...],
     model: str | None = None,
     rate: float = 1.0,
+    reads: AttributeReads | None = None,
 ) -> pl.LazyFrame:
     """The window's LLM and embedding spans (of ``model`` when given), with ``cost_usd``,
-    in start order; with ``rate`` below 1, the calls :func:`sample_threshold` keeps."""
+    in start order; with ``rate`` below 1, the calls :func:`sample_threshold` keeps.
+    ``reads`` (:func:`attribute_reads`): what the features read of ``attributes``, which
+    then may come from the store's small map (``load_spans``)."""
     since, until = window.query_bounds
-    spans = load_spans(root, SpanQuery(since, until, where), now, rules)
+    spans = load_spans(root, SpanQuery(since, until, where), now, rules, reads=reads)
     threshold = sample_threshold(rate)
     if threshold is not None:
         spans = spans.filter(pl.col("span_id").str.slice(-4).str.to_lowercase() < threshold)
     # In start order (ties by span id): the permutation tests and the embedding subsample
     # draw by position, so every engine hands the statistics the same rows in this order.
     return spans.filter(model_filter(model)).sort("start_time", "span_id")
+
+
+def attribute_reads(features: list[Feature], pairs: tuple[ConceptPair, ...] = ()) -> AttributeReads:
+    """The attribute keys ``features`` and the concept pairs read (``attr.<key>``).
+
+    Without any, ``attributes`` is projected away by the lazy query; with keys that are
+    all category keys, a store written since schema version 2 serves them from its small
+    map instead of decoding every prompt payload of the full one."""
+    names = [f.name for f in features] + [n for p in pairs for n in (p.input, p.outcome)]
+    return AttributeReads(frozenset(n[5:] for n in names if n.startswith("attr.") and len(n) > 5))
 
 
 def sample_threshold(rate: float) -> str | None:

@@ -46,7 +46,10 @@ def drift_verdicts(
     features = list(DRIFT_FEATURES)
 
     def calls(w: Window) -> pl.DataFrame:
-        return model_sample(root, w, where, now, rules).collect()
+        # Collected whole (every model's features come from it), so without the columns
+        # no feature here reads: the attribute map's prompt payloads and the embeddings
+        # (a feature needing one fails to plan, never silently).
+        return model_sample(root, w, where, now, rules).drop("attributes", "embedding").collect()
 
     current, reference = calls(window), calls(window.previous())
     rows = []
