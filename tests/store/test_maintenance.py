@@ -184,3 +184,24 @@ def test_prune_removes_leftovers_in_old_partitions(store: Path) -> None:
     (folder / ".tmp-abandoned.parquet").write_bytes(b"x")
     prune(store, date(2025, 6, 3))
     assert StoreLayout(store).partitions() == []
+
+
+def test_compact_writes_row_groups_no_bigger_than_the_writers(
+    tmp_store: Path, make_spans: MakeSpans, add_source: AddSource
+) -> None:
+    """Readers decode a row group of the attribute maps at a time: compaction's merged
+    parts must keep row groups as small as ingested ones (writer.ROW_GROUP_SIZE)."""
+    import pyarrow.parquet as pq
+
+    from pyflare_cli.store.writer import ROW_GROUP_SIZE
+
+    rows = ROW_GROUP_SIZE * 2 + 10
+    for source in range(2):
+        spans = [{"span_id": f"{source}-{i}", "start_time": at(0, i % 1000)} for i in range(rows)]
+        add_source(tmp_store, make_spans(*spans), f"s{source}")
+    compact(tmp_store)
+    (part,) = StoreLayout(tmp_store).span_files()
+    metadata = pq.read_metadata(part)
+    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert sum(sizes) == 2 * rows
+    assert max(sizes) <= ROW_GROUP_SIZE < 2 * rows
