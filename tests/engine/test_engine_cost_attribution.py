@@ -183,11 +183,8 @@ def test_chdb_over_otel_traces_matches_polars(
 def test_spark_connect_follows_the_rules(messy_store: Path, spark_connect: str, by: str) -> None:
     args = ["cost", "--by", by, *WINDOW]
     spark = ("--engine", "spark", "--spark-master", spark_connect)
+    # (not the 150-level chain: Spark runs a job per level, ~4 s each at load 15)
     same(run(args, "--store", str(messy_store), *spark), run(args, "--store", str(messy_store)))
-    if by == "agent":
-        deep = ["cost", "--by", by, *DEEP_WINDOW]
-        want = run(deep, "--store", str(messy_store))
-        same(run(deep, "--store", str(messy_store), *spark), want)
 
 
 @pytest.mark.spark
