@@ -43,10 +43,12 @@ def test_protobuf_and_json_bodies_in_every_encoding(running: Running) -> None:
         == 0
     )
     assert answers[2].json() == {}
-    stored = running.stored(at_least=16)
     # The same 4 spans, 4 times: compaction removes repeats. Two spool segments with the
     # same bytes are one source to the store (as a re-ingested file is), so under load,
     # when the bodies land in separate segments, a repeat may be stored once, not twice.
+    # Waiting for 16 waited out the whole timeout (60 s) whenever that happened; the
+    # protobuf and JSON bodies differ in bytes, so 8 are always stored.
+    stored = running.stored(at_least=8)
     assert stored.height in (8, 12, 16)
     assert set(stored["span_id"].to_list()) == {
         "eee19b7ec3c1b174",
