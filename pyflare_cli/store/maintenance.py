@@ -7,8 +7,6 @@ next compaction removes, never a gap.
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,15 +17,8 @@ from pyflare_cli.store.catalog import Catalog
 from pyflare_cli.store.check import locate_damage, require_readable_parts
 from pyflare_cli.store.layout import PART_PREFIX, TEMP_PREFIX, StoreLayout
 from pyflare_cli.store.lock import process_alive, store_lock
-from pyflare_cli.store.scan import scan_parts
-from pyflare_cli.store.writer import (
-    COMPACT_COMPRESSION_LEVEL,
-    fsync_dir,
-    sort_for_store,
-    temp_name,
-    temp_owner,
-    write_parquet,
-)
+from pyflare_cli.store.merge import plan_merge, write_merged
+from pyflare_cli.store.writer import COMPACT_COMPRESSION_LEVEL, fsync_dir, temp_owner
 
 TARGET_ROWS_PER_FILE = 1_000_000
 
@@ -79,22 +70,26 @@ def _compact_partitions(
         parts = sorted(folder.glob(f"{PART_PREFIX}*.parquet"))
         if not parts:
             continue
-        try:
-            frame = scan_parts(parts).collect()  # parts of any schema version
+        try:  # parts of any schema version
+            plan = plan_merge(parts)
         except Exception as exc:  # damage inside a part: name it (exit 2), not ComputeError
             raise locate_damage(parts, exc) from None
-        unique = frame.unique(subset=["trace_id", "span_id"], keep="first", maintain_order=True)
         report.partitions += 1
         report.files_before += len(parts)
-        report.rows_before += frame.height
-        report.rows_after += unique.height
+        report.rows_before += plan.rows_before
+        report.rows_after += plan.rows_after
         before_bytes = sum(p.stat().st_size for p in parts)
         report.bytes_before += before_bytes
-        if len(parts) < min_files and unique.height == frame.height:
+        if len(parts) < min_files and plan.rows_after == plan.rows_before:
             report.files_after += len(parts)
             report.bytes_after += before_bytes
             continue
-        new_parts = _write_parts(folder, sort_for_store(unique))
+        try:
+            new_parts = write_merged(
+                folder, parts, plan, TARGET_ROWS_PER_FILE, COMPACT_COMPRESSION_LEVEL
+            )
+        except Exception as exc:
+            raise locate_damage(parts, exc) from None
         for old in parts:
             old.unlink()
             removed.add(str(old.relative_to(root)))
@@ -104,20 +99,6 @@ def _compact_partitions(
             renames[str(old.relative_to(root))] = new_names
         report.files_after += len(new_parts)
         report.bytes_after += sum(p.stat().st_size for p in new_parts)
-
-
-def _write_parts(folder: Path, frame: pl.DataFrame) -> list[Path]:
-    finals = []
-    temps = []
-    for offset in range(0, frame.height, TARGET_ROWS_PER_FILE):
-        name = f"{uuid.uuid4().hex}.parquet"
-        temp = folder / temp_name(os.getpid(), name)
-        write_parquet(frame.slice(offset, TARGET_ROWS_PER_FILE), temp, COMPACT_COMPRESSION_LEVEL)
-        temps.append(temp)
-        finals.append(folder / f"{PART_PREFIX}{name}")
-    for temp, final in zip(temps, finals, strict=True):
-        os.replace(temp, final)
-    return finals
 
 
 @dataclass

@@ -205,3 +205,146 @@ def test_compact_writes_row_groups_no_bigger_than_the_writers(
     sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
     assert sum(sizes) == 2 * rows
     assert max(sizes) <= ROW_GROUP_SIZE < 2 * rows
+
+
+def old_compaction(parts: list[Path]) -> pl.DataFrame:
+    """What compaction wrote before it worked in chunks: the whole day collected,
+    duplicates dropped keeping the first in part order, sorted for the store."""
+    from pyflare_cli.store.scan import scan_parts
+    from pyflare_cli.store.writer import sort_for_store
+
+    whole = scan_parts(parts).collect()
+    kept = whole.unique(subset=["trace_id", "span_id"], keep="first", maintain_order=True)
+    return sort_for_store(kept)
+
+
+def compacted_in_order(root: Path) -> list[pl.DataFrame]:
+    """Each new part of the first day, in store order (part names are random)."""
+    (folder,) = [f for _, f in StoreLayout(root).partitions()]
+    frames = [pl.read_parquet(p) for p in folder.glob("part-*.parquet")]
+    return sorted(frames, key=lambda f: f.select("service_name", "start_time").row(0))
+
+
+def generated_store(root: Path, make_spans: MakeSpans, add_source: AddSource) -> None:
+    """Nine sources of one day: five services, start times on whole minutes (runs of equal
+    sort keys), spans repeated within and across sources with other values, and one long
+    category value late in the order (the footer lists it)."""
+    import random
+
+    from pyflare_cli.store.category import MAX_VALUE_BYTES
+
+    rng = random.Random(7)
+    for source in range(9):
+        rows = []
+        for i in range(rng.randint(20, 60)):
+            span = rng.randint(0, 150)  # drawn again: duplicates across and within sources
+            service = f"svc{span % 5}"
+            value = "x" * (MAX_VALUE_BYTES + 1) if span == 149 else f"v{source}"
+            rows.append(
+                {
+                    "span_id": f"s{span}",
+                    "trace_id": f"t{span % 7}",
+                    "service_name": service,
+                    "start_time": at(0, rng.randint(0, 6)),
+                    "name": f"src{source}-{i}",
+                    "attributes": {"db.system.name": value},
+                }
+            )
+        add_source(root, make_spans(*rows), f"s{source}")
+
+
+@pytest.mark.parametrize(("chunk", "per_file"), [(4, 1_000_000), (8, 40), (2, 7)])
+def test_compaction_in_chunks_writes_what_collecting_the_day_wrote(
+    tmp_store: Path,
+    make_spans: MakeSpans,
+    add_source: AddSource,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
+    per_file: int,
+) -> None:
+    """Same rows kept (the first of each span in part order), same order within and across
+    files, row groups and footer as the writer's for the whole file; chunk boundaries fall
+    inside runs of equal (service_name, start_time)."""
+    import pyarrow.parquet as pq
+
+    from pyflare_cli.store import merge
+    from pyflare_cli.store.writer import write_parquet
+
+    generated_store(tmp_store, make_spans, add_source)
+    parts = StoreLayout(tmp_store).span_files()
+    expected = old_compaction(parts)
+    assert expected.height < scan_spans(tmp_store).collect().height  # duplicates to drop
+    monkeypatch.setattr(merge, "ROW_GROUP_SIZE", 2)
+    monkeypatch.setattr(merge, "CHUNK_ROWS", chunk)
+    monkeypatch.setattr(maintenance, "TARGET_ROWS_PER_FILE", per_file)
+    report = compact(tmp_store)
+
+    assert report.rows_after == expected.height
+    frames = compacted_in_order(tmp_store)
+    assert [f.height for f in frames[:-1]] == [per_file] * (len(frames) - 1)
+    assert pl.concat(frames).drop("category_attributes").equals(expected)
+    for path in StoreLayout(tmp_store).span_files():
+        written = pl.read_parquet(path)
+        whole = tmp_store / "whole.parquet"
+        write_parquet(written.drop("category_attributes"), whole)
+        ours, theirs = pq.read_metadata(path), pq.read_metadata(whole)
+        sizes = [ours.row_group(i).num_rows for i in range(ours.num_row_groups)]
+        assert sizes == [2] * (written.height // 2) + [1] * (written.height % 2)
+        assert {k: v for k, v in ours.metadata.items() if k != b"ARROW:schema"} == {
+            k: v for k, v in theirs.metadata.items() if k != b"ARROW:schema"
+        }
+        assert pl.read_parquet(whole).equals(written)
+    assert_catalog_consistent(tmp_store)
+
+
+def test_compaction_keeps_the_first_duplicate_in_part_order_within_and_across_parts(
+    tmp_store: Path, make_spans: MakeSpans, add_source: AddSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyflare_cli.store import merge
+
+    monkeypatch.setattr(merge, "CHUNK_ROWS", 1)
+    for source in ("s1", "s2"):
+        rows = [
+            {"span_id": "a", "trace_id": "t", "start_time": at(0, 3), "name": f"{source}-first"},
+            {"span_id": "a", "trace_id": "t", "start_time": at(0, 1), "name": f"{source}-second"},
+            {"span_id": "b", "trace_id": "t", "start_time": at(0, 2), "name": f"{source}-b"},
+        ]
+        add_source(tmp_store, make_spans(*rows), source)
+    first = StoreLayout(tmp_store).span_files()[0]  # parts are read in name order
+    leader = pl.read_parquet(first)["name"][0].split("-")[0]
+    report = compact(tmp_store)
+    assert report.duplicates_removed == 4
+    kept = scan_spans(tmp_store).collect()
+    # Within a part the writer sorted the rows: the span at minute 1 is its first "a".
+    expected = [("a", f"{leader}-second"), ("b", f"{leader}-b")]
+    assert kept.select("span_id", "name").rows() == expected
+
+
+def test_compaction_of_a_store_of_both_schema_versions(
+    tmp_store: Path, make_spans: MakeSpans, add_source: AddSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version-1 parts (no small map, no footer entries) merge with version-2 parts."""
+    import pyarrow.parquet as pq
+
+    from pyflare_cli.schema import SCHEMA_VERSION_KEY, to_arrow
+    from pyflare_cli.store import merge
+
+    generated_store(tmp_store, make_spans, add_source)
+    folder = StoreLayout(tmp_store).partition(DAY.date())
+    for name in ("0000", "ffff"):  # an old part read first and one read last
+        old = make_spans(
+            *(
+                {"span_id": f"old{name}{i}", "service_name": f"svc{i % 5}", "start_time": at(0, i)}
+                for i in range(6)
+            ),
+            {"span_id": "s3", "trace_id": "t3", "service_name": "svc3", "start_time": at(0, 2)},
+        )
+        table = to_arrow(old).replace_schema_metadata({SCHEMA_VERSION_KEY: b"1"})
+        pq.write_table(table, folder / f"part-{name}.parquet", compression="zstd")
+    parts = StoreLayout(tmp_store).span_files()
+    expected = old_compaction(parts)
+    monkeypatch.setattr(merge, "CHUNK_ROWS", 5)
+    compact(tmp_store)
+    (merged,) = compacted_in_order(tmp_store)
+    assert merged.drop("category_attributes").equals(expected)
+    assert merged["span_id"].is_in(["old00000", "oldffff5"]).sum() == 2
