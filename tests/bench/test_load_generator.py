@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import grpc
 import pytest
 from load_sink import SinkState, grpc_sink, http_sink, json_pairs
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from ports import free_port
 
 from pyflare_cli.bench.load import (
     LoadConfig,
@@ -474,12 +474,6 @@ def test_grpc_delivers_and_counts_status_codes(pool: PayloadPool) -> None:
         refused = run_load(config(address, protocol="grpc", requests=3, gzip=True), pool)
     assert refused.rejected == {"grpc RESOURCE_EXHAUSTED": 3}
     assert refused.acked_requests == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_transport_errors_when_nothing_listens(pool: PayloadPool) -> None:

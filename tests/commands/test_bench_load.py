@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 import typer
 from load_sink import grpc_sink, http_sink
+from ports import free_port
 from typer.testing import CliRunner, Result
 
 from pyflare_cli.commands.bench_load import add_load_command
@@ -52,12 +52,6 @@ def as_json(result: Result) -> dict[str, Any]:
     assert result.exit_code == 0, (result.stdout, result.stderr)
     doc: dict[str, Any] = json.loads(result.stdout)
     return doc
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_help_has_an_example() -> None:

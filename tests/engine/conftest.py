@@ -7,7 +7,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "commands"))
 from cli_support import invoke
 from otel_fill import fill_otel_traces
+from ports import free_port, listening
 
 SPARK_START_TIMEOUT = 300.0
 
@@ -40,18 +40,6 @@ def otel_session(store20k: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return folder
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1.0)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.fixture(scope="session")
 def spark_connect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``sc://127.0.0.1:PORT`` of a real Spark Connect server (``--master local[2]``),
@@ -68,7 +56,7 @@ def spark_connect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     home = Path(pyspark.__file__).parent
     logs = tmp_path_factory.mktemp("spark")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(logs)}
     env["SPARK_PID_DIR"] = str(logs)
     command = [
@@ -93,7 +81,7 @@ def spark_connect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     try:
         deadline = time.monotonic() + SPARK_START_TIMEOUT
-        while not _listening(port):
+        while not listening(port):
             if server.poll() is not None:
                 text = (logs / "server.log").read_text(errors="replace")[-3000:]
                 pytest.fail(f"Spark Connect server exited ({server.returncode}):\n{text}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,18 +11,12 @@ from pathlib import Path
 
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from ports import free_port
 
 from pyflare_cli.store.scan import scan_spans
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "otlp"
 TEMPLATE = ExportTraceServiceRequest.FromString((FIXTURES / "trace.pb").read_bytes())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _start(store: Path, port: int, flush_interval: str) -> subprocess.Popen[bytes]:
@@ -71,7 +64,7 @@ def _request(index: int) -> tuple[bytes, set[str]]:
 
 
 def test_acknowledged_spans_survive_sigkill(tmp_path: Path) -> None:
-    store, port = tmp_path / "store", _free_port()
+    store, port = tmp_path / "store", free_port()
     first = _start(store, port, "3600")  # nothing is flushed: everything is in the spool
     acknowledged: set[str] = set()
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
@@ -98,7 +91,7 @@ def test_acknowledged_spans_survive_sigkill(tmp_path: Path) -> None:
 
 
 def test_sigterm_flushes_and_exits_zero(tmp_path: Path) -> None:
-    store, port = tmp_path / "store", _free_port()
+    store, port = tmp_path / "store", free_port()
     process = _start(store, port, "3600")
     body, ids = _request(7)
     answer = httpx.post(

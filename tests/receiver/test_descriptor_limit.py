@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,17 +19,12 @@ from pathlib import Path
 import grpc
 import httpx
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from ports import free_port
 from test_grpc_connections import idle_connections, request, wait_until
 
 from pyflare_cli.store.scan import scan_spans
 
 LIMIT = 256
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _low_limit() -> None:
@@ -45,7 +39,7 @@ def _stored(root: Path) -> int:
 
 
 def test_a_receiver_at_256_descriptors_serves_exports_past_the_limit(tmp_path: Path) -> None:
-    http_port, grpc_port = _free_port(), _free_port()
+    http_port, grpc_port = free_port(), free_port()
     root = tmp_path / "store"
     stderr_path = tmp_path / "stderr.txt"
     pyflare = [sys.executable, "-c", "from pyflare_cli.main import run; run()"]

@@ -5,7 +5,6 @@ authentication on, so wrong credentials are refused as a real S3 refuses them.""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ports import free_port, listening
 
 START_TIMEOUT = 60.0
 
@@ -59,25 +60,13 @@ class S3Server:
         return count
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1.0)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 @contextmanager
 def s3_server(logs: Path) -> Iterator[S3Server]:
     """Start ``moto.server`` on a free port, create an IAM user allowed ``s3:*`` and yield
     the server with that user's keys; every later request must be signed with them."""
     import boto3
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
     with (logs / "moto.log").open("wb") as log:
         process = subprocess.Popen(
@@ -88,7 +77,7 @@ def s3_server(logs: Path) -> Iterator[S3Server]:
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while not _listening(port):
+        while not listening(port):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"moto server did not start: {(logs / 'moto.log').read_text()}")
             time.sleep(0.2)
