@@ -11,7 +11,8 @@ import signal
 import time
 from pathlib import Path
 
-from test_crash_safety import _free_port, _request, _start
+from ports import free_port
+from test_crash_safety import _request, _start
 
 from pyflare_cli.sources.otlp_wire import varint
 from pyflare_cli.store.scan import scan_spans
@@ -34,7 +35,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_workers_exit_when_the_receiver_is_killed(tmp_path: Path) -> None:
-    store, port = tmp_path / "store", _free_port()
+    store, port = tmp_path / "store", free_port()
     # A segment over 4 MB left by an earlier run: its replay starts the worker processes.
     spool = store / "spool"
     spool.mkdir(parents=True)
