@@ -52,8 +52,6 @@ def test_engine_in_the_config(store20k: Path, tmp_path: Path) -> None:
             ["--where", "eval.judge:<0.5"],
             "--where term 'eval.judge' (evaluation scores are not on the engine)",
         ),
-        (["--by", "user"], "cost --by user"),
-        (["--by", "agent"], "cost --by agent"),
     ],
 )
 def test_what_an_engine_cannot_run_is_exit_2(
