@@ -89,6 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
             fake.times.append(time.monotonic())
             fake.in_flight += 1
             fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        self._counted = True
         try:
             if self.path.endswith("/chat/completions"):
                 self._openai_chat(body)
@@ -101,8 +102,20 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
-            with fake.lock:
-                fake.in_flight -= 1
+            self._answering()
+
+    def _answering(self) -> None:
+        """The request stops counting as in flight once its answer starts: a client that
+        has read the answer may send its next request before this thread gets to run again,
+        and counting until the handler returned saw one request too many (flaky under load)."""
+        if getattr(self, "_counted", False):
+            self._counted = False
+            with self.fake.lock:
+                self.fake.in_flight -= 1
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._answering()
+        super().send_response(code, message)
 
     def _json(
         self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
