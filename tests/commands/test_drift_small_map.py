@@ -7,17 +7,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import polars as pl
-import pyarrow.parquet as pq
 import pytest
 from cli_support import invoke
+from small_map_support import as_version_1, record_small_map
 
 from pyflare_cli.analysis.drift.concept import ConceptPair
 from pyflare_cli.analysis.drift.features import BUILT_IN, parse_feature
 from pyflare_cli.query.drift_samples import attribute_reads
-from pyflare_cli.schema import SCHEMA_VERSION_KEY
-from pyflare_cli.store import scan as scan_module
-from pyflare_cli.store.category import CATEGORY_COLUMN
 from pyflare_cli.store.layout import StoreLayout
 
 CATEGORY_FEATURE = "attr.embedding.model_name"
@@ -30,22 +26,8 @@ def stores(incident_store: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     old = tmp_path_factory.mktemp("drift-versions") / "old"
     shutil.copytree(incident_store, old)
     for part in StoreLayout(old).span_files():
-        table = pq.read_table(part).drop_columns([CATEGORY_COLUMN])
-        table = table.replace_schema_metadata({SCHEMA_VERSION_KEY: b"1"})
-        pq.write_table(table, part, compression="zstd")
+        as_version_1(part)
     return {"new": incident_store, "old": old}
-
-
-def _small_map_scans(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    small: list[bool] = []
-    real = scan_module.scan_parts
-
-    def recording(files: list[Path], small_map: bool = False) -> pl.LazyFrame:
-        small.append(small_map)
-        return real(files, small_map)
-
-    monkeypatch.setattr(scan_module, "scan_parts", recording)
-    return small
 
 
 def test_the_keys_come_from_features_and_concept_pairs() -> None:
@@ -60,7 +42,7 @@ def test_drift_is_byte_identical_and_reads_the_small_map_when_it_serves(
     stores: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     extra = ("--feature", CATEGORY_FEATURE)
-    small = _small_map_scans(monkeypatch)
+    small = record_small_map(monkeypatch)
     out: dict[str, str] = {}
     for name, root in stores.items():
         small.clear()
@@ -76,7 +58,7 @@ def test_drift_is_byte_identical_and_reads_the_small_map_when_it_serves(
 def test_a_key_outside_the_small_map_reads_the_full_map(
     stores: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    small = _small_map_scans(monkeypatch)
+    small = record_small_map(monkeypatch)
     args = ("drift", "--all-models", "--store", str(stores["new"]), "--format", "json")
     result = invoke(*args, "--feature", "attr.user.id")  # an id: never a category key
     assert result.exit_code in (0, 1), result.output

@@ -8,26 +8,14 @@ import json
 import shutil
 from pathlib import Path
 
-import polars as pl
-import pyarrow.parquet as pq
 import pytest
 from cli_support import invoke
+from small_map_support import as_version_1, record_small_map
 
-from pyflare_cli.schema import SCHEMA_VERSION_KEY
-from pyflare_cli.store import scan as scan_module
-from pyflare_cli.store.category import CATEGORY_COLUMN, AttributeReads, small_map_serves
+from pyflare_cli.store.category import AttributeReads, small_map_serves
 from pyflare_cli.store.layout import StoreLayout
 
 RCA_READS = AttributeReads(any_category=True)
-
-
-def _as_version_1(part: Path) -> None:
-    """Rewrite ``part`` as schema version 1 wrote it: no small map, no footer entries."""
-    table = pq.read_table(part)
-    table = table.drop_columns([CATEGORY_COLUMN]).replace_schema_metadata(
-        {SCHEMA_VERSION_KEY: b"1"}
-    )
-    pq.write_table(table, part, compression="zstd")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +28,7 @@ def stores(incident_store: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         copy = base / name
         shutil.copytree(incident_store, copy)
         for part in StoreLayout(copy).span_files()[::every]:
-            _as_version_1(part)
+            as_version_1(part)
         found[name] = copy
     return found
 
@@ -59,26 +47,13 @@ def test_only_the_new_store_is_read_from_the_small_map(stores: dict[str, Path]) 
     assert served == {"new": True, "old": False, "mixed": False}
 
 
-def _record_small_map(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each scan of the store read the small map."""
-    small: list[bool] = []
-    real = scan_module.scan_parts
-
-    def recording(files: list[Path], small_map: bool = False) -> pl.LazyFrame:
-        small.append(small_map)
-        return real(files, small_map)
-
-    monkeypatch.setattr(scan_module, "scan_parts", recording)
-    return small
-
-
 @pytest.mark.parametrize(
     "args", [(), ("--dimension", "attr.http.route"), ("--unit", "span")], ids=str
 )
 def test_rca_errors_are_byte_identical_on_every_version(
     stores: dict[str, Path], args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    small = _record_small_map(monkeypatch)
+    small = record_small_map(monkeypatch)
     new = _rca(stores["new"], *args)
     assert json.loads(new)["causes"], "the incident store has causes to compare"
     assert small and all(small)  # every window of the new store read the small map
@@ -120,7 +95,7 @@ def test_stats_by_an_attribute_is_byte_identical_on_every_version(
     stores: dict[str, Path], by: str, small_map: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A category key is read from the small map; an id-like key never is (exact anyway)."""
-    small = _record_small_map(monkeypatch)
+    small = record_small_map(monkeypatch)
 
     def stats(store: Path) -> str:
         groups = [arg for name in by.split(",") for arg in ("--by", name)]
@@ -140,7 +115,7 @@ def test_a_search_reads_the_full_map(
     stores: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--where may name any attribute (an id, a payload): rca then reads ``attributes``."""
-    small = _record_small_map(monkeypatch)
+    small = record_small_map(monkeypatch)
     where = ("--where", "attr.gen_ai.operation.name:chat")
     new = _rca(stores["new"], *where)
     assert small and not any(small)
